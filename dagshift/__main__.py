@@ -1,0 +1,5 @@
+import sys
+
+from dagshift.cli import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""The ``dagshift`` command: one entry point with subcommands.
+
+Each part of dagshift registers its own subcommands: a module listed in ``_COMMAND_MODULES``
+defines ``register(subparsers)``, which adds an argparse subparser whose ``func(args)``
+returns the exit status. ``main(argv)`` is testable without a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from dagshift import __version__
+
+__all__ = ["main"]
+
+_COMMAND_MODULES = ("dagshift.converter.cli", "dagshift.compat.cli")
+
+
+def _param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)  # numbers, booleans, lists and objects keep their type
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def _register_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the flows (and Airflow DAGs) in a file or folder",
+        description="Import FILE (or every .py file in a folder), find its flows and Airflow "
+        "DAGs, run each once, and print a table per run (or JSON with --json).",
+    )
+    p.add_argument("path", metavar="FILE|FOLDER")
+    p.add_argument("--flow", "--dag", dest="flows", action="append", metavar="NAME",
+                   help="run only this flow / DAG id (repeatable)")
+    p.add_argument("--param", dest="params", action="append", type=_param, default=[],
+                   metavar="KEY=VALUE", help="a run parameter; VALUE is JSON if it parses")
+    p.add_argument("--date", default=None, help="the logical date of the run (default: now)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--scheduler", choices=("threads", "sync"), default="threads",
+                   help="Dask's local threaded scheduler (default) or one thread, in order")
+    p.set_defaults(func=_run)
+
+
+def _prepare_imports() -> None:
+    """Let unmodified Airflow DAG files import ``airflow`` from the compat shim."""
+    try:
+        compat = importlib.import_module("dagshift.compat")
+    except ImportError:
+        return
+    install = getattr(compat, "install", None)
+    if callable(install):
+        install()
+
+
+def _err(message: str) -> None:
+    print(f"dagshift: {message}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dagshift.runtime.loader import LoadError, load_path
+
+    _prepare_imports()
+    errors: list[LoadError] = []
+    flows = load_path(args.path, errors)
+    for error in errors:
+        _err(f"cannot load {error}")
+    if errors and not flows:
+        return 2
+    if args.flows:
+        known = {f.name for f in flows}
+        missing = [n for n in args.flows if n not in known]
+        if missing:
+            _err(f"no flow named {', '.join(missing)} in {args.path}; found: "
+                 f"{', '.join(sorted(known)) or 'none'}")
+            return 2
+        flows = [f for f in flows if f.name in args.flows]
+    if not flows:
+        _err(f"no flows or DAGs found in {args.path}")
+        return 2
+    params = dict(args.params)
+    runs = [
+        f.run(parameters=params, logical_date=args.date, scheduler=args.scheduler) for f in flows
+    ]
+    if args.json:
+        print(json.dumps({r.flow_name: jsonable(r.to_dict()) for r in runs}, indent=2))
+    else:
+        from dagshift.runtime.report import print_runs
+
+        print_runs(runs)
+    if errors:
+        return 2
+    return 0 if all(r.ok for r in runs) else 1
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with everything JSON cannot hold replaced by its repr."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            (k if isinstance(k, str) else str(k) if isinstance(k, int | float | bool) else repr(k)):
+            jsonable(v)
+            for k, v in value.items()
+        }
+    return repr(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dagshift",
+        description="Move Airflow DAGs to functional flows on Dask, without a big-bang rewrite.",
+    )
+    parser.add_argument("--version", action="version", version=f"dagshift {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _register_run(sub)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""dagshift's functional runtime: tasks, flows, parameters, and the Dask executor."""
+
+from dagshift.runtime.context import FailTask, SkipTask, get_run_context, render, shell
+from dagshift.runtime.executor import FlowRun, FlowRunFailed
+from dagshift.runtime.flow import CycleError, Flow, Parameter
+from dagshift.runtime.state import TaskRun
+from dagshift.runtime.task import Task, TaskRef, task
+
+__all__ = [
+    "CycleError",
+    "FailTask",
+    "Flow",
+    "FlowRun",
+    "FlowRunFailed",
+    "Parameter",
+    "SkipTask",
+    "Task",
+    "TaskRef",
+    "TaskRun",
+    "get_run_context",
+    "render",
+    "shell",
+    "task",
+]

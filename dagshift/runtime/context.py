@@ -1,0 +1,229 @@
+"""The context a running task sees: logical date, parameters, templating and shell helpers.
+
+A run has one :class:`RunInfo` (its logical date, data interval, parameters, and the task runs
+finished so far). While a task body runs, a context variable points at that run and at the
+task, so ``get_run_context()`` can hand the body Airflow's familiar names (``ds``, ``ts``,
+``logical_date``, ``params`` ...) without the executor building a dictionary for every task:
+the dictionary is built only when a task asks for it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pendulum
+
+__all__ = [
+    "FailTask",
+    "RunInfo",
+    "SkipTask",
+    "get_run_context",
+    "macros",
+    "render",
+    "shell",
+]
+
+
+class SkipTask(Exception):
+    """Raise inside a task to mark it skipped (Airflow's AirflowSkipException)."""
+
+
+class FailTask(Exception):
+    """Raise inside a task to fail it at once, without retries (Airflow's AirflowFailException)."""
+
+
+def to_datetime(value: Any) -> pendulum.DateTime:
+    """A pendulum DateTime (UTC when no zone is given) from a string, date or datetime."""
+    if value is None:
+        return pendulum.now("UTC")
+    if isinstance(value, pendulum.DateTime):
+        return value
+    if isinstance(value, datetime):
+        return pendulum.instance(value, tz="UTC")
+    if isinstance(value, str):
+        parsed = pendulum.parse(value, tz="UTC")
+        if not isinstance(parsed, pendulum.DateTime):
+            parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
+        return parsed
+    if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
+        return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
+    raise TypeError(f"cannot use {value!r} as a date; give an ISO 8601 string or a datetime")
+
+
+@dataclass
+class RunInfo:
+    """One run of a flow: what every task in it can see."""
+
+    flow_name: str
+    logical_date: pendulum.DateTime
+    data_interval_start: pendulum.DateTime
+    data_interval_end: pendulum.DateTime
+    params: dict[str, Any]
+    run_id: str
+    conf: dict[str, Any] = field(default_factory=dict)
+    task_runs: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def base_context(self) -> dict[str, Any]:
+        """Airflow's date and run names, computed from the logical date."""
+        ld = self.logical_date
+        return {
+            "flow_name": self.flow_name,
+            "dag_id": self.flow_name,
+            "logical_date": ld,
+            "ds": ld.strftime("%Y-%m-%d"),
+            "ds_nodash": ld.strftime("%Y%m%d"),
+            "ts": ld.isoformat(),
+            "ts_nodash": ld.strftime("%Y%m%dT%H%M%S"),
+            "ts_nodash_with_tz": ld.isoformat().replace("-", "").replace(":", ""),
+            "data_interval_start": self.data_interval_start,
+            "data_interval_end": self.data_interval_end,
+            "params": self.params,
+            "run_id": self.run_id,
+            "conf": self.conf,
+        }
+
+
+@dataclass
+class _Current:
+    run: RunInfo
+    task_id: str
+    try_number: int
+    map_index: int = -1
+    pushed: dict[str, Any] | None = None
+
+
+_current: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
+    "dagshift_current_task", default=None
+)
+
+
+def get_run_context() -> dict[str, Any]:
+    """Airflow-style context of the task that is running now.
+
+    Keys: ``ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
+    data_interval_end, params, run_id, conf, task_id, try_number, map_index, flow_name``,
+    plus ``task_runs`` (the runs of tasks finished so far in this run).
+
+    Raises:
+        RuntimeError: when called outside a running task.
+    """
+    current = _current.get()
+    if current is None:
+        raise RuntimeError(
+            "get_run_context() is only available while a task runs: call it inside a @task "
+            "function that runs in a flow (flow.run() or `dagshift run`)"
+        )
+    ctx = current.run.base_context()
+    ctx.update(
+        task_id=current.task_id,
+        try_number=current.try_number,
+        map_index=current.map_index,
+        task_runs=current.run.task_runs,
+        run=current.run,
+    )
+    return ctx
+
+
+def current_task() -> _Current | None:
+    """The running task's handle (run, id, try), or None outside a task."""
+    return _current.get()
+
+
+def push(key: str, value: Any) -> None:
+    """Publish a keyed value besides the task's result (Airflow's ``xcom_push``)."""
+    current = _current.get()
+    if current is None or current.pushed is None:
+        raise RuntimeError("push() is only available while a task runs")
+    current.pushed[key] = value
+
+
+class _Macros:
+    """Airflow's ``macros`` namespace for templates."""
+
+    datetime = datetime
+    timedelta = timedelta
+    json = json
+    pendulum = pendulum
+
+    @staticmethod
+    def ds_add(ds: str, days: int) -> str:
+        if not days:
+            return str(ds)
+        return (datetime.strptime(str(ds), "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+    @staticmethod
+    def ds_format(ds: str, input_format: str, output_format: str) -> str:
+        return datetime.strptime(str(ds), input_format).strftime(output_format)
+
+    @staticmethod
+    def datetime_diff_for_humans(dt: Any, since: Any = None) -> str:
+        return pendulum.instance(dt).diff_for_humans(pendulum.instance(since) if since else None)
+
+
+macros = _Macros()
+
+
+def _jinja_env(native: bool = False):
+    import jinja2
+    import jinja2.nativetypes
+
+    cls = jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment
+    return cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render(template: str, *, native: bool = False, **extra: Any) -> Any:
+    """Render a Jinja2 template with the running task's context, ``macros`` and ``extra``.
+
+    Example:
+        ``render("echo {{ ds }} {{ params.limit }}")`` inside a task of a run whose logical
+        date is 2024-01-15 gives ``"echo 2024-01-15 10"``.
+    """
+    current = _current.get()
+    ctx: dict[str, Any] = get_run_context() if current is not None else {}
+    ctx.setdefault("macros", macros)
+    ctx.update(extra)
+    return _jinja_env(native).from_string(template).render(**ctx)
+
+
+def shell(
+    command: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    append_env: bool = False,
+    skip_on_exit_code: int | None = 99,
+) -> str:
+    """Run ``command`` with bash, as Airflow's BashOperator does.
+
+    Output goes to this process's stdout; the last line of stdout is returned (BashOperator's
+    XCom). Exit code 99 skips the task; any other non-zero exit code fails it.
+    """
+    full_env = dict(os.environ) if env is None or append_env else {}
+    if env:
+        full_env.update(env)
+    with tempfile.TemporaryDirectory(prefix="dagshift-") as tmp:
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd or tmp,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    out = proc.stdout
+    if out:
+        print(out, end="" if out.endswith("\n") else "\n")
+    if skip_on_exit_code is not None and proc.returncode == skip_on_exit_code:
+        raise SkipTask(f"Bash command returned exit code {skip_on_exit_code}. Skipping.")
+    if proc.returncode != 0:
+        raise RuntimeError(f"Bash command failed. The command returned a non-zero exit code {proc.returncode}.")
+    lines = out.splitlines()
+    return lines[-1].rstrip() if lines else ""

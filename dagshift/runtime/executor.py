@@ -1,0 +1,513 @@
+"""Running a flow on Dask.
+
+A flow becomes a Dask graph with one key per task, ``"<flow>.<task_id>"``, whose value is
+``(execute_node, plan, [upstream keys])``. Dask hands every node the *task runs* of its
+upstream tasks, never bare results: a node first decides from those states and its trigger
+rule whether to run at all (Airflow's rules, see :mod:`dagshift.runtime.state`), and always
+returns a :class:`TaskRun` (success with a result, failed with error and traceback, skipped,
+upstream_failed). A failure therefore never aborts the Dask computation; it flows through the
+graph as a state, which is what makes trigger rules, skip propagation and the run's final
+state come out as in Airflow.
+
+Branching and short-circuits are decisions, not states: a task that decides that others must
+be skipped puts their ids in its run's ``skip`` set, and every node passes the union of its
+upstream sets on, so a task is skipped whatever its trigger rule when any upstream path
+carries its id. The translation from flow to Dask graph (:func:`to_dask_graph`) is a pure
+function; ``scheduler="sync"`` runs the same graph in one thread, in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback as tb
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import dask
+import dask.threaded
+import networkx as nx
+
+from dagshift.runtime.context import (
+    FailTask,
+    RunInfo,
+    SkipTask,
+    _Current,
+    _current,
+    get_run_context,
+    to_datetime,
+)
+from dagshift.runtime.flow import ParameterRef
+from dagshift.runtime.state import (
+    FAILED,
+    SKIPPED,
+    SUCCESS,
+    UPSTREAM_FAILED,
+    TaskRun,
+    decide,
+    run_state,
+)
+from dagshift.runtime.task import TaskNode, TaskRef
+
+if TYPE_CHECKING:
+    from dagshift.runtime.flow import Flow
+
+__all__ = ["FlowRun", "FlowRunFailed", "RunState", "execute_node", "run_flow", "to_dask_graph"]
+
+DEFAULT_WORKERS = 16  # tasks are often I/O bound (shell, databases): more threads than cores
+
+
+class FlowRunFailed(RuntimeError):
+    """Raised by ``flow.run(raise_on_failure=True)`` when the run failed."""
+
+    def __init__(self, run: FlowRun) -> None:
+        failed = [t for t, r in run.tasks.items() if r.state in (FAILED, UPSTREAM_FAILED)]
+        first = next((run.tasks[t] for t in failed if run.tasks[t].error), None)
+        detail = f"; first error in {first.task_id!r}: {first.error}" if first else ""
+        super().__init__(f"flow {run.flow_name!r} failed: {', '.join(failed)}{detail}")
+        self.run = run
+
+
+@dataclass
+class FlowRun:
+    """The outcome of one run: its state and every task's :class:`TaskRun`."""
+
+    flow_name: str
+    run_id: str
+    logical_date: Any
+    state: str
+    tasks: dict[str, TaskRun]
+    start: float
+    end: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def ok(self) -> bool:
+        return self.state == SUCCESS
+
+    def __getitem__(self, task_id: str) -> TaskRun:
+        return self.tasks[task_id]
+
+    def result(self, task_id: str) -> Any:
+        """The result of one task (None if it did not succeed)."""
+        return self.tasks[task_id].result
+
+    def to_dict(self, results: bool = True) -> dict[str, Any]:
+        """``{"state": ..., "tasks": {id: {"state": ..., "result": ...}}}`` (the JSON shape)."""
+        tasks = {}
+        for tid, tr in self.tasks.items():
+            entry: dict[str, Any] = {"state": tr.state}
+            if results:
+                entry["result"] = tr.result
+            tasks[tid] = entry
+        return {"state": self.state, "tasks": tasks}
+
+
+@dataclass
+class RunState:
+    """Everything a node needs while the run goes on; shared by the nodes of one run."""
+
+    flow: Flow
+    info: RunInfo
+    listeners: tuple[Callable[[TaskRun], None], ...] = ()
+
+    def key(self, task_id: str) -> str:
+        return f"{self.flow.name}.{task_id}"
+
+
+@dataclass(frozen=True, eq=False)
+class NodePlan:
+    """One node of the Dask graph: which task, with which upstream tasks, in which run."""
+
+    task_id: str
+    upstream: tuple[str, ...]
+    run: RunState
+
+    @property
+    def node(self) -> TaskNode:
+        return self.run.flow.get_task(self.task_id)
+
+    def __repr__(self) -> str:
+        return f"NodePlan({self.run.key(self.task_id)})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, NodePlan)
+            and (self.task_id, self.upstream) == (other.task_id, other.upstream)
+            and self.run is other.run
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.task_id, self.upstream))
+
+
+def to_dask_graph(run: RunState) -> dict[str, tuple[Any, ...]]:
+    """Translate a run of a flow into a Dask graph: ``{key: (execute_node, plan, [keys])}``."""
+    flow = run.flow
+    dsk: dict[str, tuple[Any, ...]] = {}
+    for task_id in flow.topological_order():
+        upstream = tuple(flow.upstream_ids(task_id))
+        plan = NodePlan(task_id, upstream, run)
+        dsk[run.key(task_id)] = (execute_node, plan, [run.key(u) for u in upstream])
+    return dsk
+
+
+# ------------------------------------------------------------------------ one node
+def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
+    """Decide, run (with retries) and record one task; never raises for a task's failure."""
+    run = plan.run
+    node = plan.node
+    forced = _union_skips(upstream_runs)
+    if plan.task_id in forced:
+        task_run = TaskRun.not_run(
+            plan.task_id, SKIPPED, "skipped by a branch or short-circuit upstream", forced
+        )
+    else:
+        verdict = decide(node.trigger_rule, _upstream_states(upstream_runs))
+        if verdict is not None:
+            task_run = TaskRun.not_run(
+                plan.task_id, verdict, f"trigger rule {node.trigger_rule} not met", forced
+            )
+        else:
+            task_run = _run_task(plan, node, {u.task_id: u for u in upstream_runs}, forced)
+    run.info.task_runs[plan.task_id] = task_run
+    for listener in run.listeners:
+        listener(task_run)
+    return task_run
+
+
+def _union_skips(upstream_runs: list[TaskRun]) -> frozenset[str]:
+    sets = [u.skip for u in upstream_runs if u.skip]
+    if not sets:
+        return frozenset()
+    if len(sets) == 1:
+        return sets[0]
+    return frozenset().union(*sets)
+
+
+def _upstream_states(upstream_runs: list[TaskRun]) -> list[str]:
+    states: list[str] = []
+    for u in upstream_runs:
+        # A mapped task counts once per element, as Airflow counts one instance per map index.
+        map_states = u.pushed.get("__map_states__") if u.pushed else None
+        states.extend(map_states if map_states else [u.state])
+    return states
+
+
+def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, Any]) -> Any:
+    if isinstance(value, TaskRef):
+        upstream = results.get(value.task_id)
+        out = upstream.result if upstream is not None and upstream.state == SUCCESS else None
+        for key in value.selector:
+            if out is None:
+                break
+            out = out.get(key) if isinstance(out, Mapping) else out[key]
+        return out
+    if isinstance(value, ParameterRef):
+        return params[value.name]
+    if isinstance(value, list):
+        return [_resolve(v, results, params) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolve(v, results, params) for v in value)
+    if isinstance(value, set | frozenset):
+        return type(value)(_resolve(v, results, params) for v in value)
+    if isinstance(value, dict):
+        return {_resolve(k, results, params): _resolve(v, results, params) for k, v in value.items()}
+    return value
+
+
+def _run_task(
+    plan: NodePlan, node: TaskNode, results: Mapping[str, TaskRun], forced: frozenset[str]
+) -> TaskRun:
+    params = plan.run.info.params
+    start = time.time()
+    try:
+        if node.map_spec is None:
+            calls = [((), _resolve(node.args, results, params), _resolve(node.kwargs, results, params))]
+        else:
+            calls = _expand(node, results, params)
+    except Exception as exc:  # a selector on a result that has no such key, for example
+        return _failed(plan.task_id, exc, 0, start)
+    if node.map_spec is None:
+        _, args, kwargs = calls[0]
+        task_run = _attempts(plan, node, args, kwargs, -1)
+    else:
+        task_run = _run_mapped(plan, node, calls)
+    task_run.start = start
+    if task_run.state == SUCCESS and node.kind != "task":
+        _decide_skips(plan, node, task_run)
+    if forced:
+        task_run.skip = task_run.skip | forced
+    return task_run
+
+
+def _expand(node: TaskNode, results: Mapping[str, TaskRun], params: Mapping[str, Any]):
+    spec = node.map_spec
+    fixed = _resolve(spec.partial, results, params)
+    if spec.expand is not None:
+        values = _resolve(spec.expand, results, params)
+        names = list(values)
+        lists = [_as_list(name, values[name]) for name in names]
+        combos = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
+    else:
+        combos = _as_list("expand_kwargs", _resolve(spec.expand_kwargs, results, params))
+        for combo in combos:
+            if not isinstance(combo, Mapping):
+                raise TypeError(f"expand_kwargs() needs mappings of arguments, got {combo!r}")
+    return [((), (), {**fixed, **combo}) for combo in combos]
+
+
+def _as_list(name: str, value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, list | tuple | range):
+        return list(value)
+    raise TypeError(f"cannot map over {name}={value!r}: give a list, tuple or dict")
+
+
+def _run_mapped(plan: NodePlan, node: TaskNode, calls: list) -> TaskRun:
+    if not calls:
+        return TaskRun.not_run(plan.task_id, SKIPPED, "mapped over an empty input")
+    runs = [_attempts(plan, node, args, kwargs, i) for i, (_, args, kwargs) in enumerate(calls)]
+    states = [r.state for r in runs]
+    if FAILED in states:
+        state = FAILED
+    elif all(s == SKIPPED for s in states):
+        state = SKIPPED
+    else:
+        state = SUCCESS
+    first_error = next((r for r in runs if r.state == FAILED), None)
+    return TaskRun(
+        plan.task_id,
+        state,
+        result=[r.result for r in runs if r.state == SUCCESS],
+        error=first_error.error if first_error else None,
+        traceback=first_error.traceback if first_error else None,
+        exception=first_error.exception if first_error else None,
+        tries=max(r.tries for r in runs),
+        end=time.time(),
+        pushed={"__map_states__": states, "__map_results__": [r.result for r in runs]},
+    )
+
+
+def _retry_delay(options: Mapping[str, Any], tries: int) -> float:
+    delay: timedelta = options["retry_delay"] or timedelta(0)
+    if options["retry_exponential_backoff"]:
+        delay = delay * (2 ** (tries - 1))
+    if options["max_retry_delay"] is not None:
+        delay = min(delay, options["max_retry_delay"])
+    return delay.total_seconds()
+
+
+def _attempts(plan: NodePlan, node: TaskNode, args, kwargs, map_index: int) -> TaskRun:
+    options = node.options
+    max_tries = options["retries"] + 1
+    start = time.time()
+    tries = 0
+    while True:
+        tries += 1
+        current = _Current(plan.run.info, plan.task_id, tries, map_index, pushed={})
+        token = _current.set(current)
+        try:
+            result = _call(node, args, kwargs, options["timeout"])
+        except SkipTask as exc:
+            task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
+        except Exception as exc:
+            retry = tries < max_tries and not isinstance(exc, FailTask)
+            if retry:
+                _callback(options["on_retry"], exc, None)
+                _current.reset(token)
+                time.sleep(_retry_delay(options, tries))
+                continue
+            task_run = _failed(plan.task_id, exc, tries, start)
+            _callback(options["on_failure"], exc, task_run)
+        else:
+            task_run = TaskRun(plan.task_id, SUCCESS, result=result, tries=tries)
+            _callback(options["on_success"], None, task_run)
+        task_run.pushed = current.pushed or {}
+        _current.reset(token)
+        task_run.start, task_run.end = start, time.time()
+        return task_run
+
+
+def _failed(task_id: str, exc: BaseException, tries: int, start: float) -> TaskRun:
+    return TaskRun(
+        task_id,
+        FAILED,
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(tb.format_exception(exc)),
+        exception=exc,
+        tries=tries,
+        start=start,
+        end=time.time(),
+    )
+
+
+def _callback(fn: Callable[[dict], Any] | None, exc: BaseException | None, task_run) -> None:
+    if fn is None:
+        return
+    ctx = get_run_context()
+    ctx["exception"] = exc
+    ctx["task_run"] = task_run
+    try:
+        fn(ctx)
+    except Exception:  # a broken callback must not change the task's state, as in Airflow
+        tb.print_exc()
+
+
+def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
+    if timeout is None:
+        return node.task.fn(*args, **kwargs)
+    import contextvars
+
+    box: dict[str, Any] = {}
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box["result"] = ctx.run(node.task.fn, *args, **kwargs)
+        except BaseException as exc:  # handed to the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=f"dagshift-{node.task_id}", daemon=True)
+    worker.start()
+    worker.join(timeout.total_seconds())
+    if worker.is_alive():
+        # Python cannot stop a thread: the body is abandoned and its result ignored.
+        raise TimeoutError(f"task {node.task_id!r} timed out after {timeout.total_seconds():g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def _decide_skips(plan: NodePlan, node: TaskNode, task_run: TaskRun) -> None:
+    graph = plan.run.flow.graph
+    downstream = list(graph.successors(plan.task_id))
+    if node.kind == "branch":
+        try:
+            chosen = _branch_ids(task_run.result, graph)
+        except ValueError as exc:
+            failed = _failed(plan.task_id, exc, task_run.tries, task_run.start or time.time())
+            task_run.__dict__.update(failed.__dict__)
+            return
+        follow = set(chosen)
+        for task_id in chosen:
+            follow |= nx.descendants(graph, task_id)
+        skip = {d for d in downstream if d not in follow}
+    elif not task_run.result and downstream:  # a short-circuit whose condition is falsy
+        if node.options["ignore_downstream_trigger_rules"]:
+            skip = nx.descendants(graph, plan.task_id)
+        else:
+            skip = set(downstream)
+    else:
+        skip = set()
+    if skip:
+        task_run.skip = frozenset(skip)
+        if node.options["drop_result_on_skip"]:
+            # Airflow 3 pushes no return value for a task that skipped others.
+            task_run.result = None
+
+
+def _branch_ids(result: Any, graph: nx.DiGraph) -> set[str]:
+    if result is None:
+        return set()
+    if isinstance(result, str):
+        chosen = {result}
+    elif isinstance(result, Iterable):
+        chosen = set(result)
+        bad = [c for c in chosen if not isinstance(c, str)]
+        if bad:
+            raise ValueError(f"a branch must return task ids (strings), got {bad!r}")
+    else:
+        raise ValueError(
+            f"a branch must return a task id, a list of task ids or None, got {result!r}"
+        )
+    invalid = sorted(chosen - set(graph))
+    if invalid:
+        raise ValueError(f"the branch returned task ids that are not in the flow: {invalid}")
+    return chosen
+
+
+# ------------------------------------------------------------------------- one run
+def default_data_interval(schedule: Any, logical_date) -> tuple[Any, Any]:
+    """The data interval of a run started for ``logical_date``, as Airflow 3 infers it for a
+    manual run: ``(date - delta, date)`` for a timedelta schedule, else ``(date, date)``."""
+    if isinstance(schedule, timedelta):
+        return logical_date - schedule, logical_date
+    return logical_date, logical_date
+
+
+def resolve_params(flow: Flow, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Run parameters: flow ``params`` and Parameter defaults, overridden by ``parameters``."""
+    params = dict(flow.params)
+    for name, p in flow.parameters.items():
+        if not p.required:
+            params.setdefault(name, p.default)
+    params.update(parameters or {})
+    missing = [n for n, p in flow.parameters.items() if p.required and n not in params]
+    if missing:
+        raise ValueError(
+            f"flow {flow.name!r} needs a value for parameter(s) {', '.join(missing)}: "
+            f"pass parameters={{...}} (or --param NAME=VALUE)"
+        )
+    return params
+
+
+def run_flow(
+    flow: Flow,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    logical_date: Any = None,
+    data_interval: tuple[Any, Any] | None = None,
+    conf: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    raise_on_failure: bool = False,
+    scheduler: str = "threads",
+    num_workers: int | None = None,
+    listeners: Iterable[Callable[[TaskRun], None]] = (),
+) -> FlowRun:
+    """Run ``flow`` once; see :meth:`Flow.run`."""
+    params = resolve_params(flow, parameters)
+    ld = to_datetime(logical_date)
+    if data_interval is None:
+        start_di, end_di = default_data_interval(flow.schedule, ld)
+    else:
+        start_di, end_di = (to_datetime(d) for d in data_interval)
+    info = RunInfo(
+        flow_name=flow.name,
+        logical_date=ld,
+        data_interval_start=start_di,
+        data_interval_end=end_di,
+        params=params,
+        run_id=run_id or f"manual__{ld.isoformat()}",
+        conf=dict(conf or {}),
+    )
+    run = RunState(flow, info, tuple(listeners))
+    dsk = to_dask_graph(run)
+    keys = list(dsk)
+    started = time.time()
+    if not keys:
+        task_runs: list[TaskRun] = []
+    elif scheduler == "sync":
+        task_runs = dask.get(dsk, keys)
+    elif scheduler == "threads":
+        workers = num_workers or min(DEFAULT_WORKERS, max(1, len(keys)))
+        task_runs = dask.threaded.get(dsk, keys, num_workers=workers)
+    else:
+        raise ValueError(f"unknown scheduler {scheduler!r}; use 'threads' or 'sync'")
+    tasks = {tr.task_id: tr for tr in task_runs}
+    leaves = [tasks[t].state for t in flow.leaves()]
+    result = FlowRun(
+        flow.name, info.run_id, ld, run_state(leaves), tasks, started, time.time(), params
+    )
+    if raise_on_failure and not result.ok:
+        raise FlowRunFailed(result)
+    return result
+

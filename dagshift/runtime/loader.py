@@ -1,0 +1,123 @@
+"""Loading flows from Python files without knowing their variable names.
+
+Every :class:`Flow` registers itself, when constructed, with the loaders that are collecting
+at that moment; so flows built inside functions (an ``@dag`` function called at import time,
+a factory) are found as well as module-level ones. Files are imported under unique module
+names with their folder on ``sys.path``, as Airflow's DAG processor does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagshift.runtime.flow import Flow, _collectors
+
+__all__ = ["LoadError", "collecting", "load_file", "load_path"]
+
+
+class LoadError(Exception):
+    """A file could not be loaded; the message names the file and line."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Flow]]:
+    """Collect every Flow constructed inside the block."""
+    found: list[Flow] = []
+    token = _collectors.set((*_collectors.get(), found))
+    try:
+        yield found
+    finally:
+        _collectors.reset(token)
+
+
+def _module_name(path: Path) -> str:
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+    return f"dagshift_loaded_{stem}_{digest}"
+
+
+def _error_line(exc: BaseException, path: Path) -> int | None:
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return exc.lineno
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    return frames[-1].lineno if frames else None
+
+
+def load_file(path: str | Path) -> list[Flow]:
+    """Import one Python file and return the flows it constructed, in order.
+
+    Raises:
+        LoadError: the file is missing, does not parse, or raised while it was imported.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise LoadError(path, None, "no such file")
+    folder = str(path.parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        with collecting() as found:
+            spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise LoadError(path, exc.lineno, f"syntax error: {exc.msg}") from exc
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        line = _error_line(exc, path)
+        raise LoadError(path, line, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return _unique(found)
+
+
+def _unique(flows: list[Flow]) -> list[Flow]:
+    seen: set[int] = set()
+    out = []
+    for flow in flows:
+        if id(flow) not in seen:
+            seen.add(id(flow))
+            out.append(flow)
+    return out
+
+
+def load_path(path: str | Path, errors: list[LoadError] | None = None) -> list[Flow]:
+    """Load a file, or every ``.py`` file below a folder (sorted; ``_``/``.`` names skipped).
+
+    With ``errors`` given, a file that fails is appended to it and the other files go on;
+    without it the first failure raises :class:`LoadError`.
+    """
+    path = Path(path)
+    files = [path]
+    if path.is_dir():
+        files = [
+            f
+            for f in sorted(path.rglob("*.py"))
+            if not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
+        ]
+    flows: list[Flow] = []
+    for file in files:
+        try:
+            flows.extend(load_file(file))
+        except LoadError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    return flows

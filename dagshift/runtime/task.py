@@ -1,0 +1,348 @@
+"""Tasks: plain functions that become graph nodes when called inside ``with Flow(...)``.
+
+``@task`` wraps a function in a :class:`Task`. Outside any flow, calling it calls the
+function. Inside a flow, calling it checks the arguments against the function's signature
+(so a wrong call fails where the flow is defined, with Python's own message), adds a node to
+the flow's graph and returns a :class:`TaskRef` placeholder. Placeholders passed as arguments,
+also inside lists, tuples, sets and dicts, become data edges; ``>>``, ``<<``,
+``set_upstream``, ``set_downstream`` and ``upstream_tasks=[...]`` add order edges.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from dagshift.runtime.state import validate_trigger_rule
+
+if TYPE_CHECKING:
+    from dagshift.runtime.flow import Flow
+
+__all__ = ["MapSpec", "Task", "TaskNode", "TaskRef", "task"]
+
+# Options every task has, with their defaults. A flow's ``default_task_options`` sit between
+# these and the options given to ``@task(...)`` or ``.override(...)``.
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "retries": 0,
+    "retry_delay": timedelta(seconds=0),
+    "retry_exponential_backoff": False,
+    "max_retry_delay": None,
+    "timeout": None,
+    "trigger_rule": "all_success",
+    "on_success": None,
+    "on_failure": None,
+    "on_retry": None,
+    "ignore_downstream_trigger_rules": True,
+    "drop_result_on_skip": True,
+}
+_KINDS = ("task", "branch", "short_circuit")
+
+
+def _as_timedelta(value: Any, name: str) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    raise TypeError(f"{name} must be a timedelta or a number of seconds, not {value!r}")
+
+
+def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check option names and types; return them with durations as timedeltas."""
+    unknown = set(options) - set(DEFAULT_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"unknown task option(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(DEFAULT_OPTIONS))}"
+        )
+    out = dict(options)
+    for key in ("retry_delay", "max_retry_delay", "timeout"):
+        if key in out:
+            out[key] = _as_timedelta(out[key], key)
+    if "trigger_rule" in out:
+        out["trigger_rule"] = validate_trigger_rule(out["trigger_rule"])
+    if "retries" in out:
+        out["retries"] = int(out["retries"] or 0)
+    return out
+
+
+class Task:
+    """A function that runs as one node of a flow.
+
+    Example:
+        >>> @task(retries=2)
+        ... def add(x, y):
+        ...     return x + y
+        >>> add(1, 2)        # outside a flow: just a call
+        3
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        task_id: str | None = None,
+        kind: str = "task",
+        **options: Any,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@task needs a function, got {fn!r}")
+        if kind not in _KINDS:
+            raise ValueError(f"unknown task kind {kind!r}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", None) or type(fn).__name__
+        self.task_id = task_id
+        self.kind = kind
+        self.options = normalize_options(options)
+        self.signature = _signature(fn)
+        functools.update_wrapper(self, fn, updated=())
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name}>"
+
+    def override(self, **changes: Any) -> Task:
+        """A copy with other options; ``task_id=`` sets the node id exactly.
+
+        Example: ``transform.override(task_id="transform_rows", retries=3)(rows)``.
+        """
+        new = copy.copy(self)
+        if "task_id" in changes:
+            new.task_id = changes.pop("task_id")
+        if "name" in changes:
+            new.name = changes.pop("name")
+        new.options = {**self.options, **normalize_options(changes)}
+        return new
+
+    def __call__(self, *args: Any, upstream_tasks: Iterable[Any] = (), **kwargs: Any) -> Any:
+        from dagshift.runtime.flow import current_flow
+
+        flow = current_flow()
+        if flow is None:
+            if upstream_tasks:
+                raise TypeError("upstream_tasks= only has a meaning inside `with Flow(...)`")
+            return self.fn(*args, **kwargs)
+        if self.signature is not None:
+            self.signature.bind(*args, **kwargs)
+        return flow.add_task(self, args, kwargs, upstream_tasks=upstream_tasks)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly, inside a flow or not."""
+        return self.fn(*args, **kwargs)
+
+    # Dynamic task mapping, in Airflow's manner.
+    def partial(self, **kwargs: Any) -> _Partial:
+        """Fix some arguments before ``.expand(...)``."""
+        return _Partial(self, kwargs)
+
+    def expand(self, **kwargs: Any) -> TaskRef:
+        """One node that runs the function for every element (cross product of the lists)."""
+        return _Partial(self, {}).expand(**kwargs)
+
+    def expand_kwargs(self, kwargs_list: Any) -> TaskRef:
+        """One node that runs the function once per mapping of keyword arguments."""
+        return _Partial(self, {}).expand_kwargs(kwargs_list)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class MapSpec:
+    """How a mapped node expands: fixed keyword arguments plus lists to map over."""
+
+    partial: dict[str, Any]
+    expand: dict[str, Any] | None = None
+    expand_kwargs: Any = None
+
+
+class _Partial:
+    def __init__(self, task_: Task, fixed: dict[str, Any]) -> None:
+        self.task = task_
+        self.fixed = fixed
+
+    def _flow(self) -> Flow:
+        from dagshift.runtime.flow import current_flow
+
+        flow = current_flow()
+        if flow is None:
+            raise RuntimeError(
+                f"{self.task.name}.expand(...) builds a mapped task: call it inside `with Flow(...)`"
+            )
+        return flow
+
+    def expand(self, **kwargs: Any) -> TaskRef:
+        if not kwargs:
+            raise TypeError("expand() needs at least one keyword argument to map over")
+        overlap = set(kwargs) & set(self.fixed)
+        if overlap:
+            raise TypeError(f"arguments given to both partial() and expand(): {sorted(overlap)}")
+        if self.task.signature is not None:
+            self.task.signature.bind(**self.fixed, **dict.fromkeys(kwargs))
+        spec = MapSpec(dict(self.fixed), expand=dict(kwargs))
+        return self._flow().add_task(self.task, (), {}, map_spec=spec)
+
+    def expand_kwargs(self, kwargs_list: Any) -> TaskRef:
+        if self.task.signature is not None:
+            self.task.signature.bind_partial(**self.fixed)
+        spec = MapSpec(dict(self.fixed), expand_kwargs=kwargs_list)
+        return self._flow().add_task(self.task, (), {}, map_spec=spec)
+
+
+@dataclass
+class TaskNode:
+    """A node of a flow graph: one call of a task, with its bound arguments and options."""
+
+    task_id: str
+    task: Task
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    index: int
+    map_spec: MapSpec | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.task.kind
+
+    @property
+    def trigger_rule(self) -> str:
+        return self.options["trigger_rule"]
+
+
+class TaskRef:
+    """Placeholder for a task's result while a flow is being defined.
+
+    ``ref["key"]`` stands for one key (or index) of the result; it is the same node.
+    """
+
+    __slots__ = ("flow", "task_id", "selector")
+
+    def __init__(self, flow: Flow, task_id: str, selector: tuple[Any, ...] = ()) -> None:
+        self.flow = flow
+        self.task_id = task_id
+        self.selector = selector
+
+    def __repr__(self) -> str:
+        sel = "".join(f"[{k!r}]" for k in self.selector)
+        return f"<TaskRef {self.flow.name}.{self.task_id}{sel}>"
+
+    @property
+    def node(self) -> TaskNode:
+        return self.flow.get_task(self.task_id)
+
+    def __getitem__(self, key: Any) -> TaskRef:
+        return TaskRef(self.flow, self.task_id, (*self.selector, key))
+
+    def __iter__(self):
+        raise TypeError(
+            f"the result of task {self.task_id!r} is not known while the flow is defined; "
+            "pass it whole to another task, or index it with a constant key"
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the result of task {self.task_id!r} is not known while the flow is defined; "
+            "decide on it inside a task (for example with @task.branch)"
+        )
+
+    # Order edges, in Airflow's manner.
+    def set_downstream(self, other: Any) -> None:
+        for ref in _refs(other):
+            self.flow.add_edge(self.task_id, ref.task_id)
+
+    def set_upstream(self, other: Any) -> None:
+        for ref in _refs(other):
+            self.flow.add_edge(ref.task_id, self.task_id)
+
+    def __rshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Any) -> TaskRef:
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Any) -> TaskRef:
+        self.set_downstream(other)
+        return self
+
+
+def _refs(obj: Any) -> list[TaskRef]:
+    if isinstance(obj, TaskRef):
+        return [obj]
+    if isinstance(obj, list | tuple | set | frozenset):
+        out: list[TaskRef] = []
+        for item in obj:
+            out.extend(_refs(item))
+        return out
+    as_ref = getattr(obj, "__dagshift_ref__", None)
+    if callable(as_ref):
+        return _refs(as_ref())
+    raise TypeError(f"expected a task placeholder (or a list of them), got {obj!r}")
+
+
+def refs_of(obj: Any) -> list[TaskRef]:
+    """Every task placeholder inside ``obj`` (lists, tuples, sets and dict values included)."""
+    found: list[TaskRef] = []
+    _collect(obj, found)
+    return found
+
+
+def _collect(obj: Any, found: list[TaskRef]) -> None:
+    if isinstance(obj, TaskRef):
+        found.append(obj)
+    elif isinstance(obj, list | tuple | set | frozenset):
+        for item in obj:
+            _collect(item, found)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _collect(key, found)
+            _collect(value, found)
+
+
+def _decorate(kind: str, fn: Callable[..., Any] | None, options: dict[str, Any]):
+    if fn is not None:
+        return Task(fn, kind=kind, **options)
+    return lambda f: Task(f, kind=kind, **options)
+
+
+def task(fn: Callable[..., Any] | None = None, **options: Any):
+    """Make a function a task: ``@task`` or ``@task(name=..., retries=..., ...)``.
+
+    Options: ``name``, ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
+    ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``on_success``, ``on_failure``,
+    ``on_retry``. Durations are timedeltas or seconds.
+    """
+    return _decorate("task", fn, options)
+
+
+def _branch(fn: Callable[..., Any] | None = None, **options: Any):
+    """A task that returns the id(s) of the direct downstream tasks to follow."""
+    return _decorate("branch", fn, options)
+
+
+def _short_circuit(fn: Callable[..., Any] | None = None, **options: Any):
+    """A task whose falsy result skips downstream tasks.
+
+    With ``ignore_downstream_trigger_rules=True`` (the default) every downstream task is
+    skipped; with False only the direct downstream tasks are, and the rest follow their rules.
+    """
+    return _decorate("short_circuit", fn, options)
+
+
+task.branch = _branch  # type: ignore[attr-defined]
+task.short_circuit = _short_circuit  # type: ignore[attr-defined]
