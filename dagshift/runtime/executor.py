@@ -117,6 +117,7 @@ class RunState:
     flow: Flow
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
+    completed: Mapping[str, TaskRun] = field(default_factory=dict)
 
     def key(self, task_id: str) -> str:
         return f"{self.flow.name}.{task_id}"
@@ -165,6 +166,11 @@ def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
     run = plan.run
     node = plan.node
     forced = _union_skips(upstream_runs)
+    done = run.completed.get(plan.task_id)
+    if done is not None and done.state == SUCCESS:
+        # Resuming: a task that succeeded before is not run again; its result is reused.
+        run.info.task_runs[plan.task_id] = done
+        return done
     if plan.task_id in forced:
         task_run = TaskRun.not_run(
             plan.task_id, SKIPPED, "skipped by a branch or short-circuit upstream", forced
@@ -472,8 +478,14 @@ def run_flow(
     scheduler: str = "threads",
     num_workers: int | None = None,
     listeners: Iterable[Callable[[TaskRun], None]] = (),
+    completed: Mapping[str, TaskRun] | None = None,
 ) -> FlowRun:
-    """Run ``flow`` once; see :meth:`Flow.run`."""
+    """Run ``flow`` once; see :meth:`Flow.run`.
+
+    ``listeners`` are called with every task run as it finishes (progress, run records);
+    ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
+    reused, not run again (resume).
+    """
     params = resolve_params(flow, parameters)
     ld = to_datetime(logical_date)
     if data_interval is None:
@@ -489,7 +501,7 @@ def run_flow(
         run_id=run_id or f"manual__{ld.isoformat()}",
         conf=dict(conf or {}),
     )
-    run = RunState(flow, info, tuple(listeners))
+    run = RunState(flow, info, tuple(listeners), dict(completed or {}))
     dsk = to_dask_graph(run)
     keys = list(dsk)
     started = time.time()

@@ -276,6 +276,7 @@ class Flow:
         raise_on_failure: bool = False,
         scheduler: str = "threads",
         num_workers: int | None = None,
+        **options: Any,
     ):
         """Run the flow once and return a :class:`~dagshift.runtime.executor.FlowRun`.
 
@@ -287,6 +288,8 @@ class Flow:
             raise_on_failure: raise :class:`FlowRunFailed` if the run fails.
             scheduler: ``"threads"`` (Dask's local threaded scheduler) or ``"sync"``
                 (one thread, in order: for debugging and deterministic tests).
+            options: passed to :func:`~dagshift.runtime.executor.run_flow`
+                (``listeners``, ``completed``).
         """
         from dagshift.runtime.executor import run_flow
 
@@ -300,6 +303,7 @@ class Flow:
             raise_on_failure=raise_on_failure,
             scheduler=scheduler,
             num_workers=num_workers,
+            **options,
         )
 
 

@@ -362,3 +362,29 @@ def test_a_thousand_task_fan_out_fan_in():
     run = flow.run()
     assert len(run.tasks) == 1000
     assert run.tasks["total"].result == 2 * 998
+
+
+def test_listeners_see_every_task_run_as_it_finishes():
+    seen = []
+    with Flow("f") as flow:
+        inc(one())
+    flow.run(listeners=[lambda tr: seen.append((tr.task_id, tr.state))], scheduler="sync")
+    assert seen == [("one", "success"), ("inc", "success")]
+
+
+def test_completed_task_runs_are_reused_and_not_run_again():
+    calls = []
+
+    @task
+    def counted(x):
+        calls.append(x)
+        return x * 2
+
+    with Flow("f") as flow:
+        counted(counted(5))
+    first = flow.run()
+    assert calls == [5, 10]
+    done = {"counted": first.tasks["counted"]}
+    second = flow.run(completed=done)
+    assert calls == [5, 10, 10]  # only the second task ran again, fed the stored result
+    assert second.tasks["counted__1"].result == 20
