@@ -18,7 +18,7 @@ from dagshift import __version__
 
 __all__ = ["main"]
 
-_COMMAND_MODULES = ("dagshift.converter.cli", "dagshift.compat.cli")
+_COMMAND_MODULES = ("dagshift.converter.cli", "dagshift.compat.cli", "dagshift.runtime.history_cli")
 
 
 def _param(text: str) -> tuple[str, Any]:
