@@ -48,6 +48,9 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads",
                    help="Dask's local threaded scheduler (default) or one thread, in order")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on a dask.distributed cluster (tcp://HOST:PORT), or on a local "
+                   "cluster of N worker processes started for the run (local:N)")
     p.set_defaults(func=_run)
 
 
@@ -88,9 +91,14 @@ def _run(args: argparse.Namespace) -> int:
         _err(f"no flows or DAGs found in {args.path}")
         return 2
     params = dict(args.params)
-    runs = [
-        f.run(parameters=params, logical_date=args.date, scheduler=args.scheduler) for f in flows
-    ]
+    options: dict[str, Any] = {"scheduler": args.scheduler}
+    if args.cluster:
+        options.update(cluster=args.cluster, results="all")
+    try:
+        runs = [f.run(parameters=params, logical_date=args.date, **options) for f in flows]
+    except (ValueError, TypeError, OSError) as exc:  # bad parameters, unreachable cluster ...
+        _err(str(exc))
+        return 2
     if args.json:
         print(json.dumps({r.flow_name: jsonable(r.to_dict()) for r in runs}, indent=2))
     else:

@@ -22,8 +22,9 @@ import itertools
 import threading
 import time
 import traceback as tb
+import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ from dagshift.runtime.state import (
     decide,
     run_state,
 )
-from dagshift.runtime.task import TaskNode, TaskRef
+from dagshift.runtime.task import MapSpec, TaskNode, TaskRef
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
@@ -112,36 +113,54 @@ class FlowRun:
 
 @dataclass
 class RunState:
-    """Everything a node needs while the run goes on; shared by the nodes of one run."""
+    """What the nodes of one run share: the run's context and who to tell when a task ends.
 
-    flow: Flow
+    With the threaded scheduler every node sees the same object, so ``info.task_runs`` fills
+    up as the run goes; on a cluster each node gets its own copy holding its upstream runs.
+    """
+
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
-    completed: Mapping[str, TaskRun] = field(default_factory=dict)
 
-    def key(self, task_id: str) -> str:
-        return f"{self.flow.name}.{task_id}"
+
+@dataclass(frozen=True)
+class ResultRef:
+    """A task's result (or one key of it) as a node's input: a plain, picklable stand-in for
+    the :class:`TaskRef` used while defining, which would drag the whole flow along."""
+
+    task_id: str
+    selector: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
 class NodePlan:
-    """One node of the Dask graph: which task, with which upstream tasks, in which run."""
+    """One node of the Dask graph: everything needed to run one task, and nothing more.
+
+    Attributes:
+        node: the task node, with placeholders replaced by :class:`ResultRef`.
+        upstream, downstream: ids of the direct upstream and downstream tasks.
+        done: the task's run from an earlier attempt (resume): reused if it succeeded.
+        graph: for a branch, the flow's bare edges (to keep tasks downstream of the choice).
+        descendants: for a short-circuit, every task downstream of it.
+    """
 
     task_id: str
+    node: TaskNode
     upstream: tuple[str, ...]
+    downstream: tuple[str, ...]
     run: RunState
-
-    @property
-    def node(self) -> TaskNode:
-        return self.run.flow.get_task(self.task_id)
+    done: TaskRun | None = None
+    graph: nx.DiGraph | None = None
+    descendants: frozenset[str] | None = None
 
     def __repr__(self) -> str:
-        return f"NodePlan({self.run.key(self.task_id)})"
+        return f"NodePlan({self.task_id!r})"
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, NodePlan)
-            and (self.task_id, self.upstream) == (other.task_id, other.upstream)
+            and (self.task_id, self.upstream, self.downstream)
+            == (other.task_id, other.upstream, other.downstream)
             and self.run is other.run
         )
 
@@ -149,14 +168,65 @@ class NodePlan:
         return hash((self.task_id, self.upstream))
 
 
-def to_dask_graph(run: RunState) -> dict[str, tuple[Any, ...]]:
+def node_key(flow_name: str, task_id: str, suffix: str = "") -> str:
+    """The readable Dask key of a task: ``"<flow>.<task_id>"`` (plus a run suffix on a
+    cluster, where the keys of concurrent runs of one flow must not meet)."""
+    return f"{flow_name}.{task_id}{suffix}"
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, TaskRef):
+        return ResultRef(value.task_id, value.selector)
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_strip(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return type(value)(_strip(v) for v in value)
+    if isinstance(value, dict):
+        return {_strip(k): _strip(v) for k, v in value.items()}
+    return value
+
+
+def _planned(node: TaskNode) -> TaskNode:
+    spec = node.map_spec
+    if spec is not None:
+        spec = MapSpec(_strip(spec.partial), _strip(spec.expand), _strip(spec.expand_kwargs))
+    return replace(node, args=_strip(node.args), kwargs=_strip(node.kwargs), map_spec=spec)
+
+
+def to_dask_graph(
+    flow: Flow, run: RunState, completed: Mapping[str, TaskRun] | None = None, suffix: str = ""
+) -> dict[str, tuple[Any, ...]]:
     """Translate a run of a flow into a Dask graph: ``{key: (execute_node, plan, [keys])}``."""
-    flow = run.flow
+    completed = completed or {}
+    bare: nx.DiGraph | None = None
     dsk: dict[str, tuple[Any, ...]] = {}
     for task_id in flow.topological_order():
+        node = flow.get_task(task_id)
         upstream = tuple(flow.upstream_ids(task_id))
-        plan = NodePlan(task_id, upstream, run)
-        dsk[run.key(task_id)] = (execute_node, plan, [run.key(u) for u in upstream])
+        extra: dict[str, Any] = {}
+        if node.kind == "branch":
+            if bare is None:
+                bare = nx.DiGraph(list(flow.graph.edges))
+                bare.add_nodes_from(flow.graph.nodes)
+            extra["graph"] = bare
+        elif node.kind == "short_circuit":
+            extra["descendants"] = frozenset(nx.descendants(flow.graph, task_id))
+        plan = NodePlan(
+            task_id,
+            _planned(node),
+            upstream,
+            tuple(flow.downstream_ids(task_id)),
+            run,
+            completed.get(task_id),
+            **extra,
+        )
+        dsk[node_key(flow.name, task_id, suffix)] = (
+            execute_node,
+            plan,
+            [node_key(flow.name, u, suffix) for u in upstream],
+        )
     return dsk
 
 
@@ -165,8 +235,10 @@ def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
     """Decide, run (with retries) and record one task; never raises for a task's failure."""
     run = plan.run
     node = plan.node
+    for upstream in upstream_runs:  # on a cluster, the node's own copy of the run learns them
+        run.info.task_runs.setdefault(upstream.task_id, upstream)
     forced = _union_skips(upstream_runs)
-    done = run.completed.get(plan.task_id)
+    done = plan.done
     if done is not None and done.state == SUCCESS:
         # Resuming: a task that succeeded before is not run again; its result is reused.
         run.info.task_runs[plan.task_id] = done
@@ -208,7 +280,7 @@ def _upstream_states(upstream_runs: list[TaskRun]) -> list[str]:
 
 
 def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, Any]) -> Any:
-    if isinstance(value, TaskRef):
+    if isinstance(value, ResultRef):
         upstream = results.get(value.task_id)
         out = upstream.result if upstream is not None and upstream.state == SUCCESS else None
         for key in value.selector:
@@ -394,9 +466,9 @@ def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
 
 
 def _decide_skips(plan: NodePlan, node: TaskNode, task_run: TaskRun) -> None:
-    graph = plan.run.flow.graph
-    downstream = list(graph.successors(plan.task_id))
+    downstream = plan.downstream
     if node.kind == "branch":
+        graph = plan.graph
         try:
             chosen = _branch_ids(task_run.result, graph)
         except ValueError as exc:
@@ -409,7 +481,7 @@ def _decide_skips(plan: NodePlan, node: TaskNode, task_run: TaskRun) -> None:
         skip = {d for d in downstream if d not in follow}
     elif not task_run.result and downstream:  # a short-circuit whose condition is falsy
         if node.options["ignore_downstream_trigger_rules"]:
-            skip = nx.descendants(graph, plan.task_id)
+            skip = set(plan.descendants or ())
         else:
             skip = set(downstream)
     else:
@@ -450,6 +522,22 @@ def default_data_interval(schedule: Any, logical_date) -> tuple[Any, Any]:
     return logical_date, logical_date
 
 
+def _wanted_results(flow: Flow, results: str | Iterable[str]) -> list[str]:
+    if results == "all":
+        return list(flow.graph)
+    if results == "leaves":
+        return flow.leaves()
+    if results == "none":
+        return []
+    if isinstance(results, str):
+        raise ValueError(f"results must be 'all', 'leaves', 'none' or task ids, got {results!r}")
+    wanted = list(results)
+    unknown = [t for t in wanted if t not in flow.graph]
+    if unknown:
+        raise ValueError(f"flow {flow.name!r} has no task(s) {', '.join(unknown)}")
+    return wanted
+
+
 def resolve_params(flow: Flow, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     """Run parameters: flow ``params`` and Parameter defaults, overridden by ``parameters``."""
     params = dict(flow.params)
@@ -479,12 +567,16 @@ def run_flow(
     num_workers: int | None = None,
     listeners: Iterable[Callable[[TaskRun], None]] = (),
     completed: Mapping[str, TaskRun] | None = None,
+    cluster: Any = None,
+    results: str | Iterable[str] = "leaves",
 ) -> FlowRun:
     """Run ``flow`` once; see :meth:`Flow.run`.
 
     ``listeners`` are called with every task run as it finishes (progress, run records);
     ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
-    reused, not run again (resume).
+    reused, not run again (resume). With ``cluster`` (an address, ``local:N`` or a
+    ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
+    ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
     """
     params = resolve_params(flow, parameters)
     ld = to_datetime(logical_date)
@@ -501,12 +593,20 @@ def run_flow(
         run_id=run_id or f"manual__{ld.isoformat()}",
         conf=dict(conf or {}),
     )
-    run = RunState(flow, info, tuple(listeners), dict(completed or {}))
-    dsk = to_dask_graph(run)
+    run = RunState(info, () if cluster is not None else tuple(listeners))
+    suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
+    dsk = to_dask_graph(flow, run, completed, suffix)
     keys = list(dsk)
     started = time.time()
     if not keys:
         task_runs: list[TaskRun] = []
+    elif cluster is not None:
+        from dagshift.runtime.distributed import run_graph_on_cluster
+
+        wanted = _wanted_results(flow, results)
+        task_runs = run_graph_on_cluster(
+            dsk, cluster, [node_key(flow.name, t, suffix) for t in wanted], listeners
+        )
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)
     elif scheduler == "threads":

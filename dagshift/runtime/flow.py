@@ -288,8 +288,9 @@ class Flow:
             raise_on_failure: raise :class:`FlowRunFailed` if the run fails.
             scheduler: ``"threads"`` (Dask's local threaded scheduler) or ``"sync"``
                 (one thread, in order: for debugging and deterministic tests).
-            options: passed to :func:`~dagshift.runtime.executor.run_flow`
-                (``listeners``, ``completed``).
+            options: passed to :func:`~dagshift.runtime.executor.run_flow`: ``cluster``
+                (a dask.distributed address, ``local:N`` or a Client) with ``results``
+                (which results come back from the cluster), ``listeners``, ``completed``.
         """
         from dagshift.runtime.executor import run_flow
 

@@ -85,6 +85,11 @@ def load_file(path: str | Path) -> list[Flow]:
     finally:
         if added and folder in sys.path:
             sys.path.remove(folder)
+    # Loaded files are not importable by name elsewhere: ship their functions by value to
+    # dask.distributed workers.
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(module)
     return _unique(found)
 
 

@@ -10,7 +10,7 @@ from dagshift import Flow, get_run_context, render, shell, task
 def _run_one(fn, **run_kwargs):
     with Flow("ctx", **run_kwargs.pop("flow", {})) as flow:
         task(fn)()
-    return flow.run(**run_kwargs).tasks[fn.__name__]
+    return flow.run(**run_kwargs, **run_kwargs.pop("executor", {})).tasks[fn.__name__]
 
 
 def test_the_context_has_airflows_date_names_for_the_logical_date():

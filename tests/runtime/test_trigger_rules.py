@@ -84,7 +84,7 @@ def _upstream(kind: str):
 
 
 @pytest.mark.parametrize("rule", TRIGGER_RULES)
-def test_running_flows_follow_the_truth_table(rule):
+def test_running_flows_follow_the_truth_table(rule, executor):
     """The same cells, produced by really running tasks that succeed, fail and skip."""
     with Flow(f"rule_{rule}") as flow:
         probes = {}
@@ -93,7 +93,7 @@ def test_running_flows_follow_the_truth_table(rule):
             probes[combo] = after.override(task_id=f"probe_{combo}", trigger_rule=rule)(
                 upstream_tasks=ups
             )
-    run = flow.run()
+    run = flow.run(**executor)
     expected = {combo: cell for r, combo, cell in CELLS if r == rule}
     for combo, ref in probes.items():
         got = run.tasks[ref.task_id].state
