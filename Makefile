@@ -35,6 +35,7 @@ test: $(STAMP) $(AIRFLOW2_STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/runtime_overhead.py
+	$(PY) bench/distributed_overhead.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dagshift tests bench

@@ -2,10 +2,11 @@
 
 The graph is the same one the threaded scheduler runs (see :mod:`dagshift.runtime.executor`);
 only where it runs changes. Every task node returns a :class:`TaskRun` holding its result,
-and downstream nodes receive those task runs worker to worker. The client asks for a
-*summary* of every node (state, tries, timings, error: a copy without the result) and for
-the full task run only of the tasks whose results the caller wants, so large results stay
-on the workers. When a worker dies, the scheduler runs its tasks again elsewhere.
+and downstream nodes receive those task runs worker to worker. Each node also publishes a
+*summary* (state, tries, timings, error: no result) as a small event that the client
+subscribes to; the client fetches the full task run only of the tasks whose results the
+caller wants, so large results stay on the workers. When a worker dies, the scheduler runs
+its tasks again elsewhere.
 
 ``cluster`` is an address (``tcp://host:8786``), ``local:N`` (a LocalCluster of N worker
 processes started for this run and closed after it), or a ``distributed.Client``.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import queue
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -23,7 +26,7 @@ import cloudpickle
 
 from dagshift.runtime.state import TaskRun
 
-__all__ = ["SerializationError", "client_for", "run_graph_on_cluster", "summary"]
+__all__ = ["SerializationError", "client_for", "publish", "run_graph_on_cluster", "summary"]
 
 
 class SerializationError(TypeError):
@@ -63,8 +66,11 @@ def client_for(cluster: Any) -> Iterator[Any]:
         yield client
 
 
-def _check_serializable(dsk: dict[str, tuple[Any, ...]]) -> None:
-    for _, plan, _ in dsk.values():
+def _check_serializable(dsk: dict[str, Any]) -> None:
+    for value in dsk.values():
+        if not isinstance(value, tuple):
+            continue
+        plan = value[1]
         node = plan.node
         parts: list[tuple[str, Any]] = [("the task function", node.task.fn)]
         parts += [(f"argument {i}", v) for i, v in enumerate(node.args)]
@@ -88,38 +94,90 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def publish(topic: str, task_run: TaskRun) -> None:
+    """Send a task run's summary to the client from the worker running it (one small event,
+    instead of one more task per node in the graph)."""
+    from distributed import get_worker
+
+    get_worker().log_event(topic, _event(task_run))
+
+
+def _event(task_run: TaskRun) -> dict[str, Any]:
+    return {name: getattr(task_run, name) for name in _EVENT_FIELDS}
+
+
+_EVENT_FIELDS = ("task_id", "state", "error", "traceback", "tries", "start", "end", "message")
+
+
+def _from_event(msg: dict[str, Any]) -> TaskRun:
+    return TaskRun(**{k: msg.get(k) for k in _EVENT_FIELDS})
+
+
 def run_graph_on_cluster(
     dsk: dict[str, tuple[Any, ...]],
     cluster: Any,
     want_results: Iterable[str],
     listeners: Iterable[Callable[[TaskRun], None]] = (),
+    topic: str | None = None,
 ) -> list[TaskRun]:
     """Compute ``dsk`` on the cluster; return one task run per node, in the graph's order.
 
-    Only the nodes in ``want_results`` (Dask keys) come back with their results.
+    Only the nodes in ``want_results`` (Dask keys) come back with their results; the others
+    come back as summaries, which the nodes publish on ``topic`` as they finish. A summary
+    that did not arrive (a worker lost at the wrong moment) is fetched from its node.
     """
     _check_serializable(dsk)
+    keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
     want = set(want_results)
-    graph = dict(dsk)
-    fetch: list[str] = []
-    for key in dsk:
-        if key in want:
-            fetch.append(key)
-        else:
-            graph[f"{key}#summary"] = (summary, key)
-            fetch.append(f"{key}#summary")
     listeners = tuple(listeners)
-    with client_for(cluster) as client:
-        futures = client.get(graph, fetch, sync=False)
-        if listeners:
-            from distributed import as_completed
+    arrived: queue.Queue[dict[str, Any]] = queue.Queue()
+    summaries: dict[str, TaskRun] = {}
 
-            for future in as_completed(futures):
-                task_run = future.result()
+    def drain(block: float | None) -> None:
+        while True:
+            try:
+                msg = arrived.get(timeout=block) if block else arrived.get_nowait()
+            except queue.Empty:
+                return
+            task_run = _from_event(msg)
+            summaries[task_run.task_id] = task_run
+            for listener in listeners:
+                listener(task_run)
+            block = None
+
+    with client_for(cluster) as client:
+        if topic:
+            client.subscribe_topic(topic, lambda event: arrived.put(event[1]))
+        try:
+            futures = dict(zip(keys, client.get(dsk, keys, sync=False), strict=True))
+            pending = list(futures.values())
+            while pending:
+                drain(0.05)  # summaries as they come, for listeners (progress, run records)
+                pending = [f for f in pending if not f.done()]
+            errors = [f for f in futures.values() if f.status == "error"]
+            if errors:
+                errors[0].result()  # raises the cluster's error (a lost task, a bad result)
+            by_task = {dsk[k][1].task_id: k for k in keys}
+            deadline = time.monotonic() + 2.0
+            while len(summaries) < len(keys) and time.monotonic() < deadline:
+                drain(0.05)
+            missing = [k for t, k in by_task.items() if t not in summaries]
+            late = client.gather([client.submit(summary, futures[k], pure=False) for k in missing])
+            for task_run in late:
+                summaries[task_run.task_id] = task_run
                 for listener in listeners:
                     listener(task_run)
-        try:
-            runs = client.gather(futures)
-        except pickle.PicklingError as exc:
-            raise SerializationError(f"a task result cannot be sent from the cluster: {exc}") from exc
-    return list(runs)
+            try:
+                full = dict(zip(
+                    [k for k in keys if k in want],
+                    client.gather([futures[k] for k in keys if k in want]),
+                    strict=True,
+                ))
+            except pickle.PicklingError as exc:
+                raise SerializationError(
+                    f"a task result cannot be sent from the cluster: {exc}"
+                ) from exc
+        finally:
+            if topic:
+                client.unsubscribe_topic(topic)
+    return [full[k] if k in full else summaries[dsk[k][1].task_id] for k in keys]

@@ -121,6 +121,7 @@ class RunState:
 
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
+    topic: str | None = None  # on a cluster: where nodes publish their summaries
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,6 @@ class NodePlan:
     node: TaskNode
     upstream: tuple[str, ...]
     downstream: tuple[str, ...]
-    run: RunState
     done: TaskRun | None = None
     graph: nx.DiGraph | None = None
     descendants: frozenset[str] | None = None
@@ -157,15 +157,19 @@ class NodePlan:
         return f"NodePlan({self.task_id!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, NodePlan)
-            and (self.task_id, self.upstream, self.downstream)
-            == (other.task_id, other.upstream, other.downstream)
-            and self.run is other.run
+        return isinstance(other, NodePlan) and (self.task_id, self.upstream, self.downstream) == (
+            other.task_id,
+            other.upstream,
+            other.downstream,
         )
 
     def __hash__(self) -> int:
         return hash((self.task_id, self.upstream))
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # The key already names the task and the run; hashing the task's code and arguments
+        # (Dask's default for an object) would cost more than running a small task.
+        return ("dagshift-node", self.task_id, id(self))
 
 
 def node_key(flow_name: str, task_id: str, suffix: str = "") -> str:
@@ -196,15 +200,47 @@ def _planned(node: TaskNode) -> TaskNode:
 
 
 def to_dask_graph(
-    flow: Flow, run: RunState, completed: Mapping[str, TaskRun] | None = None, suffix: str = ""
-) -> dict[str, tuple[Any, ...]]:
-    """Translate a run of a flow into a Dask graph: ``{key: (execute_node, plan, [keys])}``."""
+    flow: Flow,
+    run: RunState,
+    completed: Mapping[str, TaskRun] | None = None,
+    suffix: str = "",
+    share_run: bool = False,
+) -> dict[str, Any]:
+    """Translate a run of a flow into a Dask graph.
+
+    One key per task, ``"<flow>.<task_id>"``: ``(execute_node, plan, run, [upstream keys])``.
+    With ``share_run`` (on a cluster) the :class:`RunState` sits under its own key,
+    ``"<flow>.<run>"``, and nodes name that key, so it travels once per worker rather than
+    once per task.
+    """
     completed = completed or {}
+    dsk: dict[str, Any] = {}
+    run_arg: Any = run
+    if share_run:
+        run_arg = node_key(flow.name, "<run>", suffix)
+        dsk[run_arg] = run
+    for plan in _plans(flow):
+        if plan.task_id in completed:
+            plan = replace(plan, done=completed[plan.task_id])
+        dsk[node_key(flow.name, plan.task_id, suffix)] = (
+            execute_node,
+            plan,
+            run_arg,
+            [node_key(flow.name, u, suffix) for u in plan.upstream],
+        )
+    return dsk
+
+
+def _plans(flow: Flow) -> list[NodePlan]:
+    """The flow's node plans, made once per shape of the graph and reused by later runs."""
+    version = (flow.graph.number_of_nodes(), flow.graph.number_of_edges())
+    cached = getattr(flow, "_dagshift_plans", None)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     bare: nx.DiGraph | None = None
-    dsk: dict[str, tuple[Any, ...]] = {}
+    plans = []
     for task_id in flow.topological_order():
         node = flow.get_task(task_id)
-        upstream = tuple(flow.upstream_ids(task_id))
         extra: dict[str, Any] = {}
         if node.kind == "branch":
             if bare is None:
@@ -213,27 +249,22 @@ def to_dask_graph(
             extra["graph"] = bare
         elif node.kind == "short_circuit":
             extra["descendants"] = frozenset(nx.descendants(flow.graph, task_id))
-        plan = NodePlan(
-            task_id,
-            _planned(node),
-            upstream,
-            tuple(flow.downstream_ids(task_id)),
-            run,
-            completed.get(task_id),
-            **extra,
+        plans.append(
+            NodePlan(
+                task_id,
+                _planned(node),
+                tuple(flow.upstream_ids(task_id)),
+                tuple(flow.downstream_ids(task_id)),
+                **extra,
+            )
         )
-        dsk[node_key(flow.name, task_id, suffix)] = (
-            execute_node,
-            plan,
-            [node_key(flow.name, u, suffix) for u in upstream],
-        )
-    return dsk
+    flow._dagshift_plans = (version, plans)
+    return plans
 
 
 # ------------------------------------------------------------------------ one node
-def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
+def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) -> TaskRun:
     """Decide, run (with retries) and record one task; never raises for a task's failure."""
-    run = plan.run
     node = plan.node
     for upstream in upstream_runs:  # on a cluster, the node's own copy of the run learns them
         run.info.task_runs.setdefault(upstream.task_id, upstream)
@@ -242,6 +273,10 @@ def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
     if done is not None and done.state == SUCCESS:
         # Resuming: a task that succeeded before is not run again; its result is reused.
         run.info.task_runs[plan.task_id] = done
+        if run.topic:
+            from dagshift.runtime.distributed import publish
+
+            publish(run.topic, done)
         return done
     if plan.task_id in forced:
         task_run = TaskRun.not_run(
@@ -254,10 +289,14 @@ def execute_node(plan: NodePlan, upstream_runs: list[TaskRun]) -> TaskRun:
                 plan.task_id, verdict, f"trigger rule {node.trigger_rule} not met", forced
             )
         else:
-            task_run = _run_task(plan, node, {u.task_id: u for u in upstream_runs}, forced)
+            task_run = _run_task(plan, run, {u.task_id: u for u in upstream_runs}, forced)
     run.info.task_runs[plan.task_id] = task_run
     for listener in run.listeners:
         listener(task_run)
+    if run.topic:
+        from dagshift.runtime.distributed import publish
+
+        publish(run.topic, task_run)
     return task_run
 
 
@@ -302,9 +341,10 @@ def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, An
 
 
 def _run_task(
-    plan: NodePlan, node: TaskNode, results: Mapping[str, TaskRun], forced: frozenset[str]
+    plan: NodePlan, run: RunState, results: Mapping[str, TaskRun], forced: frozenset[str]
 ) -> TaskRun:
-    params = plan.run.info.params
+    node = plan.node
+    params = run.info.params
     start = time.time()
     try:
         if node.map_spec is None:
@@ -315,9 +355,9 @@ def _run_task(
         return _failed(plan.task_id, exc, 0, start)
     if node.map_spec is None:
         _, args, kwargs = calls[0]
-        task_run = _attempts(plan, node, args, kwargs, -1)
+        task_run = _attempts(plan, run.info, args, kwargs, -1)
     else:
-        task_run = _run_mapped(plan, node, calls)
+        task_run = _run_mapped(plan, run.info, calls)
     task_run.start = start
     if task_run.state == SUCCESS and node.kind != "task":
         _decide_skips(plan, node, task_run)
@@ -350,10 +390,10 @@ def _as_list(name: str, value: Any) -> list[Any]:
     raise TypeError(f"cannot map over {name}={value!r}: give a list, tuple or dict")
 
 
-def _run_mapped(plan: NodePlan, node: TaskNode, calls: list) -> TaskRun:
+def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
     if not calls:
         return TaskRun.not_run(plan.task_id, SKIPPED, "mapped over an empty input")
-    runs = [_attempts(plan, node, args, kwargs, i) for i, (_, args, kwargs) in enumerate(calls)]
+    runs = [_attempts(plan, info, args, kwargs, i) for i, (_, args, kwargs) in enumerate(calls)]
     states = [r.state for r in runs]
     if FAILED in states:
         state = FAILED
@@ -384,14 +424,15 @@ def _retry_delay(options: Mapping[str, Any], tries: int) -> float:
     return delay.total_seconds()
 
 
-def _attempts(plan: NodePlan, node: TaskNode, args, kwargs, map_index: int) -> TaskRun:
+def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> TaskRun:
+    node = plan.node
     options = node.options
     max_tries = options["retries"] + 1
     start = time.time()
     tries = 0
     while True:
         tries += 1
-        current = _Current(plan.run.info, plan.task_id, tries, map_index, pushed={})
+        current = _Current(info, plan.task_id, tries, map_index, pushed={})
         token = _current.set(current)
         try:
             result = _call(node, args, kwargs, options["timeout"])
@@ -593,10 +634,13 @@ def run_flow(
         run_id=run_id or f"manual__{ld.isoformat()}",
         conf=dict(conf or {}),
     )
-    run = RunState(info, () if cluster is not None else tuple(listeners))
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
-    dsk = to_dask_graph(flow, run, completed, suffix)
-    keys = list(dsk)
+    if cluster is None:
+        run = RunState(info, tuple(listeners))
+    else:
+        run = RunState(info, (), topic=f"dagshift-run{suffix}")
+    dsk = to_dask_graph(flow, run, completed, suffix, share_run=cluster is not None)
+    keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
     started = time.time()
     if not keys:
         task_runs: list[TaskRun] = []
@@ -605,7 +649,7 @@ def run_flow(
 
         wanted = _wanted_results(flow, results)
         task_runs = run_graph_on_cluster(
-            dsk, cluster, [node_key(flow.name, t, suffix) for t in wanted], listeners
+            dsk, cluster, [node_key(flow.name, t, suffix) for t in wanted], listeners, run.topic
         )
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)

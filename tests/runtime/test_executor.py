@@ -39,11 +39,17 @@ def test_to_dask_graph_has_readable_keys_and_upstream_keys():
     run = RunState(info)
     dsk = to_dask_graph(flow, run)
     assert list(dsk) == ["tiny.one", "tiny.inc", "tiny.c"]
-    assert [(v[0], v[1].task_id, v[1].upstream, v[1].downstream, v[2]) for v in dsk.values()] == [
-        (execute_node, "one", (), ("inc",), []),
-        (execute_node, "inc", ("one",), ("c",), ["tiny.one"]),
-        (execute_node, "c", ("inc",), (), ["tiny.inc"]),
+    nodes = [(v[0], v[1].task_id, v[1].upstream, v[1].downstream, v[2], v[3]) for v in dsk.values()]
+    assert nodes == [
+        (execute_node, "one", (), ("inc",), run, []),
+        (execute_node, "inc", ("one",), ("c",), run, ["tiny.one"]),
+        (execute_node, "c", ("inc",), (), run, ["tiny.inc"]),
     ]
+    # On a cluster the run travels under its own key, once per worker; keys carry the run.
+    shared = to_dask_graph(flow, run, suffix="@r1", share_run=True)
+    assert list(shared) == ["tiny.<run>@r1", "tiny.one@r1", "tiny.inc@r1", "tiny.c@r1"]
+    assert shared["tiny.<run>@r1"] is run
+    assert shared["tiny.inc@r1"][2:] == ("tiny.<run>@r1", ["tiny.one@r1"])
     # Placeholders become plain references, so a node never carries the whole flow.
     assert dsk["tiny.inc"][1].node.args == (ResultRef("one"),)
 
