@@ -10,15 +10,16 @@ from dagshift import Flow, get_run_context, render, shell, task
 def _run_one(fn, **run_kwargs):
     with Flow("ctx", **run_kwargs.pop("flow", {})) as flow:
         task(fn)()
-    return flow.run(**run_kwargs, **run_kwargs.pop("executor", {})).tasks[fn.__name__]
+    executor = run_kwargs.pop("executor", {})
+    return flow.run(**run_kwargs, **executor).tasks[fn.__name__]
 
 
-def test_the_context_has_airflows_date_names_for_the_logical_date():
+def test_the_context_has_airflows_date_names_for_the_logical_date(executor):
     def dates():
         c = get_run_context()
         return {k: str(c[k]) for k in ("ds", "ds_nodash", "ts", "ts_nodash", "run_id", "task_id")}
 
-    tr = _run_one(dates, logical_date="2024-01-15T06:30:00")
+    tr = _run_one(dates, executor=executor, logical_date="2024-01-15T06:30:00")
     assert tr.result == {
         "ds": "2024-01-15",
         "ds_nodash": "20240115",
@@ -29,22 +30,22 @@ def test_the_context_has_airflows_date_names_for_the_logical_date():
     }
 
 
-def test_the_data_interval_of_a_timedelta_schedule_ends_at_the_logical_date():
+def test_the_data_interval_of_a_timedelta_schedule_ends_at_the_logical_date(executor):
     def interval():
         c = get_run_context()
         return c["data_interval_start"].isoformat(), c["data_interval_end"].isoformat()
 
-    tr = _run_one(interval, logical_date="2024-01-15", flow={"schedule": timedelta(days=1)})
+    tr = _run_one(interval, executor=executor, logical_date="2024-01-15", flow={"schedule": timedelta(days=1)})
     assert tr.result == ("2024-01-14T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
-    tr = _run_one(interval, logical_date="2024-01-15", flow={"schedule": "@daily"})
+    tr = _run_one(interval, executor=executor, logical_date="2024-01-15", flow={"schedule": "@daily"})
     assert tr.result == ("2024-01-15T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
 
 
-def test_params_merge_flow_defaults_with_run_parameters():
+def test_params_merge_flow_defaults_with_run_parameters(executor):
     def params():
         return dict(get_run_context()["params"])
 
-    tr = _run_one(params, flow={"params": {"a": 1, "b": 2}}, parameters={"b": 3})
+    tr = _run_one(params, executor=executor, flow={"params": {"a": 1, "b": 2}}, parameters={"b": 3})
     assert tr.result == {"a": 1, "b": 3}
 
 
@@ -63,27 +64,27 @@ def test_context_outside_a_task_says_where_to_call_it():
         get_run_context()
 
 
-def test_render_uses_the_context_macros_and_extra_values():
+def test_render_uses_the_context_macros_and_extra_values(executor):
     def templated():
         return render("{{ ds }} {{ macros.ds_add(ds, 1) }} {{ params.n }} {{ who }}", who="me")
 
-    tr = _run_one(templated, logical_date="2024-02-28", parameters={"n": 7})
+    tr = _run_one(templated, executor=executor, logical_date="2024-02-28", parameters={"n": 7})
     assert tr.result == "2024-02-28 2024-02-29 7 me"
 
 
-def test_render_fails_on_an_undefined_name_instead_of_printing_nothing():
+def test_render_fails_on_an_undefined_name_instead_of_printing_nothing(executor):
     def templated():
         return render("{{ no_such_name }}")
 
-    tr = _run_one(templated)
+    tr = _run_one(templated, executor=executor)
     assert tr.state == "failed" and "no_such_name" in tr.error
 
 
-def test_render_can_return_native_objects():
+def test_render_can_return_native_objects(executor):
     def native():
         return render("{{ [1, 2] + [3] }}", native=True)
 
-    assert _run_one(native).result == [1, 2, 3]
+    assert _run_one(native, executor=executor).result == [1, 2, 3]
 
 
 def test_shell_returns_the_last_line_of_output_like_bash_operator():
@@ -92,13 +93,13 @@ def test_shell_returns_the_last_line_of_output_like_bash_operator():
     assert shell("echo $GREETING", env={"GREETING": "hi"}) == "hi"
 
 
-def test_shell_fails_on_a_non_zero_exit_and_skips_on_99():
+def test_shell_fails_on_a_non_zero_exit_and_skips_on_99(executor):
     def failing():
         return shell("exit 3")
 
     def skipping():
         return shell("exit 99")
 
-    failed = _run_one(failing)
+    failed = _run_one(failing, executor=executor)
     assert failed.state == "failed" and "non-zero exit code 3" in failed.error
-    assert _run_one(skipping).state == "skipped"
+    assert _run_one(skipping, executor=executor).state == "skipped"
