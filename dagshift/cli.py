@@ -18,7 +18,12 @@ from dagshift import __version__
 
 __all__ = ["main"]
 
-_COMMAND_MODULES = ("dagshift.converter.cli", "dagshift.compat.cli", "dagshift.runtime.history_cli")
+_COMMAND_MODULES = (
+    "dagshift.converter.cli",
+    "dagshift.compat.cli",
+    "dagshift.runtime.history_cli",
+    "dagshift.verify.cli",
+)
 
 
 def _param(text: str) -> tuple[str, Any]:

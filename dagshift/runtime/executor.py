@@ -84,6 +84,7 @@ class FlowRun:
     start: float
     end: float
     params: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # what tasks noted about the run
 
     @property
     def duration(self) -> float:
@@ -661,7 +662,8 @@ def run_flow(
     tasks = {tr.task_id: tr for tr in task_runs}
     leaves = [tasks[t].state for t in flow.leaves()]
     result = FlowRun(
-        flow.name, info.run_id, ld, run_state(leaves), tasks, started, time.time(), params
+        flow.name, info.run_id, ld, run_state(leaves), tasks, started, time.time(), params,
+        info.extra,
     )
     if raise_on_failure and not result.ok:
         raise FlowRunFailed(result)
