@@ -33,8 +33,12 @@ def main() -> None:
     n = args.tasks
     os.environ["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
     rows = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         for shape, make_flow, make_dask, last in (
             ("chain", chain_flow, chain_dask, f"t{n - 1}"),
             ("fan", fan_flow, fan_dask, "total"),
@@ -52,14 +56,23 @@ def main() -> None:
                 ours.append(time.perf_counter() - start)
                 assert run.ok
             r, o = statistics.median(raw), statistics.median(ours)
-            rows.append({"shape": shape, "tasks": n, "dask_ms_per_task": r / n * 1e3,
-                         "dagshift_ms_per_task": o / n * 1e3, "ratio": o / r,
-                         "dask_min_max_s": [min(raw), max(raw)],
-                         "dagshift_min_max_s": [min(ours), max(ours)]})
+            rows.append(
+                {
+                    "shape": shape,
+                    "tasks": n,
+                    "dask_ms_per_task": r / n * 1e3,
+                    "dagshift_ms_per_task": o / n * 1e3,
+                    "ratio": o / r,
+                    "dask_min_max_s": [min(raw), max(raw)],
+                    "dagshift_min_max_s": [min(ours), max(ours)],
+                }
+            )
     print(f"{'shape':<6} {'tasks':>6} {'dask ms/task':>13} {'dagshift ms/task':>17} {'ratio':>6}")
     for row in rows:
-        print(f"{row['shape']:<6} {row['tasks']:>6} {row['dask_ms_per_task']:>13.2f} "
-              f"{row['dagshift_ms_per_task']:>17.2f} {row['ratio']:>6.2f}")
+        print(
+            f"{row['shape']:<6} {row['tasks']:>6} {row['dask_ms_per_task']:>13.2f} "
+            f"{row['dagshift_ms_per_task']:>17.2f} {row['ratio']:>6.2f}"
+        )
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "workers": 2}
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as fh:

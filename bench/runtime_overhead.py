@@ -97,28 +97,42 @@ def main() -> None:
     n = args.tasks
     workers = 16
     rows = []
-    for shape, make_flow, make_dask in (("chain", chain_flow, chain_dask), ("fan", fan_flow, fan_dask)):
+    for shape, make_flow, make_dask in (
+        ("chain", chain_flow, chain_dask),
+        ("fan", fan_flow, fan_dask),
+    ):
         flow = make_flow(n)
         dsk = make_dask(n)
         keys = list(dsk)
         # Interleave the engines so that machine noise hits both alike.
         raw, ours = [], []
         for _ in range(args.repeat):
-            raw += _time(lambda: dask.threaded.get(dsk, keys, num_workers=workers), 1)
-            ours += _time(lambda: flow.run(num_workers=workers), 1)
+            raw += _time(lambda d=dsk, k=keys: dask.threaded.get(d, k, num_workers=workers), 1)
+            ours += _time(lambda f=flow: f.run(num_workers=workers), 1)
         r, o = statistics.median(raw), statistics.median(ours)
-        rows.append({
-            "shape": shape, "tasks": n,
-            "dask_us_per_task": r / n * 1e6, "dagshift_us_per_task": o / n * 1e6,
-            "dask_min_max_s": [min(raw), max(raw)], "dagshift_min_max_s": [min(ours), max(ours)],
-            "ratio": o / r,
-        })
-    machine = {"python": platform.python_version(), "cpus": os.cpu_count(),
-               "machine": platform.machine(), "dask": dask.__version__}
+        rows.append(
+            {
+                "shape": shape,
+                "tasks": n,
+                "dask_us_per_task": r / n * 1e6,
+                "dagshift_us_per_task": o / n * 1e6,
+                "dask_min_max_s": [min(raw), max(raw)],
+                "dagshift_min_max_s": [min(ours), max(ours)],
+                "ratio": o / r,
+            }
+        )
+    machine = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "dask": dask.__version__,
+    }
     print(f"{'shape':<6} {'tasks':>6} {'dask µs/task':>13} {'dagshift µs/task':>17} {'ratio':>6}")
     for row in rows:
-        print(f"{row['shape']:<6} {row['tasks']:>6} {row['dask_us_per_task']:>13.1f} "
-              f"{row['dagshift_us_per_task']:>17.1f} {row['ratio']:>6.2f}")
+        print(
+            f"{row['shape']:<6} {row['tasks']:>6} {row['dask_us_per_task']:>13.1f} "
+            f"{row['dagshift_us_per_task']:>17.1f} {row['ratio']:>6.2f}"
+        )
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as fh:
         json.dump({"machine": machine, "repeat": args.repeat, "rows": rows}, fh, indent=2)

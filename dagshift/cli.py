@@ -45,17 +45,37 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
         "DAGs, run each once, and print a table per run (or JSON with --json).",
     )
     p.add_argument("path", metavar="FILE|FOLDER")
-    p.add_argument("--flow", "--dag", dest="flows", action="append", metavar="NAME",
-                   help="run only this flow / DAG id (repeatable)")
-    p.add_argument("--param", dest="params", action="append", type=_param, default=[],
-                   metavar="KEY=VALUE", help="a run parameter; VALUE is JSON if it parses")
+    p.add_argument(
+        "--flow",
+        "--dag",
+        dest="flows",
+        action="append",
+        metavar="NAME",
+        help="run only this flow / DAG id (repeatable)",
+    )
+    p.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run parameter; VALUE is JSON if it parses",
+    )
     p.add_argument("--date", default=None, help="the logical date of the run (default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    p.add_argument("--scheduler", choices=("threads", "sync"), default="threads",
-                   help="Dask's local threaded scheduler (default) or one thread, in order")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help="run on a dask.distributed cluster (tcp://HOST:PORT), or on a local "
-                   "cluster of N worker processes started for the run (local:N)")
+    p.add_argument(
+        "--scheduler",
+        choices=("threads", "sync"),
+        default="threads",
+        help="Dask's local threaded scheduler (default) or one thread, in order",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run on a dask.distributed cluster (tcp://HOST:PORT), or on a local "
+        "cluster of N worker processes started for the run (local:N)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -88,8 +108,10 @@ def _run(args: argparse.Namespace) -> int:
         known = {f.name for f in flows}
         missing = [n for n in args.flows if n not in known]
         if missing:
-            _err(f"no flow named {', '.join(missing)} in {args.path}; found: "
-                 f"{', '.join(sorted(known)) or 'none'}")
+            _err(
+                f"no flow named {', '.join(missing)} in {args.path}; found: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
             return 2
         flows = [f for f in flows if f.name in args.flows]
     if not flows:
@@ -123,8 +145,11 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {
-            (k if isinstance(k, str) else str(k) if isinstance(k, int | float | bool) else repr(k)):
-            jsonable(v)
+            (
+                k
+                if isinstance(k, str)
+                else str(k) if isinstance(k, int | float | bool) else repr(k)
+            ): jsonable(v)
             for k, v in value.items()
         }
     return repr(value)

@@ -224,6 +224,8 @@ def shell(
     if skip_on_exit_code is not None and proc.returncode == skip_on_exit_code:
         raise SkipTask(f"Bash command returned exit code {skip_on_exit_code}. Skipping.")
     if proc.returncode != 0:
-        raise RuntimeError(f"Bash command failed. The command returned a non-zero exit code {proc.returncode}.")
+        raise RuntimeError(
+            f"Bash command failed. The command returned a non-zero exit code {proc.returncode}."
+        )
     lines = out.splitlines()
     return lines[-1].rstrip() if lines else ""

@@ -56,10 +56,15 @@ def client_for(cluster: Any) -> Iterator[Any]:
         try:
             workers = int(cluster.split(":", 1)[1])
         except ValueError:
-            raise ValueError(f"expected local:N with N a number of workers, got {cluster!r}") from None
-        with LocalCluster(
-            n_workers=workers, threads_per_worker=4, processes=True, dashboard_address=None
-        ) as local, Client(local) as client:
+            raise ValueError(
+                f"expected local:N with N a number of workers, got {cluster!r}"
+            ) from None
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=4, processes=True, dashboard_address=None
+            ) as local,
+            Client(local) as client,
+        ):
             yield client
         return
     with Client(cluster, timeout="10s") as client:
@@ -168,11 +173,13 @@ def run_graph_on_cluster(
                 for listener in listeners:
                     listener(task_run)
             try:
-                full = dict(zip(
-                    [k for k in keys if k in want],
-                    client.gather([futures[k] for k in keys if k in want]),
-                    strict=True,
-                ))
+                full = dict(
+                    zip(
+                        [k for k in keys if k in want],
+                        client.gather([futures[k] for k in keys if k in want]),
+                        strict=True,
+                    )
+                )
             except pickle.PicklingError as exc:
                 raise SerializationError(
                     f"a task result cannot be sent from the cluster: {exc}"

@@ -337,7 +337,9 @@ def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, An
     if isinstance(value, set | frozenset):
         return type(value)(_resolve(v, results, params) for v in value)
     if isinstance(value, dict):
-        return {_resolve(k, results, params): _resolve(v, results, params) for k, v in value.items()}
+        return {
+            _resolve(k, results, params): _resolve(v, results, params) for k, v in value.items()
+        }
     return value
 
 
@@ -349,7 +351,9 @@ def _run_task(
     start = time.time()
     try:
         if node.map_spec is None:
-            calls = [((), _resolve(node.args, results, params), _resolve(node.kwargs, results, params))]
+            calls = [
+                ((), _resolve(node.args, results, params), _resolve(node.kwargs, results, params))
+            ]
         else:
             calls = _expand(node, results, params)
     except Exception as exc:  # a selector on a result that has no such key, for example
@@ -662,10 +666,16 @@ def run_flow(
     tasks = {tr.task_id: tr for tr in task_runs}
     leaves = [tasks[t].state for t in flow.leaves()]
     result = FlowRun(
-        flow.name, info.run_id, ld, run_state(leaves), tasks, started, time.time(), params,
+        flow.name,
+        info.run_id,
+        ld,
+        run_state(leaves),
+        tasks,
+        started,
+        time.time(),
+        params,
         info.extra,
     )
     if raise_on_failure and not result.ok:
         raise FlowRunFailed(result)
     return result
-

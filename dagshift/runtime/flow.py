@@ -193,7 +193,14 @@ class Flow:
         task_id = self._new_id(task_)
         options = {**_defaults(), **self.default_task_options, **task_.options}
         node = TaskNode(
-            task_id, task_, tuple(args), kwargs, options, len(self.graph), map_spec, dict(meta or {})
+            task_id,
+            task_,
+            tuple(args),
+            kwargs,
+            options,
+            len(self.graph),
+            map_spec,
+            dict(meta or {}),
         )
         self.graph.add_node(task_id, task=node)
         for argument, value in _arguments(node):
@@ -252,7 +259,9 @@ class Flow:
         """Task ids in an order where every task comes after its upstream tasks."""
         if self._ordered:
             return list(self.graph.nodes)
-        return list(nx.lexicographical_topological_sort(self.graph, key=lambda t: self.get_task(t).index))
+        return list(
+            nx.lexicographical_topological_sort(self.graph, key=lambda t: self.get_task(t).index)
+        )
 
     def visualize(self, format: str = "mermaid") -> str:
         """The graph as Mermaid (default) or DOT text; data edges are labelled with arguments."""
@@ -321,7 +330,10 @@ def _arguments(node: TaskNode) -> list[tuple[str, Any]]:
     if sig is not None:
         params = list(sig.parameters.values())
         for i, _ in enumerate(node.args):
-            if i < len(params) and params[i].kind in (params[i].POSITIONAL_ONLY, params[i].POSITIONAL_OR_KEYWORD):
+            if i < len(params) and params[i].kind in (
+                params[i].POSITIONAL_ONLY,
+                params[i].POSITIONAL_OR_KEYWORD,
+            ):
                 names.append(params[i].name)
             else:
                 names.append(f"*{i}")

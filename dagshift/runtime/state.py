@@ -59,9 +59,7 @@ def validate_trigger_rule(rule: Any) -> str:
     """Return ``rule`` as a plain string, or raise ValueError naming the valid rules."""
     value = getattr(rule, "value", rule)
     if value not in TRIGGER_RULES:
-        raise ValueError(
-            f"unknown trigger rule {rule!r}; use one of: {', '.join(TRIGGER_RULES)}"
-        )
+        raise ValueError(f"unknown trigger rule {rule!r}; use one of: {', '.join(TRIGGER_RULES)}")
     return value
 
 

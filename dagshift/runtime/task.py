@@ -175,7 +175,8 @@ class _Partial:
         flow = current_flow()
         if flow is None:
             raise RuntimeError(
-                f"{self.task.name}.expand(...) builds a mapped task: call it inside `with Flow(...)`"
+                f"{self.task.name}.expand(...) builds a mapped task: "
+                "call it inside `with Flow(...)`"
             )
         return flow
 

@@ -59,8 +59,11 @@ def _verify(args: argparse.Namespace) -> int:
         _err(f"no flows or DAGs found in {args.original}")
         return 2
     if args.json:
-        print(json.dumps({"flows": [c.to_dict() for c in checks],
-                          "ok": all(c.ok for c in checks)}, indent=2))
+        print(
+            json.dumps(
+                {"flows": [c.to_dict() for c in checks], "ok": all(c.ok for c in checks)}, indent=2
+            )
+        )
     else:
         print_verification(checks)
     return 0 if all(c.ok for c in checks) else 1
@@ -79,7 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("original")
     p.add_argument("converted")
     p.add_argument("--date", default=None, help="the logical date of both runs (default: today)")
-    p.add_argument("--param", dest="params", action="append", type=_param, default=[],
-                   metavar="KEY=VALUE")
+    p.add_argument(
+        "--param", dest="params", action="append", type=_param, default=[], metavar="KEY=VALUE"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_verify)

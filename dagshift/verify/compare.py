@@ -82,24 +82,32 @@ def compare_graphs(
     a, b = original.graph, converted.graph
     diffs: list[Difference] = []
     for t in sorted(set(a) - set(b)):
-        diffs.append(Difference("missing_task", name, t, f"task {t!r} is not in the converted flow"))
+        diffs.append(
+            Difference("missing_task", name, t, f"task {t!r} is not in the converted flow")
+        )
     for t in sorted(set(b) - set(a)):
         diffs.append(Difference("extra_task", name, t, f"task {t!r} is only in the converted flow"))
     for u, v in sorted(set(a.edges) - set(b.edges)):
-        diffs.append(Difference(
-            "missing_edge", name, v, f"the converted flow lost the dependency {u} >> {v}"
-        ))
+        diffs.append(
+            Difference(
+                "missing_edge", name, v, f"the converted flow lost the dependency {u} >> {v}"
+            )
+        )
     for u, v in sorted(set(b.edges) - set(a.edges)):
-        diffs.append(Difference(
-            "extra_edge", name, v, f"the converted flow adds the dependency {u} >> {v}"
-        ))
+        diffs.append(
+            Difference("extra_edge", name, v, f"the converted flow adds the dependency {u} >> {v}")
+        )
     for u, v in sorted(set(xcom_pulls)):
         if b.has_edge(u, v) and not b.edges[u, v]["data"]:
-            diffs.append(Difference(
-                "missing_data_edge", name, v,
-                f"{v!r} pulls the XCom of {u!r} in the original, but the converted flow only "
-                f"orders them: the result does not reach {v!r} as an argument",
-            ))
+            diffs.append(
+                Difference(
+                    "missing_data_edge",
+                    name,
+                    v,
+                    f"{v!r} pulls the XCom of {u!r} in the original, but the converted flow only "
+                    f"orders them: the result does not reach {v!r} as an argument",
+                )
+            )
     if not diffs:
         # Belt and braces: with the labels equal this is the isomorphism the design asks for.
         same = nx.is_isomorphic(
@@ -131,17 +139,27 @@ def compare_runs(original: FlowRun, converted: FlowRun) -> list[Difference]:
             continue  # reported by the graph comparison
         if a.state != b.state:
             detail = f": {b.error}" if b.error else ""
-            diffs.append(Difference(
-                "state", name, task_id,
-                f"{task_id}: {a.state} in the original, {b.state} after conversion{detail}",
-                a.state, b.state,
-            ))
+            diffs.append(
+                Difference(
+                    "state",
+                    name,
+                    task_id,
+                    f"{task_id}: {a.state} in the original, {b.state} after conversion{detail}",
+                    a.state,
+                    b.state,
+                )
+            )
         elif not _same(a.result, b.result):
-            diffs.append(Difference(
-                "result", name, task_id,
-                f"{task_id}: the result differs: {_short(a.result)} != {_short(b.result)}",
-                a.result, b.result,
-            ))
+            diffs.append(
+                Difference(
+                    "result",
+                    name,
+                    task_id,
+                    f"{task_id}: the result differs: {_short(a.result)} != {_short(b.result)}",
+                    a.result,
+                    b.result,
+                )
+            )
     return diffs
 
 
@@ -172,10 +190,14 @@ def verify_flows(
         out.append(check)
         other = by_name.get(original.name)
         if other is None:
-            check.differences.append(Difference(
-                "missing_flow", original.name, None,
-                f"no converted flow named {original.name!r}",
-            ))
+            check.differences.append(
+                Difference(
+                    "missing_flow",
+                    original.name,
+                    None,
+                    f"no converted flow named {original.name!r}",
+                )
+            )
             continue
         pulls = set((xcom_pulls or {}).get(original.name, ()))
         if run:
@@ -188,8 +210,13 @@ def verify_flows(
             check.differences += compare_runs(check.original_run, check.converted_run)
     for name in sorted(set(by_name) - seen):
         check = FlowVerification(name)
-        check.differences.append(Difference(
-            "extra_flow", name, None, f"the converted file has a flow {name!r} the original lacks"
-        ))
+        check.differences.append(
+            Difference(
+                "extra_flow",
+                name,
+                None,
+                f"the converted file has a flow {name!r} the original lacks",
+            )
+        )
         out.append(check)
     return out

@@ -96,7 +96,10 @@ def _side_by_side(before: str, after: str, context: int = 3) -> str:
             if n > 2 * context + 2:
                 for k in range(context):
                     row("eq", i1 + k, j1 + k)
-                rows.append(f'<tr class="fold"><td colspan="4">⋯ {n - 2 * context} unchanged lines</td></tr>')
+                rows.append(
+                    f'<tr class="fold"><td colspan="4">⋯ {n - 2 * context} '
+                    "unchanged lines</td></tr>"
+                )
                 for k in range(n - context, n):
                     row("eq", i1 + k, j1 + k)
             else:
@@ -113,7 +116,8 @@ def _side_by_side(before: str, after: str, context: int = 3) -> str:
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
-table.summary{border-collapse:collapse;margin:1em 0} .summary td,.summary th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+table.summary{border-collapse:collapse;margin:1em 0}
+.summary td,.summary th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 .badge{padding:.1em .5em;border-radius:.6em;font-size:.85em}
 .converted{background:#d8f3dc}.partial{background:#fff3bf}.unchanged{background:#e9ecef}
 .not_a_dag{background:#e7f5ff}.failed{background:#ffc9c9}.differs{background:#ffc9c9}.verified{background:#d8f3dc}
@@ -123,7 +127,8 @@ td.ln{width:3em;color:#999;text-align:right;user-select:none} tr.del td.l{backgr
 tr.add td.r{background:#e6ffec} tr.chg td.l{background:#ffebe9} tr.chg td.r{background:#e6ffec}
 tr.fold td{background:#f1f3f5;color:#666;text-align:center}
 .graphs{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start} .graphs figure{margin:0}
-ul.findings li{margin:.2em 0} .filters button{margin-right:.4em} .filters button.on{font-weight:bold}
+ul.findings li{margin:.2em 0} .filters button{margin-right:.4em}
+.filters button.on{font-weight:bold}
 """
 
 _JS = """
@@ -190,7 +195,7 @@ def _graphs_html(report: FileReport) -> str:
 def _file_section(index: int, report: FileReport) -> str:
     body = [
         f'<section class="file" id="f{index}" data-status="{escape(report.status)}">',
-        f"<h2>{escape(report.path)} <span class=\"badge {escape(report.status)}\">"
+        f'<h2>{escape(report.path)} <span class="badge {escape(report.status)}">'
         f"{escape(report.status)}</span></h2>",
         _findings_html(report.findings),
         _graphs_html(report),
@@ -220,7 +225,7 @@ def render_html(files: Iterable[FileReport], title: str = "dagshift migration re
     )
     totals = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}{_pygments_css()}</style>"
         f"<script>{_JS}</script></head><body>"
         f"<h1>{escape(title)}</h1><p>{len(files)} files: {totals}.</p>"
@@ -263,17 +268,29 @@ def render_markdown(files: Iterable[FileReport], title: str = "dagshift migratio
     for f in files:
         out += ["", f"## `{f.path}` — {f.status}", ""]
         for finding in f.findings:
-            out.append(f"- [ ] line {finding.get('line') or '?'}: `{finding.get('code')}` "
-                       f"{escape(str(finding.get('message')))}")
+            out.append(
+                f"- [ ] line {finding.get('line') or '?'}: `{finding.get('code')}` "
+                f"{escape(str(finding.get('message')))}"
+            )
         for name, graph in f.graphs_after.items():
             out += ["", f"Flow `{name}`:", "", _fence(graph_mermaid(graph), "mermaid")]
         if f.before is not None and f.after is not None and f.before != f.after:
-            diff = "".join(difflib.unified_diff(
-                f.before.splitlines(keepends=True), f.after.splitlines(keepends=True),
-                fromfile=f"a/{f.path}", tofile=f"b/{f.path}",
-            ))
-            out += ["", "<details><summary>diff</summary>", "", _fence(diff, "diff"), "",
-                    "</details>"]
+            diff = "".join(
+                difflib.unified_diff(
+                    f.before.splitlines(keepends=True),
+                    f.after.splitlines(keepends=True),
+                    fromfile=f"a/{f.path}",
+                    tofile=f"b/{f.path}",
+                )
+            )
+            out += [
+                "",
+                "<details><summary>diff</summary>",
+                "",
+                _fence(diff, "diff"),
+                "",
+                "</details>",
+            ]
         if f.verification is not None:
             out.append("")
             for check in f.verification:

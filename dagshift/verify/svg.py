@@ -18,7 +18,9 @@ _W_CHAR, _H, _GAP_X, _GAP_Y, _PAD = 7.2, 26, 46, 12, 10
 def graph_svg(graph: nx.DiGraph, title: str = "") -> str:
     """An ``<svg>`` element drawing ``graph`` (nodes are task ids; edge attr ``data``)."""
     if graph.number_of_nodes() == 0:
-        return '<svg class="dag" width="200" height="30"><text x="10" y="20">(no tasks)</text></svg>'
+        return (
+            '<svg class="dag" width="200" height="30"><text x="10" y="20">(no tasks)</text></svg>'
+        )
     layers = [sorted(layer, key=str) for layer in nx.topological_generations(graph)]
     widths = [max(len(str(t)) for t in layer) * _W_CHAR + 16 for layer in layers]
     pos: dict[str, tuple[float, float, float]] = {}
@@ -42,7 +44,8 @@ def graph_svg(graph: nx.DiGraph, title: str = "") -> str:
         mid = (sx + ex) / 2
         dash = "" if data.get("data") else ' stroke-dasharray="4 3"'
         parts.append(
-            f'<path d="M{sx:.0f},{sy:.0f} C{mid:.0f},{sy:.0f} {mid:.0f},{ey:.0f} {ex:.0f},{ey:.0f}" '
+            f'<path d="M{sx:.0f},{sy:.0f} C{mid:.0f},{sy:.0f} '
+            f'{mid:.0f},{ey:.0f} {ex:.0f},{ey:.0f}" '
             f'fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>'
         )
     for task_id, (nx_, ny, width) in pos.items():

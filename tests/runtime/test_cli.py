@@ -18,20 +18,25 @@ def test_run_prints_a_table_with_every_task(capsys):
 
 
 def test_run_json_has_the_documented_shape(capsys):
-    assert main(["run", str(FLOWS / "etl.py"), "--json", "--param", "limit=2",
-                 "--date", "2024-01-15"]) == 0
+    assert (
+        main(["run", str(FLOWS / "etl.py"), "--json", "--param", "limit=2", "--date", "2024-01-15"])
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert list(data) == ["etl"]
     assert data["etl"]["state"] == "success"
-    assert data["etl"]["tasks"]["load"] == {"state": "success",
-                                            "result": "loaded 2 rows, 11.00 EUR"}
+    assert data["etl"]["tasks"]["load"] == {
+        "state": "success",
+        "result": "loaded 2 rows, 11.00 EUR",
+    }
     assert data["etl"]["tasks"]["extract_live"]["result"][0]["day"] == "2024-01-15"
 
 
 def test_results_json_cannot_hold_are_shown_as_their_repr(tmp_path, capsys):
     (tmp_path / "obj.py").write_text(
         "from dagshift import Flow, task\n"
-        "@task\ndef make():\n    return {1: object.__new__(type('Thing', (), {'__repr__': lambda s: 'Thing()'}))}\n"
+        "class Thing:\n    def __repr__(self):\n        return 'Thing()'\n"
+        "@task\ndef make():\n    return {1: Thing()}\n"
         "with Flow('obj') as flow:\n    make()\n"
     )
     assert main(["run", str(tmp_path / "obj.py"), "--json"]) == 0
@@ -70,7 +75,9 @@ def test_a_file_without_flows_exits_2(tmp_path, capsys):
 def test_the_module_runs_as_a_program():
     proc = subprocess.run(
         [sys.executable, "-m", "dagshift", "run", str(FLOWS / "flaky.py"), "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["flaky"]["tasks"]["flaky"]["result"] == "succeeded on try 3"

@@ -35,9 +35,13 @@ def test_the_data_interval_of_a_timedelta_schedule_ends_at_the_logical_date(exec
         c = get_run_context()
         return c["data_interval_start"].isoformat(), c["data_interval_end"].isoformat()
 
-    tr = _run_one(interval, executor=executor, logical_date="2024-01-15", flow={"schedule": timedelta(days=1)})
+    tr = _run_one(
+        interval, executor=executor, logical_date="2024-01-15", flow={"schedule": timedelta(days=1)}
+    )
     assert tr.result == ("2024-01-14T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
-    tr = _run_one(interval, executor=executor, logical_date="2024-01-15", flow={"schedule": "@daily"})
+    tr = _run_one(
+        interval, executor=executor, logical_date="2024-01-15", flow={"schedule": "@daily"}
+    )
     assert tr.result == ("2024-01-15T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
 
 

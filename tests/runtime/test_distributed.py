@@ -68,9 +68,12 @@ def add_up(parts):
 def test_losing_a_worker_mid_run_does_not_lose_the_run():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         with Flow("resilient") as flow:
             add_up([slow_square(i) for i in range(8)])
         pids = list(client.run(os.getpid).values())
@@ -96,9 +99,22 @@ def test_dagshift_run_on_a_local_cluster_gives_the_same_json_as_threads():
 
     def run(*extra):
         proc = subprocess.run(
-            [sys.executable, "-m", "dagshift", "run", str(FLOWS / "etl.py"), "--json",
-             "--date", "2024-01-15", *extra],
-            capture_output=True, text=True, env=env, check=False, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "dagshift",
+                "run",
+                str(FLOWS / "etl.py"),
+                "--json",
+                "--date",
+                "2024-01-15",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         return json.loads(proc.stdout)

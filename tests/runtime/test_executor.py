@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from dagshift import FailTask, Flow, FlowRunFailed, SkipTask, get_run_context, task
-from dagshift.runtime.executor import ResultRef, RunState, _retry_delay, execute_node, to_dask_graph
 from dagshift.runtime.context import RunInfo, to_datetime
+from dagshift.runtime.executor import ResultRef, RunState, _retry_delay, execute_node, to_dask_graph
 
 
 @task
@@ -60,14 +60,18 @@ def test_a_run_reports_state_result_tries_and_timings_of_every_task(executor):
     run = flow.run(**executor)
     assert run.state == "success"
     assert [(t, r.state, r.result, r.tries) for t, r in run.tasks.items()] == [
-        ("one", "success", 1, 1), ("inc", "success", 2, 1), ("inc__1", "success", 3, 1)
+        ("one", "success", 1, 1),
+        ("inc", "success", 2, 1),
+        ("inc__1", "success", 3, 1),
     ]
     assert all(r.duration is not None and r.duration >= 0 for r in run.tasks.values())
     assert run.to_dict() == {
         "state": "success",
-        "tasks": {"one": {"state": "success", "result": 1},
-                  "inc": {"state": "success", "result": 2},
-                  "inc__1": {"state": "success", "result": 3}},
+        "tasks": {
+            "one": {"state": "success", "result": 1},
+            "inc": {"state": "success", "result": 2},
+            "inc__1": {"state": "success", "result": 3},
+        },
     }
 
 
@@ -149,8 +153,11 @@ def test_retries_run_out_and_the_task_fails_after_waiting_the_delay(executor):
 
 
 def test_exponential_backoff_doubles_the_delay_up_to_the_maximum():
-    opts = {"retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True,
-            "max_retry_delay": timedelta(seconds=35)}
+    opts = {
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(seconds=35),
+    }
     assert [_retry_delay(opts, n) for n in (1, 2, 3, 4)] == [10, 20, 35, 35]
     assert _retry_delay({**opts, "retry_exponential_backoff": False}, 3) == 10
 
@@ -236,8 +243,13 @@ def _branch_flow(choice, executor=None):
 def test_a_branch_skips_the_direct_downstream_tasks_it_did_not_choose_and_their_followers(executor):
     run = _branch_flow("b", executor)
     states = {t: r.state for t, r in run.tasks.items()}
-    assert states == {"pick": "success", "a": "skipped", "b": "success",
-                      "after_a": "skipped", "join": "success"}
+    assert states == {
+        "pick": "success",
+        "a": "skipped",
+        "b": "success",
+        "after_a": "skipped",
+        "join": "success",
+    }
 
 
 def test_a_branch_to_a_list_follows_all_of_them(executor):

@@ -20,10 +20,13 @@ def test_etl_converts_to_eur_and_loads():
     assert run.tasks["load"].result == "loaded 4 rows, 19.00 EUR"
 
 
-@pytest.mark.parametrize(("date", "taken", "skipped"), [
-    ("2024-01-15", "weekday", "weekend"),   # a Monday
-    ("2024-01-13", "weekend", "weekday"),   # a Saturday
-])
+@pytest.mark.parametrize(
+    ("date", "taken", "skipped"),
+    [
+        ("2024-01-15", "weekday", "weekend"),  # a Monday
+        ("2024-01-13", "weekend", "weekday"),  # a Saturday
+    ],
+)
 def test_branching_takes_one_side_and_joins(date, taken, skipped):
     run = _run("branching.py", logical_date=date)
     states = {t: r.state for t, r in run.tasks.items()}
@@ -40,6 +43,8 @@ def test_flaky_succeeds_on_the_third_try():
 
 
 def test_parameterized_flow_uses_its_parameters_and_the_logical_date():
-    run = _run("parameterized.py", parameters={"city": "Oslo", "days": 3}, logical_date="2024-03-30")
+    run = _run(
+        "parameterized.py", parameters={"city": "Oslo", "days": 3}, logical_date="2024-03-30"
+    )
     assert run.tasks["forecast"].result == ["Oslo 2024-03-30", "Oslo 2024-03-31", "Oslo 2024-04-01"]
     assert run.tasks["count"].result == 3

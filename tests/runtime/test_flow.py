@@ -57,7 +57,10 @@ def test_indexing_a_placeholder_selects_a_key_of_the_result_on_the_same_edge():
     with Flow("f") as flow:
         p = pair()
         add(p["left"], p["right"])
-    assert flow.graph.edges["pair", "add"]["data"] == [Binding("x", ("left",)), Binding("y", ("right",))]
+    assert flow.graph.edges["pair", "add"]["data"] == [
+        Binding("x", ("left",)),
+        Binding("y", ("right",)),
+    ]
     assert flow.run().tasks["add"].result == 3
 
 
@@ -71,7 +74,13 @@ def test_order_edges_from_every_spelling():
         d.set_downstream(e)
         e.set_upstream(a)
     assert set(flow.graph.edges) == {
-        ("a", "b"), ("b", "c"), ("a", "d"), ("b", "d"), ("c", "e"), ("d", "e"), ("a", "e")
+        ("a", "b"),
+        ("b", "c"),
+        ("a", "d"),
+        ("b", "d"),
+        ("c", "e"),
+        ("d", "e"),
+        ("a", "e"),
     }
     assert all(data["data"] == [] for *_, data in flow.graph.edges(data=True))
 

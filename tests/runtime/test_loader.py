@@ -25,14 +25,17 @@ with Flow("{name}") as flow:
 
 
 def test_a_file_gives_its_flows_including_ones_built_inside_functions(tmp_path):
-    path = _write(tmp_path / "two.py", FLOW.format(name="top") + """
+    path = _write(
+        tmp_path / "two.py",
+        FLOW.format(name="top") + """
 def make():
     with Flow("made") as f:
         hello()
     return f
 
 make()
-""")
+""",
+    )
     assert [f.name for f in load_file(path)] == ["top", "made"]
 
 

@@ -23,11 +23,13 @@ def random_flows(draw):
     spec = []
     for i in range(n):
         ups = draw(st.sets(st.integers(min_value=0, max_value=i - 1), max_size=3)) if i else set()
-        spec.append((
-            sorted(ups),
-            draw(st.sampled_from(["ok", "fail", "skip"])),
-            draw(st.sampled_from(TRIGGER_RULES)),
-        ))
+        spec.append(
+            (
+                sorted(ups),
+                draw(st.sampled_from(["ok", "fail", "skip"])),
+                draw(st.sampled_from(TRIGGER_RULES)),
+            )
+        )
     return spec
 
 
@@ -35,9 +37,11 @@ def _build(spec):
     with Flow("random") as flow:
         refs = []
         for i, (ups, kind, rule) in enumerate(spec):
-            refs.append(behave.override(task_id=f"t{i}", trigger_rule=rule)(
-                kind, upstream_tasks=[refs[u] for u in ups]
-            ))
+            refs.append(
+                behave.override(task_id=f"t{i}", trigger_rule=rule)(
+                    kind, upstream_tasks=[refs[u] for u in ups]
+                )
+            )
     return flow
 
 

@@ -12,7 +12,9 @@ import pytest
 from dagshift.verify.report import FileReport, render_html, render_markdown
 
 ARTIFACTS = Path(os.environ.get("DAGSHIFT_TEST_ARTIFACTS", Path(__file__).parents[2] / "out"))
-HOSTILE = "# </script><script>window.pwned=1</script>\nx = '<img src=x onerror=\"window.pwned=2\">'\n"
+HOSTILE = (
+    "# </script><script>window.pwned=1</script>\nx = '<img src=x onerror=\"window.pwned=2\">'\n"
+)
 
 
 def _graph():
@@ -26,29 +28,49 @@ def _reports():
     before = "from airflow import DAG\n" + HOSTILE + "def f():\n    return 1\n"
     after = "from dagshift import Flow, task\n" + HOSTILE + "@task\ndef f():\n    return 1\n"
     return [
-        FileReport("dags/etl.py", "converted", [], before, after, {"etl": _graph()},
-                   {"etl": _graph()}, [{"flow": "etl", "ok": True, "differences": []}]),
-        FileReport("dags/custom.py", "partial",
-                   [{"code": "TODO(custom-operator)", "line": 7,
-                     "message": "MyOperator <b>is</b> not converted"}],
-                   before, before + "# dagshift: TODO(custom-operator)\n"),
+        FileReport(
+            "dags/etl.py",
+            "converted",
+            [],
+            before,
+            after,
+            {"etl": _graph()},
+            {"etl": _graph()},
+            [{"flow": "etl", "ok": True, "differences": []}],
+        ),
+        FileReport(
+            "dags/custom.py",
+            "partial",
+            [
+                {
+                    "code": "TODO(custom-operator)",
+                    "line": 7,
+                    "message": "MyOperator <b>is</b> not converted",
+                }
+            ],
+            before,
+            before + "# dagshift: TODO(custom-operator)\n",
+        ),
         FileReport("dags/helpers.py", "not_a_dag", [], "X = 1\n"),
-        FileReport("dags/broken.py", "failed",
-                   [{"code": "E999", "line": 3, "message": "syntax error: invalid syntax"}]),
+        FileReport(
+            "dags/broken.py",
+            "failed",
+            [{"code": "E999", "line": 3, "message": "syntax error: invalid syntax"}],
+        ),
     ]
 
 
 def test_the_html_report_escapes_every_piece_of_code():
     page = render_html(_reports())
     assert "<script>window.pwned" not in page
-    assert '<img src=x' not in page
+    assert "<img src=x" not in page
     assert "&lt;/script&gt;" in page
     assert "MyOperator &lt;b&gt;is&lt;/b&gt; not converted" in page
 
 
 def test_the_html_report_loads_nothing_from_the_network():
     page = render_html(_reports())
-    for marker in ("http://", "https://", "src=\"//"):
+    for marker in ("http://", "https://", 'src="//'):
         assert marker not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
@@ -65,7 +87,9 @@ def test_the_markdown_report_has_summary_diff_mermaid_and_todos():
     assert "| converted | 1 |" in md and "| `dags/custom.py` | partial | 1 | not verified |" in md
     assert "```mermaid\nflowchart LR" in md and "n0 --> n1" in md and "n1 -.-> n2" in md
     assert "<details><summary>diff</summary>" in md and "+@task" in md
-    assert "- [ ] line 7: `TODO(custom-operator)` MyOperator &lt;b&gt;is&lt;/b&gt; not converted" in md
+    assert (
+        "- [ ] line 7: `TODO(custom-operator)` MyOperator &lt;b&gt;is&lt;/b&gt; not converted" in md
+    )
 
 
 def _chromium():
@@ -77,25 +101,52 @@ def test_the_html_report_renders_in_headless_chromium_without_errors():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = ARTIFACTS / "report.html"
     page.write_text(render_html(_reports()))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--enable-logging=stderr", "--v=0"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
-            [_chromium(), *flags, f"--user-data-dir={profile}", "--virtual-time-budget=2000",
-             "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                _chromium(),
+                *flags,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=2000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [_chromium(), *flags, f"--user-data-dir={profile}", "--window-size=1280,1600",
-             f"--screenshot={ARTIFACTS / 'report.png'}", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                _chromium(),
+                *flags,
+                f"--user-data-dir={profile}",
+                "--window-size=1280,1600",
+                f"--screenshot={ARTIFACTS / 'report.png'}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
     assert 'data-ready="yes"' in dom.stdout  # the page's script ran to the end
     assert ' data-errors="' not in dom.stdout  # no uncaught error in the page
     assert "Uncaught" not in dom.stderr and "CONSOLE" not in dom.stderr
-    assert dom.stdout.count('<tr data-status=') == 4  # as many files as the JSON report
+    assert dom.stdout.count("<tr data-status=") == 4  # as many files as the JSON report
     assert "<img" not in dom.stdout  # the hostile code is shown as text, not turned into tags
     assert dom.stdout.count("<script") == 1  # only the report's own filter script
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

@@ -31,8 +31,10 @@ def test_a_faithful_copy_verifies(tmp_path, capsys):
 
 
 def test_a_dropped_edge_is_caught(tmp_path, capsys):
-    broken = ETL.replace("load(transform(reference, live))",
-                         "load(transform(reference, [{'id': 0, 'currency': 'EUR', 'amount': 0.0}]))")
+    broken = ETL.replace(
+        "load(transform(reference, live))",
+        "load(transform(reference, [{'id': 0, 'currency': 'EUR', 'amount': 0.0}]))",
+    )
     code, report = _verify(tmp_path, broken, capsys)
     kinds = {(d["kind"], d["task"]) for d in report["flows"][0]["differences"]}
     assert code == 1
@@ -46,13 +48,17 @@ def test_a_changed_result_is_caught(tmp_path, capsys):
     diffs = report["flows"][0]["differences"]
     assert code == 1
     assert [d["task"] for d in diffs if d["kind"] == "result"] == [
-        "extract_reference", "transform", "load"
+        "extract_reference",
+        "transform",
+        "load",
     ]
 
 
 def test_a_renamed_task_is_caught(tmp_path, capsys):
-    broken = ETL.replace("    load(transform(reference, live))",
-                         "    load.override(task_id='load_table')(transform(reference, live))")
+    broken = ETL.replace(
+        "    load(transform(reference, live))",
+        "    load.override(task_id='load_table')(transform(reference, live))",
+    )
     code, report = _verify(tmp_path, broken, capsys)
     kinds = {(d["kind"], d["task"]) for d in report["flows"][0]["differences"]}
     assert code == 1
@@ -60,12 +66,17 @@ def test_a_renamed_task_is_caught(tmp_path, capsys):
 
 
 def test_a_changed_state_is_caught(tmp_path, capsys):
-    broken = ETL.replace("    return {\"EUR\"", "    raise RuntimeError('lookup down')\n    return {\"EUR\"")
+    broken = ETL.replace(
+        '    return {"EUR"', "    raise RuntimeError('lookup down')\n    return {\"EUR\""
+    )
     code, report = _verify(tmp_path, broken, capsys)
     states = [d for d in report["flows"][0]["differences"] if d["kind"] == "state"]
     assert code == 1
     assert (states[0]["task"], states[0]["original"], states[0]["converted"]) == (
-        "extract_reference", "success", "failed")
+        "extract_reference",
+        "success",
+        "failed",
+    )
 
 
 def test_the_text_output_lists_differences_task_by_task(tmp_path, capsys):
@@ -79,7 +90,9 @@ def test_a_missing_flow_is_caught(tmp_path, capsys):
     code, report = _verify(tmp_path, ETL.replace('Flow("etl"', 'Flow("etl2"'), capsys)
     assert code == 1
     assert {d["kind"] for f in report["flows"] for d in f["differences"]} == {
-        "missing_flow", "extra_flow"}
+        "missing_flow",
+        "extra_flow",
+    }
 
 
 def test_an_xcom_pull_that_became_an_order_edge_is_caught():
