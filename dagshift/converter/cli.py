@@ -1,0 +1,149 @@
+"""``dagshift migrate``: convert Airflow DAG files, in the manner of black and ruff.
+
+Status goes to stderr, diffs to stdout. Exit 0 when done, 1 with ``--check`` when a file
+would change, 2 when a file could not be read, decoded or parsed (the others go on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import fnmatch
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from dagshift.converter.convert import convert_source
+
+__all__ = ["main", "register"]
+
+_STATUSES = ("converted", "partial", "unchanged", "not_a_dag", "failed")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("migrate", help="convert Airflow DAG files into dagshift flows")
+    _add_arguments(p)
+    p.set_defaults(func=_migrate)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", help="write converted files here (default: ./dagshift-out)")
+    where.add_argument("--in-place", action="store_true", help="overwrite the input files")
+    p.add_argument("--diff", action="store_true", help="print diffs, write nothing")
+    p.add_argument("--check", action="store_true", help="exit 1 if any file would change; write nothing")
+    p.add_argument("--jobs", type=int, default=1, metavar="N")
+    p.add_argument("--report", metavar="FILE.json|.md")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+
+
+def _files(paths: list[str], exclude: list[str]) -> list[tuple[Path, Path]]:
+    """(file, root) pairs, sorted; symlinks leaving their root are not followed."""
+    found: list[tuple[Path, Path]] = []
+    for raw in paths:
+        root = Path(raw)
+        if root.is_file():
+            found.append((root, root.parent))
+            continue
+        real_root = root.resolve()
+        for path in sorted(root.rglob("*.py")):
+            try:
+                path.resolve().relative_to(real_root)
+            except ValueError:
+                continue
+            rel = path.relative_to(root).as_posix()
+            if any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(path.name, g) for g in exclude):
+                continue
+            found.append((path, root))
+    return found
+
+
+def _process(path: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": path, "status": "failed", "findings": []}
+    try:
+        source = Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        entry["findings"].append({"code": "DS900", "line": 1, "message": f"cannot read: {exc}"})
+        return entry
+    try:
+        result = convert_source(source)
+    except cst.ParserSyntaxError as exc:
+        entry["findings"].append({"code": "DS901", "line": exc.raw_line,
+                                  "message": f"cannot parse: {exc.message}"})
+        return entry
+    if result.status == "converted" and convert_source(result.code).code != result.code:
+        entry["findings"].append({"code": "DS902", "line": 1, "message": "output is not stable"})
+        return entry
+    entry.update(status=result.status, source=source, code=result.code,
+                 findings=[vars(f) for f in result.findings])
+    return entry
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, target)
+
+
+def _report(entries: list[dict[str, Any]], summary: dict[str, int], target: str) -> None:
+    files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
+    if target.endswith(".md"):
+        lines = ["# dagshift migrate report", "", " | ".join(f"{k}: {v}" for k, v in summary.items()),
+                 "", "| file | status | findings |", "|---|---|---|"]
+        for f in files:
+            notes = "<br>".join(f"{x['code']} line {x['line']}: {x['message']}" for x in f["findings"])
+            lines.append(f"| {f['path']} | {f['status']} | {notes} |")
+        text = "\n".join(lines) + "\n"
+    else:
+        text = json.dumps({"files": files, "summary": summary}, indent=2) + "\n"
+    _write_atomic(Path(target), text)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    pairs = _files(args.paths, args.exclude)
+    paths = [str(p) for p, _ in pairs]
+    if args.jobs > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            entries = list(pool.map(_process, paths, chunksize=4))
+    else:
+        entries = [_process(p) for p in paths]
+    changed = False
+    out_root = Path(args.out or "dagshift-out")
+    for (path, root), entry in zip(pairs, entries):
+        for f in entry["findings"]:
+            print(f"{path}:{f['line']}: {f['code']} {f['message']}", file=sys.stderr)
+        if entry["status"] != "converted":
+            continue
+        changed = True
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                entry["source"].splitlines(True), entry["code"].splitlines(True),
+                str(path), str(path)))
+        if args.check or args.diff:
+            continue
+        target = path if args.in_place else out_root / path.relative_to(root)
+        _write_atomic(target, entry["code"])
+    counts = Counter(e["status"] for e in entries)
+    summary = {s: counts.get(s, 0) for s in _STATUSES}
+    if args.report:
+        _report(entries, summary, args.report)
+    print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()), file=sys.stderr)
+    if summary["failed"]:
+        return 2
+    return 1 if args.check and changed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dagshift migrate")
+    _add_arguments(parser)
+    return _migrate(parser.parse_args(argv))
