@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.metadata
 import libcst.matchers as m
 
 __all__ = ["Finding", "Result", "convert_source"]
@@ -221,6 +222,8 @@ class _Converter:
             small = stmt.body[0]
             if m.matches(small, m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())):
                 return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value))])
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value))])
             if isinstance(small, cst.Expr) and self.is_dependency(small.value, dag_var):
                 return stmt
         raise _Unsupported(stmt, "DS040", "statement in the DAG body is not converted")
@@ -275,13 +278,32 @@ class _Converter:
 def _line(module: cst.Module, node: cst.CSTNode | None) -> int:
     if node is None:
         return 1
-    wrapper_code = module.code
-    snippet = module.code_for_node(node).strip().splitlines()
-    if snippet:
-        index = wrapper_code.find(snippet[0])
-        if index >= 0:
-            return wrapper_code.count("\n", 0, index) + 1
-    return 1
+    wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    return positions[node].start.line if node in positions else 1
+
+
+def _leftover_airflow_name(module: cst.Module, heads: set[str]) -> cst.Name | None:
+    """The first reference to one of ``heads`` (names imported from airflow), if any."""
+    found: list[cst.Name] = []
+
+    class _Visitor(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False  # an attribute's own name is not a reference
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in heads:
+                found.append(node)
+
+    module.visit(_Visitor())
+    return found[0] if found else None
 
 
 def convert_source(source: str) -> Result:
@@ -299,6 +321,14 @@ def convert_source(source: str) -> Result:
     except _Unsupported as exc:
         finding = Finding(exc.code, _line(module, exc.node),
                           f"{exc.message}; the file is kept as it is and runs through the compat shim")
+        return Result("unchanged", source, [finding])
+    heads = {local.partition(".")[0] for local in names}
+    remaining = _leftover_airflow_name(new, heads)
+    if remaining is not None:
+        leftover = _leftover_airflow_name(module, {remaining.value}) or remaining
+        finding = Finding("DS002", _line(module, leftover),
+                          f"the file uses {leftover.value!r} from airflow beyond what is converted; "
+                          "the file is kept as it is and runs through the compat shim")
         return Result("unchanged", source, [finding])
     code = new.code
     extra = sorted(h for h in converter.helpers)

@@ -107,3 +107,10 @@ def test_every_installed_airflow_example_dag_converts_without_crash_and_is_stabl
         assert result.status in {"converted", "unchanged", "not_a_dag"}, path
         cst.parse_module(result.code)
         assert convert_source(result.code).code == result.code, path
+
+
+def test_other_airflow_names_in_user_code_keep_the_file_unconverted_with_their_line() -> None:
+    source, _ = _split(ROOT / "fixtures/convert/unsupported/variable_kept.py")
+    result = convert_source(source)
+    assert result.status == "unchanged"
+    assert [(f.code, f.line) for f in result.findings] == [("DS002", 7)]
