@@ -139,6 +139,60 @@ def _string(node: cst.BaseExpression) -> str | None:
     return None
 
 
+# Names Airflow fills from the context when a callable has a parameter of that name.
+_CONTEXT_NAMES = {"ds", "ds_nodash", "ts", "ts_nodash", "execution_date", "logical_date", "ti",
+                  "task_instance", "params", "dag_run", "dag", "task", "conf", "run_id", "macros",
+                  "data_interval_start", "data_interval_end", "prev_ds", "next_ds", "var",
+                  "templates_dict", "test_mode", "tomorrow_ds", "yesterday_ds", "inlets", "outlets"}
+
+
+def _plain_params(params: cst.Parameters) -> bool:
+    if params.kwonly_params or params.star_kwarg or params.posonly_params:
+        return False
+    if params.star_arg != cst.MaybeSentinel.DEFAULT:
+        return False
+    return all(p.name.value not in _CONTEXT_NAMES for p in params.params)
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    """A constant that Airflow's templating would leave as it is."""
+    if isinstance(node, cst.SimpleString):
+        return "{{" not in node.value and "{%" not in node.value
+    if isinstance(node, cst.Integer | cst.Float):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("None", "True", "False")
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return _literal(node.expression)
+    if isinstance(node, cst.List | cst.Tuple):
+        return all(isinstance(e, cst.Element) and _literal(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _literal(e.key) and _literal(e.value)
+                   for e in node.elements)
+    return False
+
+
+def _op_arguments(call: cst.Call, kw: dict[str, cst.Arg]) -> list[cst.Arg]:
+    """op_args / op_kwargs as call arguments, when they are constants."""
+    out: list[cst.Arg] = []
+    eq = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+    if "op_args" in kw:
+        value = kw["op_args"].value
+        if not isinstance(value, cst.List | cst.Tuple) or not _literal(value):
+            raise _Unsupported(call, "DS033", "op_args is not a list of constants")
+        out += [cst.Arg(e.value) for e in value.elements]
+    if "op_kwargs" in kw:
+        value = kw["op_kwargs"].value
+        if not isinstance(value, cst.Dict) or not _literal(value):
+            raise _Unsupported(call, "DS034", "op_kwargs is not a dict of constants")
+        for e in value.elements:
+            key = _string(e.key)
+            if key is None or not key.isidentifier():
+                raise _Unsupported(call, "DS034", "op_kwargs key is not an identifier string")
+            out.append(cst.Arg(e.value, keyword=cst.Name(key), equal=eq))
+    return out
+
+
 class _Converter:
     def __init__(self, module: cst.Module, names: dict[str, str]) -> None:
         self.module, self.names = module, names
@@ -183,7 +237,7 @@ class _Converter:
         kind = _OPERATORS.get(_qualified(call.func, self.names) or "")
         if kind is None:
             raise _Unsupported(call, "DS030", "operator is not one the converter handles")
-        extra = {"python": {"python_callable"}, "bash": {"bash_command", "env"}, "empty": set()}
+        extra = {"python": {"python_callable", "op_args", "op_kwargs"}, "bash": {"bash_command", "env"}, "empty": set()}
         kw = _kwargs(call, _TASK_OPTIONS | {"task_id"} | extra[kind], "operator")
         task_id = _string(kw["task_id"].value) if "task_id" in kw else None
         if task_id is None:
@@ -193,12 +247,11 @@ class _Converter:
             fn = kw.get("python_callable")
             name = fn.value.value if fn and isinstance(fn.value, cst.Name) else None
             func = self.functions.get(name or "")
-            if func is None or func.params.params or func.params.star_arg != cst.MaybeSentinel.DEFAULT \
-                    or func.params.kwonly_params or func.params.star_kwarg or func.decorators:
-                raise _Unsupported(call, "DS032",
-                                   "python_callable is not a plain module function without parameters")
+            if func is None or func.decorators or not _plain_params(func.params):
+                raise _Unsupported(call, "DS032", "python_callable is not a plain module function "
+                                   "(no decorators, *args, **kwargs or context-named parameters)")
             self.callables.add(name)
-            target, call_args = name, []
+            target, call_args = name, _op_arguments(call, kw)
         elif kind == "bash":
             target = "_dagshift_bash"
             call_args = [cst.Arg(kw["bash_command"].value)] if "bash_command" in kw else []

@@ -114,3 +114,16 @@ def test_other_airflow_names_in_user_code_keep_the_file_unconverted_with_their_l
     result = convert_source(source)
     assert result.status == "unchanged"
     assert [(f.code, f.line) for f in result.findings] == [("DS002", 7)]
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "line"),
+    [("templated_op_args_kept", "DS033", 10), ("sensor_kept", "DS030", 5)],
+)
+def test_constructs_not_converted_exactly_leave_the_file_as_it_was(
+    case: str, code: str, line: int
+) -> None:
+    source, _ = _split(ROOT / f"fixtures/convert/unsupported/{case}.py")
+    result = convert_source(source)
+    assert (result.status, result.code) == ("unchanged", source)
+    assert [(f.code, f.line) for f in result.findings] == [(code, line)]
