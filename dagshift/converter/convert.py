@@ -39,6 +39,9 @@ _BASH_HELPER = '''
 
 @task
 def _dagshift_bash(command, env=None):
+    # bash_command and env are both templated in Airflow's BashOperator
+    if env is not None:
+        env = {key: render(value) if isinstance(value, str) else value for key, value in env.items()}
     return shell(render(command), env=env)
 '''
 _EMPTY_HELPER = '''
@@ -254,6 +257,13 @@ class _Converter:
             target, call_args = name, _op_arguments(call, kw)
         elif kind == "bash":
             target = "_dagshift_bash"
+            command = kw["bash_command"].value if "bash_command" in kw else None
+            if not isinstance(command, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+                raise _Unsupported(call, "DS035", "bash_command is not a string literal")
+            text = command.evaluated_value if isinstance(command, cst.SimpleString) else None
+            if text is None or text.rstrip().endswith((".sh", ".bash")):
+                raise _Unsupported(call, "DS036", "bash_command names a script template file "
+                                   "or is not a plain string")
             call_args = [cst.Arg(kw["bash_command"].value)] if "bash_command" in kw else []
             if "env" in kw:
                 call_args.append(cst.Arg(kw["env"].value, keyword=cst.Name("env"),

@@ -127,3 +127,17 @@ def test_constructs_not_converted_exactly_leave_the_file_as_it_was(
     result = convert_source(source)
     assert (result.status, result.code) == ("unchanged", source)
     assert [(f.code, f.line) for f in result.findings] == [(code, line)]
+
+
+def test_bash_env_values_are_rendered_like_airflow_templates(tmp_path: Path) -> None:
+    source, _ = _split(ROOT / "fixtures/convert/operators/bash_env_templated.py")
+    path = tmp_path / "flow.py"
+    path.write_text(convert_source(source).code)
+    (flow,) = load_path(str(path))
+    assert flow.run(logical_date="2024-03-05").tasks["say"].result == "20240305"
+
+
+def test_a_bash_script_template_file_is_not_converted() -> None:
+    source, _ = _split(ROOT / "fixtures/convert/operators/bash_env_templated.py")
+    source = source.replace('"echo $DAY"', '"scripts/run.sh "')
+    assert [f.code for f in convert_source(source).findings] == ["DS036"]
