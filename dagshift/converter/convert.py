@@ -236,11 +236,14 @@ class _Converter:
                 raise _Unsupported(node, "DS024", f"default_args key {key!r} is not converted")
         return node
 
-    def task_call(self, call: cst.Call) -> cst.Call:
+    def task_call(self, call: cst.Call, dag_var: str | None = None) -> cst.Call:
         kind = _OPERATORS.get(_qualified(call.func, self.names) or "")
         if kind is None:
             raise _Unsupported(call, "DS030", "operator is not one the converter handles")
         extra = {"python": {"python_callable", "op_args", "op_kwargs"}, "bash": {"bash_command", "env"}, "empty": set()}
+        if dag_var is not None:
+            call = call.with_changes(args=[a for a in call.args if not m.matches(
+                a, m.Arg(keyword=m.Name("dag"), value=m.Name(dag_var)))])
         kw = _kwargs(call, _TASK_OPTIONS | {"task_id"} | extra[kind], "operator")
         task_id = _string(kw["task_id"].value) if "task_id" in kw else None
         if task_id is None:
@@ -284,9 +287,11 @@ class _Converter:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
             small = stmt.body[0]
             if m.matches(small, m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())):
-                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value))])
+                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value, dag_var))])
+            if isinstance(small, cst.Expr) and self.is_dependency(small.value, dag_var):
+                return stmt
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value))])
+                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value, dag_var))])
             if isinstance(small, cst.Expr) and self.is_dependency(small.value, dag_var):
                 return stmt
         raise _Unsupported(stmt, "DS040", "statement in the DAG body is not converted")
@@ -295,6 +300,11 @@ class _Converter:
         if isinstance(node, cst.BinaryOperation):
             return isinstance(node.operator, (cst.RightShift, cst.LeftShift)) and \
                 self.is_dependency(node.left, dag_var) and self.is_dependency(node.right, dag_var)
+        if m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("set_upstream")
+                                                   | m.Name("set_downstream")),
+                                  args=[m.Arg(keyword=None, star="")])):
+            return self.is_dependency(node.func.value, dag_var) and \
+                self.is_dependency(node.args[0].value, dag_var)
         if isinstance(node, cst.List):
             return all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name)
                        and e.value.value != dag_var for e in node.elements)

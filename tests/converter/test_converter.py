@@ -141,3 +141,11 @@ def test_a_bash_script_template_file_is_not_converted() -> None:
     source, _ = _split(ROOT / "fixtures/convert/operators/bash_env_templated.py")
     source = source.replace('"echo $DAY"', '"scripts/run.sh "')
     assert [f.code for f in convert_source(source).findings] == ["DS036"]
+
+
+def test_set_upstream_and_set_downstream_give_the_same_edges(tmp_path: Path) -> None:
+    source, _ = _split(ROOT / "fixtures/convert/dependencies/set_upstream_downstream.py")
+    path = tmp_path / "flow.py"
+    path.write_text(convert_source(source).code)
+    (flow,) = load_path(str(path))
+    assert sorted(flow.graph.edges) == [("a", "b"), ("a", "c"), ("b", "c")]
