@@ -237,6 +237,12 @@ class _Converter:
         return node
 
     def task_call(self, call: cst.Call, dag_var: str | None = None) -> cst.Call:
+        try:
+            return self._task_call(call, dag_var)
+        except _Unsupported as exc:  # report the line of the operator as written
+            raise _Unsupported(call, exc.code, exc.message) from None
+
+    def _task_call(self, call: cst.Call, dag_var: str | None) -> cst.Call:
         kind = _OPERATORS.get(_qualified(call.func, self.names) or "")
         if kind is None:
             raise _Unsupported(call, "DS030", "operator is not one the converter handles")
