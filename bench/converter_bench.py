@@ -41,7 +41,7 @@ def run(repeat: int = 3) -> None:
     for jobs in (1, 2):
         args = [str(f) for f in files] + ["--check", "--jobs", str(jobs)]
         with contextlib.redirect_stderr(io.StringIO()):
-            best = min(_timed(lambda: main(args)) for _ in range(repeat))
+            best = min(_timed(lambda a=args: main(a)) for _ in range(repeat))
         rows.append((f"dagshift migrate --jobs {jobs}", best))
     print(f"{len(files)} files")
     for name, seconds in rows:

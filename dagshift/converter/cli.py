@@ -36,10 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--out", metavar="DIR", help="write converted files here (default: ./dagshift-out)")
+    where.add_argument(
+        "--out", metavar="DIR", help="write converted files here (default: ./dagshift-out)"
+    )
     where.add_argument("--in-place", action="store_true", help="overwrite the input files")
     p.add_argument("--diff", action="store_true", help="print diffs, write nothing")
-    p.add_argument("--check", action="store_true", help="exit 1 if any file would change; write nothing")
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 if any file would change; write nothing"
+    )
     p.add_argument("--jobs", type=int, default=1, metavar="N")
     p.add_argument("--report", metavar="FILE.json|.md")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB")
@@ -76,14 +80,19 @@ def _process(path: str) -> dict[str, Any]:
     try:
         result = convert_source(source)
     except cst.ParserSyntaxError as exc:
-        entry["findings"].append({"code": "DS901", "line": exc.raw_line,
-                                  "message": f"cannot parse: {exc.message}"})
+        entry["findings"].append(
+            {"code": "DS901", "line": exc.raw_line, "message": f"cannot parse: {exc.message}"}
+        )
         return entry
     if result.status == "converted" and convert_source(result.code).code != result.code:
         entry["findings"].append({"code": "DS902", "line": 1, "message": "output is not stable"})
         return entry
-    entry.update(status=result.status, source=source, code=result.code,
-                 findings=[vars(f) for f in result.findings])
+    entry.update(
+        status=result.status,
+        source=source,
+        code=result.code,
+        findings=[vars(f) for f in result.findings],
+    )
     return entry
 
 
@@ -98,10 +107,18 @@ def _write_atomic(target: Path, text: str) -> None:
 def _report(entries: list[dict[str, Any]], summary: dict[str, int], target: str) -> None:
     files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
     if target.endswith(".md"):
-        lines = ["# dagshift migrate report", "", " | ".join(f"{k}: {v}" for k, v in summary.items()),
-                 "", "| file | status | findings |", "|---|---|---|"]
+        lines = [
+            "# dagshift migrate report",
+            "",
+            " | ".join(f"{k}: {v}" for k, v in summary.items()),
+            "",
+            "| file | status | findings |",
+            "|---|---|---|",
+        ]
         for f in files:
-            notes = "<br>".join(f"{x['code']} line {x['line']}: {x['message']}" for x in f["findings"])
+            notes = "<br>".join(
+                f"{x['code']} line {x['line']}: {x['message']}" for x in f["findings"]
+            )
             lines.append(f"| {f['path']} | {f['status']} | {notes} |")
         text = "\n".join(lines) + "\n"
     else:
@@ -119,16 +136,21 @@ def _migrate(args: argparse.Namespace) -> int:
         entries = [_process(p) for p in paths]
     changed = False
     out_root = Path(args.out or "dagshift-out")
-    for (path, root), entry in zip(pairs, entries):
+    for (path, root), entry in zip(pairs, entries, strict=True):
         for f in entry["findings"]:
             print(f"{path}:{f['line']}: {f['code']} {f['message']}", file=sys.stderr)
         if entry["status"] != "converted":
             continue
         changed = True
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                entry["source"].splitlines(True), entry["code"].splitlines(True),
-                str(path), str(path)))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    entry["source"].splitlines(True),
+                    entry["code"].splitlines(True),
+                    str(path),
+                    str(path),
+                )
+            )
         if args.check or args.diff:
             continue
         target = path if args.in_place else out_root / path.relative_to(root)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.metadata
 import libcst.matchers as m
+import libcst.metadata
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -31,25 +31,37 @@ _OPERATORS = {
 }
 _DAGS = {"airflow.DAG", "airflow.models.DAG", "airflow.models.dag.DAG", "airflow.sdk.DAG"}
 # Task arguments carried over verbatim (same name and meaning in the runtime).
-_TASK_OPTIONS = {"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
-                 "trigger_rule"}
-_DAG_ARGS = {"description", "start_date", "end_date", "catchup", "tags", "params",
-             "max_active_runs"}
-_BASH_HELPER = '''
+_TASK_OPTIONS = {
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "trigger_rule",
+}
+_DAG_ARGS = {
+    "description",
+    "start_date",
+    "end_date",
+    "catchup",
+    "tags",
+    "params",
+    "max_active_runs",
+}
+_BASH_HELPER = """
 
 @task
 def _dagshift_bash(command, env=None):
     # bash_command and env are both templated in Airflow's BashOperator
     if env is not None:
-        env = {key: render(value) if isinstance(value, str) else value for key, value in env.items()}
+        env = {k: render(v) if isinstance(v, str) else v for k, v in env.items()}
     return shell(render(command), env=env)
-'''
-_EMPTY_HELPER = '''
+"""
+_EMPTY_HELPER = """
 
 @task
 def _dagshift_empty():
     return None
-'''
+"""
 
 
 @dataclass
@@ -143,10 +155,34 @@ def _string(node: cst.BaseExpression) -> str | None:
 
 
 # Names Airflow fills from the context when a callable has a parameter of that name.
-_CONTEXT_NAMES = {"ds", "ds_nodash", "ts", "ts_nodash", "execution_date", "logical_date", "ti",
-                  "task_instance", "params", "dag_run", "dag", "task", "conf", "run_id", "macros",
-                  "data_interval_start", "data_interval_end", "prev_ds", "next_ds", "var",
-                  "templates_dict", "test_mode", "tomorrow_ds", "yesterday_ds", "inlets", "outlets"}
+_CONTEXT_NAMES = {
+    "ds",
+    "ds_nodash",
+    "ts",
+    "ts_nodash",
+    "execution_date",
+    "logical_date",
+    "ti",
+    "task_instance",
+    "params",
+    "dag_run",
+    "dag",
+    "task",
+    "conf",
+    "run_id",
+    "macros",
+    "data_interval_start",
+    "data_interval_end",
+    "prev_ds",
+    "next_ds",
+    "var",
+    "templates_dict",
+    "test_mode",
+    "tomorrow_ds",
+    "yesterday_ds",
+    "inlets",
+    "outlets",
+}
 
 
 def _plain_params(params: cst.Parameters) -> bool:
@@ -170,8 +206,10 @@ def _literal(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.List | cst.Tuple):
         return all(isinstance(e, cst.Element) and _literal(e.value) for e in node.elements)
     if isinstance(node, cst.Dict):
-        return all(isinstance(e, cst.DictElement) and _literal(e.key) and _literal(e.value)
-                   for e in node.elements)
+        return all(
+            isinstance(e, cst.DictElement) and _literal(e.key) and _literal(e.value)
+            for e in node.elements
+        )
     return False
 
 
@@ -201,9 +239,7 @@ class _Converter:
         self.module, self.names = module, names
         self.callables: set[str] = set()
         self.helpers: set[str] = set()
-        self.functions = {
-            s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)
-        }
+        self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
 
     def flow_call(self, call: cst.Call) -> cst.Call:
         args: list[cst.Arg] = []
@@ -216,8 +252,11 @@ class _Converter:
             elif key in ("schedule", "schedule_interval"):
                 args.append(arg.with_changes(keyword=cst.Name("schedule")))
             elif key == "default_args":
-                args.append(arg.with_changes(keyword=cst.Name("default_task_options"),
-                                             value=self.default_args(arg.value)))
+                args.append(
+                    arg.with_changes(
+                        keyword=cst.Name("default_task_options"), value=self.default_args(arg.value)
+                    )
+                )
             elif key in _DAG_ARGS:
                 args.append(arg)
             else:
@@ -246,10 +285,19 @@ class _Converter:
         kind = _OPERATORS.get(_qualified(call.func, self.names) or "")
         if kind is None:
             raise _Unsupported(call, "DS030", "operator is not one the converter handles")
-        extra = {"python": {"python_callable", "op_args", "op_kwargs"}, "bash": {"bash_command", "env"}, "empty": set()}
+        extra = {
+            "python": {"python_callable", "op_args", "op_kwargs"},
+            "bash": {"bash_command", "env"},
+            "empty": set(),
+        }
         if dag_var is not None:
-            call = call.with_changes(args=[a for a in call.args if not m.matches(
-                a, m.Arg(keyword=m.Name("dag"), value=m.Name(dag_var)))])
+            call = call.with_changes(
+                args=[
+                    a
+                    for a in call.args
+                    if not m.matches(a, m.Arg(keyword=m.Name("dag"), value=m.Name(dag_var)))
+                ]
+            )
         kw = _kwargs(call, _TASK_OPTIONS | {"task_id"} | extra[kind], "operator")
         task_id = _string(kw["task_id"].value) if "task_id" in kw else None
         if task_id is None:
@@ -260,24 +308,37 @@ class _Converter:
             name = fn.value.value if fn and isinstance(fn.value, cst.Name) else None
             func = self.functions.get(name or "")
             if func is None or func.decorators or not _plain_params(func.params):
-                raise _Unsupported(call, "DS032", "python_callable is not a plain module function "
-                                   "(no decorators, *args, **kwargs or context-named parameters)")
+                raise _Unsupported(
+                    call,
+                    "DS032",
+                    "python_callable is not a plain module function "
+                    "(no decorators, *args, **kwargs or context-named parameters)",
+                )
             self.callables.add(name)
             target, call_args = name, _op_arguments(call, kw)
         elif kind == "bash":
             target = "_dagshift_bash"
             command = kw["bash_command"].value if "bash_command" in kw else None
-            if not isinstance(command, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            if not isinstance(
+                command, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString
+            ):
                 raise _Unsupported(call, "DS035", "bash_command is not a string literal")
             text = command.evaluated_value if isinstance(command, cst.SimpleString) else None
             if text is None or text.rstrip().endswith((".sh", ".bash")):
-                raise _Unsupported(call, "DS036", "bash_command names a script template file "
-                                   "or is not a plain string")
+                raise _Unsupported(
+                    call,
+                    "DS036",
+                    "bash_command names a script template file " "or is not a plain string",
+                )
             call_args = [cst.Arg(kw["bash_command"].value)] if "bash_command" in kw else []
             if "env" in kw:
-                call_args.append(cst.Arg(kw["env"].value, keyword=cst.Name("env"),
-                                         equal=cst.AssignEqual(cst.SimpleWhitespace(""),
-                                                               cst.SimpleWhitespace(""))))
+                call_args.append(
+                    cst.Arg(
+                        kw["env"].value,
+                        keyword=cst.Name("env"),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+                    )
+                )
         else:
             target, call_args = "_dagshift_empty", []
         self.helpers.add(target) if target.startswith("_dagshift") else None
@@ -293,47 +354,77 @@ class _Converter:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
             small = stmt.body[0]
             if m.matches(small, m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())):
-                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value, dag_var))])
+                return stmt.with_changes(
+                    body=[small.with_changes(value=self.task_call(small.value, dag_var))]
+                )
             if isinstance(small, cst.Expr) and self.is_dependency(small.value, dag_var):
                 return stmt
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                return stmt.with_changes(body=[small.with_changes(value=self.task_call(small.value, dag_var))])
+                return stmt.with_changes(
+                    body=[small.with_changes(value=self.task_call(small.value, dag_var))]
+                )
             if isinstance(small, cst.Expr) and self.is_dependency(small.value, dag_var):
                 return stmt
         raise _Unsupported(stmt, "DS040", "statement in the DAG body is not converted")
 
     def is_dependency(self, node: cst.BaseExpression, dag_var: str | None) -> bool:
         if isinstance(node, cst.BinaryOperation):
-            return isinstance(node.operator, (cst.RightShift, cst.LeftShift)) and \
-                self.is_dependency(node.left, dag_var) and self.is_dependency(node.right, dag_var)
-        if m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("set_upstream")
-                                                   | m.Name("set_downstream")),
-                                  args=[m.Arg(keyword=None, star="")])):
-            return self.is_dependency(node.func.value, dag_var) and \
-                self.is_dependency(node.args[0].value, dag_var)
+            return (
+                isinstance(node.operator, (cst.RightShift, cst.LeftShift))
+                and self.is_dependency(node.left, dag_var)
+                and self.is_dependency(node.right, dag_var)
+            )
+        if m.matches(
+            node,
+            m.Call(
+                func=m.Attribute(
+                    value=m.Name(), attr=m.Name("set_upstream") | m.Name("set_downstream")
+                ),
+                args=[m.Arg(keyword=None, star="")],
+            ),
+        ):
+            return self.is_dependency(node.func.value, dag_var) and self.is_dependency(
+                node.args[0].value, dag_var
+            )
         if isinstance(node, cst.List):
-            return all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name)
-                       and e.value.value != dag_var for e in node.elements)
+            return all(
+                isinstance(e, cst.Element)
+                and isinstance(e.value, cst.Name)
+                and e.value.value != dag_var
+                for e in node.elements
+            )
         return isinstance(node, cst.Name) and node.value != dag_var
 
     def convert(self) -> cst.Module:
         withs = [s for s in self.module.body if isinstance(s, cst.With)]
-        dag_withs = [s for s in withs if len(s.items) == 1 and isinstance(s.items[0].item, cst.Call)
-                     and _qualified(s.items[0].item.func, self.names) in _DAGS]
+        dag_withs = [
+            s
+            for s in withs
+            if len(s.items) == 1
+            and isinstance(s.items[0].item, cst.Call)
+            and _qualified(s.items[0].item.func, self.names) in _DAGS
+        ]
         if len(dag_withs) != 1:
-            raise _Unsupported(None, "DS050", "the file does not hold exactly one `with DAG(...)` block")
+            raise _Unsupported(
+                None, "DS050", "the file does not hold exactly one `with DAG(...)` block"
+            )
         body: list[cst.BaseStatement] = []
         placed = False
         for stmt in self.module.body:
             if _is_airflow_import(stmt):
                 if not placed:
-                    body.append(cst.parse_statement("from dagshift import Flow, task\n")
-                                .with_changes(leading_lines=stmt.leading_lines))
+                    body.append(
+                        cst.parse_statement("from dagshift import Flow, task\n").with_changes(
+                            leading_lines=stmt.leading_lines
+                        )
+                    )
                     placed = True
                 continue
             if stmt is dag_withs[0]:
                 stmt = self.convert_with(stmt)
-            elif isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef | cst.If):
+            elif isinstance(
+                stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef | cst.If
+            ):
                 pass
             else:
                 raise _Unsupported(stmt, "DS051", "module-level statement is not converted")
@@ -343,7 +434,11 @@ class _Converter:
 
     def convert_with(self, stmt: cst.With) -> cst.With:
         item = stmt.items[0]
-        dag_var = item.asname.name.value if item.asname and isinstance(item.asname.name, cst.Name) else None
+        dag_var = (
+            item.asname.name.value
+            if item.asname and isinstance(item.asname.name, cst.Name)
+            else None
+        )
         inner = [self.body_statement(s, dag_var) for s in stmt.body.body]
         new_item = item.with_changes(item=self.flow_call(item.item))
         return stmt.with_changes(items=[new_item], body=stmt.body.with_changes(body=inner))
@@ -391,29 +486,40 @@ def convert_source(source: str) -> Result:
     try:
         names = _imports(module)
     except _Unsupported as exc:
-        return Result("unchanged", source, [Finding(exc.code, _line(module, exc.node), exc.message)])
+        return Result(
+            "unchanged", source, [Finding(exc.code, _line(module, exc.node), exc.message)]
+        )
     if not names:
         return Result("not_a_dag", source)
     converter = _Converter(module, names)
     try:
         new = converter.convert()
     except _Unsupported as exc:
-        finding = Finding(exc.code, _line(module, exc.node),
-                          f"{exc.message}; the file is kept as it is and runs through the compat shim")
+        finding = Finding(
+            exc.code,
+            _line(module, exc.node),
+            f"{exc.message}; the file is kept as it is and runs through the compat shim",
+        )
         return Result("unchanged", source, [finding])
     heads = {local.partition(".")[0] for local in names}
     remaining = _leftover_airflow_name(new, heads)
     if remaining is not None:
         leftover = _leftover_airflow_name(module, {remaining.value}) or remaining
-        finding = Finding("DS002", _line(module, leftover),
-                          f"the file uses {leftover.value!r} from airflow beyond what is converted; "
-                          "the file is kept as it is and runs through the compat shim")
+        finding = Finding(
+            "DS002",
+            _line(module, leftover),
+            f"the file uses {leftover.value!r} from airflow beyond what is converted; "
+            "the file is kept as it is and runs through the compat shim",
+        )
         return Result("unchanged", source, [finding])
     code = new.code
     extra = sorted(h for h in converter.helpers)
     if "_dagshift_bash" in extra:
-        code = code.replace("from dagshift import Flow, task\n",
-                            "from dagshift import Flow, render, shell, task\n", 1)
+        code = code.replace(
+            "from dagshift import Flow, task\n",
+            "from dagshift import Flow, render, shell, task\n",
+            1,
+        )
     helpers = "".join(_BASH_HELPER if h == "_dagshift_bash" else _EMPTY_HELPER for h in extra)
     if helpers:
         marker = cst.parse_module(code)

@@ -25,9 +25,21 @@ def _wheel(version: str) -> Path | None:
     if not found:
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-             "-d", str(CACHE), f"apache-airflow=={version}"],
-            capture_output=True, timeout=300, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+                str(CACHE),
+                f"apache-airflow=={version}",
+            ],
+            capture_output=True,
+            timeout=300,
+            check=False,
         )
         found = sorted(CACHE.glob(f"apache_airflow-{version}-*.whl"))
     return found[0] if found else None
