@@ -234,6 +234,66 @@ def _op_arguments(call: cst.Call, kw: dict[str, cst.Arg]) -> list[cst.Arg]:
     return out
 
 
+def _is_task_statement(stmt: cst.BaseStatement, dag_var: str) -> bool:
+    """A module-level operator call with ``dag=<dag_var>``, or a dependency statement."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    small = stmt.body[0]
+    value = small.value if isinstance(small, cst.Assign | cst.Expr) else None
+    if isinstance(value, cst.BinaryOperation) and isinstance(small, cst.Expr):
+        return isinstance(value.operator, cst.RightShift | cst.LeftShift)
+    if m.matches(
+        value, m.Call(func=m.Attribute(attr=m.Name("set_upstream") | m.Name("set_downstream")))
+    ):
+        return isinstance(small, cst.Expr)
+    return isinstance(value, cst.Call) and any(
+        m.matches(a, m.Arg(keyword=m.Name("dag"), value=m.Name(dag_var))) for a in value.args
+    )
+
+
+def _without_blank_lead(stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """The first statement of a new block keeps its comments but not the blank lines before."""
+    return stmt.with_changes(leading_lines=[ln for ln in stmt.leading_lines if ln.comment])
+
+
+def _fold_dag_assignment(module: cst.Module, names: dict[str, str]) -> cst.Module:
+    """Rewrite ``dag = DAG(...)`` + tasks with ``dag=dag`` into a ``with DAG(...) as dag:`` block.
+
+    Only when the task statements follow the assignment as one contiguous run; otherwise the
+    module comes back as it was (and is reported as not converted).
+    """
+    body = list(module.body)
+    found = [
+        i
+        for i, st in enumerate(body)
+        if m.matches(
+            st,
+            m.SimpleStatementLine(
+                body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())]
+            ),
+        )
+        and _qualified(st.body[0].value.func, names) in _DAGS
+    ]
+    if len(found) != 1:
+        return module
+    at = found[0]
+    assign = body[at].body[0]
+    dag_var = assign.targets[0].target.value
+    run = [i for i, st in enumerate(body) if _is_task_statement(st, dag_var)]
+    if not run or run[0] < at or run != list(range(run[0], run[-1] + 1)):
+        return module
+    block = cst.With(
+        items=[cst.WithItem(assign.value, asname=cst.AsName(cst.Name(dag_var)))],
+        body=cst.IndentedBlock(
+            body=[_without_blank_lead(body[run[0]])] + [body[i] for i in run[1:]]
+        ),
+        leading_lines=body[at].leading_lines,
+    )
+    new_body = body[: run[0]] + [block] + body[run[-1] + 1 :]
+    del new_body[at]
+    return module.with_changes(body=new_body)
+
+
 class _Converter:
     def __init__(self, module: cst.Module, names: dict[str, str]) -> None:
         self.module, self.names = module, names
@@ -491,7 +551,7 @@ def convert_source(source: str) -> Result:
         )
     if not names:
         return Result("not_a_dag", source)
-    converter = _Converter(module, names)
+    converter = _Converter(_fold_dag_assignment(module, names), names)
     try:
         new = converter.convert()
     except _Unsupported as exc:

@@ -149,3 +149,13 @@ def test_set_upstream_and_set_downstream_give_the_same_edges(tmp_path: Path) -> 
     path.write_text(convert_source(source).code)
     (flow,) = load_path(str(path))
     assert sorted(flow.graph.edges) == [("a", "b"), ("a", "c"), ("b", "c")]
+
+
+def test_dag_assignment_with_dag_kwarg_runs_with_the_same_ids_and_results(tmp_path: Path) -> None:
+    source, _ = _split(ROOT / "fixtures/convert/dag_definition/assigned_dag_with_dag_kwarg.py")
+    path = tmp_path / "flow.py"
+    path.write_text(convert_source(source).code)
+    (flow,) = load_path(str(path))
+    run = flow.run(logical_date="2024-01-15")
+    assert sorted(flow.graph.edges) == [("hello", "echo")]
+    assert (run.tasks["hello"].result, run.tasks["echo"].result) == ("hi", "2024-01-15")
