@@ -39,7 +39,12 @@ browser:
 test: $(STAMP) $(AIRFLOW2_STAMP) browser
 	$(PY) -m pytest -q
 
+# Every README performance figure: engines set up in their own venvs, run interleaved, rendered.
+BENCH_ARGS ?=
 bench: $(STAMP)
+	sh bench/setup.sh
+	$(PY) bench/suite.py $(BENCH_ARGS)
+	.venv-bench-prefect/bin/python bench/render.py
 	$(PY) bench/runtime_overhead.py
 	$(PY) bench/distributed_overhead.py
 
