@@ -222,6 +222,7 @@ def _rss_mb() -> float:
 
 def data_exchange(engine: str, mb: int) -> dict:
     """Pass an ``mb``-megabyte array from one task to the next; the consumer returns its size."""
+
     # bytes, not numpy (not a dependency here): every page is written, so RSS counts it.
     def make():
         return b"\x01" * (mb * 2**20)
@@ -286,8 +287,8 @@ def scale(n: int, runs: int) -> dict:
     out["run_s"] = time.perf_counter() - start
     assert run.ok and run.tasks["total_body"].result == expected("fan", n)
     out["run_rss_per_task_kb"] = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
-    ) * 1024 / n
+        (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base) * 1024 / n
+    )
     del run, flow
     small = _dagshift_flow("fan", 10)
     small.run()

@@ -13,7 +13,15 @@ import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
-ENGINES = ["python", "dask-graph", "dask-delayed", "dagshift", "dagshift-shim", "prefect", "airflow"]
+ENGINES = [
+    "python",
+    "dask-graph",
+    "dask-delayed",
+    "dagshift",
+    "dagshift-shim",
+    "prefect",
+    "airflow",
+]
 
 
 def _t(s: float) -> str:
@@ -33,9 +41,12 @@ def runtime_tables(rows: list[dict]) -> list[str]:
     sizes = sorted({r["tasks"] for r in rows})
     out = []
     for shape in ("chain", "fan"):
-        out += [f"### {shape}: per-task cost, ratio to plain Python calls", "",
-                "| engine | " + " | ".join(f"{n} tasks" for n in sizes) + " |",
-                "| --- |" + " --- |" * len(sizes)]
+        out += [
+            f"### {shape}: per-task cost, ratio to plain Python calls",
+            "",
+            "| engine | " + " | ".join(f"{n} tasks" for n in sizes) + " |",
+            "| --- |" + " --- |" * len(sizes),
+        ]
         for engine in ENGINES:
             cells = []
             for n in sizes:
@@ -52,9 +63,12 @@ def runtime_tables(rows: list[dict]) -> list[str]:
                     cells.append(f"**{ratio:,.0f}x** {_mm(r['per_task_s'])}")
             out.append(f"| {engine} | " + " | ".join(cells) + " |")
         out.append("")
-    out += ["### Start-up: process start to the first task body (median, min–max)", "",
-            "| engine | " + " | ".join(f"{n} tasks" for n in sizes) + " |",
-            "| --- |" + " --- |" * len(sizes)]
+    out += [
+        "### Start-up: process start to the first task body (median, min–max)",
+        "",
+        "| engine | " + " | ".join(f"{n} tasks" for n in sizes) + " |",
+        "| --- |" + " --- |" * len(sizes),
+    ]
     for engine in ENGINES:
         cells = []
         for n in sizes:
@@ -62,10 +76,20 @@ def runtime_tables(rows: list[dict]) -> list[str]:
             cells.append(_mm(r["startup_s"]) if r and "startup_s" in r else "–")
         out.append(f"| {engine} | " + " | ".join(cells) + " |")
     out.append("")
-    notes = sorted({f"- {r['engine']} ({r['shape']}, {r['tasks']}): {r['skipped']}"
-                    for r in rows if "skipped" in r})
-    notes += sorted({f"- {r['engine']} ({r['shape']}, {r['tasks']}) failed: {r['error']}"
-                     for r in rows if "error" in r})
+    notes = sorted(
+        {
+            f"- {r['engine']} ({r['shape']}, {r['tasks']}): {r['skipped']}"
+            for r in rows
+            if "skipped" in r
+        }
+    )
+    notes += sorted(
+        {
+            f"- {r['engine']} ({r['shape']}, {r['tasks']}) failed: {r['error']}"
+            for r in rows
+            if "error" in r
+        }
+    )
     if notes:
         out += ["Left out:", "", *notes, ""]
     return out
@@ -73,16 +97,21 @@ def runtime_tables(rows: list[dict]) -> list[str]:
 
 def data_table(rows: list[dict]) -> list[str]:
     mb = lambda v: f"{v:,.0f} MB"  # noqa: E731
-    out = ["| engine | data | wall (median, min–max) | peak RSS, driver | peak RSS, largest worker "
-           "| driver peak / data |", "| --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| engine | data | wall (median, min–max) | peak RSS, driver | peak RSS, largest worker "
+        "| driver peak / data |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         if "error" in r:
             out.append(f"| {r['engine']} | {r['mb']} MB | failed: {r['error']} | | | |")
             continue
         worker = _mm(r["peak_worker_rss_mb"], mb) if r.get("peak_worker_rss_mb") else "–"
         ratio = r["peak_rss_mb"]["median"] / r["mb"]
-        out.append(f"| {r['engine']} | {r['mb']} MB | {_mm(r['wall_s'])} | "
-                   f"{_mm(r['peak_rss_mb'], mb)} | {worker} | {ratio:.2f} |")
+        out.append(
+            f"| {r['engine']} | {r['mb']} MB | {_mm(r['wall_s'])} | "
+            f"{_mm(r['peak_rss_mb'], mb)} | {worker} | {ratio:.2f} |"
+        )
     return out + [""]
 
 
@@ -111,8 +140,13 @@ def converter_lines(rows: list[dict]) -> list[str]:
         if "skipped" in r:
             out.append(f"Not measured: {r['skipped']}.")
         else:
-            out += [f"From `{r['script']}` (the converter's own benchmark):", "", "```",
-                    r["stdout"].strip(), "```"]
+            out += [
+                f"From `{r['script']}` (the converter's own benchmark):",
+                "",
+                "```",
+                r["stdout"].strip(),
+                "```",
+            ]
     return out + [""]
 
 
@@ -125,12 +159,15 @@ def plot(rows: list[dict], path: str) -> bool:
     except ImportError:
         return False
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, shape in zip(axes, ("chain", "fan")):
+    for ax, shape in zip(axes, ("chain", "fan"), strict=True):
         for engine in ENGINES:
-            pts = sorted((r["tasks"], r["per_task_s"]["median"]) for r in rows
-                         if r["engine"] == engine and r["shape"] == shape and "per_task_s" in r)
+            pts = sorted(
+                (r["tasks"], r["per_task_s"]["median"])
+                for r in rows
+                if r["engine"] == engine and r["shape"] == shape and "per_task_s" in r
+            )
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=engine)
+                ax.plot(*zip(*pts, strict=True), marker="o", label=engine)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{shape}: per-task cost (median)")
@@ -177,9 +214,14 @@ def main() -> None:
     if has_plot:
         lines += ["![per-task cost](benchmarks.png)", ""]
     lines += runtime_tables(res["runtime"])
-    lines += ["## Data exchange", "", "One task returns a bytes object, the next takes its size. "
-              "Peak RSS from `getrusage` in a fresh process per engine (workers: their children).",
-              "", *data_table(res["data"])]
+    lines += [
+        "## Data exchange",
+        "",
+        "One task returns a bytes object, the next takes its size. "
+        "Peak RSS from `getrusage` in a fresh process per engine (workers: their children).",
+        "",
+        *data_table(res["data"]),
+    ]
     lines += ["## Scale (dagshift, local threads)", "", *scale_lines(res["scale"])]
     lines += ["## Converter", "", *converter_lines(res["converter"])]
     with open(args.out, "w") as fh:

@@ -144,8 +144,13 @@ def runtime(sizes: list[int], repeat: int, af: Airflow | None, log) -> list[dict
                 skipped.append(("airflow", shape, n, af.reason if af else "not requested"))
             elif n > AIRFLOW_MAX_TASKS:
                 skipped.append(
-                    ("airflow", shape, n, "~0.2 s per task and ~5 s per process: not finished "
-                     f"in reasonable time above {AIRFLOW_MAX_TASKS} tasks")
+                    (
+                        "airflow",
+                        shape,
+                        n,
+                        "~0.2 s per task and ~5 s per process: not finished "
+                        f"in reasonable time above {AIRFLOW_MAX_TASKS} tasks",
+                    )
                 )
             else:
                 cases.append(("airflow", shape, n, PY, ["--dag-file", dag_path], af_env))
@@ -155,13 +160,20 @@ def runtime(sizes: list[int], repeat: int, af: Airflow | None, log) -> list[dict
             out = _call(python, [engine, shape, str(n), *extra], env)
             out["load"] = load()
             samples.setdefault((engine, shape, n), []).append(out)
-            log(f"round {r + 1}/{repeat} {engine:<16} {shape:<5} {n:>6}: "
-                + (out.get("error") or f"{out['cold_s']:.3f} s (load {out['load']:.2f})"))
+            log(
+                f"round {r + 1}/{repeat} {engine:<16} {shape:<5} {n:>6}: "
+                + (out.get("error") or f"{out['cold_s']:.3f} s (load {out['load']:.2f})")
+            )
     rows = []
     for (engine, shape, n), outs in samples.items():
         good = [o for o in outs if "error" not in o]
-        row = {"engine": engine, "shape": shape, "tasks": n, "runs": len(good),
-               "load": _summary([o["load"] for o in outs])}
+        row = {
+            "engine": engine,
+            "shape": shape,
+            "tasks": n,
+            "runs": len(good),
+            "load": _summary([o["load"] for o in outs]),
+        }
         if not good:
             row["error"] = outs[0]["error"]
         else:
@@ -224,8 +236,14 @@ def converter(log) -> list[dict]:
     for script in scripts:
         proc = subprocess.run([PY, script], capture_output=True, text=True, cwd=ROOT)
         log(f"{os.path.basename(script)}: exit {proc.returncode}")
-        rows.append({"script": os.path.relpath(script, ROOT), "exit": proc.returncode,
-                     "stdout": proc.stdout[-4000:], "stderr": proc.stderr[-1000:]})
+        rows.append(
+            {
+                "script": os.path.relpath(script, ROOT),
+                "exit": proc.returncode,
+                "stdout": proc.stdout[-4000:],
+                "stderr": proc.stderr[-1000:],
+            }
+        )
         result = os.path.join(HERE, "results", os.path.basename(script)[:-3] + ".json")
         if os.path.exists(result):
             with open(result) as fh:
@@ -239,8 +257,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data-mb", type=int, default=1024)
     parser.add_argument("--data-repeat", type=int, default=3)
-    parser.add_argument("--airflow-data-mb", type=int, default=64,
-                        help="size tried for Airflow XCom (0: skip)")
+    parser.add_argument(
+        "--airflow-data-mb", type=int, default=64, help="size tried for Airflow XCom (0: skip)"
+    )
     parser.add_argument("--scale-tasks", type=int, default=10_000)
     parser.add_argument("--scale-runs", type=int, default=200)
     parser.add_argument("--no-airflow", action="store_true")
@@ -260,10 +279,13 @@ def main() -> None:
         af = None if args.no_airflow else Airflow(root)
         sizes = [int(s) for s in args.sizes.split(",")]
         result["runtime"] = runtime(sizes, args.repeat, af, log)
-        result["data"] = data_exchange(args.data_mb, args.data_repeat, af,
-                                       args.airflow_data_mb, log)
-        scale = [_call(PY, ["scale", str(args.scale_tasks), str(args.scale_runs)])
-                 for _ in range(args.data_repeat)]
+        result["data"] = data_exchange(
+            args.data_mb, args.data_repeat, af, args.airflow_data_mb, log
+        )
+        scale = [
+            _call(PY, ["scale", str(args.scale_tasks), str(args.scale_runs)])
+            for _ in range(args.data_repeat)
+        ]
         result["scale"] = {"tasks": args.scale_tasks, "runs": args.scale_runs, "samples": scale}
         log(f"scale: {scale}")
         result["converter"] = converter(log)
