@@ -44,7 +44,7 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
         description="Import FILE (or every .py file in a folder), find its flows and Airflow "
         "DAGs, run each once, and print a table per run (or JSON with --json).",
     )
-    p.add_argument("path", metavar="FILE|FOLDER")
+    p.add_argument("path", metavar="FILE|FOLDER", nargs="?")
     p.add_argument(
         "--flow",
         "--dag",
@@ -76,7 +76,19 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
         help="run on a dask.distributed cluster (tcp://HOST:PORT), or on a local "
         "cluster of N worker processes started for the run (local:N)",
     )
+    history = _history()
+    if history is not None:  # --db, --results, --resume: each run is recorded
+        history.add_run_options(p)
     p.set_defaults(func=_run)
+
+
+def _history():
+    try:
+        return importlib.import_module("dagshift.runtime.history_cli")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dagshift.runtime.history_cli", "dagshift.runtime"):
+            raise
+        return None
 
 
 def _prepare_imports() -> None:
@@ -97,9 +109,19 @@ def _err(message: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     from dagshift.runtime.loader import LoadError, load_path
 
+    history = _history()
+    if history is not None and args.resume:
+        return history.resume_command(args)
+    if args.path is None:
+        _err("give a FILE|FOLDER to run" + (" (or --resume RUN_ID)" if history else ""))
+        return 2
     _prepare_imports()
     errors: list[LoadError] = []
-    flows = load_path(args.path, errors)
+    if history is not None:
+        sources = history.load_sources(args.path, errors)
+        flows = [flow for flow, _ in sources]
+    else:
+        flows = load_path(args.path, errors)
     for error in errors:
         _err(f"cannot load {error}")
     if errors and not flows:
@@ -122,8 +144,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.cluster:
         options.update(cluster=args.cluster, results="all")
     try:
-        runs = [f.run(parameters=params, logical_date=args.date, **options) for f in flows]
-    except (ValueError, TypeError, OSError) as exc:  # bad parameters, unreachable cluster ...
+        if history is not None:
+            chosen = [(f, src) for f, src in sources if f in flows]
+            runs = history.run_flows(args, chosen, params, options)
+        else:
+            runs = [f.run(parameters=params, logical_date=args.date, **options) for f in flows]
+    except (ValueError, TypeError, OSError, RuntimeError) as exc:  # bad parameters, db ...
         _err(str(exc))
         return 2
     if args.json:

@@ -110,9 +110,7 @@ class Schedule:
             yield t
             t = self.next_after(t)
 
-    def latest_at_or_before(
-        self, moment: datetime, since: datetime
-    ) -> pendulum.DateTime | None:
+    def latest_at_or_before(self, moment: datetime, since: datetime) -> pendulum.DateTime | None:
         """The last due time in ``(since, moment]``; None when there is none."""
         last = None
         for t in self.times(to_utc(since) + timedelta(microseconds=1), moment):
@@ -255,7 +253,9 @@ def parse_schedule(value: Any, timezone: Any = None, anchor: Any = None) -> Sche
     if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
         if items and all(isinstance(i, datetime | date | str) for i in items):
-            if not all(isinstance(i, str) for i in items) or all(_looks_like_date(i) for i in items):
+            if not all(isinstance(i, str) for i in items) or all(
+                _looks_like_date(i) for i in items
+            ):
                 return ExplicitSchedule(items, zone)
         parts = [parse_schedule(i, zone, anchor) for i in items]
         parts = [p for p in parts if p is not None]

@@ -1,0 +1,357 @@
+"""Result checkpoints, recorded runs, and resuming a run that did not finish.
+
+:func:`run_recorded` runs a flow with a listener that, as each task finishes, first writes the
+task's result to a checkpoint file (cloudpickle; beside the database by default, or under an
+fsspec URL) and then records the task run, pointing at that file, in the :class:`Store`. The
+order matters: a task recorded as succeeded always has a readable result, so a run killed at any
+moment (SIGKILL included) can be resumed. A task whose body finished but whose record had not
+been written yet when the process died runs again on resume (at-least-once, as in Airflow).
+
+:func:`resume_run` loads the run's flow from the file it came from, reads back the results of
+the tasks that succeeded, and runs the same run id again with those as ``completed``: the
+executor reuses them and runs only the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+
+from dagshift.runtime.state import SUCCESS, TaskRun
+from dagshift.runtime.store import Store, StoreError, new_run_id
+
+__all__ = [
+    "ResultReadError",
+    "ResultStore",
+    "ResumeError",
+    "load_completed",
+    "resume_run",
+    "run_recorded",
+]
+
+ENV_RESULTS = "DAGSHIFT_RESULTS"
+_FORMAT = 1
+
+
+class ResultReadError(StoreError):
+    """A checkpointed result cannot be read back."""
+
+
+class ResumeError(StoreError):
+    """A run cannot be resumed; the message says why and what to do."""
+
+
+class ResultStore:
+    """Where task results are checkpointed: a folder, or an fsspec URL (``s3://bucket/x``).
+
+    Files are ``<base>/<run_id>/<task_id>.pkl``, holding the result, the keyed values the task
+    pushed, and the tasks its decision skipped (what a resumed run needs from it).
+    """
+
+    def __init__(self, base: str | os.PathLike) -> None:
+        self.base = str(base)
+        self.is_url = "://" in self.base and not self.base.startswith("file://")
+        if self.is_url:
+            try:
+                import fsspec  # noqa: F401  (optional: only for result URLs)
+            except ImportError:
+                raise StoreError(
+                    f"results URL {self.base!r} needs fsspec: pip install fsspec (plus the "
+                    "filesystem's package, e.g. s3fs), or give a local folder"
+                ) from None
+        else:
+            self.base = str(Path(self.base.removeprefix("file://")).resolve())
+
+    @classmethod
+    def beside(cls, db_path: Path, option: str | None = None) -> ResultStore:
+        """``--results`` if given, else ``$DAGSHIFT_RESULTS``, else ``results/`` by the db."""
+        return cls(option or os.environ.get(ENV_RESULTS) or db_path.parent / "results")
+
+    def uri(self, run_id: str, task_id: str) -> str:
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id) + ".pkl"
+        return f"{self.base.rstrip('/')}/{run_id}/{name}"
+
+    def write(self, run_id: str, task_run: TaskRun) -> str:
+        """Checkpoint one successful task run; return where it went."""
+        payload = cloudpickle.dumps(
+            {
+                "format": _FORMAT,
+                "result": task_run.result,
+                "pushed": task_run.pushed,
+                "skip": task_run.skip,
+            }
+        )
+        uri = self.uri(run_id, task_run.task_id)
+        if self.is_url:
+            import fsspec
+
+            with fsspec.open(uri, "wb", auto_mkdir=True) as fh:
+                fh.write(payload)
+            return uri
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed: a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(path)
+
+    def read(self, uri: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """Read a checkpoint back.
+
+        Raises:
+            ResultReadError: naming the file, the run and the task.
+        """
+        try:
+            if "://" in uri and not uri.startswith("file://"):
+                import fsspec
+
+                with fsspec.open(uri, "rb") as fh:
+                    data = cloudpickle.loads(fh.read())
+            else:
+                data = cloudpickle.loads(Path(uri.removeprefix("file://")).read_bytes())
+            if not isinstance(data, dict) or data.get("format") != _FORMAT:
+                raise ValueError("not a dagshift result checkpoint")
+            return data
+        except Exception as exc:
+            raise ResultReadError(
+                f"cannot read the result of task {task_id!r} of run {run_id} from {uri}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+
+@dataclass
+class _Recorder:
+    """The listener that checkpoints and records each task run as it finishes.
+
+    On a cluster, listeners get summaries without results: ``late`` then defers checkpoints to
+    the end of the run, from the results that came back.
+    """
+
+    store: Store
+    results: ResultStore
+    run_id: str
+    attempt: int
+    stopped: threading.Event
+    late: bool = False
+
+    def __post_init__(self) -> None:
+        self.pending: list[tuple[TaskRun, str | None, str | None]] = []
+
+    def __call__(self, task_run: TaskRun) -> None:
+        if self.stopped.is_set():
+            return  # the run was recorded as interrupted; late finishes change nothing
+        uri = note = None
+        if task_run.state == SUCCESS and not self.late:
+            uri, note = self.checkpoint(task_run)
+        try:
+            self.store.record_task(self.run_id, task_run, self.attempt, uri, note)
+        except StoreError:
+            # A database locked for longer than its timeout must not fail the task: the
+            # record is written when the run ends (and the run fails loudly if it still can't).
+            self.pending.append((task_run, uri, note))
+
+    def checkpoint(self, task_run: TaskRun) -> tuple[str | None, str | None]:
+        try:
+            return self.results.write(self.run_id, task_run), None
+        except Exception as exc:  # an unpicklable result, a full disk ...
+            return None, f"result not checkpointed ({type(exc).__name__}: {exc}); reruns on resume"
+
+    def finish(self, flow_run: Any, returned: set[str]) -> None:
+        """Write deferred records; ``returned``: tasks whose results came back."""
+        if self.late and not self.stopped.is_set():
+            for tr in flow_run.tasks.values():
+                if tr.state != SUCCESS:
+                    continue
+                if tr.task_id in returned:
+                    uri, note = self.checkpoint(tr)
+                else:
+                    uri, note = None, "result stayed on the cluster; reruns on resume"
+                self.pending.append((tr, uri, note))
+        for tr, uri, note in self.pending:
+            self.store.record_task(self.run_id, tr, self.attempt, uri, note)
+        self.pending.clear()
+
+
+def run_recorded(
+    store: Store,
+    checkpoints: ResultStore,
+    flow: Any,
+    *,
+    path: str | None = None,
+    trigger: str = "manual",
+    parameters: Mapping[str, Any] | None = None,
+    logical_date: Any = None,
+    run_id: str | None = None,
+    completed: Mapping[str, TaskRun] | None = None,
+    stopped: threading.Event | None = None,
+    listeners: Iterable[Callable[[TaskRun], None]] = (),
+    **options: Any,
+):
+    """Run ``flow`` once, recording the run and every task run in ``store``.
+
+    A new run is registered (its flow version too) unless ``run_id`` names an existing run,
+    which is then taken over (resume). ``stopped`` set by the caller means the run was recorded
+    as interrupted: task runs that finish afterwards are not recorded.
+    """
+    from dagshift.runtime.context import to_datetime
+    from dagshift.runtime.executor import resolve_params
+
+    stopped = stopped or threading.Event()
+    if run_id is None:
+        params = resolve_params(flow, parameters)
+        ld = to_datetime(logical_date)
+        version, _ = store.register(flow, path)
+        run_id = new_run_id()
+        store.create_run(
+            run_id,
+            flow.name,
+            logical_date=ld.isoformat(),
+            params=params,
+            params_blob=_dumps_or_none(parameters or {}),
+            trigger=trigger,
+            version=version,
+            path=str(Path(path).resolve()) if path else None,
+        )
+        logical_date = ld
+    store.start_run(run_id)
+    attempt = store.get_run(run_id)["attempts"]
+    recorder = _Recorder(store, checkpoints, run_id, attempt, stopped, late="cluster" in options)
+    try:
+        flow_run = flow.run(
+            parameters=parameters,
+            logical_date=logical_date,
+            run_id=run_id,
+            listeners=[recorder, *listeners],
+            completed=completed,
+            **options,
+        )
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"the run could not start: {type(exc).__name__}: {exc}")
+        raise
+    returned: set[str] = set()
+    if recorder.late:
+        from dagshift.runtime.executor import _wanted_results
+
+        returned = set(_wanted_results(flow, options.get("results", "leaves")))
+    recorder.finish(flow_run, returned)
+    store.finish_run(run_id, flow_run.state)
+    return flow_run
+
+
+def _dumps_or_none(value: Any) -> bytes | None:
+    try:
+        return cloudpickle.dumps(value)
+    except Exception:
+        return None
+
+
+def load_completed(
+    store: Store, checkpoints: ResultStore, run_id: str, rerun_unreadable: bool = False
+) -> dict[str, TaskRun]:
+    """The succeeded task runs of a run, with their results read back from checkpoints.
+
+    A succeeded task without a checkpoint (its result could not be pickled) is left out, so it
+    runs again. A checkpoint that cannot be read raises :class:`ResultReadError`, unless
+    ``rerun_unreadable``, which runs that task again instead.
+    """
+    done: dict[str, TaskRun] = {}
+    for row in store.task_runs(run_id):
+        if row["state"] != SUCCESS or not row["result_uri"]:
+            continue
+        try:
+            data = checkpoints.read(row["result_uri"], run_id, row["task_id"])
+        except ResultReadError as exc:
+            if rerun_unreadable:
+                continue
+            raise ResultReadError(
+                f"{exc}. Nothing was run. Restore the file, or pass --rerun-unreadable to run "
+                f"{row['task_id']!r} again"
+            ) from None
+        done[row["task_id"]] = TaskRun(
+            row["task_id"],
+            SUCCESS,
+            result=data["result"],
+            tries=row["tries"],
+            start=row["start"],
+            end=row["end"],
+            pushed=data["pushed"] or {},
+            skip=frozenset(data["skip"] or ()),
+        )
+    return done
+
+
+def resume_run(
+    store: Store,
+    checkpoints: ResultStore,
+    run_id: str,
+    *,
+    force: bool = False,
+    rerun_unreadable: bool = False,
+    **options: Any,
+):
+    """Run again only the tasks of ``run_id`` that did not succeed; return the FlowRun.
+
+    Raises:
+        RunNotFound: no such run.
+        ResumeError: the run succeeded already, is still running in a live process, or its
+            flow cannot be found in the file it came from.
+        ResultReadError: a stored result cannot be read (see ``rerun_unreadable``).
+    """
+    from dagshift.runtime.loader import LoadError, load_file
+
+    run = store.get_run(run_id)
+    run_id = run["run_id"]
+    if run["state"] == SUCCESS:
+        raise ResumeError(f"run {run_id} of {run['flow']!r} already succeeded: nothing to resume")
+    alive = store.run_is_alive(run)
+    if alive and not force:
+        raise ResumeError(
+            f"run {run_id} is still running (process {run['pid']} on {run['host']}); stop it "
+            "first, or pass --force if you know it is gone"
+        )
+    if not run["path"]:
+        raise ResumeError(f"run {run_id} has no recorded flow file, so it cannot be resumed")
+    try:
+        flows = [f for f in load_file(run["path"]) if f.name == run["flow"]]
+    except LoadError as exc:
+        raise ResumeError(f"cannot load the flow of run {run_id}: {exc}") from None
+    if not flows:
+        raise ResumeError(f"{run['path']} no longer defines flow {run['flow']!r} (run {run_id})")
+    completed = load_completed(store, checkpoints, run_id, rerun_unreadable)
+    parameters = _stored_parameters(store, run)
+    return run_recorded(
+        store,
+        checkpoints,
+        flows[0],
+        path=run["path"],
+        parameters=parameters,
+        logical_date=run["logical_date"],
+        run_id=run_id,
+        completed=completed,
+        **options,
+    )
+
+
+def _stored_parameters(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
+    blob = store.params_blob(run["run_id"])
+    if blob is not None:
+        try:
+            return cloudpickle.loads(blob)
+        except Exception:  # pickled by code that no longer exists: the JSON copy will do
+            pass
+    return dict(run["params"])

@@ -1,0 +1,489 @@
+"""Commands for run history and scheduling: ``runs``, ``runs show``, ``register``, ``serve``,
+``backfill``; plus what ``dagshift run`` needs to record runs and ``--resume`` them.
+
+Every command takes ``--db PATH`` (default ``$DAGSHIFT_DB``, else ``.dagshift/dagshift.db``);
+listing commands take ``--json``. Status and errors go to stderr, tables and JSON to stdout;
+exit 0 when all is well, 1 when a run failed, 2 for bad input (a missing run, a broken file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_run_options", "load_sources", "register", "resume_command", "run_flows"]
+
+
+def _err(message: str) -> None:
+    print(f"dagshift: {message}", file=sys.stderr)
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help="run history database (default: $DAGSHIFT_DB, else .dagshift/dagshift.db)",
+    )
+
+
+def _results_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--results",
+        metavar="DIR|URL",
+        help="where task results are checkpointed (default: $DAGSHIFT_RESULTS, else results/ "
+        "beside the database; an fsspec URL such as s3://bucket/prefix needs fsspec)",
+    )
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options ``dagshift run`` gets from the history: --db, --results, --resume ..."""
+    _db_option(p)
+    _results_option(p)
+    p.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="rerun only the tasks of this recorded run that did not succeed",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="with --resume: take over a run that looks alive"
+    )
+    p.add_argument(
+        "--rerun-unreadable",
+        action="store_true",
+        help="with --resume: run again tasks whose stored result cannot be read",
+    )
+
+
+def _open(args: argparse.Namespace):
+    from dagshift.runtime.checkpoint import ResultStore
+    from dagshift.runtime.store import Store, default_db_path
+
+    store = Store(default_db_path(getattr(args, "db", None)))
+    return store, ResultStore.beside(store.path, getattr(args, "results", None))
+
+
+# --------------------------------------------------------------------- dagshift run
+def load_sources(path: str | Path, errors: list) -> list[tuple[Any, Path]]:
+    """Like ``load_path``, but each flow comes with the file it was defined in."""
+    from dagshift.runtime.loader import LoadError, load_file
+    from dagshift.runtime.service import python_files
+
+    out = []
+    for file in python_files(Path(path)):
+        try:
+            out.extend((flow, file.resolve()) for flow in load_file(file))
+        except LoadError as exc:
+            errors.append(exc)
+    return out
+
+
+def run_flows(args: argparse.Namespace, sources, params: dict, options: dict) -> list:
+    """Run each (flow, file) once, recorded in the history; return the FlowRuns."""
+    from dagshift.runtime.checkpoint import run_recorded
+
+    store, results = _open(args)
+    runs = []
+    for flow, file in sources:
+        run = run_recorded(
+            store,
+            results,
+            flow,
+            path=str(file),
+            parameters=params,
+            logical_date=args.date,
+            **options,
+        )
+        _err(f"run {run.run_id} of {flow.name!r}: {run.state} (recorded in {store.path})")
+        runs.append(run)
+    return runs
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    """``dagshift run --resume RUN_ID``."""
+    from dagshift.cli import jsonable
+    from dagshift.runtime.checkpoint import resume_run
+    from dagshift.runtime.store import StoreError
+
+    options: dict[str, Any] = {"scheduler": args.scheduler}
+    if getattr(args, "cluster", None):
+        options.update(cluster=args.cluster, results="all")
+    _prepare_imports()
+    try:
+        store, results = _open(args)
+        before = store.task_runs(store.get_run(args.resume)["run_id"])
+        reused = sum(1 for t in before if t["state"] == "success" and t["result_uri"])
+        run = resume_run(
+            store,
+            results,
+            args.resume,
+            force=args.force,
+            rerun_unreadable=args.rerun_unreadable,
+            **options,
+        )
+    except StoreError as exc:
+        _err(str(exc))
+        return 2
+    _err(f"resumed run {run.run_id} of {run.flow_name!r}: {run.state} ({reused} task(s) reused)")
+    if args.json:
+        print(json.dumps({run.flow_name: jsonable(run.to_dict())}, indent=2))
+    else:
+        from dagshift.runtime.report import print_runs
+
+        print_runs([run])
+    return 0 if run.ok else 1
+
+
+def _prepare_imports() -> None:
+    from dagshift.cli import _prepare_imports as prepare
+
+    prepare()
+
+
+# -------------------------------------------------------------------- dagshift runs
+def _when(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _run_json(run: dict[str, Any], store) -> dict[str, Any]:
+    out = dict(run)
+    out["created"], out["start"], out["end"] = (_when(run[k]) for k in ("created", "start", "end"))
+    out["process_alive"] = store.run_is_alive(run) if run["state"] == "running" else None
+    return out
+
+
+def _task_json(task: dict[str, Any]) -> dict[str, Any]:
+    out = dict(task)
+    out.pop("run_id", None)
+    out["start"], out["end"] = _when(task["start"]), _when(task["end"])
+    return out
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from dagshift.runtime.store import StoreError
+
+    words = list(args.words)
+    try:
+        if words[:1] == ["show"]:
+            if len(words) != 2:
+                _err("usage: dagshift runs show RUN_ID [--json]")
+                return 2
+            return _show_run(args, words[1])
+        if len(words) > 1:
+            _err(f"give at most one flow name, got {' '.join(words)}")
+            return 2
+        store, _ = _open(args)
+        flow = words[0] if words else args.flow
+        rows = [_run_json(r, store) for r in store.list_runs(flow, args.state, args.limit)]
+    except StoreError as exc:
+        _err(str(exc))
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        _err(f"no runs{f' of {flow!r}' if flow else ''} in {store.path}")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "flow", "v", "trigger", "logical date", "state", "started", "duration")
+    for r in rows:
+        state = r["state"]
+        if r["process_alive"] is False:
+            state += " (process gone: resume it)"
+        duration = f"{r['duration']:.1f}s" if r["duration"] is not None else ""
+        table.add_row(
+            r["run_id"],
+            r["flow"],
+            str(r["version"] or ""),
+            r["trigger"],
+            r["logical_date"],
+            state,
+            r["start"] or "",
+            duration,
+        )
+    Console(width=160).print(table)
+    return 0
+
+
+def _show_run(args: argparse.Namespace, run_id: str) -> int:
+    store, _ = _open(args)
+    run = _run_json(store.get_run(run_id), store)
+    tasks = [_task_json(t) for t in store.task_runs(run["run_id"])]
+    if args.json:
+        print(json.dumps({**run, "tasks": tasks}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    console.print(
+        f"run [bold]{run['run_id']}[/] of [bold]{run['flow']}[/] (version {run['version']}, "
+        f"{run['trigger']}): [bold]{run['state']}[/]"
+    )
+    console.print(f"logical date {run['logical_date']}; params {json.dumps(run['params'])}")
+    console.print(f"started {run['start']}, ended {run['end']}, attempts {run['attempts']}")
+    if run["message"]:
+        console.print(run["message"])
+    table = Table("task", "state", "tries", "started", "duration", "error", "result")
+    for t in tasks:
+        duration = f"{t['duration']:.2f}s" if t["duration"] is not None else ""
+        table.add_row(
+            t["task_id"],
+            t["state"],
+            str(t["tries"]),
+            t["start"] or "",
+            duration,
+            t["error"] or t["message"] or "",
+            t["result_uri"] or t["result_note"] or "",
+        )
+    console.print(table)
+    return 0
+
+
+# ---------------------------------------------------------------- dagshift register
+def _register(args: argparse.Namespace) -> int:
+    from dagshift.runtime.store import StoreError
+
+    _prepare_imports()
+    errors: list = []
+    sources = [s for path in args.paths for s in load_sources(path, errors)]
+    for error in errors:
+        _err(f"cannot load {error}")
+    rows = []
+    try:
+        store, _ = _open(args)
+        for flow, file in sources:
+            version, new = store.register(flow, file)
+            rows.append({"flow": flow.name, "version": version, "new": new, "path": str(file)})
+    except StoreError as exc:
+        _err(str(exc))
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            status = "new version" if r["new"] else "unchanged, version"
+            print(f"{r['flow']}: {status} {r['version']} ({r['path']})")
+    if not sources and not errors:
+        _err(f"no flows or DAGs found in {', '.join(args.paths)}")
+        return 2
+    return 2 if errors else 0
+
+
+# ------------------------------------------------------------------- dagshift serve
+def _serve(args: argparse.Namespace) -> int:
+    from dagshift.runtime.service import Service
+    from dagshift.runtime.store import StoreError
+
+    _prepare_imports()
+    try:
+        store, results = _open(args)
+    except StoreError as exc:
+        _err(str(exc))
+        return 2
+    options: dict[str, Any] = {"scheduler": args.scheduler}
+    service = Service(
+        args.paths,
+        store,
+        results,
+        max_runs=args.max_runs,
+        grace=args.grace,
+        poll=args.poll,
+        run_options=options,
+    )
+    interrupted = service.serve()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if interrupted:
+        # Threads of the interrupted runs cannot be stopped, and would hold the interpreter
+        # open at exit: their runs are recorded, so leave at once.
+        os._exit(0)
+    return 0
+
+
+# ---------------------------------------------------------------- dagshift backfill
+def _backfill(args: argparse.Namespace) -> int:
+    from dagshift.runtime.checkpoint import load_completed, run_recorded
+    from dagshift.runtime.schedule import ScheduleError, flow_schedule, to_utc
+    from dagshift.runtime.store import StoreError, new_run_id
+
+    _prepare_imports()
+    try:
+        store, results = _open(args)
+        flow, path = _find_flow(store, args.flow, args.path)
+        spec = flow_schedule(flow)
+        if spec.schedule is None:
+            _err(f"flow {flow.name!r} has no schedule, so a range has no run times")
+            return 2
+        start, end = to_utc(args.start), to_utc(args.end)
+        if end < start:
+            _err(f"--end {args.end} is before --start {args.start}")
+            return 2
+        times = list(spec.times(start, end))
+        params = dict(args.params)
+        version, _ = store.register(flow, path)
+        done = store.succeeded_dates(flow.name)
+        plan = []  # (logical date, run id, completed task runs)
+        for when in times:
+            iso = when.isoformat()
+            if iso in done and not args.rerun:
+                continue
+            again = [
+                r
+                for r in store.list_runs(flow.name, limit=None)
+                if r["logical_date"] == iso
+                and r["trigger"] == "backfill"
+                and r["state"] in ("queued", "interrupted", "failed")
+                and not store.run_is_alive(r)
+            ]
+            if again and not args.rerun:
+                run_id = again[0]["run_id"]
+                plan.append((when, run_id, load_completed(store, results, run_id)))
+                continue
+            run_id = new_run_id()
+            store.create_run(
+                run_id,
+                flow.name,
+                logical_date=iso,
+                params=params,
+                trigger="backfill",
+                version=version,
+                path=str(path),
+            )
+            plan.append((when, run_id, {}))
+    except (StoreError, ScheduleError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    skipped = len(times) - len(plan)
+    _err(
+        f"backfill of {flow.name!r}: {len(times)} time(s) in range, {len(plan)} to run"
+        + (f", {skipped} already succeeded" if skipped else "")
+    )
+    workers = max(1, min(args.max_runs, flow.max_active_runs or args.max_runs))
+
+    def one(item):
+        when, run_id, completed = item
+        return run_recorded(
+            store,
+            results,
+            flow,
+            path=str(path),
+            parameters=params,
+            logical_date=when,
+            run_id=run_id,
+            completed=completed,
+            scheduler=args.scheduler,
+        )
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="dagshift-backfill") as pool:
+        runs = list(pool.map(one, plan))
+    rows = [
+        {"run_id": r.run_id, "logical_date": r.logical_date.isoformat(), "state": r.state}
+        for r in runs
+    ]
+    if args.json:
+        print(json.dumps({"flow": flow.name, "skipped": skipped, "runs": rows}, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['logical_date']}  {row['state']:<8}  {row['run_id']}")
+    return 0 if all(r.ok for r in runs) else 1
+
+
+def _find_flow(store, name: str, path: str | None):
+    from dagshift.runtime.store import StoreError
+
+    if path is None:
+        known = {f["name"]: f for f in store.flows()}
+        if name not in known or not known[name]["path"]:
+            raise StoreError(
+                f"flow {name!r} is not registered in {store.path}: give --path FILE, or "
+                "run `dagshift register FILE` first"
+            )
+        path = known[name]["path"]
+    errors: list = []
+    sources = [(f, p) for f, p in load_sources(path, errors) if f.name == name]
+    if errors:
+        raise StoreError(f"cannot load {errors[0]}")
+    if not sources:
+        raise StoreError(f"{path} does not define a flow named {name!r}")
+    return sources[0]
+
+
+# ------------------------------------------------------------------------- register
+def _param(text: str):
+    from dagshift.cli import _param as parse
+
+    return parse(text)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``runs``, ``register``, ``serve`` and ``backfill`` to the ``dagshift`` command."""
+    p = sub.add_parser(
+        "runs",
+        help="list recorded runs (dagshift runs [FLOW]; dagshift runs show RUN_ID)",
+        description="List recorded runs, newest first, or show one run with its task runs. "
+        "A RUN_ID may be shortened to any unique prefix.",
+    )
+    p.add_argument("words", nargs="*", metavar="FLOW | show RUN_ID")
+    p.add_argument("--flow", help="only runs of this flow")
+    p.add_argument("--state", help="only runs in this state (success, failed, running ...)")
+    p.add_argument("--limit", type=int, default=50, help="at most this many runs (default 50)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=_runs)
+
+    p = sub.add_parser(
+        "register",
+        help="record flows and their versions in the history",
+        description="Load the flows (and DAGs) in each file or folder and record them; a flow "
+        "gets a new version when its graph or task code changed since its last version.",
+    )
+    p.add_argument("paths", nargs="+", metavar="FILE|FOLDER")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=_register)
+
+    p = sub.add_parser(
+        "serve",
+        help="run flows on their schedules until stopped",
+        description="Load flows and DAGs from files and folders, start each run when it is due, "
+        "pick up new and changed files, and on SIGINT/SIGTERM let running runs finish for a "
+        "grace period, recording the rest as interrupted.",
+    )
+    p.add_argument("paths", nargs="+", metavar="FILE|FOLDER")
+    p.add_argument("--max-runs", type=int, default=8, help="runs at once, all flows (default 8)")
+    p.add_argument("--grace", type=float, default=30.0, help="seconds to let runs finish on stop")
+    p.add_argument("--poll", type=float, default=5.0, help="seconds between file scans")
+    p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    _db_option(p)
+    _results_option(p)
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser(
+        "backfill",
+        help="run a flow for every schedule time in a range, concurrently",
+        description="Create the runs of FLOW's schedule times from --start to --end (both "
+        "included) and run them concurrently. Times that already succeeded are skipped, and "
+        "unfinished backfill runs of a time are resumed, unless --rerun.",
+    )
+    p.add_argument("flow", metavar="FLOW")
+    p.add_argument("--start", required=True, metavar="DATE")
+    p.add_argument("--end", required=True, metavar="DATE")
+    p.add_argument("--path", metavar="FILE", help="file defining FLOW (default: as registered)")
+    p.add_argument("--param", dest="params", action="append", type=_param, default=[])
+    p.add_argument("--max-runs", type=int, default=8, help="runs at once (default 8)")
+    p.add_argument("--rerun", action="store_true", help="run every time again, from scratch")
+    p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    _results_option(p)
+    p.set_defaults(func=_backfill)

@@ -1,0 +1,398 @@
+"""``dagshift serve``: the long-running scheduler.
+
+One :class:`Service` watches files and folders of flows (and legacy DAGs, which load as flows),
+and each :meth:`Service.tick` does three things: reload files that are new or changed (a file
+that fails to load keeps its previous flows and the error is logged), find the runs that are
+due, and start them in threads, within each flow's ``max_active_runs`` and a global limit.
+:meth:`Service.serve` repeats ticks, sleeping until the next due time or the next file scan.
+
+Time comes only from an injectable :class:`Clock`, so tests move time by hand. A run is due *at*
+its schedule time (not at the end of a data interval). Where scheduling resumes after a restart
+comes from the history: the last scheduled logical date recorded for the flow. Missed times
+are all run with ``catchup=True``; with ``catchup=False`` only the latest missed one is. A
+flow seen for the first time starts from its ``start_date`` with catchup, else from now.
+
+Stopping (SIGINT/SIGTERM, or :meth:`Service.stop`): no new runs start; running ones get
+``grace`` seconds to finish; those still running are recorded as ``interrupted`` (they can be
+resumed with ``dagshift run --resume``).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+
+from dagshift.runtime.checkpoint import ResultStore, run_recorded
+from dagshift.runtime.schedule import ScheduleError, ScheduleSpec, flow_schedule, to_utc
+from dagshift.runtime.store import Store, StoreError, new_run_id
+
+__all__ = ["Clock", "Service", "python_files"]
+
+DEFAULT_MAX_ACTIVE_RUNS = 16  # per flow, Airflow's default
+_EPS = timedelta(microseconds=1)
+
+
+class Clock:
+    """Wall-clock time for the service; tests pass a clock they move by hand."""
+
+    def now(self) -> pendulum.DateTime:
+        return pendulum.now("UTC")
+
+    def wait(self, seconds: float, wake: threading.Event) -> None:
+        """Sleep up to ``seconds``, returning early when ``wake`` is set."""
+        wake.wait(max(0.0, seconds))
+
+
+def python_files(path: Path) -> list[Path]:
+    """A file, or the ``.py`` files below a folder as the loader takes them."""
+    if not path.is_dir():
+        return [path]
+    return [
+        f
+        for f in sorted(path.rglob("*.py"))
+        if not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
+    ]
+
+
+@dataclass
+class _Entry:
+    """A flow the service schedules."""
+
+    flow: Any
+    path: Path
+    spec: ScheduleSpec
+    cursor: pendulum.DateTime | None  # the last logical date scheduled (or the start point)
+    active: set[str] = field(default_factory=set)
+
+    @property
+    def limit(self) -> int:
+        return self.flow.max_active_runs or DEFAULT_MAX_ACTIVE_RUNS
+
+
+@dataclass
+class _Active:
+    run_id: str
+    flow: str
+    thread: threading.Thread
+    stopped: threading.Event
+
+
+class Service:
+    """Schedules the flows found under ``paths`` and records their runs in ``store``.
+
+    Example:
+        >>> svc = Service(["flows/"], Store(".dagshift/dagshift.db"))  # doctest: +SKIP
+        >>> svc.serve()                                                 # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str | Path],
+        store: Store,
+        results: ResultStore | None = None,
+        *,
+        clock: Clock | None = None,
+        max_runs: int = 8,
+        grace: float = 30.0,
+        poll: float = 5.0,
+        log: Callable[[str], None] | None = None,
+        load: Callable[[Path], list[Any]] | None = None,
+        run_options: dict[str, Any] | None = None,
+    ) -> None:
+        from dagshift.runtime.loader import load_file
+
+        self.paths = [Path(p) for p in paths]
+        self.store = store
+        self.results = results or ResultStore.beside(store.path)
+        self.clock = clock or Clock()
+        self.max_runs = max_runs
+        self.grace = grace
+        self.poll = poll
+        self.log = log or (lambda msg: print(f"dagshift serve: {msg}", file=sys.stderr, flush=True))
+        self._load = load or load_file
+        self.run_options = dict(run_options or {})
+        self.entries: dict[str, _Entry] = {}
+        self.errors: dict[Path, str] = {}
+        self._seen: dict[Path, tuple[int, int]] = {}
+        self._by_file: dict[Path, list[str]] = {}
+        self._active: dict[str, _Active] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._last_scan: float | None = None
+
+    # ------------------------------------------------------------------- files
+    def scan(self) -> None:
+        """Load new and changed files; forget flows of files that are gone."""
+        present: set[Path] = set()
+        for root in self.paths:
+            if not root.exists():
+                if root not in self.errors:
+                    self.log(f"{root}: no such file or folder (watching for it)")
+                    self.errors[root] = "missing"
+                continue
+            self.errors.pop(root, None)
+            for file in python_files(root):
+                file = file.resolve()
+                present.add(file)
+                try:
+                    st = file.stat()
+                except OSError:
+                    continue
+                stamp = (st.st_mtime_ns, st.st_size)
+                if self._seen.get(file) != stamp:
+                    self._seen[file] = stamp
+                    self._load_file(file)
+        for gone in [f for f in self._seen if f not in present]:
+            del self._seen[gone]
+            for name in self._by_file.pop(gone, []):
+                self.entries.pop(name, None)
+                self.log(f"{gone} is gone: stopped scheduling {name!r}")
+
+    def _load_file(self, file: Path) -> None:
+        try:
+            flows = self._load(file)
+        except Exception as exc:  # LoadError, or anything a broken file throws
+            self.errors[file] = str(exc)
+            self.log(f"cannot load {exc} (its previous flows, if any, stay scheduled)")
+            return
+        self.errors.pop(file, None)
+        names = []
+        for flow in flows:
+            owner = self._owner(flow.name)
+            if owner is not None and owner != file:
+                self.log(f"{file}: flow {flow.name!r} is already defined in {owner}; ignored")
+                continue
+            try:
+                spec = flow_schedule(flow)
+                version, new = self.store.register(flow, file)
+            except (ScheduleError, StoreError) as exc:
+                self.log(f"{file}: {exc}")
+                continue
+            old = self.entries.get(flow.name)
+            cursor = old.cursor if old else self._initial_cursor(flow.name, spec)
+            entry = _Entry(flow, file, spec, cursor, old.active if old else set())
+            self.entries[flow.name] = entry
+            names.append(flow.name)
+            what = "new version" if new else "version"
+            self.log(
+                f"loaded {flow.name!r} from {file} ({what} {version}, schedule: {_show(spec)})"
+            )
+        for name in self._by_file.get(file, []):
+            if name not in names:
+                self.entries.pop(name, None)
+                self.log(f"{file} no longer defines {name!r}: stopped scheduling it")
+        self._by_file[file] = names
+
+    def _owner(self, name: str) -> Path | None:
+        return next((f for f, names in self._by_file.items() if name in names), None)
+
+    def _initial_cursor(self, name: str, spec: ScheduleSpec) -> pendulum.DateTime | None:
+        last = self.store.last_logical_date(name, ("scheduled",))
+        if last is not None:
+            return to_utc(last)
+        if spec.catchup and spec.start_date is not None:
+            return spec.start_date - _EPS
+        return self.clock.now()
+
+    # --------------------------------------------------------------- scheduling
+    def due(self, entry: _Entry, now: datetime) -> pendulum.DateTime | None:
+        """The next logical date of ``entry`` to start now, or None."""
+        after = entry.cursor if entry.cursor is not None else now
+        first = entry.spec.next_after(after)
+        if first is None or first > now:
+            return None
+        if entry.spec.catchup:
+            return first
+        return _latest_due(entry.spec, first, now)
+
+    def tick(self) -> list[str]:
+        """Scan files when a poll is due, then start every run that is due and fits."""
+        mono = time.monotonic()
+        if self._last_scan is None or mono - self._last_scan >= self.poll:
+            self._last_scan = mono
+            self.scan()
+        started: list[str] = []
+        if self._stopping.is_set():
+            return started
+        self._reap()
+        now = self.clock.now()
+        progress = True
+        while progress:  # round robin, so one flow's long catch-up does not starve the rest
+            progress = False
+            for entry in list(self.entries.values()):
+                if len(self._active) >= self.max_runs:
+                    return started
+                if len(entry.active) >= entry.limit:
+                    continue
+                when = self.due(entry, now)
+                if when is None:
+                    continue
+                entry.cursor = when
+                run_id = self._start(entry, when)
+                if run_id:
+                    started.append(run_id)
+                    progress = True
+        return started
+
+    def next_wakeup(self) -> float:
+        """Seconds until the next due time or file scan."""
+        now = self.clock.now()
+        wait = self.poll
+        for entry in self.entries.values():
+            when = entry.spec.next_after(entry.cursor or now)
+            if when is not None:
+                wait = min(wait, max(0.0, (when - now).total_seconds()))
+        return wait
+
+    def _start(self, entry: _Entry, when: pendulum.DateTime) -> str | None:
+        flow = entry.flow
+        run_id = new_run_id()
+        try:
+            version, _ = self.store.register(flow, entry.path)
+            self.store.create_run(
+                run_id,
+                flow.name,
+                logical_date=when.isoformat(),
+                params=_defaults(flow),
+                trigger="scheduled",
+                version=version,
+                path=str(entry.path),
+            )
+        except StoreError as exc:
+            entry.cursor = when - _EPS  # try this time again on the next tick
+            self.log(f"cannot start a run of {flow.name!r} for {when}: {exc}")
+            return None
+        stopped = threading.Event()
+        thread = threading.Thread(
+            target=self._execute,
+            args=(entry, flow, when, run_id, stopped),
+            name=f"dagshift-run-{run_id}",
+            daemon=True,
+        )
+        with self._lock:
+            self._active[run_id] = _Active(run_id, flow.name, thread, stopped)
+            entry.active.add(run_id)
+        self.log(f"started run {run_id} of {flow.name!r} for {when.isoformat()}")
+        thread.start()
+        return run_id
+
+    def _execute(self, entry, flow, when, run_id: str, stopped: threading.Event) -> None:
+        try:
+            result = run_recorded(
+                self.store,
+                self.results,
+                flow,
+                path=str(entry.path),
+                logical_date=when,
+                run_id=run_id,
+                stopped=stopped,
+                **self.run_options,
+            )
+            if not stopped.is_set():
+                self.log(f"run {run_id} of {flow.name!r}: {result.state} ({result.duration:.1f}s)")
+        except Exception as exc:
+            self.log(f"run {run_id} of {flow.name!r} failed to run: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._active.pop(run_id, None)
+                entry.active.discard(run_id)
+
+    def _reap(self) -> None:
+        with self._lock:
+            for run_id, active in list(self._active.items()):
+                if not active.thread.is_alive():
+                    self._active.pop(run_id)
+
+    # --------------------------------------------------------------- lifecycle
+    @property
+    def active_runs(self) -> list[str]:
+        with self._lock:
+            return list(self._active)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait for the runs started so far to finish (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        for active in list(self._active.values()):
+            active.thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(a.thread.is_alive() for a in list(self._active.values()))
+
+    def stop(self) -> None:
+        """Start no more runs; :meth:`serve` then shuts down."""
+        self._stopping.set()
+
+    def shutdown(self, reason: str = "the service stopped") -> list[str]:
+        """Give running runs ``grace`` seconds, then record the rest as interrupted."""
+        self._stopping.set()
+        if self._active:
+            self.log(f"stopping: waiting up to {self.grace:g}s for {len(self._active)} run(s)")
+        self.wait_idle(self.grace)
+        with self._lock:
+            left = [a for a in self._active.values() if a.thread.is_alive()]
+            for active in left:
+                active.stopped.set()
+        if left:
+            ids = [a.run_id for a in left]
+            message = f"interrupted: {reason} after a {self.grace:g}s grace period"
+            self.store.interrupt_runs(ids, message)
+            for run_id in ids:
+                self.log(
+                    f"run {run_id} recorded as interrupted (resume: dagshift run --resume {run_id})"
+                )
+            return ids
+        return []
+
+    def serve(self, install_signals: bool = True) -> list[str]:
+        """Tick until stopped; return the ids of runs recorded as interrupted."""
+        reason = ["stop requested"]
+        if install_signals:
+
+            def on_signal(signum: int, _frame: Any) -> None:
+                reason[0] = f"{signal.Signals(signum).name} received"
+                self._stopping.set()
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, on_signal)
+        self.log(f"serving {', '.join(map(str, self.paths))} (history: {self.store.path})")
+        while not self._stopping.is_set():
+            self.tick()
+            self.clock.wait(self.next_wakeup(), self._stopping)
+        self.log(reason[0])
+        return self.shutdown(reason[0])
+
+
+def _latest_due(spec: ScheduleSpec, first: pendulum.DateTime, now: datetime) -> pendulum.DateTime:
+    """The last due time in ``[first, now]``, without walking years of a minutely schedule."""
+    start = first
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400)):
+        probe = spec.next_after(max(first, to_utc(now) - window) - _EPS)
+        if probe is not None and probe <= now:
+            start = probe
+            break
+    latest = start
+    t = spec.next_after(start)
+    while t is not None and t <= now:
+        latest = t
+        t = spec.next_after(t)
+    return latest
+
+
+def _defaults(flow: Any) -> dict[str, Any]:
+    from dagshift.runtime.executor import resolve_params
+
+    try:
+        return resolve_params(flow, None)
+    except ValueError:
+        return dict(flow.params)
+
+
+def _show(spec: ScheduleSpec) -> str:
+    return "none" if spec.schedule is None else str(spec.schedule)

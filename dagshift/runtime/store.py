@@ -1,0 +1,541 @@
+"""Run history in one SQLite file: flows, their versions, runs and task runs.
+
+One :class:`Store` holds one connection, shared by the threads of a process under a lock;
+several processes (a ``serve``, a ``dagshift run``, a ``dagshift runs``) share the file through
+SQLite's write-ahead log, each write a short transaction that waits for a busy file rather than
+failing. Rows are only ever added or moved forward (``running`` -> ``success``/``failed``/
+``interrupted``); nothing here deletes a run, and a file that cannot be read is reported, never
+replaced, so no recorded run is lost.
+
+A run whose process died (SIGKILL, power loss) stays ``running`` with the id and host of the
+process that owned it; :meth:`Store.run_is_alive` tells a live run from a dead one, and
+``dagshift run --resume`` takes it over. Versions: :func:`flow_fingerprint` hashes a flow's graph
+and the code of its tasks; :meth:`Store.register` adds a version only when that hash changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_DB",
+    "RunNotFound",
+    "Store",
+    "StoreError",
+    "default_db_path",
+    "flow_fingerprint",
+    "new_run_id",
+]
+
+DEFAULT_DB = Path(".dagshift") / "dagshift.db"
+ENV_DB = "DAGSHIFT_DB"
+ACTIVE = ("queued", "running")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS flows (
+    name TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    flow TEXT NOT NULL REFERENCES flows(name),
+    version INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    path TEXT,
+    tasks INTEGER NOT NULL,
+    edges INTEGER NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (flow, version)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    flow TEXT NOT NULL REFERENCES flows(name),
+    version INTEGER,
+    path TEXT,
+    trigger TEXT NOT NULL,
+    params TEXT NOT NULL,
+    params_blob BLOB,
+    logical_date TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    start REAL,
+    end REAL,
+    pid INTEGER,
+    host TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_flow ON runs (flow, logical_date);
+CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state);
+CREATE TABLE IF NOT EXISTS task_runs (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    tries INTEGER NOT NULL,
+    start REAL,
+    end REAL,
+    duration REAL,
+    error TEXT,
+    traceback TEXT,
+    message TEXT,
+    result_uri TEXT,
+    result_note TEXT,
+    attempt INTEGER NOT NULL,
+    PRIMARY KEY (run_id, task_id)
+);
+"""
+
+
+class StoreError(RuntimeError):
+    """The history database cannot be used; the message names the file and what to do."""
+
+
+class RunNotFound(StoreError):
+    """No run has the given id (or the id prefix matches several)."""
+
+
+def default_db_path(option: str | os.PathLike | None = None) -> Path:
+    """``--db`` if given, else ``$DAGSHIFT_DB``, else ``.dagshift/dagshift.db`` here."""
+    return Path(option or os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+def new_run_id() -> str:
+    """A short unique run id; the CLI accepts any unique prefix of it."""
+    return uuid.uuid4().hex[:12]
+
+
+class Store:
+    """The run history database.
+
+    Example:
+        >>> store = Store(tmp / "dagshift.db")                       # doctest: +SKIP
+        >>> version, new = store.register(flow, "flows/etl.py")      # doctest: +SKIP
+        >>> store.list_runs("etl")                                   # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across crashes in WAL
+            self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from None
+
+    # ------------------------------------------------------------------ plumbing
+    def _error(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"{self.path}: the history database stayed locked for {self.timeout:g}s while "
+                f"trying to {doing}; another process holds a long write on it. Retry when it "
+                f"is done, or point --db / ${ENV_DB} at another file"
+            )
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            return StoreError(
+                f"{self.path}: not a readable dagshift history database ({text}). It was left "
+                f"untouched: move it aside (mv {self.path} {self.path}.broken) and recover it "
+                f"with `sqlite3 {self.path}.broken .recover`, or use --db / ${ENV_DB} for "
+                "another file"
+            )
+        return StoreError(f"{self.path}: cannot {doing}: {text}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = (), doing: str = "read") -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, doing) from None
+
+    def _change(self, doing: str, *statements: tuple[str, tuple]) -> int:
+        try:
+            with self._write() as db:
+                changed = 0
+                for sql, args in statements:
+                    changed += db.execute(sql, args).rowcount
+                return changed
+        except sqlite3.Error as exc:
+            raise self._error(exc, doing) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------------ versions
+    def register(self, flow: Any, path: str | os.PathLike | None = None) -> tuple[int, bool]:
+        """Record ``flow`` under its name; return (version, whether it is a new version)."""
+        fingerprint = flow_fingerprint(flow)
+        now = time.time()
+        try:
+            with self._write() as db:
+                db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow.name, now))
+                last = db.execute(
+                    "SELECT version, fingerprint FROM versions WHERE flow = ? "
+                    "ORDER BY version DESC LIMIT 1",
+                    (flow.name,),
+                ).fetchone()
+                if last is not None and last["fingerprint"] == fingerprint:
+                    return last["version"], False
+                version = 1 if last is None else last["version"] + 1
+                db.execute(
+                    "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        flow.name,
+                        version,
+                        fingerprint,
+                        str(Path(path).resolve()) if path else None,
+                        flow.graph.number_of_nodes(),
+                        flow.graph.number_of_edges(),
+                        now,
+                    ),
+                )
+                return version, True
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"register flow {flow.name!r}") from None
+
+    def versions(self, flow: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM versions WHERE flow = ? ORDER BY version", (flow,))
+        return [dict(r) for r in rows]
+
+    def flows(self) -> list[dict[str, Any]]:
+        """Every flow with its latest version, path and run count."""
+        rows = self._query(
+            "SELECT f.name, v.version, v.path, v.created, "
+            "(SELECT COUNT(*) FROM runs r WHERE r.flow = f.name) AS runs "
+            "FROM flows f LEFT JOIN versions v ON v.flow = f.name AND v.version = "
+            "(SELECT MAX(version) FROM versions WHERE flow = f.name) ORDER BY f.name"
+        )
+        return [dict(r) for r in rows]
+
+    # ---------------------------------------------------------------------- runs
+    def create_run(
+        self,
+        run_id: str,
+        flow: str,
+        *,
+        logical_date: str,
+        params: Mapping[str, Any],
+        params_blob: bytes | None = None,
+        trigger: str = "manual",
+        version: int | None = None,
+        path: str | None = None,
+        state: str = "queued",
+    ) -> None:
+        now = time.time()
+        self._change(
+            f"record run {run_id}",
+            ("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now)),
+            (
+                "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
+                "logical_date, state, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    flow,
+                    version,
+                    path,
+                    trigger,
+                    json.dumps(_jsonable(dict(params)), sort_keys=True),
+                    params_blob,
+                    logical_date,
+                    state,
+                    now,
+                ),
+            ),
+        )
+
+    def start_run(self, run_id: str) -> None:
+        """Mark a run running in this process (again, when resuming)."""
+        self._change(
+            f"start run {run_id}",
+            (
+                "UPDATE runs SET state = 'running', start = COALESCE(start, ?), end = NULL, "
+                "pid = ?, host = ?, attempts = attempts + 1, message = NULL WHERE run_id = ?",
+                (time.time(), os.getpid(), socket.gethostname(), run_id),
+            ),
+        )
+
+    def finish_run(self, run_id: str, state: str, message: str | None = None) -> bool:
+        """Set a running run's final state; False if it was no longer running (interrupted)."""
+        return bool(
+            self._change(
+                f"finish run {run_id}",
+                (
+                    "UPDATE runs SET state = ?, end = ?, message = ? "
+                    "WHERE run_id = ? AND state = 'running'",
+                    (state, time.time(), message, run_id),
+                ),
+            )
+        )
+
+    def interrupt_runs(self, run_ids: list[str], message: str) -> None:
+        """Record runs that were stopped before they finished as ``interrupted``."""
+        self._change(
+            "record interrupted runs",
+            *[
+                (
+                    "UPDATE runs SET state = 'interrupted', end = ?, message = ? "
+                    "WHERE run_id = ? AND state IN ('queued', 'running')",
+                    (time.time(), message, rid),
+                )
+                for rid in run_ids
+            ],
+        )
+
+    def record_task(
+        self,
+        run_id: str,
+        task_run: Any,
+        attempt: int,
+        result_uri: str | None = None,
+        result_note: str | None = None,
+    ) -> None:
+        tr = task_run
+        self._change(
+            f"record task {tr.task_id} of run {run_id}",
+            (
+                "INSERT OR REPLACE INTO task_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    tr.task_id,
+                    tr.state,
+                    tr.tries,
+                    tr.start,
+                    tr.end,
+                    tr.duration,
+                    tr.error,
+                    tr.traceback,
+                    tr.message,
+                    result_uri,
+                    result_note,
+                    attempt,
+                ),
+            ),
+        )
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run by id or unique id prefix.
+
+        Raises:
+            RunNotFound: no run matches, or the prefix matches several.
+        """
+        rows = self._query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        if not rows and run_id:
+            rows = self._query(
+                "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY created LIMIT 6",
+                (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+            )
+        if not rows:
+            raise RunNotFound(
+                f"no run {run_id!r} in {self.path}; list runs with `dagshift runs` "
+                f"(with --db {self.path} if you gave it)"
+            )
+        if len(rows) > 1:
+            ids = ", ".join(r["run_id"] for r in rows)
+            raise RunNotFound(f"run id prefix {run_id!r} matches several runs ({ids}); give more")
+        return _run_dict(rows[0])
+
+    def list_runs(
+        self, flow: str | None = None, state: str | None = None, limit: int | None = 50
+    ) -> list[dict[str, Any]]:
+        """Runs, newest first."""
+        sql, args = "SELECT * FROM runs WHERE 1 = 1", []
+        if flow is not None:
+            sql += " AND flow = ?"
+            args.append(flow)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        sql += " ORDER BY created DESC, rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_run_dict(r) for r in self._query(sql, tuple(args))]
+
+    def params_blob(self, run_id: str) -> bytes | None:
+        """The run's parameters as given, pickled (the JSON column is for display)."""
+        rows = self._query("SELECT params_blob FROM runs WHERE run_id = ?", (run_id,))
+        return rows[0]["params_blob"] if rows else None
+
+    def task_runs(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT * FROM task_runs WHERE run_id = ? ORDER BY start IS NULL, start, rowid",
+            (run_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def last_logical_date(self, flow: str, triggers: tuple[str, ...]) -> str | None:
+        marks = ", ".join("?" * len(triggers))
+        rows = self._query(
+            f"SELECT MAX(logical_date) AS d FROM runs WHERE flow = ? AND trigger IN ({marks})",
+            (flow, *triggers),
+        )
+        return rows[0]["d"]
+
+    def succeeded_dates(self, flow: str) -> set[str]:
+        rows = self._query(
+            "SELECT logical_date FROM runs WHERE flow = ? AND state = 'success'", (flow,)
+        )
+        return {r["logical_date"] for r in rows}
+
+    def run_is_alive(self, run: Mapping[str, Any]) -> bool | None:
+        """Whether the process running ``run`` still lives (None: on another host, unknown)."""
+        if run["state"] not in ACTIVE or run["pid"] is None:
+            return False
+        if run["host"] != socket.gethostname():
+            return None
+        try:
+            os.kill(run["pid"], 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return _not_zombie(run["pid"])
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("params_blob", None)
+    out["params"] = json.loads(out["params"])
+    if out["start"] is not None and out["end"] is not None:
+        out["duration"] = out["end"] - out["start"]
+    else:
+        out["duration"] = None
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+# ---------------------------------------------------------------------- versions
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def flow_fingerprint(flow: Any) -> str:
+    """A hash of a flow's graph (tasks, options, arguments, edges) and its tasks' code.
+
+    Dates inside objects are left out: they are scheduling metadata, and a file that computes
+    ``start_date=now()`` would otherwise get a new version every time it loads.
+    """
+    tasks = []
+    for task_id, data in flow.graph.nodes(data=True):
+        node = data["task"]
+        tasks.append(
+            [
+                task_id,
+                node.task.kind,
+                _canon(node.options),
+                _canon(node.args),
+                _canon(node.kwargs),
+                _canon(node.map_spec),
+                _canon(node.meta),
+                _code(node.task.fn),
+            ]
+        )
+    edges = sorted(
+        [u, v, sorted(_canon(b) for b in d.get("data", []))]
+        for u, v, d in flow.graph.edges(data=True)
+    )
+    params = sorted((n, _canon(p.default)) for n, p in flow.parameters.items())
+    blob = json.dumps([tasks, edges, params], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _canon(value: Any, depth: int = 0) -> Any:
+    if depth > 4:
+        return "..."
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    kind = type(value).__name__
+    if kind in ("TaskRef", "ResultRef"):
+        return ["ref", value.task_id, _canon(list(value.selector), depth + 1)]
+    if hasattr(value, "name") and kind in ("Parameter", "ParameterRef"):
+        return ["param", value.name]
+    if isinstance(value, datetime | date):
+        return "<date>"
+    if isinstance(value, list | tuple):
+        return [_canon(v, depth + 1) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_canon(v, depth + 1) for v in value), key=repr)
+    if isinstance(value, Mapping):
+        return sorted(([repr(k), _canon(v, depth + 1)] for k, v in value.items()), key=repr)
+    if callable(value) and (inspect.isfunction(value) or inspect.ismethod(value)):
+        return _code(value, depth + 1)
+    if hasattr(value, "graph") and kind in ("Flow", "DAG"):
+        return ["flow", getattr(value, "name", None) or getattr(value, "dag_id", None)]
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict) and depth < 3:
+        return [kind, _canon(dict(fields), depth + 1)]
+    return _ADDRESS.sub("", repr(value))
+
+
+def _code(fn: Any, depth: int = 0) -> Any:
+    """The identity of a function's behaviour: its source (or bytecode), defaults and closure."""
+    inner = getattr(fn, "func", None)
+    if inner is not None and hasattr(fn, "args"):  # functools.partial
+        return ["partial", _code(inner, depth + 1), _canon(fn.args, depth + 1)]
+    fn = inspect.unwrap(getattr(fn, "__func__", fn))
+    code = getattr(fn, "__code__", None)
+    if code is None:  # a callable object: its class's __call__ and its attributes
+        owner = next((k for k in type(fn).__mro__ if "__call__" in vars(k)), object)
+        call = vars(owner).get("__call__") if owner not in (object, type) else None
+        state = _canon(getattr(fn, "__dict__", {}), depth + 1)
+        return [type(fn).__qualname__, _code(call, depth + 1) if call else None, state]
+    try:
+        body = inspect.getsource(fn)
+    except (OSError, TypeError):
+        body = code.co_code.hex() + repr(code.co_consts)
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(_canon(cell.cell_contents, depth + 1))
+        except ValueError:  # an empty cell
+            cells.append(None)
+    return [_ADDRESS.sub("", body), _canon(fn.__defaults__, depth + 1), cells]

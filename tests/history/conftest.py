@@ -1,0 +1,132 @@
+"""Helpers for history tests: the real `dagshift` command in a subprocess, a clock moved by
+hand, and files that tasks wait on (so a test controls where a run is, without sleeping)."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pendulum
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+def dagshift(*args, cwd, env=None, timeout=60, **kwargs):
+    """Run ``python -m dagshift ARGS`` and return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "dagshift", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def spawn(*args, cwd, env=None):
+    """Start ``python -m dagshift ARGS`` without waiting."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dagshift", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition, timeout=30.0, what="condition"):
+    """Poll ``condition`` until it holds (a marker written by another process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class FakeClock:
+    """A clock the test moves: ``now()`` returns what the test set."""
+
+    def __init__(self, start):
+        self.current = pendulum.instance(start).in_tz("UTC")
+        self.waits = []
+
+    def now(self):
+        return self.current
+
+    def advance(self, **delta):
+        self.current = self.current + pendulum.duration(**delta)
+
+    def set(self, when):
+        self.current = pendulum.instance(when).in_tz("UTC")
+
+    def wait(self, seconds, wake: threading.Event):
+        self.waits.append(seconds)
+        wake.wait(0.01)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "history" / "dagshift.db"
+
+
+# A flow whose tasks count their runs in files and wait for a "release" file before ending,
+# so a test knows which tasks have finished when it kills or stops a process.
+GATED_FLOW = """
+import os, time
+from pathlib import Path
+from dagshift import Flow, Parameter, task, get_run_context
+
+MARKS = Path(os.environ["MARKS"])
+
+def count(name):
+    path = MARKS / f"{name}.count"
+    n = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(n))
+    return n
+
+def gate(name):
+    (MARKS / f"{name}.started").write_text("")
+    while not (MARKS / f"{name}.release").exists():
+        time.sleep(0.01)
+
+@task
+def first():
+    return {"token": count("first") * 100 + 7}
+
+@task
+def side():
+    count("side")
+    return "side-done"
+
+@task
+def second(a):
+    count("second")
+    gate("second")
+    return a["token"] + 1
+
+@task
+def third(b, s):
+    count("third")
+    return [b, s, get_run_context()["run_id"]]
+
+with Flow("gated", schedule=SCHEDULE, **FLOW_OPTIONS) as flow:
+    third(second(first()), side())
+"""
+
+
+def write_gated(folder: Path, schedule=None, **flow_options) -> Path:
+    path = folder / "gated.py"
+    source = GATED_FLOW.replace("SCHEDULE", repr(schedule)).replace(
+        "**FLOW_OPTIONS", "**" + repr(flow_options)
+    )
+    path.write_text(source)
+    return path
+
+
+def counts(marks: Path) -> dict[str, int]:
+    return {p.stem: int(p.read_text()) for p in marks.glob("*.count")}
