@@ -10,7 +10,8 @@ Time comes only from an injectable :class:`Clock`, so tests move time by hand. A
 its schedule time (not at the end of a data interval). Where scheduling resumes after a restart
 comes from the history: the last scheduled logical date recorded for the flow. Missed times
 are all run with ``catchup=True``; with ``catchup=False`` only the latest missed one is. A
-flow seen for the first time starts from its ``start_date`` with catchup, else from now.
+flow seen for the first time starts from its ``start_date`` with catchup, else from now (a
+time equal to now included).
 
 Stopping (SIGINT/SIGTERM, or :meth:`Service.stop`): no new runs start; running ones get
 ``grace`` seconds to finish; those still running are recorded as ``interrupted`` (they can be
@@ -201,7 +202,8 @@ class Service:
             return to_utc(last)
         if spec.catchup and spec.start_date is not None:
             return spec.start_date - _EPS
-        return self.clock.now()
+        # A time equal to now is due now (as in :meth:`due`), also for a flow just seen.
+        return self.clock.now() - _EPS
 
     # --------------------------------------------------------------- scheduling
     def due(self, entry: _Entry, now: datetime) -> pendulum.DateTime | None:

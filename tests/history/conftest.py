@@ -77,7 +77,7 @@ def db(tmp_path):
 # A flow whose tasks count their runs in files and wait for a "release" file before ending,
 # so a test knows which tasks have finished when it kills or stops a process.
 GATED_FLOW = """
-import os, time
+import datetime, os, time
 from pathlib import Path
 from dagshift import Flow, Parameter, task, get_run_context
 

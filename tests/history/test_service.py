@@ -1,0 +1,262 @@
+"""`dagshift serve`: runs start when due (a clock the test moves), within max_active_runs and a
+global limit; files are picked up as they change; SIGTERM/SIGINT stop it with a grace period."""
+
+import json
+import os
+import signal
+import textwrap
+from datetime import datetime, timedelta
+
+import pendulum
+import pytest
+
+from dagshift.runtime.service import Service
+from dagshift.runtime.store import Store
+
+from .conftest import FakeClock, counts, dagshift, spawn, wait_for, write_gated
+
+
+def utc(*args):
+    return pendulum.datetime(*args, tz="UTC")
+
+
+def flow_file(folder, name, schedule, body="return 1", **flow_options):
+    path = folder / f"{name}.py"
+    options = "".join(f", {k}={v!r}" for k, v in flow_options.items())
+    path.write_text(textwrap.dedent(f"""
+            import datetime
+            from dagshift import Flow, task
+
+            @task
+            def work():
+                {body}
+
+            with Flow({name!r}, schedule={schedule!r}{options}) as flow:
+                work()
+            """))
+    return path
+
+
+@pytest.fixture
+def service(tmp_path):
+    made = []
+    morning = utc(2024, 1, 10, 10, 30)
+
+    def make(*paths, start=morning, **options):
+        store = Store(tmp_path / "history" / "dagshift.db")
+        clock = FakeClock(start)
+        svc = Service(
+            paths or [tmp_path / "flows"], store, clock=clock, poll=0, log=print, **options
+        )
+        made.append(svc)
+        return svc, clock, store
+
+    (tmp_path / "flows").mkdir()
+    yield make
+    for svc in made:
+        svc.shutdown()
+
+
+def dates(store, flow):
+    return sorted(r["logical_date"] for r in store.list_runs(flow, limit=None))
+
+
+def test_a_run_starts_at_its_time_not_before(tmp_path, service):
+    flow_file(tmp_path / "flows", "hourly", "@hourly")
+    svc, clock, store = service()
+    assert svc.tick() == []
+    clock.set(utc(2024, 1, 10, 10, 59, 59))
+    assert svc.tick() == []
+    clock.set(utc(2024, 1, 10, 11, 0))
+    [run_id] = svc.tick()
+    assert svc.wait_idle()
+    run = store.get_run(run_id)
+    assert run["logical_date"] == "2024-01-10T11:00:00+00:00"
+    assert run["trigger"] == "scheduled" and run["state"] == "success"
+    assert svc.tick() == []  # not twice
+
+
+def test_catchup_runs_every_missed_time_from_the_start_date(tmp_path, service):
+    flow_file(tmp_path / "flows", "daily", "@daily", start_date=datetime(2024, 1, 7), catchup=True)
+    svc, clock, store = service()
+    assert len(svc.tick()) == 4  # 7, 8, 9, 10 January, concurrently
+    assert svc.wait_idle()
+    assert dates(store, "daily") == [f"2024-01-{d:02d}T00:00:00+00:00" for d in (7, 8, 9, 10)]
+
+
+def test_without_catchup_a_restart_runs_only_the_latest_missed_time(tmp_path, service):
+    flow_file(tmp_path / "flows", "daily", "@daily")
+    svc, clock, store = service()
+    assert svc.tick() == []  # new flow: it starts from now, not from the past
+    clock.set(utc(2024, 1, 11))
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+    svc.shutdown()
+    # The service was down for three days; a new one reads where scheduling stood.
+    again, clock2, _ = service(start=utc(2024, 1, 14, 6))
+    assert len(again.tick()) == 1 and again.wait_idle()
+    assert dates(store, "daily") == ["2024-01-11T00:00:00+00:00", "2024-01-14T00:00:00+00:00"]
+
+
+def test_max_active_runs_holds_back_runs_until_one_finishes(tmp_path, service, monkeypatch):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("MARKS", str(marks))
+    write_gated(
+        tmp_path / "flows",
+        schedule="@daily",
+        start_date=datetime(2024, 1, 8),
+        catchup=True,
+        max_active_runs=2,
+    )
+    svc, clock, store = service()
+    assert len(svc.tick()) == 2
+    wait_for(lambda: counts(marks).get("second") == 2, what="two runs at the gate")
+    assert svc.tick() == [] and len(svc.active_runs) == 2
+    (marks / "second.release").write_text("")
+    assert svc.wait_idle()
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+    runs = store.list_runs("gated")
+    assert sorted(r["logical_date"][:10] for r in runs) == [
+        "2024-01-08",
+        "2024-01-09",
+        "2024-01-10",
+    ]
+    assert {r["state"] for r in runs} == {"success"}
+
+
+def test_the_global_limit_spans_flows(tmp_path, service):
+    for name in ("a", "b", "c"):
+        flow_file(tmp_path / "flows", name, "@daily", start_date=datetime(2024, 1, 9), catchup=True)
+    svc, clock, store = service(max_runs=2)
+    first = svc.tick()
+    assert len(first) == 2
+    assert {store.get_run(r)["flow"] for r in first} == {"a", "b"}  # one per flow, round robin
+    svc.wait_idle()
+    assert len(svc.tick()) == 2 and svc.wait_idle()
+    assert len(svc.tick()) == 2 and svc.wait_idle()
+    assert sum(len(dates(store, n)) for n in "abc") == 6
+
+
+def test_changed_new_broken_and_deleted_files_are_picked_up(tmp_path, service):
+    folder = tmp_path / "flows"
+    path = flow_file(folder, "report", "@daily")
+    svc, clock, store = service()
+    svc.tick()
+    assert [v["version"] for v in store.versions("report")] == [1]
+    flow_file(folder, "report", "@hourly", body="return 2")  # new code, new schedule
+    os.utime(path, ns=(1, 1))  # a distinct stamp even on a coarse clock
+    svc.tick()
+    assert [v["version"] for v in store.versions("report")] == [1, 2]
+    clock.set(utc(2024, 1, 10, 11))
+    assert len(svc.tick()) == 1  # hourly now
+    flow_file(folder, "extra", "@hourly")
+    path.write_text("def broken(:\n")
+    clock.set(utc(2024, 1, 10, 12))
+    assert len(svc.tick()) == 2  # the broken file keeps its flow; the new file is scheduled
+    assert "syntax error" in svc.errors[path.resolve()]
+    svc.wait_idle()
+    path.unlink()
+    clock.set(utc(2024, 1, 10, 13))
+    started = svc.tick()
+    assert [store.get_run(r)["flow"] for r in started] == ["extra"]
+    svc.wait_idle()
+
+
+def test_an_unparseable_schedule_is_logged_and_the_other_flows_go_on(tmp_path, service, capsys):
+    flow_file(tmp_path / "flows", "bad", "every day")
+    flow_file(tmp_path / "flows", "good", "@hourly")
+    svc, clock, store = service()
+    svc.tick()
+    assert "flow 'bad': cannot parse schedule 'every day'" in capsys.readouterr().out
+    clock.set(utc(2024, 1, 10, 11))
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+
+
+def test_the_service_sleeps_until_the_next_due_time(tmp_path, service):
+    flow_file(tmp_path / "flows", "hourly", "@hourly")
+    svc, clock, store = service(start=utc(2024, 1, 10, 10, 59, 58))
+    svc.poll = 60
+    svc.tick()
+    assert svc.next_wakeup() == pytest.approx(2.0)
+
+
+# ------------------------------------------------------------ real process, real signals
+@pytest.fixture
+def served(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    day = pendulum.now("UTC").subtract(days=2)
+    start = datetime(day.year, day.month, day.day)
+    write_gated(folder, schedule="@daily", start_date=start, catchup=True, max_active_runs=1)
+    return folder, marks, {"MARKS": str(marks)}, tmp_path / "h.db"
+
+
+def test_sigterm_lets_the_running_run_finish_and_starts_no_more(tmp_path, served):
+    folder, marks, env, db = served
+    proc = spawn(
+        "serve", folder, "--db", db, "--poll", "0.1", "--grace", "20", cwd=tmp_path, env=env
+    )
+    wait_for(lambda: (marks / "second.started").exists(), what="the first run to start")
+    proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "SIGTERM received" in _stderr_so_far(proc, tmp_path), what="the stop")
+    (marks / "second.release").write_text("")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    [run] = Store(db).list_runs("gated")  # three runs were due; one at a time; one ran
+    assert run["state"] == "success" and run["trigger"] == "scheduled"
+    assert counts(marks) == {"first": 1, "side": 1, "second": 1, "third": 1}
+
+
+def _stderr_so_far(proc, tmp_path):
+    """Lines the service logged so far (read without blocking through a second handle)."""
+    import select
+
+    buf = getattr(proc, "_seen", "")
+    while select.select([proc.stderr], [], [], 0)[0]:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        buf += line
+    proc._seen = buf
+    return buf
+
+
+def test_sigint_past_the_grace_period_records_the_run_as_interrupted(tmp_path, served):
+    folder, marks, env, db = served
+    proc = spawn(
+        "serve", folder, "--db", db, "--poll", "0.1", "--grace", "0.2", cwd=tmp_path, env=env
+    )
+    wait_for(lambda: (marks / "second.started").exists(), what="the first run to start")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    [run] = Store(db).list_runs("gated")
+    assert run["state"] == "interrupted" and "SIGINT" in run["message"]
+    assert f"dagshift run --resume {run['run_id']}" in err
+    (marks / "second.release").write_text("")
+    resumed = dagshift(
+        "run", "--resume", run["run_id"], "--json", "--db", db, cwd=tmp_path, env=env
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["gated"]["state"] == "success"
+    assert counts(marks) == {"first": 1, "side": 1, "second": 2, "third": 1}
+
+
+def test_serve_reports_a_missing_path_and_a_broken_database(tmp_path):
+    db = tmp_path / "bad.db"
+    db.write_bytes(b"garbage" * 200)
+    out = dagshift("serve", tmp_path, "--db", db, cwd=tmp_path, timeout=30)
+    assert out.returncode == 2 and "not a readable dagshift history database" in out.stderr
+
+
+def test_timedelta_interval_schedules_run_on_the_interval(tmp_path, service):
+    flow_file(tmp_path / "flows", "every6", timedelta(hours=6))
+    svc, clock, store = service()
+    clock.set(utc(2024, 1, 10, 12))
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+    clock.set(utc(2024, 1, 10, 17, 59))
+    assert svc.tick() == []
+    clock.set(utc(2024, 1, 10, 18))
+    assert len(svc.tick()) == 1 and svc.wait_idle()
