@@ -138,6 +138,7 @@ def main(spec_path, out_path):
         path = os.path.join(dags_folder, name)
         dags, error = _load_file(path, generation)
         if error is not None:
+            os.makedirs(os.path.dirname(os.path.join(aside, name)), exist_ok=True)
             shutil.move(path, os.path.join(aside, name))
         loaded[name] = (dags, error)
 

@@ -154,10 +154,10 @@ def _run_in_airflow(jobs: list[dict], generation: str) -> list[dict]:
         shutil.copy(_migrated_db(generation), home / "airflow.db")
         names: dict[str, str] = {}
         for job in jobs:
-            # A content-derived name: two different files named alike never clash.
-            name = names.setdefault(
-                job["digest"], f"{Path(job['path']).stem}_{job['digest'][:8]}.py"
-            )
+            # The file keeps its own name (a DAG id may come from ``__file__``) in a folder named
+            # by its content, so two different files named alike never clash.
+            name = names.setdefault(job["digest"], f"{job['digest'][:8]}/{Path(job['path']).name}")
+            (dags / name).parent.mkdir(exist_ok=True)
             (dags / name).write_bytes(job["source"])
         spec = {
             "generation": generation,

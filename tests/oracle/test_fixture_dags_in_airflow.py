@@ -1,0 +1,690 @@
+"""Every DAG file in fixtures/dags runs in real Airflow and does what its docstring says.
+
+A file's oracle is the Airflow generation it is written for: 1.10- and 2.x-style files
+(``legacy_110_*``, ``af2_*``) run on Airflow 2.11 (Airflow 3 cannot import most of them), 3.x-style
+files (``af3_*``) on Airflow 3.3. The 2.x-style files that Airflow 3 still imports run on both,
+and both must agree except for the differences pinned in ``ALSO_IN_AIRFLOW_3``. Every run is at
+logical date 2024-01-15 (a Monday, the 15th) with the Variables of ``ENV``; all runs of one
+generation share one Airflow process (see harness.py), and results are cached on disk.
+
+``EXPECTED`` holds a few key expectations per file: the run state of each DAG, and for some tasks
+the state or ``(state, result)``. test_shim_parity.py compares dagshift with these same runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.oracle.harness import ROOT, OracleError, airflow_run_many
+
+pytestmark = pytest.mark.oracle
+
+FIXTURE_DAGS = ROOT / "fixtures" / "dags"
+FIXTURES = sorted(FIXTURE_DAGS.glob("*.py"))
+LOGICAL_DATE = "2024-01-15"
+
+# Variables for every run, from the environment as Airflow reads them; one file runs without
+# them so that its Variable defaults are checked too.
+ENV = {"AIRFLOW_VAR_DAGSHIFT_GREETING": "hi", "AIRFLOW_VAR_DAGSHIFT_LIMITS": '{"rows": 5}'}
+ENV_FOR = {"legacy_110_custom_operator": {}}
+
+STYLES = {"legacy_110_": ("1.10", "2"), "af2_": ("2", "2"), "af3_": ("3", "3")}
+
+S, F, K, U = "success", "failed", "skipped", "upstream_failed"
+
+# file stem -> {dag_id: (run state, {task_id: state | (state, result)})}, at 2024-01-15.
+EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
+    "legacy_110_bash_templates": {
+        "legacy_110_bash_templates": (
+            S,
+            {
+                "count": (S, 42),
+                "relative_days": (S, ["00:00:00", 2]),
+                "echo_day": (S, "2024-01-15 20240115 orders"),
+                "use_xcom": (S, "rows=42 pulled=42"),
+                "last_line": (S, "2024-01-16"),
+            },
+        )
+    },
+    "legacy_110_branching": {
+        "legacy_110_branching": (
+            S,
+            {
+                "branch": (S, "weekday"),
+                "weekday": (S, "took weekday"),
+                "weekend": K,
+                "after_weekend": K,
+                "join": S,
+                "join_strict": K,
+            },
+        )
+    },
+    "legacy_110_context_templates": {
+        "legacy_110_context_templates": (
+            S,
+            {
+                "report": (
+                    S,
+                    {
+                        "conf": {},
+                        "ds": "2024-01-15",
+                        "ds_nodash": "20240115",
+                        "execution_date": "2024-01-15T00:00:00+00:00",
+                        "next_ds": "2024-01-15",
+                        "templated": {"who": "ops", "yesterday": "2024-01-14"},
+                        "ts": "2024-01-15T00:00:00+00:00",
+                        "ts_nodash": "20240115T000000",
+                        "who": "ops",
+                    },
+                ),
+                "bash": (S, "20240115 20240115T000000 2024"),
+            },
+        )
+    },
+    "legacy_110_custom_operator": {
+        "legacy_110_custom_operator": (
+            S,
+            {"greet": (S, "hello, world! (2024-01-15)"), "variable": (S, "hello")},
+        )
+    },
+    "legacy_110_multi_dag": {
+        f"legacy_110_multi_dag_{name}": (S, {"stamp": (S, f"{name}@2024-01-15")})
+        for name in ("hourly", "weekly", "manual")
+    },
+    "legacy_110_python_xcom": {
+        "legacy_110_python_xcom": (
+            S,
+            {
+                "start": (S, None),
+                "extract": (S, {"day": "2024-01-15", "rows": [1, 2, 3]}),
+                "transform": (S, [10, 20, 30]),
+                "load": (
+                    S,
+                    {
+                        "count": 3,
+                        "ds": "2024-01-15",
+                        "execution_date": "2024-01-15T00:00:00+00:00",
+                        "total": 60,
+                    },
+                ),
+            },
+        )
+    },
+    "legacy_110_retries_and_exceptions": {
+        "legacy_110_retries_and_exceptions": (
+            F,
+            {
+                "flaky": (S, "succeeded on try 2"),
+                "nothing_to_do": K,
+                "after_skip": K,
+                "bad_config": F,
+                "after_bad": U,
+                "alert": S,
+                "cleanup": S,
+            },
+        )
+    },
+    "legacy_110_sensor_loops": {
+        "legacy_110_sensor_loops": (
+            S,
+            {"ready": S, "part_0": (S, 0), "part_1": (S, 1), "part_2": (S, 4), "finish": S},
+        )
+    },
+    "legacy_110_short_circuit": {
+        "legacy_110_short_circuit": (
+            S,
+            {
+                "first_half": (S, True),
+                "mid_month": (S, "mid-month report"),
+                "month_end": (S, False),
+                "closing": K,
+                "archive": K,
+            },
+        )
+    },
+    "af2_branching": {
+        "af2_branching": (
+            S,
+            {
+                "size": (S, "small"),
+                "big": K,
+                "small": S,
+                "join": S,
+                "join_default": K,
+                "by_day": (S, ["mid_month", "audit"]),
+                "mid_month": (S, "mid"),
+                "audit": (S, "audited"),
+                "other_day": K,
+            },
+        )
+    },
+    "af2_classic_with_dag": {
+        "af2_classic_with_dag": (
+            S,
+            {
+                "total": (S, 50),
+                "templated": (S, {"day": "2024-01-15", "next": "2024-01-16"}),
+                "shout": (S, "total=50 on 20240115"),
+            },
+        )
+    },
+    "af2_context": {
+        "af2_context": (
+            S,
+            {
+                "dates": (
+                    S,
+                    {
+                        "ds": "2024-01-15",
+                        "ds_nodash": "20240115",
+                        "ts": "2024-01-15T00:00:00+00:00",
+                        "ts_nodash": "20240115T000000",
+                        "execution_date": "2024-01-15T00:00:00+00:00",
+                        "logical_date": "2024-01-15T00:00:00+00:00",
+                        "data_interval_start": "2024-01-14T00:00:00+00:00",
+                        "data_interval_end": "2024-01-15T00:00:00+00:00",
+                        "tomorrow": "2024-01-16",
+                    },
+                ),
+                "run_settings": (S, {"conf": {}, "region": "eu"}),
+                "relative_days": (S, ["00:00:00", 2]),
+            },
+        )
+    },
+    "af2_custom_operator_variable": {
+        "af2_custom_operator_variable": (
+            S,
+            {
+                "render": (
+                    S,
+                    {
+                        "message": "hi on 2024-01-15",
+                        "options": {"day": "15", "fixed": 1},
+                        "paths": ["raw/20240115.csv", "static.csv"],
+                    },
+                ),
+                "greeting": (S, "hi"),
+            },
+        )
+    },
+    "af2_dependencies": {
+        "af2_dependencies": (
+            S,
+            {
+                "step_2": (S, "step_2"),
+                "x1": (S, ["x1", ["left", "right"]]),
+                "y2": (S, ["y2", [["x2", ["left", "right"]]]]),
+                "end": (
+                    S,
+                    [
+                        "end",
+                        [["y1", [["x1", ["left", "right"]]]], ["y2", [["x2", ["left", "right"]]]]],
+                    ],
+                ),
+            },
+        )
+    },
+    "af2_mapping": {
+        "af2_mapping": (
+            S,
+            {
+                "size": (S, ["a.csv:5B", "b.csv:5B", "c.csv:5B"]),
+                "add": (S, [3, 30]),
+                "total": (S, 33),
+                "cross": (S, [101, 201, 102, 202]),
+                "powers": (S, [8, 9]),
+                "nothing": (S, []),
+                "never": (K, None),
+            },
+        )
+    },
+    "af2_multi_dag_schedules": {
+        "af2_multi_daily": (
+            S,
+            {"interval": (S, ["2024-01-14T00:00:00+00:00", "2024-01-15T00:00:00+00:00"])},
+        ),
+        "af2_multi_every_6h": (
+            S,
+            {"interval": (S, ["2024-01-14T18:00:00+00:00", "2024-01-15T00:00:00+00:00"])},
+        ),
+        # a manual run at midnight gets the last whole cron interval before it
+        "af2_multi_cron": (
+            S,
+            {"interval": (S, ["2024-01-13T02:15:00+00:00", "2024-01-14T02:15:00+00:00"])},
+        ),
+        "af2_multi_manual": (
+            S,
+            {"interval": (S, ["2024-01-15T00:00:00+00:00", "2024-01-15T00:00:00+00:00"])},
+        ),
+    },
+    "af2_retries_exceptions": {
+        "af2_retries_exceptions": (
+            S,
+            {
+                "flaky": (S, 3),
+                "after_flaky": (S, 3),
+                "out_of_retries": F,
+                "skip_me": K,
+                "after_skip": K,
+                "give_up": F,
+                "report": (S, "report"),
+            },
+        )
+    },
+    "af2_sensor": {"af2_sensor": (S, {"wait": (S, None), "after": (S, "sensed")})},
+    "af2_short_circuit": {
+        "af2_short_circuit": (
+            S,
+            {
+                "stop_all": (S, False),
+                "a1": K,
+                "a2": K,
+                "stop_direct": (S, []),
+                "b1": K,
+                "b2": S,
+                "b3": K,
+                "has_rows": (S, [1]),
+                "load": (S, "loaded"),
+            },
+        )
+    },
+    "af2_task_groups": {
+        "af2_task_groups": (
+            S,
+            {
+                "prepare.check": S,
+                "pipeline.inc": (S, 3),
+                "pipeline__1.inc": (S, 21),
+                "collect": (S, [3, 21]),
+            },
+        )
+    },
+    "af2_taskflow_etl": {
+        "af2_taskflow_etl": (
+            S,
+            {
+                "summarize": (S, {"count": 3, "total": 6}),
+                "scale_total": (S, 12),
+                "scale": (S, 6),
+                "label": (S, "rows: 12/3"),
+            },
+        )
+    },
+    "af2_trigger_rules": {
+        "af2_trigger_rules": (
+            F,
+            {
+                "bad": F,
+                "skipped": K,
+                "after_all_success": U,
+                "after_all_failed": K,
+                "after_all_done": S,
+                "after_all_skipped": K,
+                "after_one_success": S,
+                "after_one_failed": S,
+                "after_one_done": S,
+                "after_none_failed": U,
+                "after_none_failed_min_one_success": U,
+                "after_none_skipped": K,
+                "after_always": S,
+                "ok_skipped_all_success": K,
+                "ok_skipped_none_failed": S,
+            },
+        )
+    },
+    "af2_xcom_styles": {
+        "af2_xcom_styles": (
+            S,
+            {
+                "with_ti": (S, 2),
+                "with_context": (S, [{"a": 1}, "b"]),
+                "with_kwargs": (S, "pushed by b"),
+                "with_task_instance": (S, "fallback"),
+                "with_key_pull": (S, ["b", "pushed by b"]),
+            },
+        )
+    },
+    "af3_branching": {
+        "af3_branching": (
+            S,
+            {
+                "size": (S, None),
+                "big": K,
+                "small": S,
+                "join": S,
+                "join_default": K,
+                "route": (S, None),
+                "first_half.load": (S, "first"),
+                "first_half.report": (S, "first"),
+                "second_half": K,
+                "done": S,
+            },
+        )
+    },
+    "af3_classic_operators": {
+        "af3_classic_operators": (
+            S,
+            {
+                "total": (S, 50),
+                "templated": (S, {"day": "2024-01-15", "next": "2024-01-16"}),
+                "shout": (S, "total=50 on 20240115"),
+            },
+        )
+    },
+    "af3_context": {
+        "af3_context": (
+            S,
+            {
+                "dates": (
+                    S,
+                    {
+                        "ds": "2024-01-15",
+                        "ds_nodash": "20240115",
+                        "ts": "2024-01-15T00:00:00+00:00",
+                        "ts_nodash": "20240115T000000",
+                        "logical_date": "2024-01-15T00:00:00+00:00",
+                        "data_interval_start": "2024-01-15T00:00:00+00:00",
+                        "data_interval_end": "2024-01-15T00:00:00+00:00",
+                        "week_ago": "2024-01-08",
+                    },
+                ),
+                "run_settings": (S, {"conf": {}, "params": {"limit": 3, "region": "eu"}}),
+                "templated": (S, "2024-01-15 20240115T000000 eu 2024-01-15 Monday"),
+            },
+        )
+    },
+    "af3_custom_operator_variable": {
+        "af3_custom_operator_variable": (
+            S,
+            {
+                "render": (
+                    S,
+                    {
+                        "message": "hi on 2024-01-15",
+                        "options": {"day": "15", "fixed": 1},
+                        "paths": ["raw/20240115.csv", "static.csv"],
+                    },
+                ),
+                "variables": (S, {"greeting": "hi", "limits": {"rows": 5}}),
+            },
+        )
+    },
+    "af3_dependencies": {
+        "af3_dependencies": (
+            S,
+            {
+                "b0": (S, ["b0", [["a0", [None]]]]),
+                "b1": (S, ["b1", [["a1", [None]]]]),
+                "c2": (S, ["c2", [["b0", [["a0", [None]]]], ["b1", [["a1", [None]]]]]]),
+                "d": (S, ["d", [["c1", [["b0", [["a0", [None]]]], ["b1", [["a1", [None]]]]]]]]),
+            },
+        )
+    },
+    "af3_mapping": {
+        "af3_mapping": (
+            S,
+            {
+                "size": (S, ["a.csv:5B", "b.csv:5B", "c.csv:5B"]),
+                "add": (S, [3, 30]),
+                "total": (S, 33),
+                "cross": (S, [101, 201, 102, 202]),
+                "powers": (S, [8, 9]),
+                "echo": (S, ["one", "two"]),
+                "nothing": (S, []),
+                "never": (K, None),
+            },
+        )
+    },
+    "af3_multi_dag": {
+        "af3_multi_cron": (S, {"interval": (S, ["2024-01-15T00:00:00+00:00"] * 2)}),
+        "af3_multi_every_6h": (S, {"interval": (S, ["2024-01-15T00:00:00+00:00"] * 2)}),
+        "af3_multi_daily": (
+            S,
+            {
+                "interval": (S, ["2024-01-15T00:00:00+00:00"] * 2),
+                "name": (S, "af3_multi_daily"),
+            },
+        ),
+        "af3_multi_manual": (S, {"name": (S, "af3_multi_manual")}),
+    },
+    "af3_retries_exceptions": {
+        "af3_retries_exceptions": (
+            S,
+            {
+                "flaky": (S, 3),
+                "after_flaky": (S, 3),
+                "out_of_retries": F,
+                "skip_me": K,
+                "after_skip": K,
+                "give_up": F,
+                "report": (S, "report"),
+            },
+        )
+    },
+    "af3_sensor": {
+        "af3_sensor": (
+            S,
+            {
+                "counting": (S, None),
+                "valued": (S, {"files": 2}),
+                "decorated": (S, None),
+                "after": S,
+                "never": K,
+                "after_never": K,
+            },
+        )
+    },
+    "af3_short_circuit": {
+        "af3_short_circuit": (
+            S,
+            {
+                "stop_all": (S, None),
+                "a1": K,
+                "a2": K,
+                "stop_direct": (S, None),
+                "b1": K,
+                "b2": S,
+                "b3": K,
+                "has_rows": (S, {"rows": 2}),
+                "load": (S, "loaded"),
+            },
+        )
+    },
+    "af3_task_groups": {
+        "af3_task_groups": (
+            S,
+            {
+                "prepare.clean": S,
+                "prepare.checks.schema": S,
+                "prepare.checks.rows": S,
+                "pipeline.double": (S, 2),
+                "pipeline__1.inc": (S, 21),
+                "collect": (S, [3, 21]),
+            },
+        )
+    },
+    "af3_taskflow": {
+        "af3_taskflow": (
+            S,
+            {
+                "summarize": (S, {"count": 3, "total": 6}),
+                "scale_total": (S, 12),
+                "scale": (S, 6),
+                "label": (S, "rows: 12/3 []"),
+            },
+        )
+    },
+    "af3_trigger_rules": {
+        "af3_trigger_rules": (
+            F,
+            {
+                "ok": (S, "ok"),
+                "boom": F,
+                "skip": K,
+                "after_bad": U,
+                "after_after_bad": U,
+                "alert_one_failed": (S, "child"),
+                "all_failed": S,
+                "none_failed": S,
+                "none_skipped": K,
+                "cleanup": S,
+                "one_success": S,
+            },
+        )
+    },
+    "af3_xcom_styles": {
+        "af3_xcom_styles": (
+            S,
+            {
+                "skipped": K,
+                "with_ti": (S, 2),
+                "with_context": (S, [{"a": 1}, "b"]),
+                "with_kwargs": (S, "pushed by b"),
+                # Airflow 3.3 ignores xcom_pull's default unless map_indexes is given
+                "with_task_instance": (S, [None, None]),
+                "with_current_context": (S, ["b", "pushed by b"]),
+                "in_jinja": (S, "1 pushed by b"),
+            },
+        )
+    },
+}
+
+# 2.x-style files Airflow 3 still imports: (dag_id, task_id) -> (result on 2.11, result on 3.3)
+# where the two differ; every other state and result must be the same on both.
+ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
+    # Airflow 3 stores no return value for a branch or a falsy short-circuit
+    "af2_branching": {
+        ("af2_branching", "size"): ("small", None),
+        ("af2_branching", "by_day"): (["mid_month", "audit"], None),
+    },
+    "af2_short_circuit": {
+        ("af2_short_circuit", "stop_all"): (False, None),
+        ("af2_short_circuit", "stop_direct"): ([], None),
+    },
+    # Airflow 3: a manual run's data interval is its logical date, whatever the schedule
+    "af2_multi_dag_schedules": {
+        ("af2_multi_daily", "interval"): (
+            ["2024-01-14T00:00:00+00:00", "2024-01-15T00:00:00+00:00"],
+            ["2024-01-15T00:00:00+00:00"] * 2,
+        ),
+        ("af2_multi_every_6h", "interval"): (
+            ["2024-01-14T18:00:00+00:00", "2024-01-15T00:00:00+00:00"],
+            ["2024-01-15T00:00:00+00:00"] * 2,
+        ),
+        ("af2_multi_cron", "interval"): (
+            ["2024-01-13T02:15:00+00:00", "2024-01-14T02:15:00+00:00"],
+            ["2024-01-15T00:00:00+00:00"] * 2,
+        ),
+    },
+    # Airflow 3.3 returns None for a missing XCom unless map_indexes is given
+    "af2_xcom_styles": {("af2_xcom_styles", "with_task_instance"): ("fallback", None)},
+    "af2_custom_operator_variable": {},
+    "af2_mapping": {},
+    "af2_retries_exceptions": {},
+    "af2_sensor": {},
+    "af2_task_groups": {},
+    "af2_taskflow_etl": {},
+    "af2_trigger_rules": {},
+}
+
+
+def style(path: Path) -> str:
+    """The Airflow generation a fixture is written in: "1.10", "2" or "3" (from its name)."""
+    return next(s for prefix, (s, _) in STYLES.items() if path.name.startswith(prefix))
+
+
+def oracle_generation(path: Path) -> str:
+    """The Airflow environment that is a fixture's oracle: "2" (Airflow 2.11) or "3"."""
+    return next(g for prefix, (_, g) in STYLES.items() if path.name.startswith(prefix))
+
+
+def env_for(path: Path) -> dict[str, str]:
+    return ENV_FOR.get(path.stem, ENV)
+
+
+def oracle_runs(paths: list[Path], generation: str) -> dict[str, dict]:
+    """``{stem: airflow_run result}`` for ``paths`` on ``generation``, batched and cached."""
+    results = airflow_run_many(
+        [(p, LOGICAL_DATE, None, None, env_for(p)) for p in paths], generation=generation
+    )
+    return {p.stem: r for p, r in zip(paths, results, strict=True)}
+
+
+def fixture_oracle() -> dict[str, dict]:
+    """Every fixture run on its own oracle generation."""
+    runs: dict[str, dict] = {}
+    for generation in ("2", "3"):
+        runs |= oracle_runs([p for p in FIXTURES if oracle_generation(p) == generation], generation)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def oracle() -> dict[str, dict]:
+    return fixture_oracle()
+
+
+@pytest.fixture(scope="module")
+def oracle_3_for_2x() -> dict[str, dict]:
+    return oracle_runs([FIXTURE_DAGS / f"{stem}.py" for stem in ALSO_IN_AIRFLOW_3], "3")
+
+
+def test_every_fixture_has_expectations_and_a_docstring_naming_its_style():
+    assert len(FIXTURES) >= 34
+    assert {p.stem for p in FIXTURES} == set(EXPECTED)
+    names = {"1.10": "Airflow 1.10 style", "2": "Airflow 2 style", "3": "Airflow 3 style"}
+    for path in FIXTURES:
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        assert doc.startswith(names[style(path)]), path.name
+    assert set(ALSO_IN_AIRFLOW_3) <= {p.stem for p in FIXTURES if style(p) == "2"}
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_runs_as_its_docstring_says(path, oracle):
+    dags = oracle[path.stem]
+    expected = EXPECTED[path.stem]
+    assert set(dags) == set(expected)
+    for dag_id, run in dags.items():
+        # every task reached a final state: nothing was left unscheduled
+        assert all(t["state"] in (S, F, K, U) for t in run["tasks"].values()), (dag_id, run)
+        if dag_id not in expected:
+            continue
+        state, tasks = expected[dag_id]
+        assert run["state"] == state, dag_id
+        for task_id, want in tasks.items():
+            got = run["tasks"][task_id]
+            if isinstance(want, tuple):
+                assert (got["state"], got["result"]) == want, f"{dag_id}.{task_id}"
+            else:
+                assert got["state"] == want, f"{dag_id}.{task_id}"
+
+
+@pytest.mark.parametrize("stem", sorted(ALSO_IN_AIRFLOW_3))
+def test_2x_file_gives_the_same_on_airflow_3_but_for_pinned_differences(
+    stem, oracle, oracle_3_for_2x
+):
+    on_2, on_3 = oracle[stem], oracle_3_for_2x[stem]
+    assert set(on_2) == set(on_3)
+    differs = ALSO_IN_AIRFLOW_3[stem]
+    for dag_id in on_2:
+        assert on_2[dag_id]["state"] == on_3[dag_id]["state"], dag_id
+        assert set(on_2[dag_id]["tasks"]) == set(on_3[dag_id]["tasks"]), dag_id
+        for task_id, t2 in on_2[dag_id]["tasks"].items():
+            t3 = on_3[dag_id]["tasks"][task_id]
+            assert t2["state"] == t3["state"], (dag_id, task_id)
+            if (dag_id, task_id) in differs:
+                assert (t2["result"], t3["result"]) == differs[dag_id, task_id]
+            else:
+                assert t2["result"] == t3["result"], (dag_id, task_id)
+
+
+def test_the_other_2x_files_do_not_import_on_airflow_3():
+    others = [p for p in FIXTURES if style(p) == "2" and p.stem not in ALSO_IN_AIRFLOW_3]
+    assert others, "every 2.x file loads on Airflow 3: drop this test"
+    with pytest.raises(OracleError) as caught:
+        oracle_runs(others, "3")
+    message = str(caught.value)
+    for path in others:
+        assert f"/{path.name}:\nTraceback" in message, path
