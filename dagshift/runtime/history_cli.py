@@ -9,6 +9,7 @@ exit 0 when all is well, 1 when a run failed, 2 for bad input (a missing run, a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,6 +39,21 @@ def _results_option(p: argparse.ArgumentParser) -> None:
         metavar="DIR|URL",
         help="where task results are checkpointed (default: $DAGSHIFT_RESULTS, else results/ "
         "beside the database; an fsspec URL such as s3://bucket/prefix needs fsspec)",
+    )
+
+
+def _max_active_option(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument(
+        "--max-active", "--max-runs", dest="max_runs", type=int, default=8, metavar="N", help=text
+    )
+
+
+def _cluster_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local:N",
+        help="run tasks on a dask.distributed cluster (tcp://HOST:PORT), or on a local cluster "
+        "of N worker processes started once for the command",
     )
 
 
@@ -251,6 +267,7 @@ def _show_run(args: argparse.Namespace, run_id: str) -> int:
 
 # ---------------------------------------------------------------- dagshift register
 def _register(args: argparse.Namespace) -> int:
+    from dagshift.runtime.schedule import ScheduleError, flow_schedule
     from dagshift.runtime.store import StoreError
 
     _prepare_imports()
@@ -262,6 +279,12 @@ def _register(args: argparse.Namespace) -> int:
     try:
         store, _ = _open(args)
         for flow, file in sources:
+            try:
+                flow_schedule(flow)  # what serve would refuse is refused here, before a version
+            except ScheduleError as exc:
+                errors.append(f"{file}: {exc}")
+                _err(f"{file}: {exc}")
+                continue
             version, new = store.register(flow, file)
             rows.append({"flow": flow.name, "version": version, "new": new, "path": str(file)})
     except StoreError as exc:
@@ -284,23 +307,39 @@ def _serve(args: argparse.Namespace) -> int:
     from dagshift.runtime.service import Service
     from dagshift.runtime.store import StoreError
 
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        _err(f"no such file or folder: {', '.join(missing)}")
+        return 2
+    if args.max_runs < 1 or args.grace < 0 or args.poll <= 0:
+        _err("--max-active must be at least 1, --grace at least 0 and --poll above 0")
+        return 2
     _prepare_imports()
     try:
         store, results = _open(args)
     except StoreError as exc:
         _err(str(exc))
         return 2
-    options: dict[str, Any] = {"scheduler": args.scheduler}
-    service = Service(
-        args.paths,
-        store,
-        results,
-        max_runs=args.max_runs,
-        grace=args.grace,
-        poll=args.poll,
-        run_options=options,
-    )
-    interrupted = service.serve()
+    with contextlib.ExitStack() as stack:
+        options: dict[str, Any] = {"scheduler": args.scheduler}
+        if args.cluster:
+            try:
+                options.update(cluster=_connect(stack, args.cluster), results="all")
+            except (OSError, ValueError, RuntimeError) as exc:
+                _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
+                return 2
+        service = Service(
+            args.paths,
+            store,
+            results,
+            max_runs=args.max_runs,
+            grace=args.grace,
+            poll=args.poll,
+            run_options=options,
+        )
+        interrupted = service.serve()
+        if interrupted:
+            stack.close()  # the cluster's workers go with the runs that were cut short
     sys.stdout.flush()
     sys.stderr.flush()
     if interrupted:
@@ -310,43 +349,107 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
+    """One client for the whole service (``local:N`` starts its cluster once, not per run)."""
+    from dagshift.runtime.distributed import client_for
+
+    client = stack.enter_context(client_for(cluster))
+    _err(f"running tasks on {cluster} (scheduler {client.scheduler.address})")
+    return client
+
+
 # ---------------------------------------------------------------- dagshift backfill
 def _backfill(args: argparse.Namespace) -> int:
-    from dagshift.runtime.checkpoint import load_completed, run_recorded
     from dagshift.runtime.schedule import ScheduleError, flow_schedule, to_utc
-    from dagshift.runtime.store import StoreError, new_run_id
+    from dagshift.runtime.store import StoreError
 
+    if args.max_runs < 1:
+        _err("--max-active must be at least 1")
+        return 2
     _prepare_imports()
     try:
         store, results = _open(args)
         flow, path = _find_flow(store, args.flow, args.path)
-        spec = flow_schedule(flow)
+        try:
+            spec = flow_schedule(flow)
+        except ScheduleError as exc:
+            raise ScheduleError(f"{path}: {exc}") from None
         if spec.schedule is None:
-            _err(f"flow {flow.name!r} has no schedule, so a range has no run times")
+            _err(f"flow {flow.name!r} ({path}) has no schedule, so a range has no run times")
             return 2
-        start, end = to_utc(args.start), to_utc(args.end)
+        start, end = to_utc(args.start), _end_of(args.end)
         if end < start:
             _err(f"--end {args.end} is before --start {args.start}")
             return 2
         times = list(spec.times(start, end))
-        params = dict(args.params)
-        version, _ = store.register(flow, path)
-        done = store.succeeded_dates(flow.name)
-        plan = []  # (logical date, run id, completed task runs)
-        for when in times:
-            iso = when.isoformat()
-            if iso in done and not args.rerun:
-                continue
-            again = [
-                r
-                for r in store.list_runs(flow.name, limit=None)
-                if r["logical_date"] == iso
-                and r["trigger"] == "backfill"
-                and r["state"] in ("queued", "interrupted", "failed")
-                and not store.run_is_alive(r)
-            ]
-            if again and not args.rerun:
-                run_id = again[0]["run_id"]
+        plan = _plan_backfill(store, results, flow, path, times, dict(args.params), args.rerun)
+    except (StoreError, ScheduleError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    skipped = len(times) - len(plan)
+    workers = max(1, min(args.max_runs, flow.max_active_runs or args.max_runs))
+    _err(
+        f"backfill of {flow.name!r}: {len(times)} time(s) in range, {len(plan)} to run, "
+        f"{workers} at a time" + (f", {skipped} already succeeded" if skipped else "")
+    )
+    with contextlib.ExitStack() as stack:
+        options: dict[str, Any] = {"scheduler": args.scheduler}
+        if args.cluster:
+            try:
+                options.update(cluster=_connect(stack, args.cluster), results="all")
+            except (OSError, ValueError, RuntimeError) as exc:
+                _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
+                return 2
+        runs = _run_plan(store, results, flow, path, plan, dict(args.params), workers, options)
+    rows = [
+        {"run_id": r.run_id, "logical_date": r.logical_date.isoformat(), "state": r.state}
+        for r in runs
+    ]
+    if args.json:
+        print(json.dumps({"flow": flow.name, "skipped": skipped, "runs": rows}, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['logical_date']}  {row['state']:<8}  {row['run_id']}")
+    return 0 if all(r.ok for r in runs) else 1
+
+
+def _end_of(text: str):
+    """``--end``: a time as given; a bare date (``2024-05-03``) includes that whole day."""
+    from datetime import timedelta
+
+    from dagshift.runtime.schedule import to_utc
+
+    end = to_utc(text)
+    if len(text.strip()) == 10 and text.strip()[4::3] == "--":
+        end = end + timedelta(days=1) - timedelta(microseconds=1)
+    return end
+
+
+def _plan_backfill(store, results, flow, path: Path, times, params: dict, rerun: bool) -> list:
+    """(logical date, run id, completed task runs) per time still to run.
+
+    Every run is recorded (``queued``) before any starts, so an interrupted backfill leaves
+    its remaining times in the history, and the same command resumes them.
+    """
+    from dagshift.runtime.checkpoint import load_completed
+    from dagshift.runtime.store import new_run_id
+
+    version, _ = store.register(flow, path)
+    done = store.succeeded_dates(flow.name)
+    unfinished: dict[str, str] = {}
+    for r in store.list_runs(flow.name, limit=None):  # newest first: the latest attempt wins
+        if (
+            r["trigger"] == "backfill"
+            and r["state"] in ("queued", "running", "interrupted", "failed")
+            and not store.run_is_alive(r)
+        ):
+            unfinished.setdefault(r["logical_date"], r["run_id"])
+    plan = []
+    for when in times:
+        iso = when.isoformat()
+        if rerun or iso not in done:
+            if iso in unfinished and not rerun:
+                run_id = unfinished[iso]
                 plan.append((when, run_id, load_completed(store, results, run_id)))
                 continue
             run_id = new_run_id()
@@ -360,15 +463,11 @@ def _backfill(args: argparse.Namespace) -> int:
                 path=str(path),
             )
             plan.append((when, run_id, {}))
-    except (StoreError, ScheduleError, ValueError) as exc:
-        _err(str(exc))
-        return 2
-    skipped = len(times) - len(plan)
-    _err(
-        f"backfill of {flow.name!r}: {len(times)} time(s) in range, {len(plan)} to run"
-        + (f", {skipped} already succeeded" if skipped else "")
-    )
-    workers = max(1, min(args.max_runs, flow.max_active_runs or args.max_runs))
+    return plan
+
+
+def _run_plan(store, results, flow, path, plan, params, workers: int, options: dict) -> list:
+    from dagshift.runtime.checkpoint import run_recorded
 
     def one(item):
         when, run_id, completed = item
@@ -381,41 +480,46 @@ def _backfill(args: argparse.Namespace) -> int:
             logical_date=when,
             run_id=run_id,
             completed=completed,
-            scheduler=args.scheduler,
+            **options,
         )
 
     with ThreadPoolExecutor(workers, thread_name_prefix="dagshift-backfill") as pool:
-        runs = list(pool.map(one, plan))
-    rows = [
-        {"run_id": r.run_id, "logical_date": r.logical_date.isoformat(), "state": r.state}
-        for r in runs
-    ]
-    if args.json:
-        print(json.dumps({"flow": flow.name, "skipped": skipped, "runs": rows}, indent=2))
-    else:
-        for row in rows:
-            print(f"{row['logical_date']}  {row['state']:<8}  {row['run_id']}")
-    return 0 if all(r.ok for r in runs) else 1
+        return list(pool.map(one, plan))
 
 
 def _find_flow(store, name: str, path: str | None):
+    """FLOW is a registered name, or a file (defining one flow, or FLOW given with --path)."""
     from dagshift.runtime.store import StoreError
 
-    if path is None:
+    if path is None and (name.endswith(".py") or Path(name).is_file()):
+        path, name = name, None
+    elif path is None:
         known = {f["name"]: f for f in store.flows()}
         if name not in known or not known[name]["path"]:
             raise StoreError(
-                f"flow {name!r} is not registered in {store.path}: give --path FILE, or "
-                "run `dagshift register FILE` first"
+                f"flow {name!r} is not registered in {store.path}: give the file instead "
+                "(dagshift backfill FILE ...), or run `dagshift register FILE` first"
             )
         path = known[name]["path"]
+    if not Path(path).exists():
+        raise StoreError(f"{path}: no such file (the flow's file moved? register it again)")
     errors: list = []
-    sources = [(f, p) for f, p in load_sources(path, errors) if f.name == name]
+    sources = load_sources(path, errors)
     if errors:
         raise StoreError(f"cannot load {errors[0]}")
-    if not sources:
-        raise StoreError(f"{path} does not define a flow named {name!r}")
-    return sources[0]
+    if name is None:
+        if len(sources) != 1:
+            found = ", ".join(f.name for f, _ in sources) or "none"
+            raise StoreError(
+                f"{path} defines {len(sources)} flows ({found}): name one, "
+                "dagshift backfill NAME --path FILE"
+            )
+        return sources[0]
+    chosen = [(f, p) for f, p in sources if f.name == name]
+    if not chosen:
+        found = ", ".join(f.name for f, _ in sources) or "none"
+        raise StoreError(f"{path} does not define a flow named {name!r} (it defines: {found})")
+    return chosen[0]
 
 
 # ------------------------------------------------------------------------- register
@@ -460,10 +564,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "grace period, recording the rest as interrupted.",
     )
     p.add_argument("paths", nargs="+", metavar="FILE|FOLDER")
-    p.add_argument("--max-runs", type=int, default=8, help="runs at once, all flows (default 8)")
+    _max_active_option(
+        p,
+        "runs at once across all flows (default 8); each flow also keeps "
+        "to its own max_active_runs",
+    )
     p.add_argument("--grace", type=float, default=30.0, help="seconds to let runs finish on stop")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between file scans")
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    _cluster_option(p)
     _db_option(p)
     _results_option(p)
     p.set_defaults(func=_serve)
@@ -472,17 +581,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "backfill",
         help="run a flow for every schedule time in a range, concurrently",
         description="Create the runs of FLOW's schedule times from --start to --end (both "
-        "included) and run them concurrently. Times that already succeeded are skipped, and "
-        "unfinished backfill runs of a time are resumed, unless --rerun.",
+        "included) and run them concurrently, at most --max-active (and the flow's "
+        "max_active_runs) at once. Times that already succeeded are skipped, and unfinished "
+        "backfill runs of a time are resumed, unless --rerun.",
     )
-    p.add_argument("flow", metavar="FLOW")
-    p.add_argument("--start", required=True, metavar="DATE")
-    p.add_argument("--end", required=True, metavar="DATE")
+    p.add_argument("flow", metavar="FLOW|FILE", help="a registered flow name, or its file")
+    p.add_argument("--start", required=True, metavar="DATE", help="first time (included)")
+    p.add_argument(
+        "--end", required=True, metavar="DATE", help="last time (included; a date: all that day)"
+    )
     p.add_argument("--path", metavar="FILE", help="file defining FLOW (default: as registered)")
     p.add_argument("--param", dest="params", action="append", type=_param, default=[])
-    p.add_argument("--max-runs", type=int, default=8, help="runs at once (default 8)")
+    _max_active_option(p, "runs at once (default 8, and at most the flow's max_active_runs)")
     p.add_argument("--rerun", action="store_true", help="run every time again, from scratch")
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    _cluster_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     _db_option(p)
     _results_option(p)

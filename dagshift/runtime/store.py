@@ -37,12 +37,15 @@ __all__ = [
     "Store",
     "StoreError",
     "default_db_path",
+    "default_timeout",
     "flow_fingerprint",
     "new_run_id",
 ]
 
 DEFAULT_DB = Path(".dagshift") / "dagshift.db"
 ENV_DB = "DAGSHIFT_DB"
+ENV_TIMEOUT = "DAGSHIFT_DB_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0
 ACTIVE = ("queued", "running")
 
 _SCHEMA = """
@@ -112,6 +115,24 @@ def default_db_path(option: str | os.PathLike | None = None) -> Path:
     return Path(option or os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
+def default_timeout() -> float:
+    """Seconds to wait for a database another process holds: ``$DAGSHIFT_DB_TIMEOUT``, else 30.
+
+    Raises:
+        StoreError: the variable is not a number of seconds.
+    """
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise StoreError(f"${ENV_TIMEOUT} must be a number of seconds, got {raw!r}")
+    return value
+
+
 def new_run_id() -> str:
     """A short unique run id; the CLI accepts any unique prefix of it."""
     return uuid.uuid4().hex[:12]
@@ -126,9 +147,9 @@ class Store:
         >>> store.list_runs("etl")                                   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike, timeout: float | None = None) -> None:
         self.path = Path(path)
-        self.timeout = timeout
+        self.timeout = timeout = default_timeout() if timeout is None else timeout
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -149,7 +170,8 @@ class Store:
             return StoreError(
                 f"{self.path}: the history database stayed locked for {self.timeout:g}s while "
                 f"trying to {doing}; another process holds a long write on it. Retry when it "
-                f"is done, or point --db / ${ENV_DB} at another file"
+                f"is done (or wait longer: ${ENV_TIMEOUT}=SECONDS), or point --db / ${ENV_DB} at "
+                "another file"
             )
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
             return StoreError(
