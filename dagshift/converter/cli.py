@@ -22,7 +22,7 @@ import libcst as cst
 
 from dagshift.converter.convert import convert_source
 
-__all__ = ["main", "register"]
+__all__ = ["main", "register", "write_report"]
 
 _STATUSES = ("converted", "partial", "unchanged", "not_a_dag", "failed")
 
@@ -84,7 +84,7 @@ def _process(path: str) -> dict[str, Any]:
             {"code": "DS901", "line": exc.raw_line, "message": f"cannot parse: {exc.message}"}
         )
         return entry
-    if result.status == "converted" and convert_source(result.code).code != result.code:
+    if result.code != source and convert_source(result.code).code != result.code:
         entry["findings"].append({"code": "DS902", "line": 1, "message": "output is not stable"})
         return entry
     entry.update(
@@ -104,7 +104,12 @@ def _write_atomic(target: Path, text: str) -> None:
     os.replace(tmp, target)
 
 
-def _report(entries: list[dict[str, Any]], summary: dict[str, int], target: str) -> None:
+def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, int]) -> None:
+    """The report in the format of ``target``'s suffix (.md, else JSON), written atomically.
+
+    JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}]}],
+    "summary": {status: count}}``.
+    """
     files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
     if target.endswith(".md"):
         lines = [
@@ -126,20 +131,47 @@ def _report(entries: list[dict[str, Any]], summary: dict[str, int], target: str)
     _write_atomic(Path(target), text)
 
 
+def _convert_all(paths: list[str], jobs: int) -> list[dict[str, Any]]:
+    """Entries in input order; a progress bar on stderr when it is a terminal."""
+    show = sys.stderr.isatty() and len(paths) > 1
+    progress = None
+    if show:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(stderr=True), transient=True)
+        progress.start()
+        bar = progress.add_task("migrating", total=len(paths))
+    try:
+        if jobs > 1 and len(paths) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                entries = []
+                for entry in pool.map(_process, paths, chunksize=4):
+                    entries.append(entry)
+                    if progress is not None:
+                        progress.advance(bar)
+        else:
+            entries = []
+            for path in paths:
+                entries.append(_process(path))
+                if progress is not None:
+                    progress.advance(bar)
+    finally:
+        if progress is not None:
+            progress.stop()
+    return entries
+
+
 def _migrate(args: argparse.Namespace) -> int:
     pairs = _files(args.paths, args.exclude)
     paths = [str(p) for p, _ in pairs]
-    if args.jobs > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            entries = list(pool.map(_process, paths, chunksize=4))
-    else:
-        entries = [_process(p) for p in paths]
+    entries = _convert_all(paths, args.jobs)
     changed = False
     out_root = Path(args.out or "dagshift-out")
     for (path, root), entry in zip(pairs, entries, strict=True):
         for f in entry["findings"]:
             print(f"{path}:{f['line']}: {f['code']} {f['message']}", file=sys.stderr)
-        if entry["status"] != "converted":
+        if entry["status"] not in ("converted", "partial") or entry["code"] == entry["source"]:
             continue
         changed = True
         if args.diff:
@@ -158,7 +190,7 @@ def _migrate(args: argparse.Namespace) -> int:
     counts = Counter(e["status"] for e in entries)
     summary = {s: counts.get(s, 0) for s in _STATUSES}
     if args.report:
-        _report(entries, summary, args.report)
+        write_report(args.report, entries, summary)
     print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()), file=sys.stderr)
     if summary["failed"]:
         return 2

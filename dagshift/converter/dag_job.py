@@ -1,0 +1,541 @@
+"""One DAG's conversion: analyze its region, then rewrite it, or raise Unsupported.
+
+The region is the DAG's body (a ``with DAG`` block, a ``@dag`` function, or the module-level
+statements of an assigned DAG). Analysis plans every operator call (and rewrites the callables
+they use); the rewrite turns each operator call into a task call, passing pulled XCom values
+from the tasks that produce them. Nothing here touches the module: the result is a map from
+original nodes to their replacements, applied by ``convert.py`` only if every check passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+
+from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, DAG_DECORATORS, OPERATORS, qualified
+from dagshift.converter.rules import bash_operator, dependencies, empty_operator
+from dagshift.converter.rules.airflow_values import AirflowValues
+from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.dag_definition import DagSite, flow_arguments
+from dagshift.converter.rules.operators import operator_args, task_call
+from dagshift.converter.rules.python_operator import (
+    DECORATORS,
+    PYTHON_ARGS,
+    PythonPlan,
+    call_arguments,
+    expand_kwargs_keys,
+)
+from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.rules.xcom import Pull, ident
+
+__all__ = ["DagJob", "FileInfo"]
+
+HELPERS = {
+    "_dagshift_bash": bash_operator.HELPER,
+    "_dagshift_empty": empty_operator.HELPER,
+    "_dagshift_chain": dependencies.CHAIN_HELPER,
+    "_dagshift_cross_downstream": dependencies.CROSS_HELPER,
+}
+
+
+@dataclass
+class FileInfo:
+    """What every DAG of a file shares."""
+
+    module: cst.Module
+    names: dict[str, str]
+    functions: dict[str, cst.FunctionDef | None]  # None: defined more than once
+    assigned: dict[str, cst.BaseExpression]  # module-level NAME = value, assigned once
+    references: dict[str, int]  # Name references (definitions included) per name
+    callable_uses: dict[str, int]  # python_callable=NAME uses per name
+
+
+@dataclass
+class _Plan:
+    """A Bash or Empty operator call."""
+
+    kind: str
+    args: Any
+    call_args: list[cst.Arg] = field(default_factory=list)
+    pulled_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Producer:
+    var: str
+    index: int
+    pushes: set[str]
+
+
+@dataclass
+class DagJob:
+    file: FileInfo
+    site: DagSite
+    replacements: dict[int, Any] = field(default_factory=dict)  # id(original) -> new
+    originals: dict[int, cst.CSTNode] = field(default_factory=dict)
+    callables: dict[int, tuple[str, str]] = field(default_factory=dict)  # id(fn) -> kind, code
+    helpers: set[str] = field(default_factory=set)
+    needs: set[str] = field(default_factory=lambda: {"Flow"})
+    modules: set[str] = field(default_factory=set)
+    plans: dict[int, Any] = field(default_factory=dict)
+    producers: dict[str, _Producer] = field(default_factory=dict)
+    dynamic_ids: bool = False
+
+    def referenced(self) -> set[str]:
+        """Names the DAG's region and its callables refer to."""
+        nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
+        return {name for node in nodes for name in _all_names(node)}
+
+    # ------------------------------------------------------------------ analysis
+    def region(self) -> list[cst.BaseStatement]:
+        site = self.site
+        if site.kind == "assign":
+            return site.span[1:]
+        if site.kind == "with":
+            return list(site.node.body.body)
+        return list(site.node.body.body)
+
+    def run(self) -> None:
+        if self.site.kind == "other":
+            raise Unsupported(
+                self.site.node, "DS054", "a DAG made other than by with, NAME = DAG(...) or @dag"
+            )
+        body = self.region()
+        analyzer = _Analyzer(self)
+        for index, stmt in enumerate(body):
+            analyzer.index = index
+            stmt.visit(analyzer)
+            self._producer(stmt, index)
+        rewriter = _Rewriter(self)
+        values = AirflowValues(self.file.names)
+        new_body = []
+        for index, stmt in enumerate(body):
+            rewriter.index = index
+            new_body.append(stmt.visit(rewriter).visit(values))
+        for key, new in list(self.replacements.items()):  # callables outside the region
+            self.replacements[key] = new.visit(values)
+        self._check_left(body, new_body)
+        self._place(new_body, values)
+        self.needs |= values.needs
+        self.modules |= values.modules
+
+    def _producer(self, stmt: cst.BaseStatement, index: int) -> None:
+        if not m.matches(
+            stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
+        ):
+            return
+        plan = self.plans.get(id(stmt.body[0].value))
+        if plan is None or plan.args.task_id_value is None:
+            return
+        var = stmt.body[0].targets[0].target.value
+        pushes = plan.pushes if isinstance(plan, PythonPlan) else set()
+        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes)
+
+    def plan(self, call: cst.Call, kind: str, expand: cst.Arg | None = None) -> Any:
+        what = "the operator"
+        allowed = {"bash": {"bash_command", "env"}, "empty": set()}.get(kind, PYTHON_ARGS)
+        args = operator_args(call, allowed, self.site.dag_var, what)
+        if args.task_id_value is None:
+            self.dynamic_ids = True
+        if kind == "bash":
+            call_args, ids = bash_operator.bash_arguments(call, args.rest)
+            self.helpers.add("_dagshift_bash")
+            self.needs |= {"task", "render", "shell"}
+            return _Plan("bash", args, call_args, ids)
+        if kind == "empty":
+            self.helpers.add("_dagshift_empty")
+            self.needs.add("task")
+            return _Plan("empty", args)
+        return self._python_plan(call, kind, args, expand)
+
+    def _python_plan(self, call, kind, args, expand) -> PythonPlan:
+        call_args, keys = call_arguments(call, args.rest)
+        if expand is not None:
+            if call_args:
+                raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
+            keys = expand_kwargs_keys(call, expand.value)
+        extra = []
+        if "ignore_downstream_trigger_rules" in args.rest:
+            extra.append(
+                kwarg(
+                    "ignore_downstream_trigger_rules",
+                    args.rest["ignore_downstream_trigger_rules"].value,
+                )
+            )
+        fn_arg = args.rest.get("python_callable")
+        value = fn_arg.value if fn_arg else None
+        self.needs.add("task")
+        if isinstance(value, cst.Lambda):
+            if (
+                value.params.params
+                or value.params.star_arg != cst.MaybeSentinel.DEFAULT
+                or (value.params.star_kwarg or value.params.kwonly_params)
+            ):
+                raise Unsupported(call, "DS032", "a python_callable lambda with parameters")
+            target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
+            plan = PythonPlan(kind, args, target, None, call_args, extra_options=extra)
+        else:
+            plan = self._function_plan(call, kind, args, value, call_args, keys, extra)
+        if expand is not None:
+            if plan.pulls:
+                raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
+            plan.expand_kwargs = expand.value
+        return plan
+
+    def _function_plan(self, call, kind, args, value, call_args, keys, extra) -> PythonPlan:
+        name = value.value if isinstance(value, cst.Name) else None
+        fn = self.file.functions.get(name or "")
+        if fn is None or fn.decorators:
+            raise Unsupported(
+                call,
+                "DS032",
+                "python_callable is not a function defined once in this file without decorators",
+            )
+        positional = len([a for a in call_args if a.keyword is None])
+        done = rewrite_callable(
+            fn,
+            self.file.module,
+            fed_positional=positional,
+            fed_keywords=frozenset(keys),
+            reserved=frozenset(n for n in self.file.functions if n),
+        )
+        if done.pushes and kind != "python":
+            raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
+        if done.uses_context:
+            self.needs.add("get_run_context")
+        changed = not done.function.deep_equals(fn)
+        elsewhere = self.file.references.get(name, 0) - 1 > self.file.callable_uses.get(name, 0)
+        if elsewhere and changed:
+            raise Unsupported(
+                call, "DS037", f"{name} is rewritten for its context but is also used elsewhere"
+            )
+        if elsewhere:
+            target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
+            return PythonPlan(kind, args, target, None, call_args, extra_options=extra)
+        new = done.function.with_changes(
+            decorators=[cst.Decorator(cst.parse_expression(DECORATORS[kind]))]
+        )
+        code = self.file.module.code_for_node(new)
+        if self.callables.get(id(fn), (kind, code)) != (kind, code):
+            raise Unsupported(
+                call, "DS038", f"{name} is used by tasks that need different rewrites"
+            )
+        self.callables[id(fn)] = (kind, code)
+        self.replacements[id(fn)] = new
+        self.originals[id(fn)] = fn
+        return PythonPlan(
+            kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra
+        )
+
+    # ------------------------------------------------------------------ rewrite
+    def pulled(self, pull: Pull, index: int, node: cst.CSTNode) -> cst.BaseExpression:
+        values = [self._pulled_one(t, pull, index, node) for t in pull.task_ids]
+        return cst.List([cst.Element(v) for v in values]) if pull.many else values[0]
+
+    def _pulled_one(self, task_id: str, pull: Pull, index: int, node) -> cst.BaseExpression:
+        default = cst.Name("None")  # the callable applies the pull's default= to None
+        producer = self.producers.get(task_id)
+        if producer is None:
+            if self.dynamic_ids or pull.many:
+                raise Unsupported(node, "DS077", f"pull from {task_id!r}: no task of that id here")
+            return default
+        if producer.index >= index:
+            raise Unsupported(
+                node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
+            )
+        ref: cst.BaseExpression = cst.Name(producer.var)
+        key = pull.key or ("return_value" if producer.pushes else None)
+        if key is None:
+            return ref
+        if key != "return_value" and key not in producer.pushes:
+            return default
+        return cst.Subscript(ref, [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))])
+
+    def build(self, plan: Any, index: int, node: cst.Call) -> cst.BaseExpression:
+        if isinstance(plan, PythonPlan):
+            extra = [kwarg(p, self.pulled(pull, index, node)) for p, pull in plan.pulls.items()]
+            if plan.expand_kwargs is not None:
+                func = task_call(plan.target, plan.target_name, plan.args, [], plan.extra_options)
+                mapped = cst.Attribute(func.func, cst.Name("expand_kwargs"))
+                return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
+            args = plan.call_args + extra
+            return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
+        if plan.kind == "bash":
+            pull_args = [
+                kwarg("xcom_" + ident(t), self.pulled(Pull((t,), False, None, None), index, node))
+                for t in plan.pulled_ids
+            ]
+            return task_call(
+                cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args
+            )
+        return task_call(cst.Name("_dagshift_empty"), None, plan.args, [])
+
+    def _check_left(self, body: list[cst.BaseStatement], new_body: list[cst.CSTNode]) -> None:
+        """No name from airflow (nor the DAG variable) may be left in the converted region."""
+        allowed = {
+            local
+            for local, full in self.file.names.items()
+            if full in ("airflow.decorators.task", "airflow.sdk.task")
+        }
+        heads = {n.partition(".")[0] for n in self.file.names} - allowed
+        if self.site.dag_var:
+            heads.add(self.site.dag_var)
+        for old, new in zip(body, new_body, strict=True):
+            found = _first_name(new, heads)
+            if found is not None:
+                left = found.value
+                at = _first_name(old, {left}) or old
+                if left == self.site.dag_var:
+                    raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
+                raise Unsupported(
+                    at, "DS002", f"uses {left!r} from airflow beyond what is converted"
+                )
+        for key, new in self.replacements.items():
+            found = _first_name(new, heads - {self.site.dag_var or ""})
+            if found is not None:
+                left = found.value
+                original = self.originals[key]
+                at = _first_name(original, {left}) or original
+                raise Unsupported(
+                    at, "DS002", f"uses {left!r} from airflow beyond what is converted"
+                )
+
+    def _place(self, new_body: list[cst.BaseStatement], values: AirflowValues) -> None:
+        site = self.site
+        args = flow_arguments(site.node, site.call_args, site.dag_id, self.file.assigned)
+        args = [a.visit(values) for a in args]
+        heads = {n.partition(".")[0] for n in self.file.names}
+        for new_arg, old_arg in zip(args, site.call_args, strict=False):
+            found = _first_name(new_arg, heads)
+            if found is not None:
+                at = _first_name(old_arg, {found.value}) or site.node
+                raise Unsupported(at, "DS026", f"a DAG argument uses {found.value!r} from airflow")
+        call = site.node.body[0].value if site.kind == "assign" else None
+        if site.kind == "decorator":
+            call = next(
+                (
+                    d.decorator
+                    for d in site.node.decorators
+                    if isinstance(d.decorator, cst.Call) and _is_dag_decorator(d, self.file.names)
+                ),
+                None,
+            )
+        flow = (call or cst.Call(cst.Name("Flow"))).with_changes(func=cst.Name("Flow"), args=args)
+        if site.kind == "with":
+            item = site.node.items[0].with_changes(
+                item=site.node.items[0].item.with_changes(func=cst.Name("Flow"), args=args)
+            )
+            new = site.node.with_changes(
+                items=[item], body=site.node.body.with_changes(body=new_body)
+            )
+            self.replacements[id(site.node)] = new
+            return
+        if site.kind == "decorator":
+            fn = site.node
+            if (
+                fn.params.params
+                or fn.params.kwonly_params
+                or fn.params.star_arg != (cst.MaybeSentinel.DEFAULT)
+                or fn.params.star_kwarg
+            ):
+                raise Unsupported(fn, "DS025", "a @dag function with parameters")
+            head = []
+            if new_body and m.matches(
+                new_body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])
+            ):
+                head, new_body = [new_body[0]], new_body[1:]
+            block = cst.With(
+                [cst.WithItem(flow)],
+                cst.IndentedBlock(
+                    [_no_blank_lead(new_body[0]), *new_body[1:]]
+                    if new_body
+                    else [cst.SimpleStatementLine([cst.Pass()])]
+                ),
+            )
+            decorators = [d for d in fn.decorators if not _is_dag_decorator(d, self.file.names)]
+            self.replacements[id(fn)] = fn.with_changes(
+                decorators=decorators, body=fn.body.with_changes(body=[*head, block])
+            )
+            return
+        self._place_assigned(flow, new_body)
+
+    def _place_assigned(self, flow: cst.Call, new_body: list[cst.BaseStatement]) -> None:
+        site = self.site
+        bound = {site.dag_var or ""}
+        hoisted, inside = [], []
+        for old, new in zip(site.span[1:], new_body, strict=True):
+            if isinstance(old, cst.FunctionDef | cst.ClassDef) and _first_name(old, bound) is None:
+                hoisted.append(new)
+            else:
+                inside.append(new)
+                bound |= _assigned_names(old)
+            self.replacements[id(old)] = cst.RemoveFromParent()
+        assign = site.node
+        inside = [_dedented_blanks(stmt) for stmt in inside]
+        block = cst.With(
+            [cst.WithItem(flow, asname=cst.AsName(cst.Name(site.dag_var)))],
+            cst.IndentedBlock(
+                [_no_blank_lead(inside[0]), *inside[1:]]
+                if inside
+                else [cst.SimpleStatementLine([cst.Pass()])]
+            ),
+            leading_lines=assign.leading_lines,
+        )
+        if hoisted:
+            lines = [ln for ln in assign.leading_lines if ln.comment]
+            block = block.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *lines])
+            hoisted[0] = hoisted[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        self.replacements[id(assign)] = cst.FlattenSentinel([*hoisted, block])
+
+
+def _dedented_blanks(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """Blank lines of a statement moved into a block carry no indentation."""
+    lines = getattr(stmt, "leading_lines", None)
+    if not lines:
+        return stmt
+    out: list[cst.EmptyLine] = []
+    for ln in lines:
+        if ln.comment:
+            out.append(ln)
+        elif not out or out[-1].comment:  # at most one blank line in a row inside the block
+            out.append(ln.with_changes(indent=False))
+    return stmt.with_changes(leading_lines=out)
+
+
+def _is_dag_decorator(dec: cst.Decorator, names: dict[str, str]) -> bool:
+    target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+    return qualified(target, names) in DAG_DECORATORS
+
+
+def _no_blank_lead(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """The first statement of a new block keeps its comments but not the blank lines before."""
+    lines = getattr(stmt, "leading_lines", None)
+    if lines is None:
+        return stmt
+    return stmt.with_changes(leading_lines=[ln for ln in lines if ln.comment])
+
+
+def _assigned_names(stmt: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            for name in _all_names(node.target):
+                out.add(name)
+
+    stmt.visit(_V())
+    return out
+
+
+def _all_names(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n.value)
+
+    node.visit(_V())
+    return found
+
+
+def _first_name(node: cst.CSTNode, wanted: set[str]) -> Any:
+    """The first reference to one of ``wanted`` (a Name node, or its value for new trees)."""
+    found: list[cst.Name] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False  # an attribute's own name is not a reference
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False  # nor is a keyword
+
+        def visit_Param(self, n: cst.Param) -> bool:
+            if n.default is not None:
+                n.default.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value in wanted and not found:
+                found.append(n)
+
+    node.visit(_V())
+    return found[0] if found else None
+
+
+class _Analyzer(cst.CSTVisitor):
+    def __init__(self, job: DagJob) -> None:
+        self.job, self.index = job, 0
+        self.partials: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        names = self.job.file.names
+        kind = OPERATORS.get(qualified(node.func, names) or "")
+        full = qualified(node.func, names) or ""
+        if kind is not None and id(node) not in self.partials:
+            self.job.plans[id(node)] = self.job.plan(node, kind)
+            return
+        if full.endswith(("Operator", "Sensor")) and id(node) not in self.partials:
+            raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
+        if m.matches(
+            node,
+            m.Call(
+                func=m.Attribute(
+                    value=m.Call(func=m.Attribute(attr=m.Name("partial"))),
+                    attr=m.Name("expand"),
+                )
+            ),
+        ):
+            inner = node.func.value
+            kind = OPERATORS.get(qualified(inner.func.value, names) or "")
+            if kind is None:
+                return
+            if (
+                kind != "python"
+                or len(node.args) != 1
+                or not m.matches(node.args[0], m.Arg(keyword=m.Name("op_kwargs")))
+            ):
+                raise Unsupported(node, "DS090", "an operator mapped other than over op_kwargs")
+            self.partials.add(id(inner))
+            self.job.plans[id(node)] = self.job.plan(
+                inner.with_changes(func=inner.func.value), kind, node.args[0]
+            )
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, job: DagJob) -> None:
+        self.job, self.index = job, 0
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        plan = self.job.plans.get(id(original))
+        if plan is not None:
+            return self.job.build(plan, self.index, original)
+        full = qualified(original.func, self.job.file.names)
+        for names, helper in (
+            (CHAIN, "_dagshift_chain"),
+            (CROSS_DOWNSTREAM, "_dagshift_cross_downstream"),
+        ):
+            if full in names:
+                self.job.helpers.add(helper)
+                return updated.with_changes(func=cst.Name(helper))
+        return updated
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        if id(original) in self.job.replacements:
+            new = self.job.replacements.pop(id(original))
+            self.job.originals.pop(id(original))
+            return new
+        if is_taskflow(original, self.job.file.names):
+            new, uses_context = rewrite_taskflow(
+                original, self.job.file.names, self.job.file.module
+            )
+            self.job.needs.add("task")
+            if uses_context:
+                self.job.needs.add("get_run_context")
+            return new
+        return updated

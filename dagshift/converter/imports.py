@@ -1,0 +1,140 @@
+"""The one place imports change: airflow imports left unused go, dagshift's names come in.
+
+``from dagshift import ...`` takes the place of the first airflow import; an airflow import
+whose names are still used (by a DAG that stays, or other code) stays as it is.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
+
+__all__ = ["finish_imports", "module_bindings"]
+
+
+def _referenced(module: cst.Module) -> set[str]:
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    module.visit(_V())
+    return found
+
+
+def module_bindings(module: cst.Module) -> set[str]:
+    """Names the file binds itself (definitions, assignments, loop targets, other imports)."""
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            found.add(node.name.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            found.update(_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            found.update(_names(node.target))
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            found.update(_names(node.name))
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            if not is_airflow_import(node):
+                for alias in node.names:
+                    found.add((alias.evaluated_alias or alias.evaluated_name).split(".")[0])
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            if not is_airflow_import(node) and not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    found.add(alias.evaluated_alias or alias.evaluated_name)
+            return False
+
+    module.visit(_V())
+    return found
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.Name):
+        return {node.value}
+    out: set[str] = set()
+    for el in getattr(node, "elements", []):
+        out |= _names(el.value)
+    return out
+
+
+def _keep(alias: cst.ImportAlias, mod: str, used: set[str], taskflow: bool) -> bool:
+    local = alias.evaluated_alias or alias.evaluated_name
+    full = f"{mod}.{alias.evaluated_name}" if mod else alias.evaluated_name
+    if taskflow and full in TASK_DECORATORS:
+        return False
+    return local.split(".")[0] in used
+
+
+def _trimmed(small: cst.BaseSmallStatement, used: set[str], taskflow: bool):
+    """The import without its unused airflow names, or None when none is left."""
+    if not is_airflow_import(small):
+        return small
+    if isinstance(small, cst.ImportFrom):
+        mod = cst.helpers.get_full_name_for_node(small.module) or ""
+        names = [a for a in small.names if _keep(a, mod, used, taskflow)]
+    else:
+        names = [a for a in small.names if _keep(a, "", used, taskflow)]
+    if not names:
+        return None
+    if len(names) == len(small.names):
+        return small
+    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if isinstance(small, cst.ImportFrom) and small.lpar is None:
+        return small.with_changes(names=names)
+    return small.with_changes(names=names)
+
+
+def finish_imports(
+    module: cst.Module,
+    names: dict[str, str],
+    needs: set[str],
+    modules: set[str],
+    taskflow: bool,
+) -> cst.Module:
+    """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules."""
+    used = _referenced(module)
+    have = module_bindings(module)
+    new_lines = [f"import {m}\n" for m in sorted(modules) if m not in have]
+    if needs:
+        new_lines.append(f"from dagshift import {', '.join(sorted(needs))}\n")
+    added = [cst.parse_statement(line) for line in new_lines]
+    body: list[cst.BaseStatement] = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            is_airflow_import(s) for s in stmt.body
+        ):
+            kept = [t for t in (_trimmed(s, used, taskflow) for s in stmt.body) if t is not None]
+            if added:
+                added[0] = added[0].with_changes(leading_lines=stmt.leading_lines)
+                body.extend(added)
+                added = []
+                if kept:
+                    stmt = stmt.with_changes(leading_lines=[])
+            if kept:
+                kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+                body.append(stmt.with_changes(body=kept))
+            continue
+        body.append(stmt)
+    return module.with_changes(body=body + added)

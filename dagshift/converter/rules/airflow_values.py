@@ -1,0 +1,58 @@
+"""Airflow values with a dagshift equivalent, rewritten where a converted DAG uses them.
+
+``TriggerRule.ALL_DONE`` -> ``"all_done"``; ``AirflowSkipException`` / ``AirflowFailException``
+-> ``SkipTask`` / ``FailTask``; ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
+(midnight UTC n days ago, as Airflow computes it).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
+
+__all__ = ["AirflowValues"]
+
+DESCRIPTION = "TriggerRule.X, AirflowSkip/FailException, days_ago(n) -> dagshift equivalents"
+
+
+class AirflowValues(cst.CSTTransformer):
+    """Rewrites the values above; ``needs`` collects the dagshift names and modules used."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.needs: set[str] = set()
+        self.modules: set[str] = set()
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        full = qualified(original, self.names)
+        if full is None:
+            return updated
+        owner, _, member = full.rpartition(".")
+        if owner in TRIGGER_RULES and member.isupper():
+            return cst.SimpleString(f'"{member.lower()}"')
+        if full in EXCEPTIONS:
+            self.needs.add(EXCEPTIONS[full])
+            return cst.Name(EXCEPTIONS[full])
+        return updated
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name):
+        full = qualified(original, self.names)
+        if full in EXCEPTIONS:
+            self.needs.add(EXCEPTIONS[full])
+            return cst.Name(EXCEPTIONS[full])
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call):
+        if qualified(original.func, self.names) not in DAYS_AGO:
+            return updated
+        if len(updated.args) != 1 or updated.args[0].keyword or updated.args[0].star:
+            return updated  # hour=/minute=... stay and keep the airflow import (DS002)
+        self.modules.add("pendulum")
+        return cst.Call(
+            cst.Attribute(cst.parse_expression('pendulum.today("UTC")'), cst.Name("subtract")),
+            [cst.Arg(updated.args[0].value, keyword=cst.Name("days"), equal=_EQ)],
+        )
+
+
+_EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

@@ -1,0 +1,322 @@
+"""Callables: a PythonOperator's ``python_callable`` (or a TaskFlow function) made a task body.
+
+Airflow hands a callable its context through parameters named after context values and through
+``**context``; dagshift hands it only its arguments. This rule rewrites the function so that
+the same values reach it: context values through ``get_run_context()`` (see ``context.py``),
+XCom pulls as new parameters fed by upstream results and pushes as a returned mapping (see
+``xcom.py``). A reference to the task instance, the context dict or ``dag_run`` that none of
+those forms covers keeps the function, and its DAG, as they were (Unsupported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from dagshift.converter.model import Unsupported, string_value
+from dagshift.converter.rules.context import (
+    CONTEXT_VALUES,
+    OTHER_CONTEXT,
+    TI_NAMES,
+    context_lookup,
+)
+from dagshift.converter.rules.xcom import PUSHED, Pull, parse_pull, parse_push, returns_mapping
+
+__all__ = ["CallableRewrite", "rewrite_callable"]
+
+DESCRIPTION = "python_callable / TaskFlow body: context and XCom through parameters and returns"
+
+
+@dataclass
+class CallableRewrite:
+    function: cst.FunctionDef
+    pulls: dict[str, Pull] = field(default_factory=dict)  # parameter name -> pull
+    pushes: set[str] = field(default_factory=set)
+    uses_context: bool = False
+
+
+class _Names:
+    """The names through which the callable reaches its context."""
+
+    def __init__(self, ti: set[str], dag_run: set[str], catch_all: str | None) -> None:
+        self.ti, self.dag_run, self.catch_all = ti, dag_run, catch_all
+
+    def key_of(self, node: cst.CSTNode) -> str | None:
+        """``context["k"]`` or ``context.get("k")`` on the catch-all: ``k``."""
+        if self.catch_all is None:
+            return None
+        if m.matches(node, m.Subscript(value=m.Name(self.catch_all))) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            return string_value(index.value) if isinstance(index, cst.Index) else None
+        if m.matches(
+            node, m.Call(func=m.Attribute(value=m.Name(self.catch_all), attr=m.Name("get")))
+        ):
+            return string_value(node.args[0].value) if len(node.args) == 1 else None
+        return None
+
+    def is_ti(self, node: cst.CSTNode) -> bool:
+        return (isinstance(node, cst.Name) and node.value in self.ti) or self.key_of(
+            node
+        ) in TI_NAMES
+
+    def is_dag_run(self, node: cst.CSTNode) -> bool:
+        return (isinstance(node, cst.Name) and node.value in self.dag_run) or self.key_of(
+            node
+        ) == "dag_run"
+
+
+class _Check(cst.CSTVisitor):
+    """Every reference to the context names must be one of the forms rewritten below."""
+
+    def __init__(self, names: _Names, fed: set[str], module: cst.Module) -> None:
+        self.names, self.fed, self.module = names, fed, module
+        self.allowed: set[int] = set()
+        self.pulls: list[tuple[cst.Call, Pull]] = []
+        self.pushes: set[str] = set()
+        self.tracked = names.ti | names.dag_run | ({names.catch_all} - {None})
+
+    def _allow(self, node: cst.CSTNode) -> None:
+        for name in _names_in(node):
+            self.allowed.add(id(name))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and self.names.is_ti(func.value):
+            if func.attr.value == "xcom_pull":
+                self.pulls.append((node, parse_pull(node, self.module)))
+                self._allow(func.value)
+            elif func.attr.value == "xcom_push":
+                self.pushes.add(parse_push(node)[0])
+                self._allow(func.value)
+        key = self.names.key_of(node)
+        if key in CONTEXT_VALUES:
+            self._allow(node.func)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "try_number" and self.names.is_ti(node.value):
+            self._allow(node.value)
+        if node.attr.value == "conf" and self.names.is_dag_run(node.value):
+            self._allow(node.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        key = self.names.key_of(node)
+        if key in CONTEXT_VALUES or (key is not None and key in self.fed):
+            self._allow(node.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.tracked and id(node) not in self.allowed:
+            raise Unsupported(
+                node,
+                "DS060",
+                f"the callable uses {node.value!r} in a way the converter does not rewrite "
+                "(only xcom_pull/xcom_push/try_number, context values and dag_run.conf are)",
+            )
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(_V())
+    return found
+
+
+class _Rewrite(cst.CSTTransformer):
+    def __init__(self, names: _Names, params: dict[Pull, str], module: cst.Module) -> None:
+        self.names, self.params, self.module = names, params, module
+        self.uses_context = False
+
+    def _lookup(self, key: str) -> cst.BaseExpression:
+        self.uses_context = True
+        return context_lookup(key)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        func = original.func
+        if m.matches(func, m.Attribute(attr=m.Name("xcom_pull"))) and self.names.is_ti(func.value):
+            pull = parse_pull(original, self.module)
+            name = self.params[pull]
+            if pull.many:  # Airflow lists only the tasks that returned a value
+                return cst.parse_expression(f"[value for value in {name} if value is not None]")
+            if pull.default is not None:
+                return cst.parse_expression(f"({name} if {name} is not None else {pull.default})")
+            return cst.Name(name)
+        key = self.names.key_of(original)
+        if key in CONTEXT_VALUES:
+            return self._lookup(CONTEXT_VALUES[key])
+        return updated
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript):
+        key = self.names.key_of(original)
+        return self._lookup(CONTEXT_VALUES[key]) if key in CONTEXT_VALUES else updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        if original.attr.value == "try_number" and self.names.is_ti(original.value):
+            return self._lookup("try_number")
+        if original.attr.value == "conf" and self.names.is_dag_run(original.value):
+            return self._lookup("conf")
+        return updated
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
+        call = original.value
+        if m.matches(call, m.Call(func=m.Attribute(attr=m.Name("xcom_push")))) and (
+            self.names.is_ti(call.func.value)
+        ):
+            key, _ = parse_push(call)
+            value = parse_push(updated.value)[1]
+            target = cst.Subscript(
+                cst.Name(PUSHED), [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))]
+            )
+            return cst.Assign([cst.AssignTarget(target)], value)
+        return updated
+
+
+class _Returns(cst.CSTTransformer):
+    """``return x`` -> ``return {**xcom_pushed, "return_value": x}`` in this function only."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
+        return updated.with_changes(value=returns_mapping(updated.value))
+
+
+def _aliases(body: list[cst.BaseStatement], names: _Names) -> set[int]:
+    """Top-level ``ti = context["ti"]`` statements: their target becomes a task-instance name."""
+    found: set[int] = set()
+    for stmt in body:
+        if m.matches(
+            stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+        ) and names.is_ti(stmt.body[0].value):
+            names.ti.add(stmt.body[0].targets[0].target.value)
+            found.add(id(stmt))
+    return found
+
+
+def _split_params(
+    fn: cst.FunctionDef, fed_positional: int, fed_keywords: set[str]
+) -> tuple[list[cst.Param], dict[str, str], set[str], set[str]]:
+    params = fn.params
+    if params.posonly_params:
+        raise Unsupported(fn, "DS062", "positional-only parameters in the callable")
+    kept: list[cst.Param] = []
+    values: dict[str, str] = {}
+    ti: set[str] = set()
+    dag_run: set[str] = set()
+    for i, p in enumerate([*params.params, *params.kwonly_params]):
+        name = p.name.value
+        fed = (i < fed_positional and i < len(params.params)) or name in fed_keywords
+        if fed:
+            kept.append(p)
+        elif name in CONTEXT_VALUES:
+            values[name] = CONTEXT_VALUES[name]
+        elif name in TI_NAMES:
+            ti.add(name)
+        elif name == "dag_run":
+            dag_run.add(name)
+        elif name in OTHER_CONTEXT:
+            raise Unsupported(
+                p, "DS061", f"the callable takes {name!r} from the Airflow context (no equivalent)"
+            )
+        else:
+            kept.append(p)
+    return kept, values, ti, dag_run
+
+
+def rewrite_callable(
+    fn: cst.FunctionDef,
+    module: cst.Module,
+    *,
+    fed_positional: int = 0,
+    fed_keywords: frozenset[str] = frozenset(),
+    reserved: frozenset[str] = frozenset(),
+) -> CallableRewrite:
+    """The function with its context reached the dagshift way (see the module docstring)."""
+    kept, values, ti, dag_run = _split_params(fn, fed_positional, set(fed_keywords))
+    star = fn.params.star_kwarg
+    catch_all = star.name.value if isinstance(star, cst.Param) else None
+    names = _Names(ti, dag_run, catch_all)
+    body = list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
+    if not isinstance(fn.body, cst.IndentedBlock):
+        raise Unsupported(fn, "DS062", "a one-line function body")
+    aliases = _aliases(body, names)
+    kept_names = {p.name.value for p in kept}
+    extra_fed = set(fed_keywords) - kept_names
+    check = _Check(names, extra_fed, module)
+    for stmt in body:
+        if id(stmt) not in aliases:
+            stmt.visit(check)
+    used = {n.value for n in _names_in(fn.body)} | kept_names | set(reserved)
+    pulls: dict[Pull, str] = {}
+    for _, pull in check.pulls:
+        if pull not in pulls:
+            name = pull.param_name()
+            while name in used or name in pulls.values():
+                name += "_xcom"
+            pulls[pull] = name
+    if check.pushes and PUSHED in used:
+        raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {PUSHED!r}")
+    rewrite = _Rewrite(names, pulls, module)
+    new_body: list[cst.BaseStatement] = [
+        s.visit(rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
+    ]
+    head = (
+        1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
+    )
+    prologue = [
+        cst.parse_statement(f'{name} = get_run_context()["{key}"]\n')
+        for name, key in values.items()
+    ]
+    if check.pushes:
+        prologue.append(cst.parse_statement(f"{PUSHED} = {{}}\n"))
+        new_body = [s.visit(_Returns()) for s in new_body]  # type: ignore[misc]
+        if not m.matches(new_body[-1], m.SimpleStatementLine([m.Return() | m.Raise()])):
+            last = cst.SimpleStatementLine([cst.Return(returns_mapping(None))])
+            new_body.append(last)
+    new_body = new_body[:head] + prologue + new_body[head:]
+    if not new_body:
+        new_body = [cst.SimpleStatementLine([cst.Pass()])]
+    params = _signature(fn.params, kept, list(pulls.values()), bool(extra_fed))
+    new_fn = fn.with_changes(params=params, body=fn.body.with_changes(body=new_body))
+    return CallableRewrite(
+        new_fn,
+        {name: pull for pull, name in pulls.items()},
+        check.pushes,
+        bool(values) or rewrite.uses_context,
+    )
+
+
+def _signature(
+    old: cst.Parameters, kept: list[cst.Param], pulled: list[str], keep_catch_all: bool
+) -> cst.Parameters:
+    in_params = {id(p) for p in old.params}
+    positional = [p for p in kept if id(p) in in_params]
+    kwonly = [p for p in kept if id(p) not in in_params]
+    new = [cst.Param(cst.Name(n)) for n in pulled]
+    star_arg = old.star_arg
+    if any(p.default is not None for p in positional) or isinstance(star_arg, cst.Param):
+        kwonly = kwonly + new
+        if not isinstance(star_arg, cst.Param) and kwonly:
+            star_arg = cst.ParamStar()
+    else:
+        positional = positional + new
+    if not kwonly and isinstance(star_arg, cst.ParamStar):
+        star_arg = cst.MaybeSentinel.DEFAULT
+    params = [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in positional]
+    kwonly = [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in kwonly]
+    return old.with_changes(
+        params=params,
+        kwonly_params=kwonly,
+        star_arg=star_arg,
+        star_kwarg=old.star_kwarg if keep_catch_all else None,
+    )

@@ -1,0 +1,72 @@
+"""Context: names Airflow fills from the task's context become ``get_run_context()`` lookups.
+
+A callable's parameter named after a context value (``ds``, ``execution_date``, ``params``
+...) is dropped from the signature and assigned from ``get_run_context()`` at the top of the
+body; ``context["ds"]`` / ``kwargs.get("ds")`` through a ``**context`` catch-all and
+``dag_run.conf`` become the same lookup. ``execution_date`` is the logical date (same value).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+__all__ = ["CONTEXT_VALUES", "OTHER_CONTEXT", "TI_NAMES", "context_lookup"]
+
+DESCRIPTION = (
+    "context values (ds, ts, execution_date, params, dag_run.conf ...) -> get_run_context()"
+)
+
+# Airflow context name -> key of dagshift's get_run_context(), when the values are the same.
+CONTEXT_VALUES = {
+    "ds": "ds",
+    "ds_nodash": "ds_nodash",
+    "ts": "ts",
+    "ts_nodash": "ts_nodash",
+    "logical_date": "logical_date",
+    "execution_date": "logical_date",
+    "data_interval_start": "data_interval_start",
+    "data_interval_end": "data_interval_end",
+    "params": "params",
+    "run_id": "run_id",
+}
+TI_NAMES = {"ti", "task_instance"}
+# Context names dagshift has no equivalent value for: a callable that reads one stays as it is.
+OTHER_CONTEXT = {
+    "dag",
+    "task",
+    "conf",
+    "macros",
+    "var",
+    "templates_dict",
+    "test_mode",
+    "prev_ds",
+    "next_ds",
+    "prev_ds_nodash",
+    "next_ds_nodash",
+    "tomorrow_ds",
+    "yesterday_ds",
+    "prev_execution_date",
+    "next_execution_date",
+    "inlets",
+    "outlets",
+    "triggering_dataset_events",
+    "triggering_asset_events",
+    "outlet_events",
+    "inlet_events",
+    "conn",
+    "expanded_ti_count",
+    "map_index_template",
+    "prev_data_interval_start_success",
+    "prev_data_interval_end_success",
+    "prev_start_date_success",
+    "prev_end_date_success",
+    "task_instance_key_str",
+}
+
+
+def context_lookup(key: str) -> cst.BaseExpression:
+    """``get_run_context()["<key>"]``."""
+    return cst.Subscript(
+        cst.Call(cst.Name("get_run_context")),
+        [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))],
+    )

@@ -1,0 +1,226 @@
+"""DAG definitions -> ``with Flow(...)`` blocks.
+
+Three forms, several per file: ``with DAG(...) as dag:`` (anywhere), a module-level
+``dag = DAG(...)`` whose tasks name it with ``dag=dag`` (the statements from the assignment to
+the last one that uses the DAG or its tasks become the block; function and class definitions
+among them move above it, unchanged), and ``@dag`` functions (the body becomes the block).
+Arguments: dag_id, schedule / schedule_interval -> schedule, description, start_date,
+end_date, catchup, tags, params, max_active_runs, documentation ones as metadata, and
+default_args: its task options -> default_task_options, its start_date/end_date -> the flow's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
+from dagshift.converter.rules.operators import IGNORED, TASK_OPTIONS
+
+__all__ = ["DagSite", "find_sites", "flow_arguments"]
+
+DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
+
+_FLOW_ARGS = {
+    "description",
+    "start_date",
+    "end_date",
+    "catchup",
+    "tags",
+    "params",
+    "max_active_runs",
+    "doc_md",
+    "max_active_tasks",
+    "concurrency",
+    "is_paused_upon_creation",
+    "default_view",
+    "orientation",
+    "owner_links",
+    "access_control",
+}
+
+
+@dataclass
+class DagSite:
+    """Where one DAG is defined. ``kind``: with | assign | decorator."""
+
+    kind: str
+    node: cst.CSTNode  # the With, the assignment statement, or the FunctionDef
+    call_args: Sequence[cst.Arg]
+    dag_var: str | None
+    span: list[cst.BaseStatement]  # module-level statements of an assigned DAG (assign only)
+    dag_id: str | None = None  # default dag_id (a @dag function's name)
+
+
+def _dag_call(node: cst.CSTNode, names: dict[str, str]) -> bool:
+    return isinstance(node, cst.Call) and qualified(node.func, names) in DAGS
+
+
+def _mentions(stmt: cst.CSTNode, wanted: set[str]) -> bool:
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value in wanted
+
+    stmt.visit(_V())
+    return found
+
+
+def _bound(stmt: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    for el in [t.target, *getattr(t.target, "elements", [])]:
+                        node = el.value if isinstance(el, cst.Element) else el
+                        if isinstance(node, cst.Name):
+                            out.add(node.value)
+    return out
+
+
+def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[cst.BaseStatement]:
+    """The assignment, then every statement up to the last that uses the DAG or its tasks."""
+    wanted = {var}
+    last = at
+    for i in range(at + 1, len(body)):
+        if _mentions(body[i], wanted):
+            last = i
+            wanted |= _bound(body[i])
+    return list(body[at : last + 1])
+
+
+class _Finder(cst.CSTVisitor):
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.sites: list[DagSite] = []
+
+    def visit_With(self, node: cst.With) -> None:
+        if len(node.items) == 1 and _dag_call(node.items[0].item, self.names):
+            asname = node.items[0].asname
+            var = asname.name.value if asname and isinstance(asname.name, cst.Name) else None
+            self.sites.append(DagSite("with", node, node.items[0].item.args, var, []))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for dec in node.decorators:
+            target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            if qualified(target, self.names) in DAG_DECORATORS:
+                args = dec.decorator.args if isinstance(dec.decorator, cst.Call) else []
+                self.sites.append(DagSite("decorator", node, args, None, [], node.name.value))
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names, self.found = names, []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _dag_call(node, self.names):
+            self.found.append(node)
+
+
+def find_sites(module: cst.Module, names: dict[str, str]) -> list[DagSite]:
+    """Every DAG definition of the module; a DAG made another way is an ``other`` site."""
+    finder = _Finder(names)
+    module.visit(finder)
+    sites = _find(module, names, finder)
+    known = {id(a) for site in sites for a in site.call_args}
+    calls = _Calls(names)
+    module.visit(calls)
+    for call in calls.found:
+        if not call.args or id(call.args[0]) not in known:
+            sites.append(DagSite("other", call, call.args, None, []))
+    return sites
+
+
+def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[DagSite]:
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        if m.matches(
+            stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
+        ) and _dag_call(stmt.body[0].value, names):
+            var = stmt.body[0].targets[0].target.value
+            span = _assign_span(body, i, var)
+            finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
+    return finder.sites
+
+
+def _default_args(
+    value: cst.BaseExpression, assigned: dict[str, cst.BaseExpression]
+) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
+    """default_args -> (default_task_options value or None, flow arguments it gives)."""
+    node = value
+    if isinstance(value, cst.Name):
+        node = assigned.get(value.value)  # type: ignore[assignment]
+    if not isinstance(node, cst.Dict):
+        raise Unsupported(value, "DS023", "default_args is not a dict literal (or a name of one)")
+    options: list[cst.DictElement] = []
+    flow: dict[str, cst.BaseExpression] = {}
+    for el in node.elements:
+        key = string_value(el.key) if isinstance(el, cst.DictElement) else None
+        if key in TASK_OPTIONS:
+            new_key = cst.SimpleString(f'"{TASK_OPTIONS[key]}"')
+            options.append(el.with_changes(key=new_key) if key != TASK_OPTIONS[key] else el)
+        elif key in ("start_date", "end_date"):
+            flow[key] = el.value
+        elif key not in IGNORED:
+            raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
+    if not options:
+        return None, flow
+    if isinstance(value, cst.Name) and len(options) == len(node.elements):
+        return value, flow
+    options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
+    return cst.Dict(options), flow
+
+
+def flow_arguments(
+    call: cst.CSTNode,
+    call_args: Sequence[cst.Arg],
+    dag_id: str | None,
+    assigned: dict[str, cst.BaseExpression],
+) -> list[cst.Arg]:
+    """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants)."""
+    args: list[cst.Arg] = []
+    first: cst.Arg | None = cst.Arg(cst.SimpleString(f'"{dag_id}"')) if dag_id else None
+    from_defaults: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call_args):
+        key = arg.keyword.value if arg.keyword else None
+        if arg.star or (key is None and i > 0):
+            raise Unsupported(call, "DS020", "DAG(...) argument form not converted")
+        if key in (None, "dag_id"):
+            first = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+        elif key in ("schedule", "schedule_interval"):
+            args.append(arg.with_changes(keyword=cst.Name("schedule")))
+        elif key == "default_args":
+            options, from_defaults = _default_args(arg.value, assigned)
+            if options is not None:
+                args.append(
+                    arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
+                )
+        elif key in _FLOW_ARGS:
+            args.append(arg)
+        else:
+            raise Unsupported(call, "DS021", f"DAG argument {key}= is not converted")
+    given = {a.keyword.value for a in args if a.keyword}
+    added = [kwarg(k, v) for k, v in from_defaults.items() if k not in given]
+    if added and args and isinstance(args[-1].comma, cst.Comma):
+        # a call written one argument per line: the new ones follow the same layout
+        between = args[-2].comma if len(args) > 1 else args[-1].comma
+        added = [a.with_changes(comma=between) for a in added]
+        added[-1] = added[-1].with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=between)
+    args += added
+    if first is None:
+        raise Unsupported(call, "DS022", "DAG without a dag_id")
+    out = [first, *args]
+    if call_args and isinstance(call_args[-1].comma, cst.Comma):
+        # a call written one argument per line keeps that layout
+        if dag_id and first is not None and first.keyword is None and len(call_args):
+            out[0] = first.with_changes(comma=call_args[0].comma)
+        return [*out[:-1], out[-1].with_changes(comma=call_args[-1].comma)]
+    return [*out[:-1], out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]

@@ -1,0 +1,93 @@
+"""Arguments every operator shares: ``task_id``, ``dag``, and the task options that carry over.
+
+``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay`` and
+``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. Arguments that
+only document or notify (owner, email, doc_md ...) have no effect on a run and are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from dagshift.converter.model import Unsupported, kwarg, string_value
+
+__all__ = ["IGNORED", "OperatorArgs", "TASK_OPTIONS", "operator_args", "task_call"]
+
+DESCRIPTION = "task_id, dag=, retries, retry_delay, trigger_rule ... -> .override(...)"
+
+TASK_OPTIONS = {
+    "retries": "retries",
+    "retry_delay": "retry_delay",
+    "retry_exponential_backoff": "retry_exponential_backoff",
+    "max_retry_delay": "max_retry_delay",
+    "trigger_rule": "trigger_rule",
+    "execution_timeout": "timeout",
+}
+IGNORED = {
+    "owner",
+    "email",
+    "email_on_failure",
+    "email_on_retry",
+    "doc",
+    "doc_md",
+    "doc_rst",
+    "doc_json",
+    "doc_yaml",
+    "pool",
+    "queue",
+    "priority_weight",
+    "weight_rule",
+}
+
+
+@dataclass
+class OperatorArgs:
+    task_id: cst.BaseExpression
+    task_id_value: str | None  # when a string literal
+    options: list[cst.Arg]
+    rest: dict[str, cst.Arg]
+
+
+def operator_args(
+    call: cst.Call, allowed: set[str], dag_var: str | None, what: str
+) -> OperatorArgs:
+    """Split an operator call's keyword arguments; Unsupported for anything not handled."""
+    task_id = None
+    options: list[cst.Arg] = []
+    rest: dict[str, cst.Arg] = {}
+    for arg in call.args:
+        if arg.keyword is None or arg.star:
+            raise Unsupported(call, "DS010", f"positional or ** argument to {what}")
+        name = arg.keyword.value
+        if name == "task_id":
+            task_id = arg.value
+        elif name == "dag":
+            if dag_var is None or not m.matches(arg.value, m.Name(dag_var)):
+                raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
+        elif name in TASK_OPTIONS:
+            options.append(kwarg(TASK_OPTIONS[name], arg.value))
+        elif name in allowed:
+            rest[name] = arg
+        elif name not in IGNORED:
+            raise Unsupported(call, "DS011", f"argument {name}= of {what} is not converted")
+    if task_id is None:
+        raise Unsupported(call, "DS031", f"{what} without a task_id")
+    return OperatorArgs(task_id, string_value(task_id), options, rest)
+
+
+def task_call(
+    func: cst.BaseExpression,
+    name: str | None,
+    args: OperatorArgs,
+    call_args: list[cst.Arg],
+    extra_options: list[cst.Arg] = (),  # type: ignore[assignment]
+) -> cst.Call:
+    """``func(...)``, or ``func.override(task_id=..., options...)(...)`` to keep id and options."""
+    options = [*args.options, *extra_options]
+    if args.task_id_value is None or args.task_id_value != name or options:
+        over = [kwarg("task_id", args.task_id)] + options
+        func = cst.Call(cst.Attribute(func, cst.Name("override")), args=over)
+    return cst.Call(func=func, args=call_args)

@@ -1,0 +1,85 @@
+"""TaskFlow: ``@task`` / ``@task.branch`` / ``@task.short_circuit`` from ``airflow.decorators``
+or ``airflow.sdk`` become dagshift's decorators of the same names (the data flow is already
+functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mapping result);
+``execution_timeout`` becomes ``timeout``; the function body gets the context rewrite of
+``callables.py`` (no XCom pulls or pushes: a TaskFlow task passes data by arguments).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.names import TASK_DECORATORS, qualified
+from dagshift.converter.rules.callables import rewrite_callable
+
+__all__ = ["is_taskflow", "rewrite_taskflow"]
+
+DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
+
+_KINDS = {"": "task", "python": "task", "branch": "task.branch"}
+_KINDS["short_circuit"] = "task.short_circuit"
+_OPTIONS = {
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "trigger_rule",
+    "task_id",
+    "ignore_downstream_trigger_rules",
+}
+
+
+def _kind(expr: cst.BaseExpression, names: dict[str, str]) -> str | None:
+    full = qualified(expr, names) or ""
+    for base in TASK_DECORATORS:
+        if full == base or full.startswith(base + "."):
+            return full[len(base) + 1 :]
+    return None
+
+
+def is_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
+    for dec in fn.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if _kind(target, names) is not None:
+            return True
+    return False
+
+
+def _decorator(dec: cst.Decorator, names: dict[str, str]) -> cst.Decorator:
+    call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
+    kind = _kind(call.func if call else dec.decorator, names)
+    if kind not in _KINDS:
+        raise Unsupported(dec, "DS080", f"@task.{kind} is not converted")
+    target = cst.parse_expression(_KINDS[kind])
+    if call is None:
+        return dec.with_changes(decorator=target)
+    args: list[cst.Arg] = []
+    for arg in call.args:
+        name = arg.keyword.value if arg.keyword else None
+        if name == "multiple_outputs":
+            continue
+        if name == "execution_timeout":
+            args.append(kwarg("timeout", arg.value))
+        elif name in _OPTIONS:
+            args.append(arg)
+        else:
+            raise Unsupported(dec, "DS081", f"@task argument {name or 'positional'} not converted")
+    if not args:
+        return dec.with_changes(decorator=target)
+    last = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return dec.with_changes(decorator=call.with_changes(func=target, args=[*args[:-1], last]))
+
+
+def rewrite_taskflow(
+    fn: cst.FunctionDef, names: dict[str, str], module: cst.Module
+) -> tuple[cst.FunctionDef, bool]:
+    """The function with dagshift's decorator; True when it now reads get_run_context()."""
+    decorators = []
+    for dec in fn.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        decorators.append(_decorator(dec, names) if _kind(target, names) is not None else dec)
+    done = rewrite_callable(fn, module)
+    if done.pulls or done.pushes:
+        raise Unsupported(fn, "DS082", "a TaskFlow function that pulls or pushes XCom by key")
+    return done.function.with_changes(decorators=decorators), done.uses_context

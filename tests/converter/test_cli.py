@@ -1,0 +1,128 @@
+"""``dagshift migrate`` as a user runs it: trees, reports, exit codes, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dagshift.converter.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "fixtures" / "convert"
+
+
+def _input(name: str) -> str:
+    return (CASES / f"{name}.py").read_text().split("\n# output\n", 1)[0] + "\n"
+
+
+def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "dags"
+    (src / "sub").mkdir(parents=True)
+    legacy = _input("operators/legacy_dummy")
+    (src / "sub" / "legacy.py").write_text(legacy)
+    (src / "kept.py").write_text(_input("unsupported/sensor_kept"))
+    (src / "broken.py").write_text("x = (\n")
+    (src / "plain.py").write_text("print(1)\n")
+    report = tmp_path / "report.json"
+    code = main([str(src), "--out", str(tmp_path / "out"), "--report", str(report)])
+    assert code == 2
+    assert (src / "sub" / "legacy.py").read_text() == legacy
+    assert "Flow(" in (tmp_path / "out" / "sub" / "legacy.py").read_text()
+    assert "# dagshift: TODO(DS030)" in (tmp_path / "out" / "kept.py").read_text()
+    assert not (tmp_path / "out" / "plain.py").exists()
+    data = json.loads(report.read_text())
+    assert data["summary"] == {
+        "converted": 1,
+        "partial": 1,
+        "unchanged": 0,
+        "not_a_dag": 1,
+        "failed": 1,
+    }
+    by_path = {Path(f["path"]).name: f for f in data["files"]}
+    assert by_path["broken.py"]["findings"][0]["code"] == "DS901"
+    assert by_path["kept.py"]["findings"] == [
+        {"code": "DS030", "line": 5, "message": "FileSensor is not converted"}
+    ]
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "1 converted, 1 partial, 0 unchanged, 1 not a dag, 1 failed"
+    assert main([str(tmp_path / "out"), "--check"]) == 0
+    assert main([str(src / "sub"), "--check", "--jobs", "2"]) == 1
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dag.py").write_text(_input("operators/legacy_dummy"))
+    assert main([str(tmp_path), "--diff", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert '+with Flow("legacy", schedule=None) as dag:' in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_in_place_rewrites_the_input(tmp_path: Path) -> None:
+    dag = tmp_path / "dag.py"
+    dag.write_text(_input("operators/legacy_dummy"))
+    assert main([str(tmp_path), "--in-place"]) == 0
+    assert "from dagshift import Flow, task" in dag.read_text()
+
+
+def test_symlinks_that_leave_the_input_root_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret_dag.py").write_text(_input("operators/legacy_dummy"))
+    root = tmp_path / "dags"
+    root.mkdir()
+    (root / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (root / "linked_file.py").symlink_to(outside / "secret_dag.py")
+    (root / "own.py").write_text(_input("operators/legacy_dummy"))
+    report = tmp_path / "r.json"
+    assert main([str(root), "--out", str(tmp_path / "out"), "--report", str(report)]) == 0
+    paths = [Path(f["path"]).name for f in json.loads(report.read_text())["files"]]
+    assert paths == ["own.py"]
+
+
+def test_exclude_globs_skip_files_and_folders(tmp_path: Path) -> None:
+    root = tmp_path / "dags"
+    (root / "tests").mkdir(parents=True)
+    for rel in ("a.py", "skip_me.py", "tests/test_a.py"):
+        (root / rel).write_text(_input("operators/legacy_dummy"))
+    report = tmp_path / "r.json"
+    argv = [str(root), "--check", "--report", str(report), "--exclude", "skip_*.py"]
+    assert main([*argv, "--exclude", "tests/*"]) == 1
+    paths = [Path(f["path"]).name for f in json.loads(report.read_text())["files"]]
+    assert paths == ["a.py"]
+
+
+def test_migrating_a_tree_never_imports_its_files(tmp_path: Path) -> None:
+    marker = tmp_path / "imported"
+    dag = tmp_path / "dags" / "evil.py"
+    dag.parent.mkdir()
+    dag.write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
+        "with DAG('evil') as dag:\n    EmptyOperator(task_id='x')\n"
+    )
+    assert main([str(dag.parent), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    assert not marker.exists()
+    assert "_dagshift_empty" in (tmp_path / "out" / "evil.py").read_text()
+
+
+def test_a_markdown_report_lists_every_file_with_its_findings(tmp_path: Path) -> None:
+    (tmp_path / "kept.py").write_text(_input("unsupported/sensor_kept"))
+    report = tmp_path / "r.md"
+    main([str(tmp_path / "kept.py"), "--check", "--report", str(report)])
+    text = report.read_text()
+    assert "partial: 1" in text
+    assert "DS030 line 5: FileSensor is not converted" in text
+
+
+def test_output_is_written_atomically_without_temporary_files_left(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "d.py").write_text(_input("operators/legacy_dummy"))
+    main([str(tmp_path / "dags"), "--out", str(tmp_path / "out")])
+    assert sorted(os.listdir(tmp_path / "out")) == ["d.py"]
