@@ -244,13 +244,6 @@ def test_sigint_past_the_grace_period_records_the_run_as_interrupted(tmp_path, s
     assert counts(marks) == {"first": 1, "side": 1, "second": 2, "third": 1}
 
 
-def test_serve_reports_a_missing_path_and_a_broken_database(tmp_path):
-    db = tmp_path / "bad.db"
-    db.write_bytes(b"garbage" * 200)
-    out = dagshift("serve", tmp_path, "--db", db, cwd=tmp_path, timeout=30)
-    assert out.returncode == 2 and "not a readable dagshift history database" in out.stderr
-
-
 def test_timedelta_interval_schedules_run_on_the_interval(tmp_path, service):
     flow_file(tmp_path / "flows", "every6", timedelta(hours=6))
     svc, clock, store = service()
@@ -260,3 +253,100 @@ def test_timedelta_interval_schedules_run_on_the_interval(tmp_path, service):
     assert svc.tick() == []
     clock.set(utc(2024, 1, 10, 18))
     assert len(svc.tick()) == 1 and svc.wait_idle()
+
+
+LEGACY_DAG = """
+import os
+from datetime import datetime
+from pathlib import Path
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+def hello(ds, **context):
+    Path(os.environ["MARKS"], "ds-" + ds).write_text(context["run_id"])
+    return ds
+
+with DAG(
+    "legacy_daily",
+    schedule_interval="@daily",
+    start_date=datetime(2024, 1, 1),
+    end_date=datetime(2024, 1, 3),
+    catchup=True,
+    max_active_runs=1,
+) as dag:
+    PythonOperator(task_id="hello", python_callable=hello)
+"""
+
+PID_FLOW = """
+import os
+from datetime import datetime
+from pathlib import Path
+from dagshift import Flow, task
+
+@task
+def where():
+    pid = os.getpid()
+    with open(Path(os.environ["MARKS"]) / "pids", "a") as fh:
+        fh.write(f"{pid}\\n")
+    return pid
+
+with Flow("pids", schedule="@daily", start_date=datetime(2024, 1, 1),
+          end_date=datetime(2024, 1, 2), catchup=True) as flow:
+    where()
+"""
+
+
+def _serve_until(tmp_path, folder, marks, db, *extra, runs, timeout=60):
+    """Run `dagshift serve` until ``runs`` runs succeeded, then stop it with SIGTERM."""
+    proc = spawn("serve", folder, "--db", db, "--poll", "0.1", *extra, cwd=tmp_path,
+                 env={"MARKS": str(marks)})  # fmt: skip
+    try:
+        wait_for(
+            lambda: db.exists()
+            and len(Store(db).list_runs(state="success")) >= runs
+            or proc.poll() is not None,
+            timeout=timeout,
+            what=f"{runs} successful runs",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return proc, err
+
+
+def test_serve_schedules_an_unmodified_legacy_airflow_dag(tmp_path):
+    marks, folder = tmp_path / "marks", tmp_path / "dags"
+    marks.mkdir()
+    folder.mkdir()
+    (folder / "legacy.py").write_text(LEGACY_DAG)
+    db = tmp_path / "h.db"
+    _, err = _serve_until(tmp_path, folder, marks, db, runs=3)
+    runs = Store(db).list_runs("legacy_daily", limit=None)
+    assert sorted(r["logical_date"] for r in runs) == [
+        "2024-01-01T00:00:00+00:00",
+        "2024-01-02T00:00:00+00:00",
+        "2024-01-03T00:00:00+00:00",
+    ]
+    assert {(r["state"], r["trigger"], r["version"]) for r in runs} == {("success", "scheduled", 1)}
+    assert sorted(p.name for p in marks.iterdir()) == ["ds-2024-01-01", "ds-2024-01-02",
+                                                        "ds-2024-01-03"]  # fmt: skip
+    assert "loaded 'legacy_daily'" in err
+
+
+def test_serve_runs_tasks_on_a_local_cluster_started_once(tmp_path):
+    pytest.importorskip("distributed")
+    marks, folder = tmp_path / "marks", tmp_path / "flows"
+    marks.mkdir()
+    folder.mkdir()
+    (folder / "pids.py").write_text(PID_FLOW)
+    db = tmp_path / "h.db"
+    proc, err = _serve_until(tmp_path, folder, marks, db, "--cluster", "local:1", runs=2,
+                             timeout=120)  # fmt: skip
+    pids = set((marks / "pids").read_text().split())
+    assert len(pids) == 1 and str(proc.pid) not in pids  # one worker process, not the service
+    store = Store(db)
+    for run in store.list_runs("pids"):
+        [task] = store.task_runs(run["run_id"])
+        assert task["state"] == "success" and task["result_uri"]  # checkpointed from the cluster
+    assert err.count("running tasks on local:1") == 1
