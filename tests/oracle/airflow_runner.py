@@ -89,6 +89,7 @@ def _xcom_values(dag_id, run_id, generation):
                 values[(row.task_id, row.map_index)] = row.value
         else:
             from airflow.models.xcom import XComModel
+            from airflow.sdk.serde import deserialize
 
             rows = session.query(XComModel).filter(
                 XComModel.dag_id == dag_id,
@@ -96,7 +97,15 @@ def _xcom_values(dag_id, run_id, generation):
                 XComModel.key == "return_value",
             )
             for row in rows:
-                values[(row.task_id, row.map_index)] = XComModel.deserialize_value(row)
+                # A task's value arrives through the execution API already serialized by the
+                # task SDK (serde) and is stored as is; read it back the way a pulling task does.
+                # XComModel.deserialize_value would json.loads it once more, so a returned str
+                # that looks like JSON ("1", "[1, 2]") would come back as an int or a list.
+                try:
+                    value = None if row.value is None else deserialize(row.value)
+                except Exception:  # not serde's shape: a value set by Airflow itself
+                    value = XComModel.deserialize_value(row)
+                values[(row.task_id, row.map_index)] = value
     return values
 
 

@@ -377,6 +377,7 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "total": (S, 50),
                 "templated": (S, {"day": "2024-01-15", "next": "2024-01-16"}),
                 "shout": (S, "total=50 on 20240115"),
+                "number": (S, "42"),
             },
         )
     },
