@@ -56,7 +56,10 @@ def _file_info(module: cst.Module, names: dict[str, str]) -> FileInfo:
                     target = small.targets[0].target
                     if isinstance(target, cst.Name):
                         assigned[target.value] = small.value
-    return FileInfo(module, names, functions, assigned, dict(references), dict(uses))
+    airflow3 = any(
+        f.startswith(("airflow.sdk", "airflow.providers.standard")) for f in names.values()
+    )
+    return FileInfo(module, names, functions, assigned, dict(references), dict(uses), airflow3)
 
 
 def _fail(jobs: list[DagJob], failed: dict[int, Unsupported], code: str, message: str) -> None:
@@ -129,7 +132,7 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
     for stmt in info.module.body:
         if isinstance(stmt, cst.FunctionDef) and id(stmt) not in inside:
             if is_taskflow(stmt, info.names):
-                out[id(stmt)], uses_context = rewrite_taskflow(stmt, info.names, info.module)
+                out[id(stmt)], uses_context = rewrite_taskflow(stmt, info)
                 if uses_context:
                     jobs[0].needs.add("get_run_context")
     return out

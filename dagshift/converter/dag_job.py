@@ -52,6 +52,7 @@ class FileInfo:
     assigned: dict[str, cst.BaseExpression]  # module-level NAME = value, assigned once
     references: dict[str, int]  # Name references (definitions included) per name
     callable_uses: dict[str, int]  # python_callable=NAME uses per name
+    airflow3: bool = False  # written for Airflow 3 (airflow.sdk / the standard provider)
 
 
 @dataclass
@@ -159,6 +160,9 @@ class DagJob:
                 raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
             keys = expand_kwargs_keys(call, expand.value)
         extra = []
+        if kind != "python" and not self.file.airflow3:
+            # Airflow 2 keeps the return value of a task that skipped others; 3 does not
+            extra.append(kwarg("drop_result_on_skip", cst.Name("False")))
         if "ignore_downstream_trigger_rules" in args.rest:
             extra.append(
                 kwarg(
@@ -202,6 +206,7 @@ class DagJob:
             fed_positional=positional,
             fed_keywords=frozenset(keys),
             reserved=frozenset(n for n in self.file.functions if n),
+            airflow3=self.file.airflow3,
         )
         if done.pushes and kind != "python":
             raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
@@ -309,10 +314,12 @@ class DagJob:
         args = flow_arguments(site.node, site.call_args, site.dag_id, self.file.assigned)
         args = [a.visit(values) for a in args]
         heads = {n.partition(".")[0] for n in self.file.names}
-        for new_arg, old_arg in zip(args, site.call_args, strict=False):
+        for new_arg in args:
             found = _first_name(new_arg, heads)
             if found is not None:
-                at = _first_name(old_arg, {found.value}) or site.node
+                at = next(
+                    (n for a in site.call_args if (n := _first_name(a, {found.value}))), site.node
+                )
                 raise Unsupported(at, "DS026", f"a DAG argument uses {found.value!r} from airflow")
         call = site.node.body[0].value if site.kind == "assign" else None
         if site.kind == "decorator":
@@ -531,9 +538,7 @@ class _Rewriter(cst.CSTTransformer):
             self.job.originals.pop(id(original))
             return new
         if is_taskflow(original, self.job.file.names):
-            new, uses_context = rewrite_taskflow(
-                original, self.job.file.names, self.job.file.module
-            )
+            new, uses_context = rewrite_taskflow(original, self.job.file)
             self.job.needs.add("task")
             if uses_context:
                 self.job.needs.add("get_run_context")

@@ -1,7 +1,9 @@
 """Airflow values with a dagshift equivalent, rewritten where a converted DAG uses them.
 
-``TriggerRule.ALL_DONE`` -> ``"all_done"``; ``AirflowSkipException`` / ``AirflowFailException``
--> ``SkipTask`` / ``FailTask``; ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
+``TriggerRule.ALL_DONE`` given as a ``trigger_rule`` -> ``"all_done"`` (elsewhere, where code
+may use the enum's attributes, it stays and keeps its DAG as it is);
+``AirflowSkipException`` / ``AirflowFailException`` -> ``SkipTask`` / ``FailTask``;
+``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
 (midnight UTC n days ago, as Airflow computes it).
 """
 
@@ -23,13 +25,28 @@ class AirflowValues(cst.CSTTransformer):
         self.names = names
         self.needs: set[str] = set()
         self.modules: set[str] = set()
+        self._rule = 0  # inside a trigger_rule= value: a TriggerRule member is its string
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self._rule += bool(node.keyword and node.keyword.value == "trigger_rule")
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        self._rule -= bool(original.keyword and original.keyword.value == "trigger_rule")
+        return updated
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        self._rule += _is_rule_key(node)
+
+    def leave_DictElement(self, original: cst.DictElement, updated: cst.DictElement):
+        self._rule -= _is_rule_key(original)
+        return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         full = qualified(original, self.names)
         if full is None:
             return updated
         owner, _, member = full.rpartition(".")
-        if owner in TRIGGER_RULES and member.isupper():
+        if owner in TRIGGER_RULES and member.isupper() and self._rule:
             return cst.SimpleString(f'"{member.lower()}"')
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
@@ -53,6 +70,10 @@ class AirflowValues(cst.CSTTransformer):
             cst.Attribute(cst.parse_expression('pendulum.today("UTC")'), cst.Name("subtract")),
             [cst.Arg(updated.args[0].value, keyword=cst.Name("days"), equal=_EQ)],
         )
+
+
+def _is_rule_key(node: cst.DictElement) -> bool:
+    return isinstance(node.key, cst.SimpleString) and node.key.evaluated_value == "trigger_rule"
 
 
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

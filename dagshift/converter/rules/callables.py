@@ -127,8 +127,11 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
 
 
 class _Rewrite(cst.CSTTransformer):
-    def __init__(self, names: _Names, params: dict[Pull, str], module: cst.Module) -> None:
+    def __init__(
+        self, names: _Names, params: dict[Pull, str], module: cst.Module, airflow3: bool
+    ) -> None:
         self.names, self.params, self.module = names, params, module
+        self.airflow3 = airflow3
         self.uses_context = False
 
     def _lookup(self, key: str) -> cst.BaseExpression:
@@ -140,7 +143,7 @@ class _Rewrite(cst.CSTTransformer):
         if m.matches(func, m.Attribute(attr=m.Name("xcom_pull"))) and self.names.is_ti(func.value):
             pull = parse_pull(original, self.module)
             name = self.params[pull]
-            if pull.many:  # Airflow lists only the tasks that returned a value
+            if pull.many and not self.airflow3:  # Airflow 2 lists only tasks with a value
                 return cst.parse_expression(f"[value for value in {name} if value is not None]")
             if pull.default is not None:
                 return cst.parse_expression(f"({name} if {name} is not None else {pull.default})")
@@ -240,6 +243,7 @@ def rewrite_callable(
     fed_positional: int = 0,
     fed_keywords: frozenset[str] = frozenset(),
     reserved: frozenset[str] = frozenset(),
+    airflow3: bool = False,
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
     kept, values, ti, dag_run = _split_params(fn, fed_positional, set(fed_keywords))
@@ -266,7 +270,7 @@ def rewrite_callable(
             pulls[pull] = name
     if check.pushes and PUSHED in used:
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {PUSHED!r}")
-    rewrite = _Rewrite(names, pulls, module)
+    rewrite = _Rewrite(names, pulls, module, airflow3)
     new_body: list[cst.BaseStatement] = [
         s.visit(rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
     ]

@@ -7,6 +7,8 @@ functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mappin
 
 from __future__ import annotations
 
+from typing import Any
+
 import libcst as cst
 
 from dagshift.converter.model import Unsupported, kwarg
@@ -46,15 +48,19 @@ def is_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
     return False
 
 
-def _decorator(dec: cst.Decorator, names: dict[str, str]) -> cst.Decorator:
+def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst.Decorator:
     call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
     kind = _kind(call.func if call else dec.decorator, names)
     if kind not in _KINDS:
         raise Unsupported(dec, "DS080", f"@task.{kind} is not converted")
     target = cst.parse_expression(_KINDS[kind])
-    if call is None:
-        return dec.with_changes(decorator=target)
     args: list[cst.Arg] = []
+    if kind in ("branch", "short_circuit") and not airflow3:
+        # Airflow 2 keeps the return value of a task that skipped others; 3 does not
+        args.append(kwarg("drop_result_on_skip", cst.Name("False")))
+    if call is None and not args:
+        return dec.with_changes(decorator=target)
+    call = call or cst.Call(target)
     for arg in call.args:
         name = arg.keyword.value if arg.keyword else None
         if name == "multiple_outputs":
@@ -71,15 +77,15 @@ def _decorator(dec: cst.Decorator, names: dict[str, str]) -> cst.Decorator:
     return dec.with_changes(decorator=call.with_changes(func=target, args=[*args[:-1], last]))
 
 
-def rewrite_taskflow(
-    fn: cst.FunctionDef, names: dict[str, str], module: cst.Module
-) -> tuple[cst.FunctionDef, bool]:
+def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, bool]:
     """The function with dagshift's decorator; True when it now reads get_run_context()."""
+    names = file.names
     decorators = []
     for dec in fn.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
-        decorators.append(_decorator(dec, names) if _kind(target, names) is not None else dec)
-    done = rewrite_callable(fn, module)
+        is_task = _kind(target, names) is not None
+        decorators.append(_decorator(dec, names, file.airflow3) if is_task else dec)
+    done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
     if done.pulls or done.pushes:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls or pushes XCom by key")
     return done.function.with_changes(decorators=decorators), done.uses_context
