@@ -15,12 +15,12 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, kwarg
-from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, DAG_DECORATORS, OPERATORS, qualified
+from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
+from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, OPERATORS, qualified
 from dagshift.converter.rules import bash_operator, dependencies, empty_operator
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import rewrite_callable
-from dagshift.converter.rules.dag_definition import DagSite, flow_arguments
+from dagshift.converter.rules.dag_definition import DagSite, flow_block
 from dagshift.converter.rules.operators import operator_args, task_call
 from dagshift.converter.rules.python_operator import (
     DECORATORS,
@@ -89,7 +89,7 @@ class DagJob:
     def referenced(self) -> set[str]:
         """Names the DAG's region and its callables refer to."""
         nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
-        return {name for node in nodes for name in _all_names(node)}
+        return {name for node in nodes for name in all_names(node)}
 
     # ------------------------------------------------------------------ analysis
     def region(self) -> list[cst.BaseStatement]:
@@ -120,7 +120,7 @@ class DagJob:
         for key, new in list(self.replacements.items()):  # callables outside the region
             self.replacements[key] = new.visit(values)
         self._check_left(body, new_body)
-        self._place(new_body, values)
+        self.replacements.update(flow_block(self.site, new_body, self.file, values))
         self.needs |= values.needs
         self.modules |= values.modules
 
@@ -290,189 +290,24 @@ class DagJob:
         if self.site.dag_var:
             heads.add(self.site.dag_var)
         for old, new in zip(body, new_body, strict=True):
-            found = _first_name(new, heads)
+            found = first_name(new, heads)
             if found is not None:
                 left = found.value
-                at = _first_name(old, {left}) or old
+                at = first_name(old, {left}) or old
                 if left == self.site.dag_var:
                     raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
         for key, new in self.replacements.items():
-            found = _first_name(new, heads - {self.site.dag_var or ""})
+            found = first_name(new, heads - {self.site.dag_var or ""})
             if found is not None:
                 left = found.value
                 original = self.originals[key]
-                at = _first_name(original, {left}) or original
+                at = first_name(original, {left}) or original
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
-
-    def _place(self, new_body: list[cst.BaseStatement], values: AirflowValues) -> None:
-        site = self.site
-        args = flow_arguments(site.node, site.call_args, site.dag_id, self.file.assigned)
-        args = [a.visit(values) for a in args]
-        heads = {n.partition(".")[0] for n in self.file.names}
-        for new_arg in args:
-            found = _first_name(new_arg, heads)
-            if found is not None:
-                at = next(
-                    (n for a in site.call_args if (n := _first_name(a, {found.value}))), site.node
-                )
-                raise Unsupported(at, "DS026", f"a DAG argument uses {found.value!r} from airflow")
-        call = site.node.body[0].value if site.kind == "assign" else None
-        if site.kind == "decorator":
-            call = next(
-                (
-                    d.decorator
-                    for d in site.node.decorators
-                    if isinstance(d.decorator, cst.Call) and _is_dag_decorator(d, self.file.names)
-                ),
-                None,
-            )
-        flow = (call or cst.Call(cst.Name("Flow"))).with_changes(func=cst.Name("Flow"), args=args)
-        if site.kind == "with":
-            item = site.node.items[0].with_changes(
-                item=site.node.items[0].item.with_changes(func=cst.Name("Flow"), args=args)
-            )
-            new = site.node.with_changes(
-                items=[item], body=site.node.body.with_changes(body=new_body)
-            )
-            self.replacements[id(site.node)] = new
-            return
-        if site.kind == "decorator":
-            fn = site.node
-            if (
-                fn.params.params
-                or fn.params.kwonly_params
-                or fn.params.star_arg != (cst.MaybeSentinel.DEFAULT)
-                or fn.params.star_kwarg
-            ):
-                raise Unsupported(fn, "DS025", "a @dag function with parameters")
-            head = []
-            if new_body and m.matches(
-                new_body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])
-            ):
-                head, new_body = [new_body[0]], new_body[1:]
-            block = cst.With(
-                [cst.WithItem(flow)],
-                cst.IndentedBlock(
-                    [_no_blank_lead(new_body[0]), *new_body[1:]]
-                    if new_body
-                    else [cst.SimpleStatementLine([cst.Pass()])]
-                ),
-            )
-            decorators = [d for d in fn.decorators if not _is_dag_decorator(d, self.file.names)]
-            self.replacements[id(fn)] = fn.with_changes(
-                decorators=decorators, body=fn.body.with_changes(body=[*head, block])
-            )
-            return
-        self._place_assigned(flow, new_body)
-
-    def _place_assigned(self, flow: cst.Call, new_body: list[cst.BaseStatement]) -> None:
-        site = self.site
-        bound = {site.dag_var or ""}
-        hoisted, inside = [], []
-        for old, new in zip(site.span[1:], new_body, strict=True):
-            if isinstance(old, cst.FunctionDef | cst.ClassDef) and _first_name(old, bound) is None:
-                hoisted.append(new)
-            else:
-                inside.append(new)
-                bound |= _assigned_names(old)
-            self.replacements[id(old)] = cst.RemoveFromParent()
-        assign = site.node
-        inside = [_dedented_blanks(stmt) for stmt in inside]
-        block = cst.With(
-            [cst.WithItem(flow, asname=cst.AsName(cst.Name(site.dag_var)))],
-            cst.IndentedBlock(
-                [_no_blank_lead(inside[0]), *inside[1:]]
-                if inside
-                else [cst.SimpleStatementLine([cst.Pass()])]
-            ),
-            leading_lines=assign.leading_lines,
-        )
-        if hoisted:
-            lines = [ln for ln in assign.leading_lines if ln.comment]
-            block = block.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *lines])
-            hoisted[0] = hoisted[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-        self.replacements[id(assign)] = cst.FlattenSentinel([*hoisted, block])
-
-
-def _dedented_blanks(stmt: cst.BaseStatement) -> cst.BaseStatement:
-    """Blank lines of a statement moved into a block carry no indentation."""
-    lines = getattr(stmt, "leading_lines", None)
-    if not lines:
-        return stmt
-    out: list[cst.EmptyLine] = []
-    for ln in lines:
-        if ln.comment:
-            out.append(ln)
-        elif not out or out[-1].comment:  # at most one blank line in a row inside the block
-            out.append(ln.with_changes(indent=False))
-    return stmt.with_changes(leading_lines=out)
-
-
-def _is_dag_decorator(dec: cst.Decorator, names: dict[str, str]) -> bool:
-    target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
-    return qualified(target, names) in DAG_DECORATORS
-
-
-def _no_blank_lead(stmt: cst.BaseStatement) -> cst.BaseStatement:
-    """The first statement of a new block keeps its comments but not the blank lines before."""
-    lines = getattr(stmt, "leading_lines", None)
-    if lines is None:
-        return stmt
-    return stmt.with_changes(leading_lines=[ln for ln in lines if ln.comment])
-
-
-def _assigned_names(stmt: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            for name in _all_names(node.target):
-                out.add(name)
-
-    stmt.visit(_V())
-    return out
-
-
-def _all_names(node: cst.CSTNode) -> list[str]:
-    found: list[str] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n.value)
-
-    node.visit(_V())
-    return found
-
-
-def _first_name(node: cst.CSTNode, wanted: set[str]) -> Any:
-    """The first reference to one of ``wanted`` (a Name node, or its value for new trees)."""
-    found: list[cst.Name] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False  # an attribute's own name is not a reference
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False  # nor is a keyword
-
-        def visit_Param(self, n: cst.Param) -> bool:
-            if n.default is not None:
-                n.default.visit(self)
-            return False
-
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value in wanted and not found:
-                found.append(n)
-
-    node.visit(_V())
-    return found[0] if found else None
 
 
 class _Analyzer(cst.CSTVisitor):

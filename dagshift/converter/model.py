@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
-__all__ = ["Finding", "Result", "Unsupported", "kwarg", "string_value"]
+__all__ = [
+    "Finding",
+    "Result",
+    "Unsupported",
+    "all_names",
+    "assigned_names",
+    "first_name",
+    "kwarg",
+    "string_value",
+]
 
 
 @dataclass
@@ -45,3 +55,52 @@ def string_value(node: cst.CSTNode | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def assigned_names(stmt: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            for name in all_names(node.target):
+                out.add(name)
+
+    stmt.visit(_V())
+    return out
+
+
+def all_names(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n.value)
+
+    node.visit(_V())
+    return found
+
+
+def first_name(node: cst.CSTNode, wanted: set[str]) -> Any:
+    """The first reference to one of ``wanted`` (a Name node, or its value for new trees)."""
+    found: list[cst.Name] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False  # an attribute's own name is not a reference
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False  # nor is a keyword
+
+        def visit_Param(self, n: cst.Param) -> bool:
+            if n.default is not None:
+                n.default.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value in wanted and not found:
+                found.append(n)
+
+    node.visit(_V())
+    return found[0] if found else None

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.operators import IGNORED, TASK_OPTIONS
 
-__all__ = ["DagSite", "find_sites", "flow_arguments"]
+__all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -224,3 +225,119 @@ def flow_arguments(
             out[0] = first.with_changes(comma=call_args[0].comma)
         return [*out[:-1], out[-1].with_changes(comma=call_args[-1].comma)]
     return [*out[:-1], out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+
+
+def flow_block(
+    site: DagSite, new_body: list[cst.BaseStatement], file: Any, values: cst.CSTTransformer
+) -> dict[int, Any]:
+    """Replacements that make the DAG's region a ``with Flow(...)`` block."""
+    args = flow_arguments(site.node, site.call_args, site.dag_id, file.assigned)
+    args = [a.visit(values) for a in args]
+    heads = {n.partition(".")[0] for n in file.names}
+    for new_arg in args:
+        found = first_name(new_arg, heads)
+        if found is not None:
+            at = next((n for a in site.call_args if (n := first_name(a, {found.value}))), site.node)
+            raise Unsupported(at, "DS026", f"a DAG argument uses {found.value!r} from airflow")
+    call = site.node.body[0].value if site.kind == "assign" else None
+    if site.kind == "decorator":
+        call = next(
+            (
+                d.decorator
+                for d in site.node.decorators
+                if isinstance(d.decorator, cst.Call) and _is_dag_decorator(d, file.names)
+            ),
+            None,
+        )
+    flow = (call or cst.Call(cst.Name("Flow"))).with_changes(func=cst.Name("Flow"), args=args)
+    if site.kind == "with":
+        item = site.node.items[0].with_changes(
+            item=site.node.items[0].item.with_changes(func=cst.Name("Flow"), args=args)
+        )
+        new = site.node.with_changes(items=[item], body=site.node.body.with_changes(body=new_body))
+        return {id(site.node): new}
+    if site.kind == "decorator":
+        fn = site.node
+        if (
+            fn.params.params
+            or fn.params.kwonly_params
+            or fn.params.star_arg != (cst.MaybeSentinel.DEFAULT)
+            or fn.params.star_kwarg
+        ):
+            raise Unsupported(fn, "DS025", "a @dag function with parameters")
+        head = []
+        if new_body and m.matches(new_body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])):
+            head, new_body = [new_body[0]], new_body[1:]
+        block = cst.With(
+            [cst.WithItem(flow)],
+            cst.IndentedBlock(
+                [_no_blank_lead(new_body[0]), *new_body[1:]]
+                if new_body
+                else [cst.SimpleStatementLine([cst.Pass()])]
+            ),
+        )
+        decorators = [d for d in fn.decorators if not _is_dag_decorator(d, file.names)]
+        new_fn = fn.with_changes(
+            decorators=decorators, body=fn.body.with_changes(body=[*head, block])
+        )
+        return {id(fn): new_fn}
+    return _place_assigned(site, flow, new_body)
+
+
+def _place_assigned(
+    site: DagSite, flow: cst.Call, new_body: list[cst.BaseStatement]
+) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    bound = {site.dag_var or ""}
+    hoisted, inside = [], []
+    for old, new in zip(site.span[1:], new_body, strict=True):
+        if isinstance(old, cst.FunctionDef | cst.ClassDef) and first_name(old, bound) is None:
+            hoisted.append(new)
+        else:
+            inside.append(new)
+            bound |= assigned_names(old)
+        out[id(old)] = cst.RemoveFromParent()
+    assign = site.node
+    inside = [_dedented_blanks(stmt) for stmt in inside]
+    block = cst.With(
+        [cst.WithItem(flow, asname=cst.AsName(cst.Name(site.dag_var)))],
+        cst.IndentedBlock(
+            [_no_blank_lead(inside[0]), *inside[1:]]
+            if inside
+            else [cst.SimpleStatementLine([cst.Pass()])]
+        ),
+        leading_lines=assign.leading_lines,
+    )
+    if hoisted:
+        lines = [ln for ln in assign.leading_lines if ln.comment]
+        block = block.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *lines])
+        hoisted[0] = hoisted[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    out[id(assign)] = cst.FlattenSentinel([*hoisted, block])
+    return out
+
+
+def _dedented_blanks(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """Blank lines of a statement moved into a block carry no indentation."""
+    lines = getattr(stmt, "leading_lines", None)
+    if not lines:
+        return stmt
+    out: list[cst.EmptyLine] = []
+    for ln in lines:
+        if ln.comment:
+            out.append(ln)
+        elif not out or out[-1].comment:  # at most one blank line in a row inside the block
+            out.append(ln.with_changes(indent=False))
+    return stmt.with_changes(leading_lines=out)
+
+
+def _is_dag_decorator(dec: cst.Decorator, names: dict[str, str]) -> bool:
+    target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+    return qualified(target, names) in DAG_DECORATORS
+
+
+def _no_blank_lead(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """The first statement of a new block keeps its comments but not the blank lines before."""
+    lines = getattr(stmt, "leading_lines", None)
+    if lines is None:
+        return stmt
+    return stmt.with_changes(leading_lines=[ln for ln in lines if ln.comment])
