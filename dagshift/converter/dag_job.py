@@ -17,7 +17,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
 from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, OPERATORS, qualified
-from dagshift.converter.rules import bash_operator, dependencies, empty_operator
+from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import rewrite_callable
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
@@ -39,6 +39,7 @@ HELPERS = {
     "_dagshift_empty": empty_operator.HELPER,
     "_dagshift_chain": dependencies.CHAIN_HELPER,
     "_dagshift_cross_downstream": dependencies.CROSS_HELPER,
+    "_dagshift_render": python_operator.RENDER_HELPER,
 }
 
 
@@ -154,7 +155,7 @@ class DagJob:
         return self._python_plan(call, kind, args, expand)
 
     def _python_plan(self, call, kind, args, expand) -> PythonPlan:
-        call_args, keys = call_arguments(call, args.rest)
+        call_args, keys, rendered = call_arguments(call, args.rest)
         if expand is not None:
             if call_args:
                 raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
@@ -183,14 +184,16 @@ class DagJob:
             target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
             plan = PythonPlan(kind, args, target, None, call_args, extra_options=extra)
         else:
-            plan = self._function_plan(call, kind, args, value, call_args, keys, extra)
+            plan = self._function_plan(call, kind, args, value, call_args, keys, extra, rendered)
         if expand is not None:
             if plan.pulls:
                 raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
             plan.expand_kwargs = expand.value
         return plan
 
-    def _function_plan(self, call, kind, args, value, call_args, keys, extra) -> PythonPlan:
+    def _function_plan(
+        self, call, kind, args, value, call_args, keys, extra, rendered
+    ) -> PythonPlan:
         name = value.value if isinstance(value, cst.Name) else None
         fn = self.file.functions.get(name or "")
         if fn is None or fn.decorators:
@@ -200,6 +203,10 @@ class DagJob:
                 "python_callable is not a function defined once in this file without decorators",
             )
         positional = len([a for a in call_args if a.keyword is None])
+        to_render = _rendered_params(call, fn, rendered)
+        if to_render:
+            self.helpers.add("_dagshift_render")
+            self.needs.add("render")
         done = rewrite_callable(
             fn,
             self.file.module,
@@ -207,6 +214,7 @@ class DagJob:
             fed_keywords=frozenset(keys),
             reserved=frozenset(n for n in self.file.functions if n),
             airflow3=self.file.airflow3,
+            rendered=to_render,
         )
         if done.pushes and kind != "python":
             raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
@@ -308,6 +316,23 @@ class DagJob:
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
+
+
+def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tuple[str, ...]:
+    """Names of the callable's parameters fed a template (Unsupported if **kwargs gets one)."""
+    params = fn.params.params
+    names = {p.name.value for p in [*params, *fn.params.kwonly_params]}
+    out = []
+    for item in sorted(rendered, key=str):
+        if isinstance(item, int):
+            if item >= len(params):
+                raise Unsupported(call, "DS033", "a template in op_args beyond named parameters")
+            out.append(params[item].name.value)
+        elif item in names:
+            out.append(item)
+        else:
+            raise Unsupported(call, "DS034", f"a template for {item}= reaches **kwargs")
+    return tuple(out)
 
 
 class _Analyzer(cst.CSTVisitor):

@@ -53,7 +53,6 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
     ("case", "findings"),
     [
         ("unsupported/sensor_kept", [("DS030", 5)]),
-        ("unsupported/templated_op_args_kept", [("DS033", 10)]),
         ("unsupported/variable_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
@@ -212,6 +211,11 @@ def test_airflow_exceptions_and_trigger_rules_keep_their_effect(tmp_path: Path) 
     states = {tid: t.state for tid, t in run.tasks.items()}
     assert states == {"skip": "skipped", "fail": "failed", "done": "success"}
     assert run.tasks["fail"].tries == 1  # AirflowFailException: no retries
+
+
+def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:
+    _, run = _run("operators/templated_op_args", tmp_path)
+    assert run.tasks["show"].result == [DAY, "plain", {"next": ["2024-01-16"], "n": 1}]
 
 
 def test_bash_env_values_are_rendered_like_airflow_templates(tmp_path: Path) -> None:

@@ -244,6 +244,7 @@ def rewrite_callable(
     fed_keywords: frozenset[str] = frozenset(),
     reserved: frozenset[str] = frozenset(),
     airflow3: bool = False,
+    rendered: tuple[str, ...] = (),
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
     kept, values, ti, dag_run = _split_params(fn, fed_positional, set(fed_keywords))
@@ -281,6 +282,7 @@ def rewrite_callable(
         cst.parse_statement(f'{name} = get_run_context()["{key}"]\n')
         for name, key in values.items()
     ]
+    prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
     if check.pushes:
         prologue.append(cst.parse_statement(f"{PUSHED} = {{}}\n"))
         new_body = [s.visit(_Returns()) for s in new_body]  # type: ignore[misc]

@@ -3,8 +3,9 @@
 
 The callable gains the decorator (or, when the module also uses it as a plain function and
 it needs no rewrite, is wrapped at the call: ``task(fn)``; a lambda becomes ``task(lambda:
-...)``). ``op_args`` / ``op_kwargs`` become call arguments when they hold no Jinja (Airflow
-would render it); ``PythonOperator.partial(...).expand(op_kwargs=[...])`` becomes
+...)``). ``op_args`` / ``op_kwargs`` / ``templates_dict`` become call arguments; a parameter fed a
+Jinja template is rendered first thing in the task, as Airflow renders it before the call;
+``PythonOperator.partial(...).expand(op_kwargs=[...])`` becomes
 ``fn.expand_kwargs([...])``. ``ignore_downstream_trigger_rules`` carries over.
 """
 
@@ -31,7 +32,21 @@ PYTHON_ARGS = {
     "provide_context",
     "ignore_downstream_trigger_rules",
     "show_return_value_in_logs",
+    "templates_dict",
 }
+
+RENDER_HELPER = """
+
+def _dagshift_render(value):
+    # Airflow renders templated arguments before the call: strings, also inside lists and dicts
+    if isinstance(value, str):
+        return render(value)
+    if isinstance(value, list | tuple | set):
+        return type(value)(_dagshift_render(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _dagshift_render(v) for k, v in value.items()}
+    return value
+"""
 
 
 @dataclass
@@ -64,29 +79,41 @@ def templated(node: cst.CSTNode) -> bool:
     return found
 
 
-def call_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> tuple[list[cst.Arg], set[str]]:
-    """op_args / op_kwargs as call arguments, and the keywords they feed."""
+def call_arguments(
+    call: cst.Call, rest: dict[str, cst.Arg]
+) -> tuple[list[cst.Arg], set[str], set[int | str]]:
+    """op_args / op_kwargs / templates_dict as call arguments, the keywords they feed, and
+    which of them (positions, keywords) hold Jinja templates the task must render."""
     out: list[cst.Arg] = []
     keys: set[str] = set()
+    rendered: set[int | str] = set()
     if "op_args" in rest:
         value = rest["op_args"].value
-        if not isinstance(value, cst.List | cst.Tuple) or templated(value):
-            raise Unsupported(call, "DS033", "op_args is not a list without Jinja templates")
-        for el in value.elements:
+        if not isinstance(value, cst.List | cst.Tuple):
+            raise Unsupported(call, "DS033", "op_args is not a list or tuple literal")
+        for i, el in enumerate(value.elements):
             if not isinstance(el, cst.Element):
                 raise Unsupported(call, "DS033", "op_args with a starred element")
             out.append(cst.Arg(el.value))
+            if templated(el.value):
+                rendered.add(i)
     if "op_kwargs" in rest:
         value = rest["op_kwargs"].value
-        if not isinstance(value, cst.Dict) or templated(value):
-            raise Unsupported(call, "DS034", "op_kwargs is not a dict without Jinja templates")
+        if not isinstance(value, cst.Dict):
+            raise Unsupported(call, "DS034", "op_kwargs is not a dict literal")
         for el in value.elements:
             key = string_value(el.key) if isinstance(el, cst.DictElement) else None
             if key is None or not key.isidentifier():
                 raise Unsupported(call, "DS034", "op_kwargs key is not an identifier string")
             out.append(kwarg(key, el.value))
             keys.add(key)
-    return out, keys
+            if templated(el.value):
+                rendered.add(key)
+    if "templates_dict" in rest:
+        out.append(kwarg("templates_dict", rest["templates_dict"].value))
+        keys.add("templates_dict")
+        rendered.add("templates_dict")
+    return out, keys, rendered
 
 
 def expand_kwargs_keys(call: cst.Call, value: cst.BaseExpression) -> set[str]:
