@@ -4,7 +4,8 @@ One :class:`Service` watches files and folders of flows (and legacy DAGs, which 
 and each :meth:`Service.tick` does three things: reload files that are new or changed (a file
 that fails to load keeps its previous flows and the error is logged), find the runs that are
 due, and start them in threads, within each flow's ``max_active_runs`` and a global limit.
-:meth:`Service.serve` repeats ticks, sleeping until the next due time or the next file scan.
+:meth:`Service.serve` repeats ticks, sleeping until the next due time, the next file scan, or
+the end of a run (which may free a slot for a run that waits).
 
 Time comes only from an injectable :class:`Clock`, so tests move time by hand. A run is due *at*
 its schedule time (not at the end of a data interval). Where scheduling resumes after a restart
@@ -128,6 +129,7 @@ class Service:
         self._active: dict[str, _Active] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # a run ended or a stop came: tick again now
         self._last_scan: float | None = None
 
     # ------------------------------------------------------------------- files
@@ -227,29 +229,40 @@ class Service:
             return started
         self._reap()
         now = self.clock.now()
-        progress = True
-        while progress:  # round robin, so one flow's long catch-up does not starve the rest
-            progress = False
-            for entry in list(self.entries.values()):
-                if len(self._active) >= self.max_runs:
-                    return started
-                if len(entry.active) >= entry.limit:
-                    continue
-                when = self.due(entry, now)
-                if when is None:
-                    continue
-                entry.cursor = when
-                run_id = self._start(entry, when)
-                if run_id:
-                    started.append(run_id)
-                    progress = True
+        skip: set[str] = set()  # flows whose run could not be recorded: next tick
+        while len(self._active) < self.max_runs:
+            # Oldest due time first, across flows: one flow's long catch-up does not starve
+            # the others, and runs start in the order they fell due.
+            waiting = [
+                (when, order, entry)
+                for order, entry in enumerate(self.entries.values())
+                if entry.flow.name not in skip
+                and len(entry.active) < entry.limit
+                and (when := self.due(entry, now)) is not None
+            ]
+            if not waiting:
+                break
+            when, _, entry = min(waiting, key=lambda w: (w[0], w[1]))
+            entry.cursor = when
+            run_id = self._start(entry, when)
+            if run_id:
+                started.append(run_id)
+            else:
+                skip.add(entry.flow.name)
         return started
 
     def next_wakeup(self) -> float:
-        """Seconds until the next due time or file scan."""
+        """Seconds until the next due time or file scan.
+
+        Flows with no free slot are left out: a run that ends wakes the service anyway.
+        """
         now = self.clock.now()
         wait = self.poll
+        if len(self._active) >= self.max_runs:
+            return wait
         for entry in self.entries.values():
+            if len(entry.active) >= entry.limit:
+                continue
             when = entry.spec.next_after(entry.cursor or now)
             if when is not None:
                 wait = min(wait, max(0.0, (when - now).total_seconds()))
@@ -307,6 +320,7 @@ class Service:
             with self._lock:
                 self._active.pop(run_id, None)
                 entry.active.discard(run_id)
+            self._wake.set()
 
     def _reap(self) -> None:
         with self._lock:
@@ -330,6 +344,7 @@ class Service:
     def stop(self) -> None:
         """Start no more runs; :meth:`serve` then shuts down."""
         self._stopping.set()
+        self._wake.set()
 
     def shutdown(self, reason: str = "the service stopped") -> list[str]:
         """Give running runs ``grace`` seconds, then record the rest as interrupted."""
@@ -359,14 +374,15 @@ class Service:
 
             def on_signal(signum: int, _frame: Any) -> None:
                 reason[0] = f"{signal.Signals(signum).name} received"
-                self._stopping.set()
+                self.stop()
 
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, on_signal)
         self.log(f"serving {', '.join(map(str, self.paths))} (history: {self.store.path})")
         while not self._stopping.is_set():
+            self._wake.clear()
             self.tick()
-            self.clock.wait(self.next_wakeup(), self._stopping)
+            self.clock.wait(self.next_wakeup(), self._wake)
         self.log(reason[0])
         return self.shutdown(reason[0])
 

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import textwrap
+import threading
 from datetime import datetime, timedelta
 
 import pendulum
@@ -124,16 +125,27 @@ def test_max_active_runs_holds_back_runs_until_one_finishes(tmp_path, service, m
     assert {r["state"] for r in runs} == {"success"}
 
 
-def test_the_global_limit_spans_flows(tmp_path, service):
+def test_the_global_limit_spans_flows_and_the_oldest_due_run_goes_first(tmp_path, service):
+    release = tmp_path / "release"
+    hold = (
+        f"while not __import__('os').path.exists({str(release)!r}): __import__('time').sleep(0.01)"
+    )
     for name in ("a", "b", "c"):
-        flow_file(tmp_path / "flows", name, "@daily", start_date=datetime(2024, 1, 9), catchup=True)
+        flow_file(tmp_path / "flows", name, "@daily", body=hold, start_date=datetime(2024, 1, 9),
+                  catchup=True)  # fmt: skip
     svc, clock, store = service(max_runs=2)
-    first = svc.tick()
-    assert len(first) == 2
-    assert {store.get_run(r)["flow"] for r in first} == {"a", "b"}  # one per flow, round robin
-    svc.wait_idle()
-    assert len(svc.tick()) == 2 and svc.wait_idle()
-    assert len(svc.tick()) == 2 and svc.wait_idle()
+
+    def flows(run_ids):
+        return [(store.get_run(r)["flow"], store.get_run(r)["logical_date"][:10]) for r in run_ids]
+
+    assert flows(svc.tick()) == [("a", "2024-01-09"), ("b", "2024-01-09")]
+    assert svc.tick() == []  # both slots taken
+    release.write_text("")
+    assert svc.wait_idle()
+    # c has waited since the 9th: it goes before the 10th of a and b.
+    assert flows(svc.tick())[0] == ("c", "2024-01-09")
+    while svc.wait_idle() and svc.tick():
+        pass
     assert sum(len(dates(store, n)) for n in "abc") == 6
 
 
@@ -178,6 +190,51 @@ def test_the_service_sleeps_until_the_next_due_time(tmp_path, service):
     svc.poll = 60
     svc.tick()
     assert svc.next_wakeup() == pytest.approx(2.0)
+
+
+def test_a_flow_with_no_free_slot_does_not_wake_the_service_before_a_run_ends(
+    tmp_path, service, monkeypatch
+):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("MARKS", str(marks))
+    write_gated(tmp_path / "flows", schedule="@hourly", start_date=datetime(2024, 1, 10),
+                catchup=True, max_active_runs=1)  # fmt: skip
+    svc, clock, store = service()
+    svc.poll = 60
+    assert len(svc.tick()) == 1  # 00:00; ten more are due but the one slot is taken
+    assert svc.next_wakeup() == 60  # not 0: that would spin until the run ends
+    (marks / "second.release").write_text("")
+    svc.wait_idle()
+    assert svc.next_wakeup() == 0
+
+
+class PatientClock(FakeClock):
+    """Time stands still, and waits last as long as asked unless something wakes them."""
+
+    def wait(self, seconds, wake):
+        self.waits.append(seconds)
+        wake.wait(seconds)
+
+
+def test_a_waiting_run_starts_as_soon_as_the_run_before_it_ends(tmp_path):
+    flow_file(tmp_path, "daily", "@daily", start_date=datetime(2024, 1, 7), catchup=True,
+              max_active_runs=1)  # fmt: skip
+    store = Store(tmp_path / "h.db")
+    svc = Service([tmp_path / "daily.py"], store, clock=PatientClock(utc(2024, 1, 10, 10, 30)),
+                  poll=600, log=print)  # fmt: skip
+    thread = threading.Thread(target=svc.serve, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        # One at a time, four runs: each starts when the last ends, not at the next file scan
+        # ten minutes later.
+        wait_for(lambda: len(store.list_runs("daily", state="success")) == 4, timeout=30,
+                 what="four runs one after another")  # fmt: skip
+    finally:
+        svc.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert dates(store, "daily") == [f"2024-01-{d:02d}T00:00:00+00:00" for d in (7, 8, 9, 10)]
 
 
 # ------------------------------------------------------------ real process, real signals
