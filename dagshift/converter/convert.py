@@ -19,7 +19,7 @@ import libcst.metadata
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import finish_imports, module_bindings
 from dagshift.converter.model import Finding, Result, Unsupported
-from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports
+from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.dag_definition import find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 
@@ -32,6 +32,7 @@ def _file_info(module: cst.Module, names: dict[str, str]) -> FileInfo:
     functions: dict[str, cst.FunctionDef | None] = {}
     references: Counter[str] = Counter()
     uses: Counter[str] = Counter()
+    wraps: Counter[str] = Counter()
 
     class _V(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -40,6 +41,11 @@ def _file_info(module: cst.Module, names: dict[str, str]) -> FileInfo:
 
         def visit_Name(self, node: cst.Name) -> None:
             references[node.value] += 1
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if qualified(node.func, names) in TASK_DECORATORS and len(node.args) == 1:
+                if isinstance(node.args[0].value, cst.Name):
+                    wraps[node.args[0].value.value] += 1
 
         def visit_Arg(self, node: cst.Arg) -> None:
             if node.keyword and node.keyword.value == "python_callable":
@@ -59,7 +65,9 @@ def _file_info(module: cst.Module, names: dict[str, str]) -> FileInfo:
     airflow3 = any(
         f.startswith(("airflow.sdk", "airflow.providers.standard")) for f in names.values()
     )
-    return FileInfo(module, names, functions, assigned, dict(references), dict(uses), airflow3)
+    return FileInfo(
+        module, names, functions, assigned, dict(references), dict(uses), airflow3, dict(wraps)
+    )
 
 
 def _fail(jobs: list[DagJob], failed: dict[int, Unsupported], code: str, message: str) -> None:

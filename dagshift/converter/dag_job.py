@@ -54,6 +54,7 @@ class FileInfo:
     references: dict[str, int]  # Name references (definitions included) per name
     callable_uses: dict[str, int]  # python_callable=NAME uses per name
     airflow3: bool = False  # written for Airflow 3 (airflow.sdk / the standard provider)
+    task_wraps: dict[str, int] = field(default_factory=dict)  # task(NAME) TaskFlow calls
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _Plan:
     args: Any
     call_args: list[cst.Arg] = field(default_factory=list)
     pulled_ids: list[str] = field(default_factory=list)
+    mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
 
 
 @dataclass
@@ -121,7 +123,10 @@ class DagJob:
         for key, new in list(self.replacements.items()):  # callables outside the region
             self.replacements[key] = new.visit(values)
         self._check_left(body, new_body)
-        self.replacements.update(flow_block(self.site, new_body, self.file, values))
+        code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
+        # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
+        previous = not self.file.airflow3 and "data_interval" in code
+        self.replacements.update(flow_block(self.site, new_body, self.file, values, previous))
         self.needs |= values.needs
         self.modules |= values.modules
 
@@ -144,9 +149,15 @@ class DagJob:
         if args.task_id_value is None:
             self.dynamic_ids = True
         if kind == "bash":
-            call_args, ids = bash_operator.bash_arguments(call, args.rest)
             self.helpers.add("_dagshift_bash")
             self.needs |= {"task", "render", "shell"}
+            if expand is not None:
+                if set(args.rest) - {"env"}:
+                    raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
+                mapped = bash_operator.mapped_commands(call, expand.value)
+                env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
+                return _Plan("bash", args, env, [], mapped)
+            call_args, ids = bash_operator.bash_arguments(call, args.rest)
             return _Plan("bash", args, call_args, ids)
         if kind == "empty":
             self.helpers.add("_dagshift_empty")
@@ -222,27 +233,32 @@ class DagJob:
             self.needs.add("get_run_context")
         changed = not done.function.deep_equals(fn)
         elsewhere = self.file.references.get(name, 0) - 1 > self.file.callable_uses.get(name, 0)
-        if elsewhere and changed:
+        others = self.file.references.get(name, 0) - 1 - self.file.callable_uses.get(name, 0)
+        wrapped_only = others == self.file.task_wraps.get(name, 0)  # task(fn) calls: tasks too
+        if elsewhere and changed and not wrapped_only:
             raise Unsupported(
                 call, "DS037", f"{name} is rewritten for its context but is also used elsewhere"
             )
         if elsewhere:
             target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
-            return PythonPlan(kind, args, target, None, call_args, extra_options=extra)
+            if changed:
+                self._register(fn, done.function, kind)
+            return PythonPlan(kind, args, target, name, call_args, extra_options=extra)
         new = done.function.with_changes(
             decorators=[cst.Decorator(cst.parse_expression(DECORATORS[kind]))]
         )
-        code = self.file.module.code_for_node(new)
-        if self.callables.get(id(fn), (kind, code)) != (kind, code):
-            raise Unsupported(
-                call, "DS038", f"{name} is used by tasks that need different rewrites"
-            )
-        self.callables[id(fn)] = (kind, code)
-        self.replacements[id(fn)] = new
-        self.originals[id(fn)] = fn
+        self._register(fn, new, kind)
         return PythonPlan(
             kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra
         )
+
+    def _register(self, fn: cst.FunctionDef, new: cst.FunctionDef, kind: str) -> None:
+        code = self.file.module.code_for_node(new)
+        if self.callables.get(id(fn), (kind, code)) != (kind, code):
+            raise Unsupported(fn, "DS038", f"{fn.name.value} is used by tasks of other kinds")
+        self.callables[id(fn)] = (kind, code)
+        self.replacements[id(fn)] = new
+        self.originals[id(fn)] = fn
 
     # ------------------------------------------------------------------ rewrite
     def pulled(self, pull: Pull, index: int, node: cst.CSTNode) -> cst.BaseExpression:
@@ -277,6 +293,13 @@ class DagJob:
                 return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
             args = plan.call_args + extra
             return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
+        if plan.kind == "bash" and plan.mapped is not None:
+            func = task_call(cst.Name("_dagshift_bash"), None, plan.args, []).func
+            if plan.call_args:  # env= fixed for every command
+                func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
+            return cst.Call(
+                cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)]
+            )
         if plan.kind == "bash":
             pull_args = [
                 kwarg("xcom_" + ident(t), self.pulled(Pull((t,), False, None, None), index, node))
@@ -362,12 +385,13 @@ class _Analyzer(cst.CSTVisitor):
             kind = OPERATORS.get(qualified(inner.func.value, names) or "")
             if kind is None:
                 return
-            if (
-                kind != "python"
-                or len(node.args) != 1
-                or not m.matches(node.args[0], m.Arg(keyword=m.Name("op_kwargs")))
+            mapped_arg = {"python": "op_kwargs", "bash": "bash_command"}.get(kind)
+            if len(node.args) != 1 or not m.matches(
+                node.args[0], m.Arg(keyword=m.Name(mapped_arg or "-"))
             ):
-                raise Unsupported(node, "DS090", "an operator mapped other than over op_kwargs")
+                raise Unsupported(
+                    node, "DS090", "an operator mapped other than over op_kwargs / bash_command"
+                )
             self.partials.add(id(inner))
             self.job.plans[id(node)] = self.job.plan(
                 inner.with_changes(func=inner.func.value), kind, node.args[0]

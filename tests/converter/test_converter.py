@@ -203,7 +203,8 @@ def test_several_dags_of_one_file_become_flows_with_their_schedules(tmp_path: Pa
     assert flows["daily"].default_task_options["retries"] == 2
     assert str(flows["daily"].start_date) == "2024-01-01 00:00:00"
     run = flows["daily"].run(logical_date=DAY)
-    assert run.tasks["interval"].result[0] == f"{DAY}T00:00:00+00:00"
+    # Airflow 2: a run for a date covers the schedule period that ends at that date
+    assert run.tasks["interval"].result == ["2024-01-14T00:00:00+00:00", f"{DAY}T00:00:00+00:00"]
 
 
 def test_airflow_exceptions_and_trigger_rules_keep_their_effect(tmp_path: Path) -> None:
@@ -237,3 +238,16 @@ def test_dag_assignment_with_dag_kwarg_runs_with_the_same_ids_and_results(tmp_pa
 def test_a_file_without_airflow_is_not_a_dag_and_comes_back_unchanged() -> None:
     source = _case("noop/already_functional")
     assert (convert_source(source).status, convert_source(source).code) == ("not_a_dag", source)
+
+
+def test_dag_task_and_run_attributes_come_from_the_run_context(tmp_path: Path) -> None:
+    _, run = _run("context/object_attributes", tmp_path)
+    first, second = run.tasks["where"].result, run.tasks["where__1"].result
+    assert first[:3] == ["attributes", "where", "where"]
+    assert second[:3] == ["attributes", "where__1", "where__1"]
+    assert first[3] == second[3] and first[3]
+
+
+def test_a_mapped_bash_operator_runs_every_command_with_the_same_env(tmp_path: Path) -> None:
+    _, run = _run("operators/mapped_bash", tmp_path)
+    assert run.tasks["echo"].result == [f"one {DAY}", "two"]

@@ -1,8 +1,9 @@
 """BashOperator -> a ``_dagshift_bash`` task that renders the command and env like Airflow.
 
-``bash_command`` must be a string literal that does not name a ``.sh``/``.bash`` template
-file. ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}``,
-a template variable fed by task ``a``'s result (see ``xcom.py``).
+``bash_command`` must be a string literal (or adjacent literals) that does not name a
+``.sh``/``.bash`` template file. ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env
+becomes ``{{ xcom_a }}``, a template variable fed by task ``a``'s result (see ``xcom.py``).
+``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import libcst as cst
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.rules.xcom import jinja_pulls
 
-__all__ = ["HELPER", "bash_arguments"]
+__all__ = ["HELPER", "bash_arguments", "mapped_commands"]
 
 DESCRIPTION = "BashOperator -> _dagshift_bash task (Jinja in bash_command and env, XCom pulls)"
 
@@ -46,7 +47,7 @@ def bash_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> tuple[list[cst.A
     """Call arguments for ``_dagshift_bash`` and the task ids pulled in its templates."""
     arg = rest.get("bash_command")
     command = arg.value if arg else None
-    if not isinstance(command, cst.SimpleString):
+    if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
         raise Unsupported(call, "DS035", "bash_command is not a plain string literal")
     text = command.evaluated_value
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
@@ -56,3 +57,18 @@ def bash_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> tuple[list[cst.A
     if "env" in rest:
         out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
     return out, ids
+
+
+def mapped_commands(call: cst.Call, value: cst.BaseExpression) -> cst.BaseExpression:
+    """``BashOperator.partial(...).expand(bash_command=[...])``: the list, when it is literal."""
+    if not isinstance(value, cst.List) or not all(
+        isinstance(e, cst.Element) and isinstance(e.value, cst.SimpleString) for e in value.elements
+    ):
+        raise Unsupported(call, "DS090", "expand(bash_command=...) is not a list of strings")
+    for el in value.elements:
+        text = el.value.evaluated_value
+        if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
+            raise Unsupported(call, "DS036", "a mapped bash_command names a script file")
+        if jinja_pulls(text)[1]:
+            raise Unsupported(call, "DS075", "an XCom pull in a mapped bash_command")
+    return value

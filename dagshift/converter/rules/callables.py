@@ -17,9 +17,10 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, string_value
 from dagshift.converter.rules.context import (
+    ATTRIBUTES,
     CONTEXT_VALUES,
+    OBJECTS,
     OTHER_CONTEXT,
-    TI_NAMES,
     context_lookup,
 )
 from dagshift.converter.rules.xcom import PUSHED, Pull, parse_pull, parse_push, returns_mapping
@@ -40,8 +41,12 @@ class CallableRewrite:
 class _Names:
     """The names through which the callable reaches its context."""
 
-    def __init__(self, ti: set[str], dag_run: set[str], catch_all: str | None) -> None:
-        self.ti, self.dag_run, self.catch_all = ti, dag_run, catch_all
+    def __init__(self, objects: dict[str, str], catch_all: str | None) -> None:
+        self.objects, self.catch_all = objects, catch_all  # local name -> object kind
+
+    @property
+    def ti(self) -> set[str]:
+        return {name for name, kind in self.objects.items() if kind == "ti"}
 
     def key_of(self, node: cst.CSTNode) -> str | None:
         """``context["k"]`` or ``context.get("k")`` on the catch-all: ``k``."""
@@ -56,15 +61,18 @@ class _Names:
             return string_value(node.args[0].value) if len(node.args) == 1 else None
         return None
 
-    def is_ti(self, node: cst.CSTNode) -> bool:
-        return (isinstance(node, cst.Name) and node.value in self.ti) or self.key_of(
-            node
-        ) in TI_NAMES
+    def kind_of(self, node: cst.CSTNode) -> str | None:
+        """Which context object ``node`` is (ti, dag_run, dag, task), if one."""
+        if isinstance(node, cst.Name) and node.value in self.objects:
+            return self.objects[node.value]
+        return OBJECTS.get(self.key_of(node) or "")
 
-    def is_dag_run(self, node: cst.CSTNode) -> bool:
-        return (isinstance(node, cst.Name) and node.value in self.dag_run) or self.key_of(
-            node
-        ) == "dag_run"
+    def is_ti(self, node: cst.CSTNode) -> bool:
+        return self.kind_of(node) == "ti"
+
+    def attribute(self, node: cst.Attribute) -> str | None:
+        """The context key of ``<object>.<attribute>`` when it is one of ``ATTRIBUTES``."""
+        return ATTRIBUTES.get((self.kind_of(node.value) or "", node.attr.value))
 
 
 class _Check(cst.CSTVisitor):
@@ -75,7 +83,7 @@ class _Check(cst.CSTVisitor):
         self.allowed: set[int] = set()
         self.pulls: list[tuple[cst.Call, Pull]] = []
         self.pushes: set[str] = set()
-        self.tracked = names.ti | names.dag_run | ({names.catch_all} - {None})
+        self.tracked = set(names.objects) | ({names.catch_all} - {None})
 
     def _allow(self, node: cst.CSTNode) -> None:
         for name in _names_in(node):
@@ -95,9 +103,7 @@ class _Check(cst.CSTVisitor):
             self._allow(node.func)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "try_number" and self.names.is_ti(node.value):
-            self._allow(node.value)
-        if node.attr.value == "conf" and self.names.is_dag_run(node.value):
+        if self.names.attribute(node) is not None:
             self._allow(node.value)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
@@ -111,7 +117,7 @@ class _Check(cst.CSTVisitor):
                 node,
                 "DS060",
                 f"the callable uses {node.value!r} in a way the converter does not rewrite "
-                "(only xcom_pull/xcom_push/try_number, context values and dag_run.conf are)",
+                "(only XCom, context values and the attributes in context.ATTRIBUTES are)",
             )
 
 
@@ -158,11 +164,8 @@ class _Rewrite(cst.CSTTransformer):
         return self._lookup(CONTEXT_VALUES[key]) if key in CONTEXT_VALUES else updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
-        if original.attr.value == "try_number" and self.names.is_ti(original.value):
-            return self._lookup("try_number")
-        if original.attr.value == "conf" and self.names.is_dag_run(original.value):
-            return self._lookup("conf")
-        return updated
+        key = self.names.attribute(original)
+        return self._lookup(key) if key is not None else updated
 
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
         call = original.value
@@ -201,21 +204,20 @@ def _aliases(body: list[cst.BaseStatement], names: _Names) -> set[int]:
         if m.matches(
             stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
         ) and names.is_ti(stmt.body[0].value):
-            names.ti.add(stmt.body[0].targets[0].target.value)
+            names.objects[stmt.body[0].targets[0].target.value] = "ti"
             found.add(id(stmt))
     return found
 
 
 def _split_params(
     fn: cst.FunctionDef, fed_positional: int, fed_keywords: set[str]
-) -> tuple[list[cst.Param], dict[str, str], set[str], set[str]]:
+) -> tuple[list[cst.Param], dict[str, str], dict[str, str]]:
     params = fn.params
     if params.posonly_params:
         raise Unsupported(fn, "DS062", "positional-only parameters in the callable")
     kept: list[cst.Param] = []
     values: dict[str, str] = {}
-    ti: set[str] = set()
-    dag_run: set[str] = set()
+    objects: dict[str, str] = {}
     for i, p in enumerate([*params.params, *params.kwonly_params]):
         name = p.name.value
         fed = (i < fed_positional and i < len(params.params)) or name in fed_keywords
@@ -223,17 +225,15 @@ def _split_params(
             kept.append(p)
         elif name in CONTEXT_VALUES:
             values[name] = CONTEXT_VALUES[name]
-        elif name in TI_NAMES:
-            ti.add(name)
-        elif name == "dag_run":
-            dag_run.add(name)
+        elif name in OBJECTS:
+            objects[name] = OBJECTS[name]
         elif name in OTHER_CONTEXT:
             raise Unsupported(
                 p, "DS061", f"the callable takes {name!r} from the Airflow context (no equivalent)"
             )
         else:
             kept.append(p)
-    return kept, values, ti, dag_run
+    return kept, values, objects
 
 
 def rewrite_callable(
@@ -247,10 +247,10 @@ def rewrite_callable(
     rendered: tuple[str, ...] = (),
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
-    kept, values, ti, dag_run = _split_params(fn, fed_positional, set(fed_keywords))
+    kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords))
     star = fn.params.star_kwarg
     catch_all = star.name.value if isinstance(star, cst.Param) else None
-    names = _Names(ti, dag_run, catch_all)
+    names = _Names(objects, catch_all)
     body = list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
     if not isinstance(fn.body, cst.IndentedBlock):
         raise Unsupported(fn, "DS062", "a one-line function body")

@@ -3,14 +3,22 @@
 A callable's parameter named after a context value (``ds``, ``execution_date``, ``params``
 ...) is dropped from the signature and assigned from ``get_run_context()`` at the top of the
 body; ``context["ds"]`` / ``kwargs.get("ds")`` through a ``**context`` catch-all and
-``dag_run.conf`` become the same lookup. ``execution_date`` is the logical date (same value).
+``dag_run.conf``, ``ti.try_number``, ``dag.dag_id``, ``task.task_id`` (see ``ATTRIBUTES``)
+become the same lookup. ``execution_date`` is the logical date (same value).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-__all__ = ["CONTEXT_VALUES", "OTHER_CONTEXT", "TI_NAMES", "context_lookup"]
+__all__ = [
+    "ATTRIBUTES",
+    "CONTEXT_VALUES",
+    "OBJECTS",
+    "OTHER_CONTEXT",
+    "TI_NAMES",
+    "context_lookup",
+]
 
 DESCRIPTION = (
     "context values (ds, ts, execution_date, params, dag_run.conf ...) -> get_run_context()"
@@ -30,10 +38,20 @@ CONTEXT_VALUES = {
     "run_id": "run_id",
 }
 TI_NAMES = {"ti", "task_instance"}
+# Context objects reached only for these attributes: (object, attribute) -> context key.
+ATTRIBUTES = {
+    ("ti", "try_number"): "try_number",
+    ("ti", "task_id"): "task_id",
+    ("ti", "map_index"): "map_index",
+    ("ti", "run_id"): "run_id",
+    ("dag_run", "conf"): "conf",
+    ("dag_run", "run_id"): "run_id",
+    ("dag", "dag_id"): "dag_id",
+    ("task", "task_id"): "task_id",
+}
+OBJECTS = {"ti": "ti", "task_instance": "ti", "dag_run": "dag_run", "dag": "dag", "task": "task"}
 # Context names dagshift has no equivalent value for: a callable that reads one stays as it is.
 OTHER_CONTEXT = {
-    "dag",
-    "task",
     "conf",
     "macros",
     "var",

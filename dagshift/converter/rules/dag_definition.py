@@ -228,11 +228,25 @@ def flow_arguments(
 
 
 def flow_block(
-    site: DagSite, new_body: list[cst.BaseStatement], file: Any, values: cst.CSTTransformer
+    site: DagSite,
+    new_body: list[cst.BaseStatement],
+    file: Any,
+    values: cst.CSTTransformer,
+    previous_interval: bool = False,
 ) -> dict[int, Any]:
     """Replacements that make the DAG's region a ``with Flow(...)`` block."""
     args = flow_arguments(site.node, site.call_args, site.dag_id, file.assigned)
     args = [a.visit(values) for a in args]
+    if previous_interval:
+        extra = kwarg("data_interval", cst.SimpleString('"previous"'))
+        if isinstance(args[-1].comma, cst.Comma):  # one argument per line
+            args = [
+                *args[:-1],
+                args[-1].with_changes(comma=args[0].comma),
+                extra.with_changes(comma=args[-1].comma),
+            ]
+        else:
+            args = [*args, extra]
     heads = {n.partition(".")[0] for n in file.names}
     for new_arg in args:
         found = first_name(new_arg, heads)
