@@ -190,3 +190,30 @@ def test_a_result_that_cannot_be_pickled_is_noted_and_reruns_on_resume(tmp_path)
     assert row["state"] == "success" and row["result_uri"] is None
     assert "not checkpointed" in row["result_note"]
     assert load_completed(store, ResultStore(tmp_path / "r"), run.run_id) == {}
+
+
+def test_a_file_url_for_results_is_used_by_run_and_by_resume_through_the_environment(
+    tmp_path, gated
+):
+    flow_file, marks, env = gated
+    db = tmp_path / "h.db"
+    elsewhere = tmp_path / "shared" / "checkpoints"
+    url = f"file://{elsewhere}"
+    proc = spawn("run", flow_file, "--db", db, "--results", url, cwd=tmp_path, env=env)
+    wait_for(lambda: (marks / "second.started").exists(), what="task second to start")
+    wait_for(lambda: _recorded(db) >= {"first", "side"}, what="first and side to be recorded")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    [run] = Store(db).list_runs()
+    assert sorted(p.name for p in (elsewhere / run["run_id"]).iterdir()) == [
+        "first.pkl",
+        "side.pkl",
+    ]
+    assert not (db.parent / "results").exists()  # nothing went to the default place
+    (marks / "second.release").write_text("")
+    out = dagshift("run", "--resume", run["run_id"], "--json", "--db", db, cwd=tmp_path,
+                   env={**env, "DAGSHIFT_RESULTS": url})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["gated"]["state"] == "success"
+    assert counts(marks) == {"first": 1, "side": 1, "second": 2, "third": 1}
+    assert "2 task(s) reused" in out.stderr
