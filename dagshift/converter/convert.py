@@ -265,8 +265,11 @@ def _marked(module, failures, replacements, ok, names=None, taskflow=False) -> R
     marks: dict[int, list[str]] = {}
     if failures:
         wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
-        positions = wrapper.resolve(cst.metadata.PositionProvider)
-        parents = wrapper.resolve(cst.metadata.ParentNodeProvider)
+        found = wrapper.resolve_many(
+            [cst.metadata.PositionProvider, cst.metadata.ParentNodeProvider]
+        )
+        positions = found[cst.metadata.PositionProvider]
+        parents = found[cst.metadata.ParentNodeProvider]
         for exc in failures:
             node = exc.node or module.body[0]
             line = positions[node].start.line if node in positions else 1

@@ -88,11 +88,14 @@ class DagJob:
     plans: dict[int, Any] = field(default_factory=dict)
     producers: dict[str, _Producer] = field(default_factory=dict)
     dynamic_ids: bool = False
+    _referenced: set[str] | None = None
 
     def referenced(self) -> set[str]:
         """Names the DAG's region and its callables refer to."""
-        nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
-        return {name for node in nodes for name in all_names(node)}
+        if self._referenced is None:
+            nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
+            self._referenced = {name for node in nodes for name in all_names(node)}
+        return self._referenced
 
     # ------------------------------------------------------------------ analysis
     def region(self) -> list[cst.BaseStatement]:

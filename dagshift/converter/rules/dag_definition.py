@@ -101,6 +101,11 @@ class _Finder(cst.CSTVisitor):
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
         self.sites: list[DagSite] = []
+        self.calls: list[cst.Call] = []  # every DAG(...) call, to find those made otherwise
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _dag_call(node, self.names):
+            self.calls.append(node)
 
     def visit_With(self, node: cst.With) -> None:
         if len(node.items) == 1 and _dag_call(node.items[0].item, self.names):
@@ -116,24 +121,13 @@ class _Finder(cst.CSTVisitor):
                 self.sites.append(DagSite("decorator", node, args, None, [], node.name.value))
 
 
-class _Calls(cst.CSTVisitor):
-    def __init__(self, names: dict[str, str]) -> None:
-        self.names, self.found = names, []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if _dag_call(node, self.names):
-            self.found.append(node)
-
-
 def find_sites(module: cst.Module, names: dict[str, str]) -> list[DagSite]:
     """Every DAG definition of the module; a DAG made another way is an ``other`` site."""
     finder = _Finder(names)
     module.visit(finder)
     sites = _find(module, names, finder)
     known = {id(a) for site in sites for a in site.call_args}
-    calls = _Calls(names)
-    module.visit(calls)
-    for call in calls.found:
+    for call in finder.calls:
         if not call.args or id(call.args[0]) not in known:
             sites.append(DagSite("other", call, call.args, None, []))
     return sites
