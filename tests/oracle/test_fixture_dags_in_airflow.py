@@ -196,6 +196,27 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_corners": {
+        "af2_corners": (
+            S,
+            {
+                "silent": (S, None),
+                "pull": (S, [None, [1]]),
+                "env_only": (S, "1:none"),
+                "env_appended": (S, "2:hi"),
+                "exit_99": K,
+                "skip_two": (S, [10, None, 30]),
+                "gather": (S, [10, 30]),
+                "inside_flat_group": S,
+                "twice": (S, 1),
+                "twice__1": (S, 2),
+            },
+        ),
+        "af2_corners_native": (
+            F,
+            {"native": (S, [[1, 2], "15/01/2024"]), "native_env": F},
+        ),
+    },
     "af2_custom_operator_variable": {
         "af2_custom_operator_variable": (
             S,
@@ -403,6 +424,40 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af3_corners_mapping": {
+        "af3_corners_mapping": (
+            F,
+            {
+                "skip_two": (S, [10, None, 30]),
+                "gather_skipped": (S, [10, 30]),
+                "fail_two": (F, [10, None, 30]),
+                "gather_failed": (S, [10, 30]),
+                "child": U,
+                "pair": (S, [["a", 1], ["b", 2]]),
+                "pull_mapped": (S, [10, 30]),
+            },
+        )
+    },
+    "af3_corners_operators": {
+        "af3_corners_operators": (
+            F,
+            {
+                "silent": (S, None),
+                "pull_silent": (S, None),
+                "env_only": (S, "1:none"),
+                "env_appended": (S, "2:hi"),
+                "exit_99": K,
+                "exit_3": F,
+                "too_slow": F,
+                "bad_branch": (S, None),
+                "downstream": K,
+                "not_downstream": S,
+                "inside_flat_group": S,
+                "twice": (S, 1),
+                "twice__1": (S, 2),
+            },
+        )
+    },
     "af3_custom_operator_variable": {
         "af3_custom_operator_variable": (
             S,
@@ -524,6 +579,25 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af3_templates_native": {
+        "af3_templates_native": (
+            S,
+            {
+                "native": (
+                    S,
+                    [
+                        [3, 6],
+                        4,
+                        "15/01/2024",
+                        8,
+                        {"rows": 5},
+                        "af3_templates_native/native",
+                        "2024-01-15T00:00:00+00:00",
+                    ],
+                )
+            },
+        )
+    },
     "af3_trigger_rules": {
         "af3_trigger_rules": (
             F,
@@ -539,6 +613,15 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "none_skipped": K,
                 "cleanup": S,
                 "one_success": S,
+            },
+        )
+    },
+    "af3_xcomarg_map_zip": {
+        "af3_xcomarg_map_zip": (
+            S,
+            {
+                "mapped_lengths": (S, [[1, 0], [2, 1]]),
+                "zipped": (S, [[["x", 1], 0], [["yy", 2], 1]]),
             },
         )
     },
@@ -589,6 +672,8 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
     },
     # Airflow 3.3 returns None for a missing XCom unless map_indexes is given
     "af2_xcom_styles": {("af2_xcom_styles", "with_task_instance"): ("fallback", None)},
+    # Airflow 3.3 keeps None for an id without a value in a list pull; 2.11 leaves it out
+    "af2_corners": {("af2_corners", "pull"): ([None, [1]], [None, [None, 1]])},
     "af2_custom_operator_variable": {},
     "af2_mapping": {},
     "af2_retries_exceptions": {},
