@@ -262,20 +262,25 @@ def test_sigterm_lets_the_running_run_finish_and_starts_no_more(tmp_path, served
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     [run] = Store(db).list_runs("gated")  # three runs were due; one at a time; one ran
-    assert run["state"] == "success" and run["trigger"] == "scheduled"
+    assert run["state"] == "success" and run["trigger"] == "scheduled", proc._seen + err
     assert counts(marks) == {"first": 1, "side": 1, "second": 1, "third": 1}
 
 
 def _stderr_so_far(proc, tmp_path):
-    """Lines the service logged so far (read without blocking through a second handle)."""
+    """What the service logged so far, read from the pipe without blocking.
+
+    Raw reads of the descriptor: a buffered readline could pull the awaited line into Python's
+    buffer, where select() no longer sees it.
+    """
     import select
 
     buf = getattr(proc, "_seen", "")
-    while select.select([proc.stderr], [], [], 0)[0]:
-        line = proc.stderr.readline()
-        if not line:
+    fd = proc.stderr.fileno()
+    while select.select([fd], [], [], 0)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        buf += line
+        buf += chunk.decode(errors="replace")
     proc._seen = buf
     return buf
 
