@@ -174,14 +174,19 @@ class Service:
             if owner is not None and owner != file:
                 self.log(f"{file}: flow {flow.name!r} is already defined in {owner}; ignored")
                 continue
+            old = self.entries.get(flow.name)
             try:
                 spec = flow_schedule(flow)
                 version, new = self.store.register(flow, file)
+                cursor = old.cursor if old else self._initial_cursor(flow.name, spec)
             except (ScheduleError, StoreError) as exc:
-                self.log(f"{file}: {exc}")
+                if isinstance(exc, StoreError):
+                    self._seen.pop(file, None)  # the database was busy: load it again next scan
+                if old is not None:
+                    names.append(flow.name)  # as with a file that fails: the last good one stays
+                kept = " (its previous version stays scheduled)" if old is not None else ""
+                self.log(f"{file}: {exc}{kept}")
                 continue
-            old = self.entries.get(flow.name)
-            cursor = old.cursor if old else self._initial_cursor(flow.name, spec)
             entry = _Entry(flow, file, spec, cursor, old.active if old else set())
             self.entries[flow.name] = entry
             names.append(flow.name)

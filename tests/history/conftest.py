@@ -69,6 +69,18 @@ class FakeClock:
         wake.wait(0.01)
 
 
+# Holds an exclusive lock on the database argv[1] from writing argv[2] until argv[3] exists.
+HOLD_LOCK = """
+import sqlite3, sys, time, pathlib
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+pathlib.Path(sys.argv[2]).write_text("locked")
+while not pathlib.Path(sys.argv[3]).exists():
+    time.sleep(0.01)
+db.execute("COMMIT")
+"""
+
+
 @pytest.fixture
 def db(tmp_path):
     return tmp_path / "history" / "dagshift.db"

@@ -9,7 +9,7 @@ import pytest
 
 from dagshift.runtime.store import Store
 
-from .conftest import dagshift, wait_for
+from .conftest import HOLD_LOCK, dagshift, wait_for
 
 FLOW = """
 from dagshift import Flow, task
@@ -20,16 +20,6 @@ def work():
 
 with Flow("etl", schedule=SCHEDULE) as flow:
     work()
-"""
-
-HOLD_LOCK = """
-import sqlite3, sys, time, pathlib
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-pathlib.Path(sys.argv[2]).write_text("locked")
-while not pathlib.Path(sys.argv[3]).exists():
-    time.sleep(0.01)
-db.execute("COMMIT")
 """
 
 

@@ -4,6 +4,8 @@ global limit; files are picked up as they change; SIGTERM/SIGINT stop it with a 
 import json
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import threading
 from datetime import datetime, timedelta
@@ -14,7 +16,7 @@ import pytest
 from dagshift.runtime.service import Service
 from dagshift.runtime.store import Store
 
-from .conftest import FakeClock, counts, dagshift, spawn, wait_for, write_gated
+from .conftest import HOLD_LOCK, FakeClock, counts, dagshift, spawn, wait_for, write_gated
 
 
 def utc(*args):
@@ -174,6 +176,51 @@ def test_changed_new_broken_and_deleted_files_are_picked_up(tmp_path, service):
     svc.wait_idle()
 
 
+def test_a_database_locked_by_another_process_delays_runs_and_loses_none(tmp_path, capsys):
+    (tmp_path / "flows").mkdir()
+    flow_file(tmp_path / "flows", "hourly", "@hourly")
+    db = tmp_path / "h.db"
+    store = Store(db, timeout=0.2)
+    clock = FakeClock(utc(2024, 1, 10, 10, 30))
+    svc = Service([tmp_path / "flows"], store, clock=clock, poll=0, log=print)
+    locked, release = tmp_path / "locked", tmp_path / "release"
+    args = [sys.executable, "-c", HOLD_LOCK, str(db), str(locked), str(release)]
+
+    def hold():
+        holder = subprocess.Popen(args)
+        wait_for(locked.exists, what="another process to lock the database")
+        return holder
+
+    def free(holder):
+        release.write_text("")
+        holder.wait(timeout=10)
+        locked.unlink()
+        release.unlink()
+
+    holder = hold()
+    try:
+        assert svc.tick() == []  # the flow cannot be registered yet
+        assert "stayed locked" in capsys.readouterr().out
+    finally:
+        free(holder)
+    clock.set(utc(2024, 1, 10, 11))
+    [first] = svc.tick()  # loaded now, and its 11:00 run starts
+    assert svc.wait_idle()
+
+    clock.set(utc(2024, 1, 10, 12))
+    holder = hold()
+    try:
+        assert svc.tick() == []  # due, but the run cannot be recorded
+        assert "cannot start a run of 'hourly'" in capsys.readouterr().out
+    finally:
+        free(holder)
+    clock.set(utc(2024, 1, 10, 12, 20))
+    [second] = svc.tick()  # the 12:00 run, late but not lost
+    assert svc.wait_idle()
+    assert [store.get_run(r)["logical_date"][11:16] for r in (first, second)] == ["11:00", "12:00"]
+    svc.shutdown()
+
+
 def test_an_unparseable_schedule_is_logged_and_the_other_flows_go_on(tmp_path, service, capsys):
     flow_file(tmp_path / "flows", "bad", "every day")
     flow_file(tmp_path / "flows", "good", "@hourly")
@@ -182,6 +229,19 @@ def test_an_unparseable_schedule_is_logged_and_the_other_flows_go_on(tmp_path, s
     assert "flow 'bad': cannot parse schedule 'every day'" in capsys.readouterr().out
     clock.set(utc(2024, 1, 10, 11))
     assert len(svc.tick()) == 1 and svc.wait_idle()
+
+
+def test_a_schedule_broken_by_an_edit_keeps_the_last_good_one(tmp_path, service, capsys):
+    path = flow_file(tmp_path / "flows", "hourly", "@hourly")
+    svc, clock, store = service()
+    svc.tick()
+    flow_file(tmp_path / "flows", "hourly", "every hour")
+    os.utime(path, ns=(1, 1))
+    svc.tick()
+    assert "cannot parse schedule 'every hour'" in capsys.readouterr().out
+    clock.set(utc(2024, 1, 10, 11))
+    assert len(svc.tick()) == 1 and svc.wait_idle()  # still hourly
+    assert [v["version"] for v in store.versions("hourly")] == [1]
 
 
 def test_the_service_sleeps_until_the_next_due_time(tmp_path, service):

@@ -12,7 +12,7 @@ from dagshift import Flow, task
 from dagshift.cli import main
 from dagshift.runtime.store import RunNotFound, Store, StoreError, flow_fingerprint
 
-from .conftest import ROOT, dagshift, wait_for
+from .conftest import HOLD_LOCK, ROOT, dagshift, wait_for
 
 FLOWS = ROOT / "fixtures" / "flows"
 
@@ -122,17 +122,6 @@ def test_a_corrupt_database_is_reported_and_left_untouched(tmp_path, capsys):
         assert str(db) in err and "not a readable dagshift history database" in err
         assert "mv " in err
     assert db.read_bytes() == before
-
-
-HOLD_LOCK = """
-import sqlite3, sys, time, pathlib
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-pathlib.Path(sys.argv[2]).write_text("locked")
-while not pathlib.Path(sys.argv[3]).exists():
-    time.sleep(0.01)
-db.execute("COMMIT")
-"""
 
 
 def test_a_locked_database_gives_a_clear_message_and_loses_nothing(tmp_path, db):
