@@ -90,6 +90,32 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {"greet": (S, "hello, world! (2024-01-15)"), "variable": (S, "hello")},
         )
     },
+    "legacy_110_date_macros": {
+        # Airflow 2.11 derives them from the data interval [2024-01-14, 2024-01-15] of a
+        # manual @daily run, not from 1.10's schedule arithmetic
+        "legacy_110_date_macros": (
+            S,
+            {
+                "relatives": (
+                    S,
+                    {
+                        "next_ds": "2024-01-15",
+                        "next_execution_date": "2024-01-15T00:00:00+00:00",
+                        "prev_ds": "2024-01-14",
+                        "prev_ds_nodash": "20240114",
+                        "prev_execution_date": "2024-01-14T00:00:00+00:00",
+                        "tomorrow_ds": "2024-01-16",
+                        "yesterday_ds": "2024-01-14",
+                    },
+                ),
+                "templated": (
+                    S,
+                    "2024-01-14 2024-01-15 2024-01-14 2024-01-16 20240115"
+                    " 2024-01-14T00:00:00+00:00",
+                ),
+            },
+        )
+    },
     "legacy_110_multi_dag": {
         f"legacy_110_multi_dag_{name}": (S, {"stamp": (S, f"{name}@2024-01-15")})
         for name in ("hourly", "weekly", "manual")
@@ -388,6 +414,19 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "first_half.report": (S, "first"),
                 "second_half": K,
                 "done": S,
+            },
+        )
+    },
+    "af3_callbacks": {
+        "af3_callbacks": (
+            S,
+            {
+                "broken": F,
+                "second_try": (S, "second"),
+                "collect": (
+                    S,
+                    ["failure broken", "retry second_try", "success fine", "success second_try"],
+                ),
             },
         )
     },
