@@ -11,8 +11,9 @@ Time comes only from an injectable :class:`Clock`, so tests move time by hand. A
 its schedule time (not at the end of a data interval). Where scheduling resumes after a restart
 comes from the history: the last scheduled logical date recorded for the flow. Missed times
 are all run with ``catchup=True``; with ``catchup=False`` only the latest missed one is. A
-flow seen for the first time starts from its ``start_date`` with catchup, else from now (a
-time equal to now included).
+flow seen for the first time starts from its ``start_date`` (so without catchup its latest past
+time runs at once, as in Airflow 3), and one without a start date from now (a time equal to now
+included).
 
 Stopping (SIGINT/SIGTERM, or :meth:`Service.stop`): no new runs start; running ones get
 ``grace`` seconds to finish; those still running are recorded as ``interrupted`` (they can be
@@ -207,7 +208,9 @@ class Service:
         last = self.store.last_logical_date(name, ("scheduled",))
         if last is not None:
             return to_utc(last)
-        if spec.catchup and spec.start_date is not None:
+        if spec.start_date is not None:
+            # With catchup every time since the start date is due; without, :meth:`due` takes
+            # only the latest one (Airflow 3's CronTriggerTimetable does the same).
             return spec.start_date - _EPS
         # A time equal to now is due now (as in :meth:`due`), also for a flow just seen.
         return self.clock.now() - _EPS

@@ -100,6 +100,26 @@ def test_without_catchup_a_restart_runs_only_the_latest_missed_time(tmp_path, se
     assert dates(store, "daily") == ["2024-01-11T00:00:00+00:00", "2024-01-14T00:00:00+00:00"]
 
 
+def test_a_new_flow_with_a_past_start_date_and_no_catchup_runs_its_latest_time_at_once(
+    tmp_path, service
+):
+    flow_file(tmp_path / "flows", "daily", "@daily", start_date=datetime(2024, 1, 1))
+    svc, clock, store = service()  # 10 January, 10:30
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+    assert dates(store, "daily") == ["2024-01-10T00:00:00+00:00"]
+    assert svc.tick() == []
+
+
+def test_a_start_date_in_the_future_holds_the_first_run_until_then(tmp_path, service):
+    flow_file(tmp_path / "flows", "hourly", "@hourly", start_date=datetime(2024, 1, 12, 8))
+    svc, clock, store = service()
+    clock.set(utc(2024, 1, 12, 7, 59))
+    assert svc.tick() == []
+    clock.set(utc(2024, 1, 12, 8))
+    assert len(svc.tick()) == 1 and svc.wait_idle()
+    assert dates(store, "hourly") == ["2024-01-12T08:00:00+00:00"]
+
+
 def test_max_active_runs_holds_back_runs_until_one_finishes(tmp_path, service, monkeypatch):
     marks = tmp_path / "marks"
     marks.mkdir()
