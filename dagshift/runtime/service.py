@@ -131,6 +131,7 @@ class Service:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._wake = threading.Event()  # a run ended or a stop came: tick again now
+        self._hurry = threading.Event()  # stop waiting for running runs
         self._last_scan: float | None = None
 
     # ------------------------------------------------------------------- files
@@ -354,33 +355,56 @@ class Service:
         self._stopping.set()
         self._wake.set()
 
+    def hurry(self) -> None:
+        """Stop waiting for running runs (a second SIGINT/SIGTERM): record them now."""
+        self.stop()
+        self._hurry.set()
+
     def shutdown(self, reason: str = "the service stopped") -> list[str]:
         """Give running runs ``grace`` seconds, then record the rest as interrupted."""
         self._stopping.set()
         if self._active:
-            self.log(f"stopping: waiting up to {self.grace:g}s for {len(self._active)} run(s)")
-        self.wait_idle(self.grace)
+            self.log(
+                f"stopping: waiting up to {self.grace:g}s for {len(self._active)} run(s) "
+                "(signal again to stop waiting)"
+            )
+        deadline = time.monotonic() + self.grace
+        while self._active and not self._hurry.is_set():
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                break
+            self._hurry.wait(min(0.05, left_s))
         with self._lock:
             left = [a for a in self._active.values() if a.thread.is_alive()]
             for active in left:
                 active.stopped.set()
-        if left:
-            ids = [a.run_id for a in left]
+        if not left:
+            return []
+        ids = [a.run_id for a in left]
+        if self._hurry.is_set():
+            message = f"interrupted: {reason}, and again within the {self.grace:g}s grace period"
+        else:
             message = f"interrupted: {reason} after a {self.grace:g}s grace period"
-            self.store.interrupt_runs(ids, message)
-            for run_id in ids:
-                self.log(
-                    f"run {run_id} recorded as interrupted (resume: dagshift run --resume {run_id})"
-                )
-            return ids
-        return []
+        self.store.interrupt_runs(ids, message)
+        for run_id in ids:
+            self.log(
+                f"run {run_id} recorded as interrupted (resume: dagshift run --resume {run_id})"
+            )
+        return ids
 
     def serve(self, install_signals: bool = True) -> list[str]:
-        """Tick until stopped; return the ids of runs recorded as interrupted."""
+        """Tick until stopped; return the ids of runs recorded as interrupted.
+
+        The first SIGINT/SIGTERM stops the service (after the grace period); a second one
+        stops it without waiting further.
+        """
         reason = ["stop requested"]
         if install_signals:
 
             def on_signal(signum: int, _frame: Any) -> None:
+                if self._stopping.is_set():
+                    self.hurry()
+                    return
                 reason[0] = f"{signal.Signals(signum).name} received"
                 self.stop()
 

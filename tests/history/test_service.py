@@ -397,6 +397,28 @@ def test_timedelta_interval_schedules_run_on_the_interval(tmp_path, service):
     assert len(svc.tick()) == 1 and svc.wait_idle()
 
 
+def test_a_second_signal_stops_waiting_for_the_grace_period(tmp_path, served):
+    folder, marks, env, db = served
+    proc = spawn("serve", folder, "--db", db, "--poll", "0.1", "--grace", "600", cwd=tmp_path,
+                 env=env)  # fmt: skip
+    try:
+        wait_for(lambda: (marks / "second.started").exists(), what="the first run to start")
+        proc.send_signal(signal.SIGINT)
+        wait_for(lambda: "signal again to stop waiting" in _stderr_so_far(proc, tmp_path),
+                 what="the service to wait for its run")  # fmt: skip
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)  # not ten minutes
+    finally:
+        (marks / "second.release").write_text("")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    [run] = Store(db).list_runs("gated")
+    assert run["state"] == "interrupted"
+    assert run["message"] == "interrupted: SIGINT received, and again within the 600s grace period"
+
+
 LEGACY_DAG = """
 import os
 from datetime import datetime
