@@ -324,7 +324,10 @@ class Service:
             if not stopped.is_set():
                 self.log(f"run {run_id} of {flow.name!r}: {result.state} ({result.duration:.1f}s)")
         except Exception as exc:
-            self.log(f"run {run_id} of {flow.name!r} failed to run: {type(exc).__name__}: {exc}")
+            if not stopped.is_set():  # else: cut short on purpose (a cluster closed under it)
+                self.log(
+                    f"run {run_id} of {flow.name!r} failed to run: {type(exc).__name__}: {exc}"
+                )
         finally:
             with self._lock:
                 self._active.pop(run_id, None)
