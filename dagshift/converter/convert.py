@@ -17,7 +17,8 @@ import libcst as cst
 import libcst.metadata
 
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
-from dagshift.converter.imports import finish_imports, module_bindings
+from dagshift.converter.imports import Bindings, finish_imports
+from dagshift.converter.locate import locate
 from dagshift.converter.model import Finding, Result, Unsupported
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.dag_definition import find_sites
@@ -28,46 +29,56 @@ __all__ = ["Finding", "Result", "convert_source"]
 _MARK = "# dagshift: TODO"
 
 
-def _file_info(module: cst.Module, names: dict[str, str]) -> FileInfo:
-    functions: dict[str, cst.FunctionDef | None] = {}
-    references: Counter[str] = Counter()
-    uses: Counter[str] = Counter()
-    wraps: Counter[str] = Counter()
+class _Survey(cst.BatchableCSTVisitor):
+    """What the rules need to know about the whole file, gathered in the pass finding DAGs."""
 
-    class _V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            name = node.name.value
-            functions[name] = None if name in functions else node
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.functions: dict[str, cst.FunctionDef | None] = {}
+        self.references: Counter[str] = Counter()
+        self.uses: Counter[str] = Counter()
+        self.wraps: Counter[str] = Counter()
 
-        def visit_Name(self, node: cst.Name) -> None:
-            references[node.value] += 1
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        name = node.name.value
+        self.functions[name] = None if name in self.functions else node
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if qualified(node.func, names) in TASK_DECORATORS and len(node.args) == 1:
-                if isinstance(node.args[0].value, cst.Name):
-                    wraps[node.args[0].value.value] += 1
+    def visit_Name(self, node: cst.Name) -> None:
+        self.references[node.value] += 1
 
-        def visit_Arg(self, node: cst.Arg) -> None:
-            if node.keyword and node.keyword.value == "python_callable":
-                if isinstance(node.value, cst.Name):
-                    uses[node.value.value] += 1
-                references[node.keyword.value] -= 1
+    def visit_Call(self, node: cst.Call) -> None:
+        if qualified(node.func, self.names) in TASK_DECORATORS and len(node.args) == 1:
+            if isinstance(node.args[0].value, cst.Name):
+                self.wraps[node.args[0].value.value] += 1
 
-    module.visit(_V())
-    assigned: dict[str, Any] = {}
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target = small.targets[0].target
-                    if isinstance(target, cst.Name):
-                        assigned[target.value] = small.value
-    airflow3 = any(
-        f.startswith(("airflow.sdk", "airflow.providers.standard")) for f in names.values()
-    )
-    return FileInfo(
-        module, names, functions, assigned, dict(references), dict(uses), airflow3, dict(wraps)
-    )
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword and node.keyword.value == "python_callable":
+            if isinstance(node.value, cst.Name):
+                self.uses[node.value.value] += 1
+            self.references[node.keyword.value] -= 1
+
+    def info(self, module: cst.Module) -> FileInfo:
+        assigned: dict[str, Any] = {}
+        for stmt in module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            assigned[target.value] = small.value
+        airflow3 = any(
+            f.startswith(("airflow.sdk", "airflow.providers.standard")) for f in self.names.values()
+        )
+        return FileInfo(
+            module,
+            self.names,
+            self.functions,
+            assigned,
+            dict(self.references),
+            dict(self.uses),
+            airflow3,
+            dict(self.wraps),
+        )
 
 
 def _fail(jobs: list[DagJob], failed: dict[int, Unsupported], code: str, message: str) -> None:
@@ -176,14 +187,6 @@ class _Apply(cst.CSTTransformer):
         return updated
 
 
-def _statement_of(node: cst.CSTNode, parents: Any) -> cst.CSTNode:
-    while node in parents and not isinstance(
-        node, cst.SimpleStatementLine | cst.BaseCompoundStatement
-    ):
-        node = parents[node]
-    return node
-
-
 def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
     """References to airflow names outside the converted (and the kept) DAGs."""
     return _leftovers_in(info.module, info, skip)
@@ -214,11 +217,14 @@ def convert_source(source: str) -> Result:
     try:
         names = imports(module)
     except Unsupported as exc:
-        return _marked(module, [exc], {}, [])
-    sites = find_sites(module, names) if names else []
+        return _marked(module, source, [exc], {}, [])
+    if not names:
+        return Result("not_a_dag", source)
+    survey, bindings = _Survey(names), Bindings()
+    sites = find_sites(module, names, [survey, bindings])
     if not sites:
         return Result("not_a_dag", source)
-    info = _file_info(module, names)
+    info = survey.info(module)
     jobs = [DagJob(info, site) for site in sites]
     failed = _run_jobs(info, jobs)
     outside: dict[int, cst.CSTNode] = {}
@@ -236,14 +242,15 @@ def convert_source(source: str) -> Result:
         outside = {}
     ok = [j for j in jobs if id(j) not in failed]
     needs = set().union(*(j.needs for j in ok)) if ok else set()
-    clash = sorted(needs & module_bindings(module))
+    clash = sorted(needs & bindings.found)
     if clash:
         _fail(jobs, failed, "DS003", f"the file binds {', '.join(clash)}, a dagshift name it needs")
         ok, needs = [], set()
-    return _assemble(info, jobs, ok, [failed[id(j)] for j in jobs if id(j) in failed], outside)
+    failures = [failed[id(j)] for j in jobs if id(j) in failed]
+    return _assemble(info, source, jobs, ok, failures, outside, bindings.found)
 
 
-def _assemble(info, jobs, ok, failures, outside) -> Result:
+def _assemble(info, source, jobs, ok, failures, outside, have) -> Result:
     replacements: dict[int, Any] = dict(outside)
     for job in ok:
         replacements.update(job.replacements)
@@ -257,26 +264,21 @@ def _assemble(info, jobs, ok, failures, outside) -> Result:
     failures = failures + [
         Unsupported(n, "DS002", f"uses {n.value!r} from airflow, which stays") for n in left
     ]
-    return _marked(info.module, failures, replacements, ok, info.names, bool(outside))
+    return _marked(info.module, source, failures, replacements, ok, info.names, bool(outside), have)
 
 
-def _marked(module, failures, replacements, ok, names=None, taskflow=False) -> Result:
+def _marked(
+    module, source, failures, replacements, ok, names=None, taskflow=False, have=frozenset()
+) -> Result:
     findings: list[Finding] = []
     marks: dict[int, list[str]] = {}
     if failures:
-        wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
-        found = wrapper.resolve_many(
-            [cst.metadata.PositionProvider, cst.metadata.ParentNodeProvider]
-        )
-        positions = found[cst.metadata.PositionProvider]
-        parents = found[cst.metadata.ParentNodeProvider]
+        where = locate(module, source, [exc.node or module.body[0] for exc in failures])
         for exc in failures:
-            node = exc.node or module.body[0]
-            line = positions[node].start.line if node in positions else 1
+            line, stmt = where.get(id(exc.node or module.body[0]), (1, module.body[0]))
             if any(f.line == line for f in findings):
                 continue
             findings.append(Finding(exc.code, line, exc.message))
-            stmt = _statement_of(node, parents)
             marks.setdefault(id(stmt), []).append(f"{_MARK}({exc.code}): {exc.message}")
     before: dict[int, list[cst.BaseStatement]] = {}
     if ok:
@@ -288,10 +290,12 @@ def _marked(module, failures, replacements, ok, names=None, taskflow=False) -> R
     if ok:
         needs = set().union(*(j.needs for j in ok))
         modules = set().union(*(j.modules for j in ok))
-        new = finish_imports(new, names or {}, needs, modules, taskflow or _any_taskflow(ok))
+        new = finish_imports(
+            new, names or {}, needs, modules, taskflow or _any_taskflow(ok), set(have)
+        )
     findings.sort(key=lambda f: (f.line, f.code))
     code = new.code
-    if code == module.code and not findings:
+    if code == source and not findings:
         return Result("unchanged", code)
     return Result("partial" if findings else "converted", code, findings)
 

@@ -10,7 +10,7 @@ import libcst as cst
 
 from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
 
-__all__ = ["finish_imports", "module_bindings"]
+__all__ = ["Bindings", "finish_imports"]
 
 
 def _referenced(module: cst.Module) -> set[str]:
@@ -34,40 +34,46 @@ def _referenced(module: cst.Module) -> set[str]:
     return found
 
 
-def module_bindings(module: cst.Module) -> set[str]:
+class Bindings(cst.BatchableCSTVisitor):
     """Names the file binds itself (definitions, assignments, loop targets, other imports)."""
-    found: set[str] = set()
 
-    class _V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            found.add(node.name.value)
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+        self._import = 0
 
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            found.add(node.name.value)
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.found.add(node.name.value)
 
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            found.update(_names(node.target))
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.found.add(node.name.value)
 
-        def visit_For(self, node: cst.For) -> None:
-            found.update(_names(node.target))
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.found.update(_names(node.target))
 
-        def visit_AsName(self, node: cst.AsName) -> None:
-            found.update(_names(node.name))
+    def visit_For(self, node: cst.For) -> None:
+        self.found.update(_names(node.target))
 
-        def visit_Import(self, node: cst.Import) -> bool:
-            if not is_airflow_import(node):
-                for alias in node.names:
-                    found.add((alias.evaluated_alias or alias.evaluated_name).split(".")[0])
-            return False
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if not self._import:
+            self.found.update(_names(node.name))
 
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            if not is_airflow_import(node) and not isinstance(node.names, cst.ImportStar):
-                for alias in node.names:
-                    found.add(alias.evaluated_alias or alias.evaluated_name)
-            return False
+    def visit_Import(self, node: cst.Import) -> None:
+        self._import += 1
+        if not is_airflow_import(node):
+            for alias in node.names:
+                self.found.add((alias.evaluated_alias or alias.evaluated_name).split(".")[0])
 
-    module.visit(_V())
-    return found
+    def leave_Import(self, original_node: cst.Import) -> None:
+        self._import -= 1
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._import += 1
+        if not is_airflow_import(node) and not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                self.found.add(alias.evaluated_alias or alias.evaluated_name)
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
+        self._import -= 1
 
 
 def _names(node: cst.CSTNode) -> set[str]:
@@ -112,10 +118,11 @@ def finish_imports(
     needs: set[str],
     modules: set[str],
     taskflow: bool,
+    have: set[str],
 ) -> cst.Module:
-    """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules."""
+    """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules
+    (``have``: the names the file binds)."""
     used = _referenced(module)
-    have = module_bindings(module)
     new_lines = [f"import {m}\n" for m in sorted(modules) if m not in have]
     if needs:
         new_lines.append(f"from dagshift import {', '.join(sorted(needs))}\n")

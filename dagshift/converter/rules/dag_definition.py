@@ -97,7 +97,7 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
     return list(body[at : last + 1])
 
 
-class _Finder(cst.CSTVisitor):
+class _Finder(cst.BatchableCSTVisitor):
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
         self.sites: list[DagSite] = []
@@ -121,10 +121,15 @@ class _Finder(cst.CSTVisitor):
                 self.sites.append(DagSite("decorator", node, args, None, [], node.name.value))
 
 
-def find_sites(module: cst.Module, names: dict[str, str]) -> list[DagSite]:
-    """Every DAG definition of the module; a DAG made another way is an ``other`` site."""
+def find_sites(
+    module: cst.Module, names: dict[str, str], also: Sequence[cst.BatchableCSTVisitor] = ()
+) -> list[DagSite]:
+    """Every DAG definition of the module; a DAG made another way is an ``other`` site.
+
+    ``also``: other visitors to run in the same pass over the tree.
+    """
     finder = _Finder(names)
-    module.visit(finder)
+    cst.visit_batched(module, [finder, *also])
     sites = _find(module, names, finder)
     known = {id(a) for site in sites for a in site.call_args}
     for call in finder.calls:
