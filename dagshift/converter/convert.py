@@ -18,7 +18,7 @@ import libcst.metadata
 
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import Bindings, finish_imports
-from dagshift.converter.locate import locate
+from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.dag_definition import find_sites
@@ -158,15 +158,38 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
 
 
 class _Apply(cst.CSTTransformer):
+    """Replacements, helper definitions, and a TODO comment above each statement at fault.
+
+    The statement holding a failure's node is the innermost one around it when the pass meets
+    the node; a statement with several failures gets the first (in ``failures`` order).
+    """
+
     def __init__(
         self,
         replacements: dict[int, Any],
-        marks: dict[int, list[str]],
+        failures: list[Unsupported],
         before: dict[int, list[cst.BaseStatement]],
+        lines: dict[int, int],
     ) -> None:
-        self.replacements, self.marks, self.before = replacements, marks, before
+        self.replacements, self.before, self.lines = replacements, before, lines
+        self.failures = {id(exc.node): i for i, exc in reversed(list(enumerate(failures)))}
+        self.all = failures
+        self.stack: list[cst.CSTNode] = []
+        self.held: dict[int, int] = {}  # id(statement) -> index of its first failure
+        self.findings: list[Finding] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            self.stack.append(node)
+        index = self.failures.get(id(node))
+        if index is not None and self.stack:
+            key = id(self.stack[-1])
+            self.held[key] = min(self.held.get(key, index), index)
+        return True
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
+        if self.stack and self.stack[-1] is original:
+            self.stack.pop()
         out = self._leave(original, updated)
         if id(original) not in self.before or not self.before[id(original)]:
             return out
@@ -177,12 +200,13 @@ class _Apply(cst.CSTTransformer):
     def _leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
         if id(original) in self.replacements:
             return self.replacements[id(original)]
-        if id(original) in self.marks and hasattr(updated, "leading_lines"):
+        if id(original) in self.held and hasattr(updated, "leading_lines"):
+            exc = self.all[self.held[id(original)]]
+            self.findings.append(Finding(exc.code, self.lines.get(id(original), 1), exc.message))
+            text = f"{_MARK}({exc.code}): {exc.message}"
             lines = list(updated.leading_lines)
-            have = {ln.comment.value for ln in lines if ln.comment}
-            for text in self.marks[id(original)]:
-                if text not in have:
-                    lines.append(cst.EmptyLine(comment=cst.Comment(text)))
+            if text not in {ln.comment.value for ln in lines if ln.comment}:
+                lines.append(cst.EmptyLine(comment=cst.Comment(text)))
             return updated.with_changes(leading_lines=lines)
         return updated
 
@@ -270,23 +294,20 @@ def _assemble(info, source, jobs, ok, failures, outside, have) -> Result:
 def _marked(
     module, source, failures, replacements, ok, names=None, taskflow=False, have=frozenset()
 ) -> Result:
-    findings: list[Finding] = []
-    marks: dict[int, list[str]] = {}
-    if failures:
-        where = locate(module, source, [exc.node or module.body[0] for exc in failures])
-        for exc in failures:
-            line, stmt = where.get(id(exc.node or module.body[0]), (1, module.body[0]))
-            if any(f.line == line for f in findings):
-                continue
-            findings.append(Finding(exc.code, line, exc.message))
-            marks.setdefault(id(stmt), []).append(f"{_MARK}({exc.code}): {exc.message}")
+    failures = [
+        exc if exc.node is not None else Unsupported(module.body[0], exc.code, exc.message)
+        for exc in failures
+    ]
+    lines = statement_lines(module, source) if failures else {}
     before: dict[int, list[cst.BaseStatement]] = {}
     if ok:
         helpers = sorted(set().union(*(j.helpers for j in ok)))
         first = next((s for s in module.body if _contains(s, ok)), None)
         if first is not None:
             before[id(first)] = _helper_statements(helpers)
-    new = module.visit(_Apply(replacements, marks, before))
+    apply = _Apply(replacements, failures, before, lines)
+    new = module.visit(apply)
+    findings = apply.findings
     if ok:
         needs = set().union(*(j.needs for j in ok))
         modules = set().union(*(j.modules for j in ok))

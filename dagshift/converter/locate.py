@@ -1,4 +1,4 @@
-"""Where a node is: the statement that holds it and that statement's line, found cheaply.
+"""The line of every statement, found cheaply.
 
 libcst's position metadata regenerates the code with position tracking, which costs more than
 the rest of a conversion. A finding needs only the line of the statement that holds its node
@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-__all__ = ["locate"]
+__all__ = ["statement_lines"]
 
 
 def _lines(stmts: list[Any], nodes: list[ast.stmt], out: dict[int, int]) -> None:
@@ -53,33 +53,11 @@ def _nested(stmt: Any, node: ast.stmt, out: dict[int, int]) -> None:
         _lines(_block(final.body), node.finalbody, out)
 
 
-def _holders(module: cst.Module, wanted: set[int]) -> dict[int, cst.CSTNode]:
-    """id(node) -> the innermost statement holding it."""
-    found: dict[int, cst.CSTNode] = {}
-    stack: list[cst.CSTNode] = []
-
-    class _V(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-                stack.append(node)
-            if id(node) in wanted and stack:
-                found[id(node)] = stack[-1]
-            return len(found) < len(wanted)
-
-        def on_leave(self, original: cst.CSTNode) -> None:
-            if stack and stack[-1] is original:
-                stack.pop()
-
-    module.visit(_V())
-    return found
-
-
-def locate(module: cst.Module, source: str, nodes: list[cst.CSTNode]) -> dict[int, Any]:
-    """id(node) -> (line, innermost statement holding the node), for nodes in ``module``."""
-    holders = _holders(module, {id(n) for n in nodes})
+def statement_lines(module: cst.Module, source: str) -> dict[int, int]:
+    """id(statement) -> its first line, for every statement of ``module``."""
     lines: dict[int, int] = {}
     try:
         _lines(list(module.body), ast.parse(source).body, lines)
-    except (IndexError, AttributeError, SyntaxError):  # a shape ast sees otherwise
-        lines = {}
-    return {key: (lines.get(id(stmt), 1), stmt) for key, stmt in holders.items()}
+    except (IndexError, AttributeError, SyntaxError, ValueError):  # a shape ast sees otherwise
+        return {}
+    return lines
