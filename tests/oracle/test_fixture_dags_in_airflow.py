@@ -8,7 +8,8 @@ logical date 2024-01-15 (a Monday, the 15th) with the Variables of ``ENV``; all 
 generation share one Airflow process (see harness.py), and results are cached on disk.
 
 ``EXPECTED`` holds a few key expectations per file: the run state of each DAG, and for some tasks
-the state or ``(state, result)``. test_shim_parity.py compares dagshift with these same runs.
+the state or ``(state, result)``; ``PARAM_RUNS`` a few more runs with params (the run's conf).
+test_shim_parity.py compares dagshift with these same runs.
 """
 
 from __future__ import annotations
@@ -681,6 +682,87 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
     },
 }
 
+# Runs with params, which Airflow takes as the run's conf (conf overrides params), so
+# dag_run.conf holds them too: case id -> (file stem, params, expectations as in EXPECTED).
+PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
+    "af2_branching+rows": (
+        "af2_branching",
+        {"rows": 500},
+        {
+            "af2_branching": (
+                S,
+                {"size": (S, "big"), "big": S, "small": K, "join": S, "join_default": K},
+            )
+        },
+    ),
+    "af2_taskflow_etl+factor_label": (
+        "af2_taskflow_etl",
+        {"factor": 5, "label": "items"},
+        {"af2_taskflow_etl": (S, {"scale_total": (S, 30), "label": (S, "items: 30/3")})},
+    ),
+    "legacy_110_context_templates+who": (
+        "legacy_110_context_templates",
+        {"who": "dev"},
+        {
+            "legacy_110_context_templates": (
+                S,
+                {
+                    "report": (
+                        S,
+                        {
+                            "ds": "2024-01-15",
+                            "ds_nodash": "20240115",
+                            "ts": "2024-01-15T00:00:00+00:00",
+                            "ts_nodash": "20240115T000000",
+                            "execution_date": "2024-01-15T00:00:00+00:00",
+                            "next_ds": "2024-01-15",
+                            "who": "dev",
+                            "conf": {"who": "dev"},
+                            "templated": {"yesterday": "2024-01-14", "who": "dev"},
+                        },
+                    )
+                },
+            )
+        },
+    ),
+    "af3_branching+rows": (
+        "af3_branching",
+        {"rows": 500},
+        {
+            "af3_branching": (
+                S,
+                {"size": (S, None), "big": S, "small": K, "join": S, "join_default": K},
+            )
+        },
+    ),
+    "af3_taskflow+factor_label": (
+        "af3_taskflow",
+        {"factor": 5, "label": "items"},
+        {
+            "af3_taskflow": (
+                S,
+                {"scale_total": (S, 30), "label": (S, "items: 30/3 ['factor', 'label']")},
+            )
+        },
+    ),
+    "af3_context+region": (
+        "af3_context",
+        {"region": "us"},
+        {
+            "af3_context": (
+                S,
+                {
+                    "run_settings": (
+                        S,
+                        {"params": {"region": "us", "limit": 3}, "conf": {"region": "us"}},
+                    ),
+                    "templated": (S, "2024-01-15 20240115T000000 us 2024-01-15 Monday"),
+                },
+            )
+        },
+    ),
+}
+
 # 2.x-style files Airflow 3 still imports: (dag_id, task_id) -> (result on 2.11, result on 3.3)
 # where the two differ; every other state and result must be the same on both.
 ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
@@ -745,6 +827,39 @@ def oracle_runs(paths: list[Path], generation: str) -> dict[str, dict]:
     return {p.stem: r for p, r in zip(paths, results, strict=True)}
 
 
+def param_oracle() -> dict[str, dict]:
+    """``{case id: airflow_run result}`` for every run of ``PARAM_RUNS``."""
+    runs: dict[str, dict] = {}
+    for generation in ("2", "3"):
+        cases = [
+            (case, FIXTURE_DAGS / f"{stem}.py", params)
+            for case, (stem, params, _) in PARAM_RUNS.items()
+            if oracle_generation(FIXTURE_DAGS / f"{stem}.py") == generation
+        ]
+        results = airflow_run_many(
+            [(path, LOGICAL_DATE, None, params, env_for(path)) for _, path, params in cases],
+            generation=generation,
+        )
+        runs |= {case: r for (case, _, _), r in zip(cases, results, strict=True)}
+    return runs
+
+
+def check_expected(dags: dict, expected: dict[str, tuple[str, dict]]) -> None:
+    """Every DAG of ``expected`` and no other; its run state and the listed task outcomes."""
+    assert set(dags) == set(expected)
+    for dag_id, run in dags.items():
+        # every task reached a final state: nothing was left unscheduled
+        assert all(t["state"] in (S, F, K, U) for t in run["tasks"].values()), (dag_id, run)
+        state, tasks = expected[dag_id]
+        assert run["state"] == state, dag_id
+        for task_id, want in tasks.items():
+            got = run["tasks"][task_id]
+            if isinstance(want, tuple):
+                assert (got["state"], got["result"]) == want, f"{dag_id}.{task_id}"
+            else:
+                assert got["state"] == want, f"{dag_id}.{task_id}"
+
+
 def fixture_oracle() -> dict[str, dict]:
     """Every fixture run on its own oracle generation."""
     runs: dict[str, dict] = {}
@@ -756,6 +871,11 @@ def fixture_oracle() -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def oracle() -> dict[str, dict]:
     return fixture_oracle()
+
+
+@pytest.fixture(scope="module")
+def oracle_with_params() -> dict[str, dict]:
+    return param_oracle()
 
 
 @pytest.fixture(scope="module")
@@ -775,22 +895,12 @@ def test_every_fixture_has_expectations_and_a_docstring_naming_its_style():
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_runs_as_its_docstring_says(path, oracle):
-    dags = oracle[path.stem]
-    expected = EXPECTED[path.stem]
-    assert set(dags) == set(expected)
-    for dag_id, run in dags.items():
-        # every task reached a final state: nothing was left unscheduled
-        assert all(t["state"] in (S, F, K, U) for t in run["tasks"].values()), (dag_id, run)
-        if dag_id not in expected:
-            continue
-        state, tasks = expected[dag_id]
-        assert run["state"] == state, dag_id
-        for task_id, want in tasks.items():
-            got = run["tasks"][task_id]
-            if isinstance(want, tuple):
-                assert (got["state"], got["result"]) == want, f"{dag_id}.{task_id}"
-            else:
-                assert got["state"] == want, f"{dag_id}.{task_id}"
+    check_expected(oracle[path.stem], EXPECTED[path.stem])
+
+
+@pytest.mark.parametrize("case", sorted(PARAM_RUNS))
+def test_fixture_with_params_runs_as_expected(case, oracle_with_params):
+    check_expected(oracle_with_params[case], PARAM_RUNS[case][2])
 
 
 @pytest.mark.parametrize("stem", sorted(ALSO_IN_AIRFLOW_3))

@@ -1,11 +1,11 @@
 """``dagshift run`` on unmodified Airflow DAG files gives what real Airflow gives.
 
 Cases: every fixture in fixtures/dags (against its own Airflow generation, see
-test_fixture_dags_in_airflow.py) and every example DAG shipped in the installed Airflow 3 and its
-standard provider (against Airflow 3.3). Each case runs ``dagshift run FILE --json --date
-2024-01-15`` in a subprocess with the same ``AIRFLOW_VAR_*`` variables as the oracle run and
-must give the same DAG ids, the same run state per DAG, and per task the same state and the same
-result, exactly.
+test_fixture_dags_in_airflow.py), the fixture runs with params there (``--param``), and every
+example DAG shipped in the installed Airflow 3 and its standard provider (against Airflow 3.3).
+Each case runs ``dagshift run FILE --json --date 2024-01-15`` in a subprocess with the same
+``AIRFLOW_VAR_*`` variables as the oracle run and must give the same DAG ids, the same run state
+per DAG, and per task the same state and the same result, exactly.
 
 What is left out is listed in ``EXCLUDED`` with its reason; a key is a case id (the whole file),
 ``case/dag_id`` or ``case/dag_id/task_id``. Reasons starting with ``shim:`` are what the import
@@ -25,11 +25,14 @@ import pytest
 
 from tests.oracle.harness import ROOT
 from tests.oracle.test_fixture_dags_in_airflow import (
+    FIXTURE_DAGS,
     FIXTURES,
     LOGICAL_DATE,
+    PARAM_RUNS,
     env_for,
     fixture_oracle,
     oracle_runs,
+    param_oracle,
 )
 
 pytestmark = pytest.mark.oracle
@@ -47,7 +50,15 @@ EXAMPLES = {
     for path in sorted(folder.glob("*.py"))
     if path.name != "__init__.py"
 }
-CASES = {**{p.stem: p for p in FIXTURES}, **EXAMPLES}
+# case id -> (DAG file, params given with --param)
+CASES: dict[str, tuple[Path, dict]] = {
+    **{p.stem: (p, {}) for p in FIXTURES},
+    **{
+        case: (FIXTURE_DAGS / f"{stem}.py", params)
+        for case, (stem, params, _) in PARAM_RUNS.items()
+    },
+    **{case: (path, {}) for case, path in EXAMPLES.items()},
+}
 
 _ASSETS = "out of scope: assets (data-aware scheduling)"
 _K8S = "out of scope: Kubernetes executor settings"
@@ -153,15 +164,17 @@ def excluded(key: str) -> str | None:
 @pytest.fixture(scope="module")
 def oracle() -> dict[str, dict]:
     """Every case not left out as a whole, run in Airflow (cached on disk)."""
-    runs = {case: result for case, result in fixture_oracle().items() if case in CASES}
+    runs = {**fixture_oracle(), **param_oracle()}
     examples = [case for case in EXAMPLES if not excluded(case)]
     by_stem = oracle_runs([EXAMPLES[c] for c in examples], "3")
     runs |= {case: by_stem[EXAMPLES[case].stem] for case in examples}
     return runs
 
 
-def dagshift_run(path: Path, env: dict[str, str], tmp: Path) -> tuple[dict | None, str]:
-    """``dagshift run PATH --json --date 2024-01-15``: (its JSON or None, its stderr)."""
+def dagshift_run(
+    path: Path, env: dict[str, str], tmp: Path, params: dict | None = None
+) -> tuple[dict | None, str]:
+    """``dagshift run PATH --json --date 2024-01-15 [--param K=JSON ...]``: (JSON, stderr)."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSHIFT"))}
     (tmp / "home").mkdir(exist_ok=True)
     (tmp / "counters").mkdir(exist_ok=True)
@@ -175,7 +188,8 @@ def dagshift_run(path: Path, env: dict[str, str], tmp: Path) -> tuple[dict | Non
         **env,
     }
     proc = subprocess.run(
-        [str(DAGSHIFT), "run", str(path), "--json", "--date", LOGICAL_DATE],
+        [str(DAGSHIFT), "run", str(path), "--json", "--date", LOGICAL_DATE]
+        + [arg for k, v in (params or {}).items() for arg in ("--param", f"{k}={json.dumps(v)}")],
         env=environment,
         cwd=tmp,
         capture_output=True,
@@ -237,7 +251,8 @@ def test_dagshift_run_matches_airflow(case, oracle, tmp_path):
     reason = excluded(case)
     if reason:
         pytest.skip(reason)
-    result, stderr = dagshift_run(CASES[case], env_for(CASES[case]), tmp_path)
+    path, params = CASES[case]
+    result, stderr = dagshift_run(path, env_for(path), tmp_path, params)
     assert result is not None, f"dagshift run gave no JSON:\n{stderr}"
     found = differences(case, oracle[case], result)
     assert not found, "\n".join(found) + (f"\n--- dagshift stderr:\n{stderr[-3000:]}")
