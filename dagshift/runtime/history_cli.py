@@ -569,8 +569,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "runs at once across all flows (default 8); each flow also keeps "
         "to its own max_active_runs",
     )
-    p.add_argument("--grace", type=float, default=30.0, help="seconds to let runs finish on stop")
-    p.add_argument("--poll", type=float, default=5.0, help="seconds between file scans")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long running runs may go on (default 30)",
+    )
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between file scans (default 5)",
+    )
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
     _cluster_option(p)
     _db_option(p)
@@ -591,7 +603,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--end", required=True, metavar="DATE", help="last time (included; a date: all that day)"
     )
     p.add_argument("--path", metavar="FILE", help="file defining FLOW (default: as registered)")
-    p.add_argument("--param", dest="params", action="append", type=_param, default=[])
+    p.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run parameter; VALUE is JSON if it parses",
+    )
     _max_active_option(p, "runs at once (default 8, and at most the flow's max_active_runs)")
     p.add_argument("--rerun", action="store_true", help="run every time again, from scratch")
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")

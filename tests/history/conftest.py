@@ -143,3 +143,27 @@ def write_gated(folder: Path, schedule=None, **flow_options) -> Path:
 
 def counts(marks: Path) -> dict[str, int]:
     return {p.stem: p.stat().st_size for p in marks.glob("*.count")}
+
+
+# An Airflow 2 DAG file as users have them: each run writes its `ds` into $MARKS.
+LEGACY_DAG = """
+import os
+from datetime import datetime
+from pathlib import Path
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+def hello(ds, **context):
+    Path(os.environ["MARKS"], "ds-" + ds).write_text(context["run_id"])
+    return ds
+
+with DAG(
+    "legacy_daily",
+    schedule_interval="@daily",
+    start_date=datetime(2024, 1, 1),
+    end_date=datetime(2024, 1, 3),
+    catchup=True,
+    max_active_runs=1,
+) as dag:
+    PythonOperator(task_id="hello", python_callable=hello)
+"""

@@ -7,7 +7,7 @@ import textwrap
 
 from dagshift.runtime.store import Store
 
-from .conftest import dagshift
+from .conftest import LEGACY_DAG, dagshift
 
 # Each run waits (up to 20 s) in `enter` until it meets another run there (unless none is left
 # to come) and records the most runs it saw there at once: a backfill that ran one at a time,
@@ -236,4 +236,22 @@ def test_a_file_with_several_flows_asks_for_a_name(tmp_path):
     assert out.returncode == 0, out.stderr
     assert [r["logical_date"] for r in json.loads(out.stdout)["runs"]] == [
         "2024-01-01T00:00:00+00:00"
+    ]
+
+
+def test_backfill_of_an_unmodified_legacy_dag_file_gives_each_run_its_date(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = tmp_path / "legacy.py"
+    path.write_text(LEGACY_DAG)
+    out = dagshift("backfill", path, "--start", "2023-12-30", "--end", "2024-01-31", "--json",
+                   "--db", tmp_path / "h.db", cwd=tmp_path, env={"MARKS": str(marks)})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    # Only the DAG's own window (start_date 1 January, end_date 3 January) has run times.
+    runs = json.loads(out.stdout)["runs"]
+    assert [r["logical_date"][:10] for r in runs] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert sorted(p.name for p in marks.iterdir()) == [
+        "ds-2024-01-01",
+        "ds-2024-01-02",
+        "ds-2024-01-03",
     ]

@@ -16,7 +16,16 @@ import pytest
 from dagshift.runtime.service import Service
 from dagshift.runtime.store import Store
 
-from .conftest import HOLD_LOCK, FakeClock, counts, dagshift, spawn, wait_for, write_gated
+from .conftest import (
+    HOLD_LOCK,
+    LEGACY_DAG,
+    FakeClock,
+    counts,
+    dagshift,
+    spawn,
+    wait_for,
+    write_gated,
+)
 
 
 def utc(*args):
@@ -418,28 +427,6 @@ def test_a_second_signal_stops_waiting_for_the_grace_period(tmp_path, served):
     assert run["state"] == "interrupted"
     assert run["message"] == "interrupted: SIGINT received, and again within the 600s grace period"
 
-
-LEGACY_DAG = """
-import os
-from datetime import datetime
-from pathlib import Path
-from airflow import DAG
-from airflow.operators.python import PythonOperator
-
-def hello(ds, **context):
-    Path(os.environ["MARKS"], "ds-" + ds).write_text(context["run_id"])
-    return ds
-
-with DAG(
-    "legacy_daily",
-    schedule_interval="@daily",
-    start_date=datetime(2024, 1, 1),
-    end_date=datetime(2024, 1, 3),
-    catchup=True,
-    max_active_runs=1,
-) as dag:
-    PythonOperator(task_id="hello", python_callable=hello)
-"""
 
 PID_FLOW = """
 import os
