@@ -19,8 +19,9 @@ import libcst.metadata
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
-from dagshift.converter.model import Finding, Result, Unsupported
+from dagshift.converter.model import Finding, Result, Unsupported, first_name
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
+from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 
@@ -157,6 +158,29 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
     return out
 
 
+def _values_outside(
+    info: FileInfo, jobs: list[DagJob], outside: dict[int, cst.CSTNode]
+) -> tuple[dict[int, cst.CSTNode], AirflowValues]:
+    """Module-level statements outside the DAGs made free of airflow by ``airflow_values``
+    (``default_args = {"start_date": days_ago(2)}``, a helper raising AirflowSkipException)."""
+    inside = {id(j.site.node) for j in jobs} | {id(s) for j in jobs for s in j.site.span}
+    inside |= set(outside) | {key for j in jobs for key in j.replacements}
+    heads = {n.partition(".")[0] for n in info.names}
+    values = AirflowValues(info.names)
+    out: dict[int, cst.CSTNode] = {}
+    for stmt in info.module.body:
+        if id(stmt) in inside or not _leftovers_in(stmt, info, inside):
+            continue
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
+        ):
+            continue
+        new = stmt.visit(values)
+        if first_name(new, heads) is None:
+            out[id(stmt)] = new
+    return out, values
+
+
 class _Apply(cst.CSTTransformer):
     """Replacements, helper definitions, and a TODO comment above each statement at fault.
 
@@ -260,7 +284,16 @@ def convert_source(source: str) -> Result:
             outside = _taskflow_outside(info, jobs)
         except Unsupported as exc:
             failed = {id(j): exc for j in jobs}
+    values: dict[int, cst.CSTNode] = {}
+    if not failed:  # module-level code whose airflow names all have a dagshift equivalent
+        values, extra = _values_outside(info, jobs, outside)
+        outside.update(values)
+        jobs[0].needs |= extra.needs
+        jobs[0].modules |= extra.modules
     _fail_on_leftovers(info, jobs, failed, outside)
+    if failed and values:  # a DAG stays: so does the code around it
+        outside = {k: v for k, v in outside.items() if k not in values}
+        _fail_on_leftovers(info, jobs, failed, outside)
     if uses_taskflow and failed:
         _fail(jobs, failed, "DS083", "TaskFlow DAG in a file whose other DAG stays as it is")
         outside = {}

@@ -251,3 +251,11 @@ def test_dag_task_and_run_attributes_come_from_the_run_context(tmp_path: Path) -
 def test_a_mapped_bash_operator_runs_every_command_with_the_same_env(tmp_path: Path) -> None:
     _, run = _run("operators/mapped_bash", tmp_path)
     assert run.tasks["echo"].result == [f"one {DAY}", "two"]
+
+
+def test_module_level_helpers_get_dagshift_values_when_every_dag_converts(
+    tmp_path: Path,
+) -> None:
+    flow, run = _run("values/module_level_values", tmp_path)
+    assert run.tasks["load"].state == "skipped"  # the helper's AirflowSkipException
+    assert flow.start_date.hour == 0 and flow.start_date.timezone_name == "UTC"
