@@ -282,7 +282,7 @@ class Service:
         run_id = new_run_id()
         try:
             version, _ = self.store.register(flow, entry.path)
-            self.store.create_run(
+            created = self.store.create_run(
                 run_id,
                 flow.name,
                 logical_date=when.isoformat(),
@@ -290,10 +290,17 @@ class Service:
                 trigger="scheduled",
                 version=version,
                 path=str(entry.path),
+                once=True,
             )
         except StoreError as exc:
             entry.cursor = when - _EPS  # try this time again on the next tick
             self.log(f"cannot start a run of {flow.name!r} for {when}: {exc}")
+            return None
+        if not created:
+            self.log(
+                f"{flow.name!r} for {when.isoformat()} was already started (by another "
+                f"serve on {self.store.path}?): not starting it again"
+            )
             return None
         stopped = threading.Event()
         thread = threading.Thread(

@@ -274,28 +274,43 @@ class Store:
         version: int | None = None,
         path: str | None = None,
         state: str = "queued",
-    ) -> None:
+        once: bool = False,
+    ) -> bool:
+        """Record a new run; True if recorded.
+
+        With ``once``, nothing is recorded (False) when the flow already has a run of this
+        trigger for this logical date: checked and written in one transaction, so two services
+        scheduling the same flow from one database start each time once.
+        """
         now = time.time()
-        self._change(
-            f"record run {run_id}",
-            ("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now)),
-            (
-                "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
-                "logical_date, state, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    flow,
-                    version,
-                    path,
-                    trigger,
-                    json.dumps(_jsonable(dict(params)), sort_keys=True),
-                    params_blob,
-                    logical_date,
-                    state,
-                    now,
-                ),
-            ),
+        values = (
+            run_id,
+            flow,
+            version,
+            path,
+            trigger,
+            json.dumps(_jsonable(dict(params)), sort_keys=True),
+            params_blob,
+            logical_date,
+            state,
+            now,
         )
+        sql = (
+            "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
+            "logical_date, state, created) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        )
+        if once:
+            sql += (
+                " WHERE NOT EXISTS (SELECT 1 FROM runs WHERE flow = ? AND logical_date = ? "
+                "AND trigger = ?)"
+            )
+            values += (flow, logical_date, trigger)
+        try:
+            with self._write() as db:
+                db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now))
+                return db.execute(sql, values).rowcount == 1
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"record run {run_id}") from None
 
     def start_run(self, run_id: str) -> None:
         """Mark a run running in this process (again, when resuming)."""

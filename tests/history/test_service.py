@@ -180,6 +180,19 @@ def test_the_global_limit_spans_flows_and_the_oldest_due_run_goes_first(tmp_path
     assert sum(len(dates(store, n)) for n in "abc") == 6
 
 
+def test_two_services_on_one_database_start_each_due_time_once(tmp_path, service, capsys):
+    flow_file(tmp_path / "flows", "daily", "@daily", start_date=datetime(2024, 1, 8), catchup=True)
+    one, clock, store = service()
+    two, clock2, _ = service()
+    one.scan()
+    two.scan()  # both have read the flow before either starts a run
+    started = one.tick() + two.tick()
+    assert one.wait_idle() and two.wait_idle()
+    assert len(started) == 3  # 8, 9 and 10 January, each by one of them
+    assert dates(store, "daily") == [f"2024-01-{d:02d}T00:00:00+00:00" for d in (8, 9, 10)]
+    assert "was already started" in capsys.readouterr().out
+
+
 def test_changed_new_broken_and_deleted_files_are_picked_up(tmp_path, service):
     folder = tmp_path / "flows"
     path = flow_file(folder, "report", "@daily")
