@@ -382,7 +382,16 @@ def _backfill(args: argparse.Namespace) -> int:
             _err(f"--end {args.end} is before --start {args.start}")
             return 2
         times = list(spec.times(start, end))
-        plan = _plan_backfill(store, results, flow, path, times, dict(args.params), args.rerun)
+        plan = _plan_backfill(
+            store,
+            results,
+            flow,
+            path,
+            times,
+            dict(args.params),
+            args.rerun,
+            args.rerun_unreadable,
+        )
     except (StoreError, ScheduleError, ValueError) as exc:
         _err(str(exc))
         return 2
@@ -425,7 +434,9 @@ def _end_of(text: str):
     return end
 
 
-def _plan_backfill(store, results, flow, path: Path, times, params: dict, rerun: bool) -> list:
+def _plan_backfill(
+    store, results, flow, path: Path, times, params: dict, rerun: bool, rerun_unreadable: bool
+) -> list:
     """(logical date, run id, completed task runs) per time still to run.
 
     Every run is recorded (``queued``) before any starts, so an interrupted backfill leaves
@@ -450,7 +461,8 @@ def _plan_backfill(store, results, flow, path: Path, times, params: dict, rerun:
         if rerun or iso not in done:
             if iso in unfinished and not rerun:
                 run_id = unfinished[iso]
-                plan.append((when, run_id, load_completed(store, results, run_id)))
+                completed = load_completed(store, results, run_id, rerun_unreadable)
+                plan.append((when, run_id, completed))
                 continue
             run_id = new_run_id()
             store.create_run(
@@ -614,6 +626,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _max_active_option(p, "runs at once (default 8, and at most the flow's max_active_runs)")
     p.add_argument("--rerun", action="store_true", help="run every time again, from scratch")
+    p.add_argument(
+        "--rerun-unreadable",
+        action="store_true",
+        help="when resuming a time, run again tasks whose stored result cannot be read",
+    )
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
     _cluster_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -255,3 +255,26 @@ def test_backfill_of_an_unmodified_legacy_dag_file_gives_each_run_its_date(tmp_p
         "ds-2024-01-02",
         "ds-2024-01-03",
     ]
+
+
+def test_an_unreadable_result_of_an_unfinished_time_stops_the_backfill_until_told(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = {"MARKS": str(marks)}
+    path = write(tmp_path, "flaky", FLAKY_FLOW)
+    db = tmp_path / "h.db"
+    (marks / "fail-2024-05-01").write_text("")
+    args = ("backfill", path, "--start", "2024-05-01", "--end", "2024-05-01", "--db", db)
+    assert dagshift(*args, cwd=tmp_path, env=env).returncode == 1
+    [run] = Store(db).list_runs()
+    uri = next(t["result_uri"] for t in Store(db).task_runs(run["run_id"]) if t["result_uri"])
+    with open(uri, "wb") as fh:
+        fh.write(b"\x80garbage")
+    (marks / "fail-2024-05-01").unlink()
+    line = one_line_error(dagshift(*args, cwd=tmp_path, env=env))
+    assert uri in line and "--rerun-unreadable" in line
+    assert (marks / "count-2024-05-01").read_text() == "x"  # nothing ran
+    out = dagshift(*args, "--rerun-unreadable", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert (marks / "count-2024-05-01").read_text() == "xx"
+    assert [r["state"] for r in Store(db).list_runs()] == ["success"]  # the same run, finished
