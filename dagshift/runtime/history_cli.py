@@ -1,9 +1,13 @@
 """Commands for run history and scheduling: ``runs``, ``runs show``, ``register``, ``serve``,
 ``backfill``; plus what ``dagshift run`` needs to record runs and ``--resume`` them.
 
-Every command takes ``--db PATH`` (default ``$DAGSHIFT_DB``, else ``.dagshift/dagshift.db``);
-listing commands take ``--json``. Status and errors go to stderr, tables and JSON to stdout;
-exit 0 when all is well, 1 when a run failed, 2 for bad input (a missing run, a broken file).
+Every command takes ``--db PATH`` (default ``$DAGSHIFT_DB``, else ``.dagshift/dagshift.db``;
+a database another process holds is waited for ``$DAGSHIFT_DB_TIMEOUT`` seconds, default 30);
+commands that run tasks take ``--results DIR|URL`` (default ``$DAGSHIFT_RESULTS``, else
+``results/`` beside the database) and ``--cluster``; listing commands take ``--json``. Status
+and errors go to stderr (an error is one line: the file or run, and what to do), tables and
+JSON to stdout; exit 0 when all is well, 1 when a run failed, 2 for bad input (a missing run,
+a broken file or database, an unparseable schedule or date).
 """
 
 from __future__ import annotations
