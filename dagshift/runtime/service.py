@@ -193,8 +193,11 @@ class Service:
             self.entries[flow.name] = entry
             names.append(flow.name)
             what = "new version" if new else "version"
+            upcoming = spec.next_after(cursor) if cursor is not None else None
+            then = f", next run {upcoming.isoformat()}" if upcoming is not None else ""
             self.log(
-                f"loaded {flow.name!r} from {file} ({what} {version}, schedule: {_show(spec)})"
+                f"loaded {flow.name!r} from {file} ({what} {version}, schedule: "
+                f"{_show(spec)}{then})"
             )
         for name in self._by_file.get(file, []):
             if name not in names:

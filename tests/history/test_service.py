@@ -73,10 +73,11 @@ def dates(store, flow):
     return sorted(r["logical_date"] for r in store.list_runs(flow, limit=None))
 
 
-def test_a_run_starts_at_its_time_not_before(tmp_path, service):
+def test_a_run_starts_at_its_time_not_before(tmp_path, service, capsys):
     flow_file(tmp_path / "flows", "hourly", "@hourly")
     svc, clock, store = service()
     assert svc.tick() == []
+    assert "schedule: @hourly, next run 2024-01-10T11:00:00+00:00" in capsys.readouterr().out
     clock.set(utc(2024, 1, 10, 10, 59, 59))
     assert svc.tick() == []
     clock.set(utc(2024, 1, 10, 11, 0))
