@@ -365,9 +365,20 @@ class _Analyzer(cst.CSTVisitor):
     def __init__(self, job: DagJob) -> None:
         self.job, self.index = job, 0
         self.partials: set[int] = set()
+        self.depth = 0  # inside a function defined in the DAG body
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
         names = self.job.file.names
+        if not self.depth and m.matches(
+            node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
+        ):
+            raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         kind = OPERATORS.get(qualified(node.func, names) or "")
         full = qualified(node.func, names) or ""
         if kind is not None and id(node) not in self.partials:
