@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,34 @@ def test_output_is_written_atomically_without_temporary_files_left(tmp_path: Pat
     (tmp_path / "dags" / "d.py").write_text(_input("operators/legacy_dummy"))
     main([str(tmp_path / "dags"), "--out", str(tmp_path / "out")])
     assert sorted(os.listdir(tmp_path / "out")) == ["d.py"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_and_then_the_one_line_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        (tmp_path / f"d{i}.py").write_text(_input("operators/legacy_dummy"))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main([str(tmp_path), "--check"]) == 1
+    text = terminal.getvalue()
+    assert "migrating" in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .endswith("3 converted, 0 partial, 0 unchanged, 0 not a dag, 0 failed")
+    )
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(3):
+        (tmp_path / f"d{i}.py").write_text(_input("operators/legacy_dummy"))
+    main([str(tmp_path), "--check"])
+    assert capsys.readouterr().err == "3 converted, 0 partial, 0 unchanged, 0 not a dag, 0 failed\n"
