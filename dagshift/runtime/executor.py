@@ -182,6 +182,9 @@ def node_key(flow_name: str, task_id: str, suffix: str = "") -> str:
 def _strip(value: Any) -> Any:
     if isinstance(value, TaskRef):
         return ResultRef(value.task_id, value.selector)
+    as_ref = getattr(type(value), "__dagshift_ref__", None)
+    if as_ref is not None:  # another API's placeholder (an Airflow XComArg)
+        return _strip(as_ref(value))
     if isinstance(value, list):
         return [_strip(v) for v in value]
     if isinstance(value, tuple):
@@ -246,7 +249,10 @@ def _plans(flow: Flow) -> list[NodePlan]:
         if node.kind == "branch":
             if bare is None:
                 bare = nx.DiGraph(list(flow.graph.edges))
-                bare.add_nodes_from(flow.graph.nodes)
+                # Group membership lets a branch name a group (Airflow's TaskGroup id).
+                bare.add_nodes_from(
+                    (t, {"groups": flow.get_task(t).meta.get("groups", ())}) for t in flow.graph
+                )
             extra["graph"] = bare
         elif node.kind == "short_circuit":
             extra["descendants"] = frozenset(nx.descendants(flow.graph, task_id))
@@ -553,6 +559,11 @@ def _branch_ids(result: Any, graph: nx.DiGraph) -> set[str]:
         raise ValueError(
             f"a branch must return a task id, a list of task ids or None, got {result!r}"
         )
+    for group in [c for c in chosen if c not in graph]:
+        members = {t for t, groups in graph.nodes(data="groups") if group in (groups or ())}
+        if members:  # a group id stands for the group's first tasks
+            chosen.discard(group)
+            chosen |= {t for t in members if not set(graph.predecessors(t)) & members}
     invalid = sorted(chosen - set(graph))
     if invalid:
         raise ValueError(f"the branch returned task ids that are not in the flow: {invalid}")
@@ -560,12 +571,44 @@ def _branch_ids(result: Any, graph: nx.DiGraph) -> set[str]:
 
 
 # ------------------------------------------------------------------------- one run
-def default_data_interval(schedule: Any, logical_date) -> tuple[Any, Any]:
-    """The data interval of a run started for ``logical_date``, as Airflow 3 infers it for a
-    manual run: ``(date - delta, date)`` for a timedelta schedule, else ``(date, date)``."""
+_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+def default_data_interval(
+    schedule: Any, logical_date, policy: str = "point", tz: Any = None
+) -> tuple[Any, Any]:
+    """The data interval of a run started on demand for ``logical_date``.
+
+    ``policy="point"`` (the default) is what Airflow 3 gives a manual run: ``(date, date)``
+    whatever the schedule. ``"previous"`` is Airflow 1.10/2.x: the schedule period that ends
+    at the date (or at the last time on schedule before it): ``(date - delta, date)`` for a
+    timedelta, the previous cron period for a cron string or preset, ``(date, date)`` for
+    none or ``@once``. Cron times are taken in ``tz`` (the flow's start date's zone).
+    """
+    if policy == "point":
+        return logical_date, logical_date
+    if policy != "previous":
+        raise ValueError(f"data_interval must be 'point' or 'previous', not {policy!r}")
     if isinstance(schedule, timedelta):
         return logical_date - schedule, logical_date
-    return logical_date, logical_date
+    if not isinstance(schedule, str) or schedule in ("@once", "@continuous"):
+        return logical_date, logical_date
+    from croniter import croniter
+
+    cron = _PRESETS.get(schedule, schedule)
+    local = logical_date.in_timezone(tz) if tz is not None else logical_date
+    end = local if croniter.match(cron, local) else croniter(cron, local).get_prev(type(local))
+    start = croniter(cron, end).get_prev(type(local))
+    return to_datetime(start), to_datetime(end)
 
 
 def _wanted_results(flow: Flow, results: str | Iterable[str]) -> list[str]:
@@ -627,7 +670,8 @@ def run_flow(
     params = resolve_params(flow, parameters)
     ld = to_datetime(logical_date)
     if data_interval is None:
-        start_di, end_di = default_data_interval(flow.schedule, ld)
+        tz = getattr(flow.start_date, "tzinfo", None)
+        start_di, end_di = default_data_interval(flow.schedule, ld, flow.data_interval, tz)
     else:
         start_di, end_di = (to_datetime(d) for d in data_interval)
     info = RunInfo(

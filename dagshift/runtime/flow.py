@@ -101,6 +101,9 @@ class Flow:
             (``retries``, ``retry_delay``, ``trigger_rule`` ...).
         description, start_date, end_date, catchup, tags, max_active_runs: kept as metadata
             for scheduling and reports.
+        data_interval: the data interval of a run started for a date without one: "point"
+            (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
+            date, as Airflow 1.10/2.x).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Flow:
         params: Mapping[str, Any] | None = None,
         default_task_options: Mapping[str, Any] | None = None,
         max_active_runs: int | None = None,
+        data_interval: str = "point",
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -130,10 +134,14 @@ class Flow:
         self.params = dict(params or {})
         self.default_task_options = normalize_options(default_task_options or {})
         self.max_active_runs = max_active_runs
+        if data_interval not in ("point", "previous"):
+            raise ValueError(f"data_interval must be 'point' or 'previous', not {data_interval!r}")
+        self.data_interval = data_interval
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
         self._ordered = True  # every edge so far goes from an older node to a newer one
+        self._id_counters: dict[str, int] = {}
         self._tokens: list[contextvars.Token] = []
         for found in _collectors.get():
             found.append(self)
@@ -173,9 +181,11 @@ class Flow:
         base = task_.name
         if base not in self.graph:
             return base
-        n = 1
+        # Counting per name keeps adding the same task many times linear, not quadratic.
+        n = self._id_counters.get(base, 0) + 1
         while f"{base}__{n}" in self.graph:
             n += 1
+        self._id_counters[base] = n
         return f"{base}__{n}"
 
     def add_task(

@@ -313,6 +313,11 @@ def _collect(obj: Any, found: list[TaskRef]) -> None:
         for key, value in obj.items():
             _collect(key, found)
             _collect(value, found)
+    else:
+        # Placeholders of other APIs (an Airflow XComArg or operator in a mixed flow).
+        as_ref = getattr(type(obj), "__dagshift_ref__", None)
+        if as_ref is not None:
+            found.append(as_ref(obj))
 
 
 def _decorate(kind: str, fn: Callable[..., Any] | None, options: dict[str, Any]):

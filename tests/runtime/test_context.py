@@ -30,19 +30,34 @@ def test_the_context_has_airflows_date_names_for_the_logical_date(executor):
     }
 
 
-def test_the_data_interval_of_a_timedelta_schedule_ends_at_the_logical_date(executor):
+def test_a_run_on_demand_has_the_point_interval_of_airflow_3_by_default(executor):
     def interval():
         c = get_run_context()
         return c["data_interval_start"].isoformat(), c["data_interval_end"].isoformat()
 
-    tr = _run_one(
-        interval, executor=executor, logical_date="2024-01-15", flow={"schedule": timedelta(days=1)}
-    )
-    assert tr.result == ("2024-01-14T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
-    tr = _run_one(
-        interval, executor=executor, logical_date="2024-01-15", flow={"schedule": "@daily"}
-    )
-    assert tr.result == ("2024-01-15T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
+    for schedule in (timedelta(days=1), "@daily", None):
+        tr = _run_one(
+            interval, executor=executor, logical_date="2024-01-15", flow={"schedule": schedule}
+        )
+        assert tr.result == ("2024-01-15T00:00:00+00:00", "2024-01-15T00:00:00+00:00")
+
+
+def test_the_previous_policy_gives_the_schedule_period_ending_at_the_date_as_airflow_2(executor):
+    def interval():
+        c = get_run_context()
+        return c["data_interval_start"].isoformat(), c["data_interval_end"].isoformat()
+
+    cases = [
+        (timedelta(hours=6), "2024-01-15T06:00", ("2024-01-15T00:00:00", "2024-01-15T06:00:00")),
+        ("@daily", "2024-01-15", ("2024-01-14T00:00:00", "2024-01-15T00:00:00")),
+        ("@daily", "2024-01-15T10:30", ("2024-01-14T00:00:00", "2024-01-15T00:00:00")),
+        ("0 6 * * 1", "2024-01-17", ("2024-01-08T06:00:00", "2024-01-15T06:00:00")),
+        ("@once", "2024-01-15", ("2024-01-15T00:00:00", "2024-01-15T00:00:00")),
+    ]
+    for schedule, date, (start, end) in cases:
+        flow = {"schedule": schedule, "data_interval": "previous"}
+        tr = _run_one(interval, executor=executor, logical_date=date, flow=flow)
+        assert tr.result == (start + "+00:00", end + "+00:00"), schedule
 
 
 def test_params_merge_flow_defaults_with_run_parameters(executor):

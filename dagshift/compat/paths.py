@@ -1,0 +1,200 @@
+"""The one table of what the shim serves: Airflow module path -> names -> implementation.
+
+Every path of Airflow 1.10, 2.x and 3.x that a DAG file imports for the supported surface is
+listed here, and nothing else: a path or a name that is not here fails with a message that
+says what to do (see :mod:`dagshift.compat.finder`). Implementations are ``module:attribute``
+strings inside ``dagshift.compat``, loaded when the served module is first imported.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PATHS", "MODULE_ALIASES"]
+
+_DAG = {"DAG": "dag:DAG"}
+_SDK_DAG = {"DAG": "dag:SdkDAG"}
+_PYTHON = {
+    "PythonOperator": "operators:PythonOperator",
+    "BranchPythonOperator": "operators:BranchPythonOperator",
+    "ShortCircuitOperator": "operators:ShortCircuitOperator",
+    "get_current_context": "context:get_current_context",
+}
+_BASH = {"BashOperator": "operators:BashOperator"}
+_EMPTY = {"EmptyOperator": "operators:EmptyOperator"}
+_DUMMY = {"DummyOperator": "operators:DummyOperator", "EmptyOperator": "operators:EmptyOperator"}
+_BRANCH = {"BaseBranchOperator": "operators:BaseBranchOperator"}
+_SENSOR_BASE = {
+    "BaseSensorOperator": "operators:BaseSensorOperator",
+    "PokeReturnValue": "operators:PokeReturnValue",
+}
+_PYTHON_SENSOR = {"PythonSensor": "operators:PythonSensor"}
+_BASH_SENSOR = {"BashSensor": "operators:BashSensor"}
+_FILE_SENSOR = {"FileSensor": "operators:FileSensor"}
+_TIME_DELTA = {"TimeDeltaSensor": "operators:TimeDeltaSensor"}
+_DATE_TIME = {"DateTimeSensor": "operators:DateTimeSensor"}
+_BASEOPERATOR = {
+    "BaseOperator": "baseoperator:BaseOperator",
+    "chain": "baseoperator:chain",
+    "chain_linear": "baseoperator:chain_linear",
+    "cross_downstream": "baseoperator:cross_downstream",
+}
+_TRIGGER_RULE = {"TriggerRule": "utils:TriggerRule"}
+_TASK_GROUP = {"TaskGroup": "dag:TaskGroup"}
+_EXCEPTIONS = {
+    name: f"exceptions:{name}"
+    for name in (
+        "AirflowException",
+        "AirflowSkipException",
+        "AirflowFailException",
+        "AirflowSensorTimeout",
+        "AirflowTaskTimeout",
+        "AirflowNotFoundException",
+        "AirflowDagCycleException",
+        "DuplicateTaskIdFound",
+        "ParamValidationError",
+        "TaskDeferred",
+    )
+}
+_MACROS = {
+    "ds_add": "context:macros.ds_add",
+    "ds_format": "context:macros.ds_format",
+    "datetime_diff_for_humans": "context:macros.datetime_diff_for_humans",
+    "datetime": "context:macros.datetime",
+    "timedelta": "context:macros.timedelta",
+    "json": "context:macros.json",
+    "time": "context:macros.time",
+    "uuid": "context:macros.uuid",
+    "random": "context:macros.random",
+    "dateutil": "context:macros.dateutil",
+}
+
+PATHS: dict[str, dict[str, str]] = {
+    "airflow": {
+        **_DAG,
+        "XComArg": "baseoperator:XComArg",
+        "macros": "@airflow.macros",
+        "models": "@airflow.models",
+        "__version__": "finder:AIRFLOW_VERSION",
+    },
+    "airflow.models": {
+        **_DAG,
+        **_BASEOPERATOR,
+        "Variable": "variables:Variable",
+        "Param": "params:Param",
+        "XCom": "context:XCom",
+        "XComArg": "baseoperator:XComArg",
+        "TaskInstance": "context:TaskInstance",
+        "DagRun": "context:DagRun",
+    },
+    "airflow.models.dag": {**_DAG, "dag": "dag:dag"},
+    "airflow.models.baseoperator": _BASEOPERATOR,
+    "airflow.models.param": {"Param": "params:Param", "ParamsDict": "params:ParamsDict"},
+    "airflow.models.variable": {"Variable": "variables:Variable"},
+    "airflow.models.xcom": {"XCom": "context:XCom", "XCOM_RETURN_KEY": "context:XCOM_RETURN_KEY"},
+    "airflow.models.xcom_arg": {"XComArg": "baseoperator:XComArg"},
+    "airflow.models.taskinstance": {"TaskInstance": "context:TaskInstance"},
+    "airflow.models.dagrun": {"DagRun": "context:DagRun"},
+    "airflow.models.skipmixin": {"SkipMixin": "context:SkipMixin"},
+    # Operators, old and new module names
+    "airflow.operators": {},
+    "airflow.operators.python": {**_PYTHON, **_BRANCH},
+    "airflow.operators.python_operator": _PYTHON,
+    "airflow.operators.bash": _BASH,
+    "airflow.operators.bash_operator": _BASH,
+    "airflow.operators.empty": _EMPTY,
+    "airflow.operators.dummy": _DUMMY,
+    "airflow.operators.dummy_operator": _DUMMY,
+    "airflow.operators.branch": _BRANCH,
+    "airflow.operators.branch_operator": _BRANCH,
+    "airflow.providers": {},
+    "airflow.providers.standard": {},
+    "airflow.providers.standard.operators": {},
+    "airflow.providers.standard.operators.python": _PYTHON,
+    "airflow.providers.standard.operators.bash": _BASH,
+    "airflow.providers.standard.operators.empty": _EMPTY,
+    "airflow.providers.standard.operators.branch": _BRANCH,
+    "airflow.providers.standard.sensors": {},
+    "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
+    "airflow.providers.standard.sensors.bash": _BASH_SENSOR,
+    "airflow.providers.standard.sensors.filesystem": _FILE_SENSOR,
+    "airflow.providers.standard.sensors.time_delta": _TIME_DELTA,
+    "airflow.providers.standard.sensors.date_time": _DATE_TIME,
+    "airflow.providers.standard.utils": {},
+    "airflow.providers.standard.utils.python": {},
+    # Sensors
+    "airflow.sensors": {},
+    "airflow.sensors.base": _SENSOR_BASE,
+    "airflow.sensors.base_sensor_operator": _SENSOR_BASE,
+    "airflow.sensors.python": _PYTHON_SENSOR,
+    "airflow.sensors.bash": _BASH_SENSOR,
+    "airflow.sensors.bash_sensor": _BASH_SENSOR,
+    "airflow.sensors.filesystem": _FILE_SENSOR,
+    "airflow.sensors.time_delta": _TIME_DELTA,
+    "airflow.sensors.time_delta_sensor": _TIME_DELTA,
+    "airflow.sensors.date_time": _DATE_TIME,
+    "airflow.contrib": {},
+    "airflow.contrib.sensors": {},
+    "airflow.contrib.sensors.python_sensor": _PYTHON_SENSOR,
+    "airflow.contrib.sensors.bash_sensor": _BASH_SENSOR,
+    "airflow.contrib.sensors.file_sensor": _FILE_SENSOR,
+    # TaskFlow and the Airflow 3 task SDK
+    "airflow.decorators": {
+        "dag": "dag:dag",
+        "task": "taskflow:task",
+        "task_group": "taskflow:task_group",
+    },
+    "airflow.sdk": {
+        **_SDK_DAG,
+        **_BASEOPERATOR,
+        **_SENSOR_BASE,
+        **_TASK_GROUP,
+        **_TRIGGER_RULE,
+        "dag": "dag:sdk_dag",
+        "task": "taskflow:task",
+        "task_group": "taskflow:task_group",
+        "Variable": "variables:Variable",
+        "Param": "params:Param",
+        "XComArg": "baseoperator:XComArg",
+        "Label": "baseoperator:Label",
+        "get_current_context": "context:get_current_context",
+        "Context": "context:Context",
+    },
+    "airflow.sdk.definitions": {},
+    "airflow.sdk.definitions.param": {"Param": "params:Param"},
+    "airflow.sdk.definitions.taskgroup": _TASK_GROUP,
+    "airflow.sdk.bases": {},
+    "airflow.sdk.bases.operator": _BASEOPERATOR,
+    "airflow.sdk.bases.sensor": _SENSOR_BASE,
+    "airflow.sdk.exceptions": _EXCEPTIONS,
+    # Utilities
+    "airflow.utils": {},
+    "airflow.utils.dates": {"days_ago": "utils:days_ago"},
+    "airflow.utils.trigger_rule": _TRIGGER_RULE,
+    "airflow.utils.task_group": _TASK_GROUP,
+    "airflow.utils.helpers": {
+        "chain": "baseoperator:chain",
+        "cross_downstream": "baseoperator:cross_downstream",
+    },
+    "airflow.utils.context": {
+        "Context": "context:Context",
+        "get_current_context": "context:get_current_context",
+    },
+    "airflow.utils.state": {
+        "State": "utils:State",
+        "TaskInstanceState": "utils:TaskInstanceState",
+        "DagRunState": "utils:DagRunState",
+    },
+    "airflow.utils.edgemodifier": {"Label": "baseoperator:Label"},
+    "airflow.utils.decorators": {"apply_defaults": "utils:apply_defaults"},
+    "airflow.utils.timezone": {
+        "utcnow": "utils:utcnow",
+        "make_aware": "utils:make_aware",
+        "datetime": "utils:tz_datetime",
+        "parse": "utils:parse",
+        "coerce_datetime": "utils:coerce_datetime",
+    },
+    "airflow.exceptions": _EXCEPTIONS,
+    "airflow.macros": _MACROS,
+}
+
+# Modules Python code reaches as attributes of their parent (``from airflow import models``).
+MODULE_ALIASES = {name: name for name in PATHS}

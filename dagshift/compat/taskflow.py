@@ -1,0 +1,279 @@
+"""TaskFlow: ``@task``, ``@task.branch``, ``@task.short_circuit``, ``@task.bash``,
+``@task.sensor`` and ``@task_group``, as in ``airflow.decorators`` / ``airflow.sdk``.
+
+Calling a decorated function inside a DAG creates a Python operator whose ``op_args`` /
+``op_kwargs`` are the call's arguments and returns an :class:`XComArg` of it; passing that to
+another call makes a data edge, exactly as in Airflow. Task ids are the function's name, made
+unique with ``__1``, ``__2`` ... as Airflow does.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import re
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dagshift.compat.baseoperator import XComArg, _mapped_operator, _Resolved
+from dagshift.compat.dag import TaskGroup, current_dag, current_group
+from dagshift.compat.operators import (
+    BaseSensorOperator,
+    BashOperator,
+    PokeReturnValue,
+    PythonOperator,
+    determine_kwargs,
+)
+
+__all__ = ["task", "task_group"]
+
+
+class _DecoratedPythonOperator(PythonOperator):
+    _is_decorated = True
+
+    def __init__(self, *, python_callable, op_args=(), op_kwargs=None, **kwargs: Any) -> None:
+        super().__init__(
+            python_callable=python_callable,
+            op_args=list(op_args),
+            op_kwargs=dict(op_kwargs or {}),
+            **kwargs,
+        )
+
+    def _unmap(self, element: dict[str, Any]) -> Any:
+        literal = self._mapped or {}
+        op = copy.copy(self)
+        values = {k: (v if literal.get(k, False) else _Resolved(v)) for k, v in element.items()}
+        op.op_kwargs = {**self.op_kwargs, **values}
+        return op
+
+
+class _DecoratedBranchOperator(_DecoratedPythonOperator):
+    _dagshift_kind = "branch"
+
+
+class _DecoratedShortCircuitOperator(_DecoratedPythonOperator):
+    _dagshift_kind = "short_circuit"
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+
+class _DecoratedBashOperator(_DecoratedPythonOperator, BashOperator):
+    """``@task.bash``: the function returns the command to run."""
+
+    template_fields = ("op_args", "op_kwargs", "env", "cwd")
+
+    def __init__(self, *, python_callable, op_args=(), op_kwargs=None, **kwargs: Any) -> None:
+        BashOperator.__init__(self, bash_command="", **kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args)
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = None
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        kwargs = determine_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
+        command = self.python_callable(*self.op_args, **kwargs)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError(
+                "The returned value from the TaskFlow callable must be a non-empty string."
+            )
+        self.bash_command = self.render_template(command, context)
+        return BashOperator.execute(self, context)
+
+
+class _DecoratedSensorOperator(BaseSensorOperator):
+    """``@task.sensor``: the function is the poke."""
+
+    template_fields = ("op_args", "op_kwargs")
+    _is_decorated = True
+
+    def __init__(self, *, python_callable, op_args=(), op_kwargs=None, **kwargs: Any) -> None:
+        kwargs.pop("multiple_outputs", None)
+        super().__init__(**kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args)
+        self.op_kwargs = dict(op_kwargs or {})
+
+    def poke(self, context: dict[str, Any]) -> Any:
+        kwargs = determine_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
+        outcome = self.python_callable(*self.op_args, **kwargs)
+        return outcome if isinstance(outcome, PokeReturnValue) else bool(outcome)
+
+    _unmap = _DecoratedPythonOperator._unmap
+
+
+def _infer_multiple_outputs(fn: Callable[..., Any]) -> bool:
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable annotations: Airflow also falls back to False
+        return False
+    ret = hints.get("return")
+    if ret is None:
+        return False
+    origin = typing.get_origin(ret) or ret
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
+def unique_task_id(task_id: str) -> str:
+    """``task_id``, or ``task_id__N`` when the DAG (in the current group) already has it."""
+    dag = current_dag()
+    if dag is None:
+        return task_id
+    group = current_group(dag)
+    full = group.child_id(task_id) if group is not None else task_id
+    if full not in dag.task_dict:
+        return task_id
+    prefix = re.split(r"__\d+$", full)[0]
+    suffixes = [0]
+    for existing in dag.task_dict:
+        match = re.match(rf"^{re.escape(prefix)}__(\d+)$", existing)
+        if match:
+            suffixes.append(int(match.group(1)))
+    core = re.split(r"__\d+$", task_id)[0]
+    return f"{core}__{max(suffixes) + 1}"
+
+
+class _TaskDecorator:
+    """A decorated function: calling it inside a DAG adds a task and returns its XComArg."""
+
+    def __init__(self, fn: Callable[..., Any], operator_class: type, kwargs: dict[str, Any]):
+        self.function = fn
+        self.operator_class = operator_class
+        self.kwargs = dict(kwargs)
+        if self.kwargs.get("multiple_outputs") is None:
+            self.kwargs["multiple_outputs"] = _infer_multiple_outputs(fn)
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<TaskFlow {self.function.__name__}>"
+
+    def _options(self) -> dict[str, Any]:
+        options = dict(self.kwargs)
+        options["task_id"] = unique_task_id(options.get("task_id") or self.function.__name__)
+        return options
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        self.signature.bind_partial(*args, **kwargs)
+        op = self.operator_class(
+            python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._options()
+        )
+        return XComArg(op)
+
+    def override(self, **kwargs: Any) -> _TaskDecorator:
+        return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+
+    def partial(self, **kwargs: Any) -> _TaskFlowPartial:
+        self.signature.bind_partial(**kwargs)
+        return _TaskFlowPartial(self, kwargs)
+
+    def expand(self, **mapped: Any) -> XComArg:
+        return _TaskFlowPartial(self, {}).expand(**mapped)
+
+    def expand_kwargs(self, kwargs_list: Any) -> XComArg:
+        return _TaskFlowPartial(self, {}).expand_kwargs(kwargs_list)
+
+
+class _TaskFlowPartial:
+    def __init__(self, decorator: _TaskDecorator, fixed: dict[str, Any]) -> None:
+        self.decorator = decorator
+        self.fixed = fixed
+
+    def _ctor(self) -> dict[str, Any]:
+        return {
+            "python_callable": self.decorator.function,
+            "op_args": (),
+            "op_kwargs": dict(self.fixed),
+            **self.decorator._options(),
+        }
+
+    def expand(self, **mapped: Any) -> XComArg:
+        if not mapped:
+            raise TypeError("expand() needs at least one keyword argument to map over")
+        overlap = set(mapped) & set(self.fixed)
+        if overlap:
+            raise TypeError(f"arguments given to both partial() and expand(): {sorted(overlap)}")
+        self.decorator.signature.bind_partial(**self.fixed, **mapped)
+        cls = self.decorator.operator_class
+        return _mapped_operator(cls, self._ctor(), mapped, None, stand_in=False)
+
+    def expand_kwargs(self, kwargs_list: Any) -> XComArg:
+        cls = self.decorator.operator_class
+        return _mapped_operator(cls, self._ctor(), None, kwargs_list, stand_in=False)
+
+
+def _decorator(operator_class: type):
+    def decorate(python_callable: Callable[..., Any] | None = None, **kwargs: Any):
+        if python_callable is not None and callable(python_callable):
+            return _TaskDecorator(python_callable, operator_class, kwargs)
+        return lambda fn: _TaskDecorator(fn, operator_class, kwargs)
+
+    return decorate
+
+
+def _unsupported(name: str):
+    def decorate(*args: Any, **kwargs: Any):
+        raise NotImplementedError(
+            f"@task.{name} is not provided by dagshift's Airflow shim: install apache-airflow "
+            "and its provider to run this file with Airflow, or rewrite the task as a plain "
+            "@task (dagshift migrate marks it with a TODO)"
+        )
+
+    return decorate
+
+
+class _TaskNamespace:
+    """``task`` and its variants ``task.branch``, ``task.short_circuit`` ..."""
+
+    def __init__(self) -> None:
+        self.python = _decorator(_DecoratedPythonOperator)
+        self.branch = _decorator(_DecoratedBranchOperator)
+        self.short_circuit = _decorator(_DecoratedShortCircuitOperator)
+        self.bash = _decorator(_DecoratedBashOperator)
+        self.sensor = _decorator(_DecoratedSensorOperator)
+
+    def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any):
+        return self.python(python_callable, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _unsupported(name)
+
+
+task = _TaskNamespace()
+
+
+def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: Any):
+    """``@task_group``: calling the function builds its tasks inside a :class:`TaskGroup`;
+    the call returns what the function returns, or the group when that is None."""
+
+    def wrap(fn: Callable[..., Any]):
+        @functools.wraps(fn)
+        def factory(*args: Any, **kwargs: Any) -> Any:
+            options = {"add_suffix_on_collision": True, **tg_kwargs}
+            group_id = options.pop("group_id", None) or fn.__name__
+            with TaskGroup(group_id, **options) as group:
+                returned = fn(*args, **kwargs)
+            return group if returned is None else returned
+
+        def override(**kwargs: Any):
+            return task_group(fn, **{**tg_kwargs, **kwargs})
+
+        def expand(**_: Any):
+            raise NotImplementedError(
+                "mapped task groups (@task_group ... .expand) are not provided by dagshift's "
+                "Airflow shim; map the tasks inside the group instead"
+            )
+
+        factory.override = override  # type: ignore[attr-defined]
+        factory.expand = expand  # type: ignore[attr-defined]
+        factory.partial = lambda **_: factory  # type: ignore[attr-defined]
+        return factory
+
+    if python_callable is not None and callable(python_callable):
+        return wrap(python_callable)
+    return wrap
