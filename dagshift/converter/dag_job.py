@@ -19,16 +19,9 @@ from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
 from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, OPERATORS, qualified
 from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
 from dagshift.converter.rules.airflow_values import AirflowValues
-from dagshift.converter.rules.callables import rewrite_callable
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
 from dagshift.converter.rules.operators import operator_args, task_call
-from dagshift.converter.rules.python_operator import (
-    DECORATORS,
-    PYTHON_ARGS,
-    PythonPlan,
-    call_arguments,
-    expand_kwargs_keys,
-)
+from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, python_plan
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull, ident
 
@@ -166,96 +159,9 @@ class DagJob:
             self.helpers.add("_dagshift_empty")
             self.needs.add("task")
             return _Plan("empty", args)
-        return self._python_plan(call, kind, args, expand)
+        return python_plan(self, call, kind, args, expand)
 
-    def _python_plan(self, call, kind, args, expand) -> PythonPlan:
-        call_args, keys, rendered = call_arguments(call, args.rest)
-        if expand is not None:
-            if call_args:
-                raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
-            keys = expand_kwargs_keys(call, expand.value)
-        extra = []
-        if kind != "python" and not self.file.airflow3:
-            # Airflow 2 keeps the return value of a task that skipped others; 3 does not
-            extra.append(kwarg("drop_result_on_skip", cst.Name("False")))
-        if "ignore_downstream_trigger_rules" in args.rest:
-            extra.append(
-                kwarg(
-                    "ignore_downstream_trigger_rules",
-                    args.rest["ignore_downstream_trigger_rules"].value,
-                )
-            )
-        fn_arg = args.rest.get("python_callable")
-        value = fn_arg.value if fn_arg else None
-        self.needs.add("task")
-        if isinstance(value, cst.Lambda):
-            if (
-                value.params.params
-                or value.params.star_arg != cst.MaybeSentinel.DEFAULT
-                or (value.params.star_kwarg or value.params.kwonly_params)
-            ):
-                raise Unsupported(call, "DS032", "a python_callable lambda with parameters")
-            target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
-            plan = PythonPlan(kind, args, target, None, call_args, extra_options=extra)
-        else:
-            plan = self._function_plan(call, kind, args, value, call_args, keys, extra, rendered)
-        if expand is not None:
-            if plan.pulls:
-                raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
-            plan.expand_kwargs = expand.value
-        return plan
-
-    def _function_plan(
-        self, call, kind, args, value, call_args, keys, extra, rendered
-    ) -> PythonPlan:
-        name = value.value if isinstance(value, cst.Name) else None
-        fn = self.file.functions.get(name or "")
-        if fn is None or fn.decorators:
-            raise Unsupported(
-                call,
-                "DS032",
-                "python_callable is not a function defined once in this file without decorators",
-            )
-        positional = len([a for a in call_args if a.keyword is None])
-        to_render = _rendered_params(call, fn, rendered)
-        if to_render:
-            self.helpers.add("_dagshift_render")
-            self.needs.add("render")
-        done = rewrite_callable(
-            fn,
-            self.file.module,
-            fed_positional=positional,
-            fed_keywords=frozenset(keys),
-            reserved=frozenset(n for n in self.file.functions if n),
-            airflow3=self.file.airflow3,
-            rendered=to_render,
-        )
-        if done.pushes and kind != "python":
-            raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
-        if done.uses_context:
-            self.needs.add("get_run_context")
-        changed = not done.function.deep_equals(fn)
-        elsewhere = self.file.references.get(name, 0) - 1 > self.file.callable_uses.get(name, 0)
-        others = self.file.references.get(name, 0) - 1 - self.file.callable_uses.get(name, 0)
-        wrapped_only = others == self.file.task_wraps.get(name, 0)  # task(fn) calls: tasks too
-        if elsewhere and changed and not wrapped_only:
-            raise Unsupported(
-                call, "DS037", f"{name} is rewritten for its context but is also used elsewhere"
-            )
-        if elsewhere:
-            target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
-            if changed:
-                self._register(fn, done.function, kind)
-            return PythonPlan(kind, args, target, name, call_args, extra_options=extra)
-        new = done.function.with_changes(
-            decorators=[cst.Decorator(cst.parse_expression(DECORATORS[kind]))]
-        )
-        self._register(fn, new, kind)
-        return PythonPlan(
-            kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra
-        )
-
-    def _register(self, fn: cst.FunctionDef, new: cst.FunctionDef, kind: str) -> None:
+    def register(self, fn: cst.FunctionDef, new: cst.FunctionDef, kind: str) -> None:
         code = self.file.module.code_for_node(new)
         if self.callables.get(id(fn), (kind, code)) != (kind, code):
             raise Unsupported(fn, "DS038", f"{fn.name.value} is used by tasks of other kinds")
@@ -342,23 +248,6 @@ class DagJob:
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
-
-
-def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tuple[str, ...]:
-    """Names of the callable's parameters fed a template (Unsupported if **kwargs gets one)."""
-    params = fn.params.params
-    names = {p.name.value for p in [*params, *fn.params.kwonly_params]}
-    out = []
-    for item in sorted(rendered, key=str):
-        if isinstance(item, int):
-            if item >= len(params):
-                raise Unsupported(call, "DS033", "a template in op_args beyond named parameters")
-            out.append(params[item].name.value)
-        elif item in names:
-            out.append(item)
-        else:
-            raise Unsupported(call, "DS034", f"a template for {item}= reaches **kwargs")
-    return tuple(out)
 
 
 class _Analyzer(cst.CSTVisitor):

@@ -12,15 +12,24 @@ Jinja template is rendered first thing in the task, as Airflow renders it before
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.rules.callables import rewrite_callable
 from dagshift.converter.rules.operators import OperatorArgs
 from dagshift.converter.rules.xcom import Pull
 
-__all__ = ["DECORATORS", "PYTHON_ARGS", "PythonPlan", "call_arguments", "templated"]
+__all__ = [
+    "DECORATORS",
+    "PYTHON_ARGS",
+    "PythonPlan",
+    "call_arguments",
+    "python_plan",
+    "templated",
+]
 
 DESCRIPTION = "Python/Branch/ShortCircuit operators -> @task / @task.branch / @task.short_circuit"
 
@@ -130,3 +139,106 @@ def expand_kwargs_keys(call: cst.Call, value: cst.BaseExpression) -> set[str]:
                 raise Unsupported(call, "DS090", "expand(op_kwargs=...) key is not a string")
             keys.add(key)
     return keys
+
+
+def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> PythonPlan:
+    """The plan of a Python/Branch/ShortCircuit operator call in ``job``'s DAG."""
+    call_args, keys, rendered = call_arguments(call, args.rest)
+    if expand is not None:
+        if call_args:
+            raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
+        keys = expand_kwargs_keys(call, expand.value)
+    extra = []
+    if kind != "python" and not job.file.airflow3:
+        # Airflow 2 keeps the return value of a task that skipped others; 3 does not
+        extra.append(kwarg("drop_result_on_skip", cst.Name("False")))
+    if "ignore_downstream_trigger_rules" in args.rest:
+        extra.append(
+            kwarg(
+                "ignore_downstream_trigger_rules",
+                args.rest["ignore_downstream_trigger_rules"].value,
+            )
+        )
+    fn_arg = args.rest.get("python_callable")
+    value = fn_arg.value if fn_arg else None
+    job.needs.add("task")
+    if isinstance(value, cst.Lambda):
+        if (
+            value.params.params
+            or value.params.star_arg != cst.MaybeSentinel.DEFAULT
+            or (value.params.star_kwarg or value.params.kwonly_params)
+        ):
+            raise Unsupported(call, "DS032", "a python_callable lambda with parameters")
+        target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
+        plan = PythonPlan(kind, args, target, None, call_args, extra_options=extra)
+    else:
+        plan = _function_plan(job, call, kind, args, value, call_args, keys, extra, rendered)
+    if expand is not None:
+        if plan.pulls:
+            raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
+        plan.expand_kwargs = expand.value
+    return plan
+
+
+def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendered) -> PythonPlan:
+    name = value.value if isinstance(value, cst.Name) else None
+    fn = job.file.functions.get(name or "")
+    if fn is None or fn.decorators:
+        raise Unsupported(
+            call,
+            "DS032",
+            "python_callable is not a function defined once in this file without decorators",
+        )
+    positional = len([a for a in call_args if a.keyword is None])
+    to_render = _rendered_params(call, fn, rendered)
+    if to_render:
+        job.helpers.add("_dagshift_render")
+        job.needs.add("render")
+    done = rewrite_callable(
+        fn,
+        job.file.module,
+        fed_positional=positional,
+        fed_keywords=frozenset(keys),
+        reserved=frozenset(n for n in job.file.functions if n),
+        airflow3=job.file.airflow3,
+        rendered=to_render,
+    )
+    if done.pushes and kind != "python":
+        raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
+    if done.uses_context:
+        job.needs.add("get_run_context")
+    changed = not done.function.deep_equals(fn)
+    elsewhere = job.file.references.get(name, 0) - 1 > job.file.callable_uses.get(name, 0)
+    others = job.file.references.get(name, 0) - 1 - job.file.callable_uses.get(name, 0)
+    wrapped_only = others == job.file.task_wraps.get(name, 0)  # task(fn) calls: tasks too
+    if elsewhere and changed and not wrapped_only:
+        raise Unsupported(
+            call, "DS037", f"{name} is rewritten for its context but is also used elsewhere"
+        )
+    if elsewhere:
+        target = cst.Call(cst.parse_expression(DECORATORS[kind]), [cst.Arg(value)])
+        if changed:
+            job.register(fn, done.function, kind)
+        return PythonPlan(kind, args, target, name, call_args, extra_options=extra)
+    new = done.function.with_changes(
+        decorators=[cst.Decorator(cst.parse_expression(DECORATORS[kind]))]
+    )
+    job.register(fn, new, kind)
+    return PythonPlan(kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra)
+
+
+def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tuple[str, ...]:
+    """Names of the callable's parameters fed a template (Unsupported if **kwargs gets one)."""
+    params = fn.params.params
+    names = {p.name.value for p in [*params, *fn.params.kwonly_params]}
+    out = []
+    for item in sorted(rendered, key=str):
+        if isinstance(item, int):
+            if item >= len(params):
+                raise Unsupported(call, "DS033", "a template in op_args beyond named parameters")
+            out.append(params[item].name.value)
+        elif item in names:
+            out.append(item)
+        else:
+            raise Unsupported(call, "DS034", f"a template for {item}= reaches **kwargs")
+    return tuple(out)
