@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--list-rules", action="store_true", help="list the conversion rules and exit")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--out", metavar="DIR", help="write converted files here (default: ./dagshift-out)"
@@ -163,6 +164,15 @@ def _convert_all(paths: list[str], jobs: int) -> list[dict[str, Any]]:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        from dagshift.converter.rules import RULES
+
+        for name, description in RULES.items():
+            print(f"{name:16s} {description}")
+        return 0
+    if not args.paths:
+        print("dagshift migrate: give at least one PATH", file=sys.stderr)
+        return 2
     pairs = _files(args.paths, args.exclude)
     paths = [str(p) for p, _ in pairs]
     entries = _convert_all(paths, args.jobs)

@@ -25,7 +25,7 @@ def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
 ) -> None:
     src = tmp_path / "dags"
     (src / "sub").mkdir(parents=True)
-    legacy = _input("operators/legacy_dummy")
+    legacy = _input("empty_operator/legacy_dummy")
     (src / "sub" / "legacy.py").write_text(legacy)
     (src / "kept.py").write_text(_input("unsupported/sensor_kept"))
     (src / "broken.py").write_text("x = (\n")
@@ -59,7 +59,7 @@ def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
 def test_diff_prints_a_unified_diff_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "dag.py").write_text(_input("operators/legacy_dummy"))
+    (tmp_path / "dag.py").write_text(_input("empty_operator/legacy_dummy"))
     assert main([str(tmp_path), "--diff", "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert '+with Flow("legacy", schedule=None) as dag:' in out
@@ -68,7 +68,7 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(
 
 def test_in_place_rewrites_the_input(tmp_path: Path) -> None:
     dag = tmp_path / "dag.py"
-    dag.write_text(_input("operators/legacy_dummy"))
+    dag.write_text(_input("empty_operator/legacy_dummy"))
     assert main([str(tmp_path), "--in-place"]) == 0
     assert "from dagshift import Flow, task" in dag.read_text()
 
@@ -76,12 +76,12 @@ def test_in_place_rewrites_the_input(tmp_path: Path) -> None:
 def test_symlinks_that_leave_the_input_root_are_not_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "secret_dag.py").write_text(_input("operators/legacy_dummy"))
+    (outside / "secret_dag.py").write_text(_input("empty_operator/legacy_dummy"))
     root = tmp_path / "dags"
     root.mkdir()
     (root / "linked_dir").symlink_to(outside, target_is_directory=True)
     (root / "linked_file.py").symlink_to(outside / "secret_dag.py")
-    (root / "own.py").write_text(_input("operators/legacy_dummy"))
+    (root / "own.py").write_text(_input("empty_operator/legacy_dummy"))
     report = tmp_path / "r.json"
     assert main([str(root), "--out", str(tmp_path / "out"), "--report", str(report)]) == 0
     paths = [Path(f["path"]).name for f in json.loads(report.read_text())["files"]]
@@ -92,7 +92,7 @@ def test_exclude_globs_skip_files_and_folders(tmp_path: Path) -> None:
     root = tmp_path / "dags"
     (root / "tests").mkdir(parents=True)
     for rel in ("a.py", "skip_me.py", "tests/test_a.py"):
-        (root / rel).write_text(_input("operators/legacy_dummy"))
+        (root / rel).write_text(_input("empty_operator/legacy_dummy"))
     report = tmp_path / "r.json"
     argv = [str(root), "--check", "--report", str(report), "--exclude", "skip_*.py"]
     assert main([*argv, "--exclude", "tests/*"]) == 1
@@ -125,7 +125,7 @@ def test_a_markdown_report_lists_every_file_with_its_findings(tmp_path: Path) ->
 
 def test_output_is_written_atomically_without_temporary_files_left(tmp_path: Path) -> None:
     (tmp_path / "dags").mkdir()
-    (tmp_path / "dags" / "d.py").write_text(_input("operators/legacy_dummy"))
+    (tmp_path / "dags" / "d.py").write_text(_input("empty_operator/legacy_dummy"))
     main([str(tmp_path / "dags"), "--out", str(tmp_path / "out")])
     assert sorted(os.listdir(tmp_path / "out")) == ["d.py"]
 
@@ -139,7 +139,7 @@ def test_a_terminal_gets_a_progress_bar_and_then_the_one_line_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for i in range(3):
-        (tmp_path / f"d{i}.py").write_text(_input("operators/legacy_dummy"))
+        (tmp_path / f"d{i}.py").write_text(_input("empty_operator/legacy_dummy"))
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main([str(tmp_path), "--check"]) == 1
@@ -156,6 +156,15 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for i in range(3):
-        (tmp_path / f"d{i}.py").write_text(_input("operators/legacy_dummy"))
+        (tmp_path / f"d{i}.py").write_text(_input("empty_operator/legacy_dummy"))
     main([str(tmp_path), "--check"])
     assert capsys.readouterr().err == "3 converted, 0 partial, 0 unchanged, 0 not a dag, 0 failed\n"
+
+
+def test_list_rules_names_every_rule_with_its_description(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--list-rules"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("xcom ") and "xcom_pull" in line for line in out)
+    assert len(out) == 11

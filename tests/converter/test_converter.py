@@ -57,7 +57,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
         ("context/unknown_context_value_kept", [("DS061", 5)]),
-        ("context/context_passed_along_kept", [("DS060", 10)]),
+        ("callables/context_passed_along_kept", [("DS060", 10)]),
         ("taskflow/task_group_kept", [("DS002", 9)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
     ],
@@ -77,6 +77,20 @@ def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(
         at = lines.index(next(t for t in todos if f"TODO({code})" in t))
         assert lines[at + 1] == source.splitlines()[line - 1]
     assert [ln for ln in lines if ln not in todos] == source.splitlines()
+
+
+def test_every_rule_has_golden_cases_named_after_it() -> None:
+    from dagshift.converter.rules import RULES
+
+    cases = {p.parent.name for p in GOLDEN}
+    assert set(RULES) <= cases, sorted(set(RULES) - cases)
+
+
+def test_a_function_also_called_as_a_plain_function_is_wrapped_not_decorated(
+    tmp_path: Path,
+) -> None:
+    flows = _flows("callables/used_elsewhere_wrapped", tmp_path)
+    assert flows["wrapped"].run(logical_date=DAY).tasks["total"].result == 6
 
 
 def test_one_dag_converts_while_the_other_stays_with_its_todo(tmp_path: Path) -> None:
@@ -164,7 +178,7 @@ def test_branch_and_short_circuit_skip_as_in_airflow(tmp_path: Path) -> None:
     states = {tid: t.state for tid, t in run.tasks.items()}
     assert (states["left"], states["right"]) == ("success", "skipped")
     assert states["after"] == "skipped"  # a direct child, whatever its trigger rule
-    _, run = _run("operators/branch_and_short_circuit_operators", tmp_path)
+    _, run = _run("python_operator/branch_and_short_circuit_operators", tmp_path)
     states = {tid: t.state for tid, t in run.tasks.items()}
     assert (states["weekday"], states["weekend"], states["after"]) == (
         "success",
@@ -208,24 +222,24 @@ def test_several_dags_of_one_file_become_flows_with_their_schedules(tmp_path: Pa
 
 
 def test_airflow_exceptions_and_trigger_rules_keep_their_effect(tmp_path: Path) -> None:
-    _, run = _run("values/trigger_rules_exceptions_days_ago", tmp_path)
+    _, run = _run("airflow_values/trigger_rules_exceptions_days_ago", tmp_path)
     states = {tid: t.state for tid, t in run.tasks.items()}
     assert states == {"skip": "skipped", "fail": "failed", "done": "success"}
     assert run.tasks["fail"].tries == 1  # AirflowFailException: no retries
 
 
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:
-    _, run = _run("operators/templated_op_args", tmp_path)
+    _, run = _run("python_operator/templated_op_args", tmp_path)
     assert run.tasks["show"].result == [DAY, "plain", {"next": ["2024-01-16"], "n": 1}]
 
 
 def test_bash_env_values_are_rendered_like_airflow_templates(tmp_path: Path) -> None:
-    _, run = _run("operators/bash_env_templated", tmp_path)
+    _, run = _run("bash_operator/bash_env_templated", tmp_path)
     assert run.tasks["say"].result == "20240115"
 
 
 def test_a_bash_script_template_file_is_not_converted() -> None:
-    source = _case("operators/bash_env_templated").replace('"echo $DAY"', '"scripts/run.sh "')
+    source = _case("bash_operator/bash_env_templated").replace('"echo $DAY"', '"scripts/run.sh "')
     assert [f.code for f in convert_source(source).findings] == ["DS036"]
 
 
@@ -249,13 +263,13 @@ def test_dag_task_and_run_attributes_come_from_the_run_context(tmp_path: Path) -
 
 
 def test_a_mapped_bash_operator_runs_every_command_with_the_same_env(tmp_path: Path) -> None:
-    _, run = _run("operators/mapped_bash", tmp_path)
+    _, run = _run("bash_operator/mapped_bash", tmp_path)
     assert run.tasks["echo"].result == [f"one {DAY}", "two"]
 
 
 def test_module_level_helpers_get_dagshift_values_when_every_dag_converts(
     tmp_path: Path,
 ) -> None:
-    flow, run = _run("values/module_level_values", tmp_path)
+    flow, run = _run("airflow_values/module_level_values", tmp_path)
     assert run.tasks["load"].state == "skipped"  # the helper's AirflowSkipException
     assert flow.start_date.hour == 0 and flow.start_date.timezone_name == "UTC"
