@@ -7,6 +7,7 @@ would change, 2 when a file could not be read, decoded or parsed (the others go 
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import fnmatch
 import json
@@ -83,6 +84,13 @@ def _process(path: str) -> dict[str, Any]:
     except cst.ParserSyntaxError as exc:
         entry["findings"].append(
             {"code": "DS901", "line": exc.raw_line, "message": f"cannot parse: {exc.message}"}
+        )
+        return entry
+    try:
+        ast.parse(result.code)
+    except SyntaxError as exc:
+        entry["findings"].append(
+            {"code": "DS903", "line": exc.lineno or 1, "message": f"output is not Python: {exc}"}
         )
         return entry
     if result.code != source and convert_source(result.code).code != result.code:

@@ -153,6 +153,7 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
         if isinstance(stmt, cst.FunctionDef) and id(stmt) not in inside:
             if is_taskflow(stmt, info.names):
                 out[id(stmt)], uses_context = rewrite_taskflow(stmt, info)
+                jobs[0].needs.add("task")
                 if uses_context:
                     jobs[0].needs.add("get_run_context")
     return out

@@ -8,6 +8,7 @@ The wheels are fetched with ``pip download --no-deps`` at test time and cached i
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import subprocess
 import sys
@@ -74,6 +75,7 @@ def _check(version: str) -> Counter[str]:
         result = convert_source(source)
         assert result.status in STATUSES, name
         cst.parse_module(result.code)
+        ast.parse(result.code)  # also for this Python, not only for libcst's grammar
         assert convert_source(result.code).code == result.code, name
         if result.status == "partial":
             assert "# dagshift: TODO(" in result.code, name

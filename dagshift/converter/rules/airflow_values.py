@@ -47,10 +47,16 @@ class AirflowValues(cst.CSTTransformer):
             return updated
         owner, _, member = full.rpartition(".")
         if owner in TRIGGER_RULES and member.isupper() and self._rule:
-            return cst.SimpleString(f'"{member.lower()}"')
+            rule = member.lower()
+            return cst.SimpleString(f'"{_RENAMED.get(rule, rule)}"')
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
             return cst.Name(EXCEPTIONS[full])
+        return updated
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString):
+        if self._rule and original.evaluated_value in _RENAMED:
+            return cst.SimpleString(f'"{_RENAMED[original.evaluated_value]}"')
         return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
@@ -70,6 +76,10 @@ class AirflowValues(cst.CSTTransformer):
             cst.Attribute(cst.parse_expression('pendulum.today("UTC")'), cst.Name("subtract")),
             [cst.Arg(updated.args[0].value, keyword=cst.Name("days"), equal=_EQ)],
         )
+
+
+# Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
+_RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:

@@ -138,11 +138,21 @@ class _Rewrite(cst.CSTTransformer):
     ) -> None:
         self.names, self.params, self.module = names, params, module
         self.airflow3 = airflow3
+        self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.quotes.append(node.start.lstrip("rRbBfFuU")[:1])
+
+    def leave_FormattedString(self, original, updated):
+        self.quotes.pop()
+        return updated
 
     def _lookup(self, key: str) -> cst.BaseExpression:
         self.uses_context = True
-        return context_lookup(key)
+        # inside an f-string a key needs the quote the f-string does not use (before 3.12)
+        quote = "'" if self.quotes and self.quotes[-1] == '"' else '"'
+        return context_lookup(key, quote)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func

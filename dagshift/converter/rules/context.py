@@ -82,9 +82,9 @@ OTHER_CONTEXT = {
 }
 
 
-def context_lookup(key: str) -> cst.BaseExpression:
-    """``get_run_context()["<key>"]``."""
+def context_lookup(key: str, quote: str = '"') -> cst.BaseExpression:
+    """``get_run_context()["<key>"]`` (``quote``: the other one inside an f-string)."""
     return cst.Subscript(
         cst.Call(cst.Name("get_run_context")),
-        [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))],
+        [cst.SubscriptElement(cst.Index(cst.SimpleString(f"{quote}{key}{quote}")))],
     )
