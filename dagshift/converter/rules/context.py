@@ -36,6 +36,8 @@ CONTEXT_VALUES = {
     "data_interval_end": "data_interval_end",
     "params": "params",
     "run_id": "run_id",
+    "try_number": "try_number",
+    "ts_nodash_with_tz": "ts_nodash_with_tz",
 }
 TI_NAMES = {"ti", "task_instance"}
 # Context objects reached only for these attributes: (object, attribute) -> context key.
@@ -79,6 +81,18 @@ OTHER_CONTEXT = {
     "prev_start_date_success",
     "prev_end_date_success",
     "task_instance_key_str",
+    "asset_state_store",
+    "task_state_store",
+    "exception",
+    "partition_date",
+    "partition_key",
+    "reason",
+    "task_reschedule_count",
+    "prev_execution_date_success",
+    "yesterday_ds_nodash",
+    "tomorrow_ds_nodash",
+    "latest_date",
+    "dag_run_id",
 }
 
 
