@@ -98,3 +98,22 @@ if __name__ == "__main__":
         total += counts
         print(version, dict(sorted(counts.items())), sum(counts.values()))
     print("total", dict(sorted(total.items())), sum(total.values()))
+
+
+def test_every_converted_example_dag_loads_as_flows(tmp_path: Path) -> None:
+    from dagshift.runtime.loader import load_path
+
+    loaded = 0
+    for version in [*VERSIONS, "installed"]:
+        for name, source in _sources(version):
+            result = convert_source(source)
+            if result.status != "converted":
+                continue
+            path = tmp_path / f"{version}_{Path(name).name}"
+            path.write_text(result.code)
+            flows = load_path(str(path))
+            assert flows, name
+            assert all(flow.graph.number_of_nodes() for flow in flows), name
+            loaded += 1
+    if not loaded:
+        pytest.skip("no example DAGs to be had")
