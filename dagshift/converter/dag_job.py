@@ -36,6 +36,10 @@ HELPERS = {
 }
 
 
+# Attributes a DAG file may set on its DAG that only document it: set on the flow as well.
+_DOC_ATTRIBUTES = {"doc_md", "doc", "doc_rst", "doc_json", "doc_yaml", "description"}
+
+
 @dataclass
 class FileInfo:
     """What every DAG of a file shares."""
@@ -230,7 +234,16 @@ class DagJob:
         if self.site.dag_var:
             heads.add(self.site.dag_var)
         for old, new in zip(body, new_body, strict=True):
-            found = first_name(new, heads)
+            doc = self.site.dag_var and m.matches(  # dag.doc_md = ...: an attribute of the flow
+                old,
+                m.SimpleStatementLine(
+                    [m.Assign([m.AssignTarget(m.Attribute(m.Name(self.site.dag_var), m.Name()))])]
+                ),
+            )
+            if doc and old.body[0].targets[0].target.attr.value in _DOC_ATTRIBUTES:
+                found = first_name(old.body[0].value, heads)
+            else:
+                found = first_name(new, heads)
             if found is not None:
                 left = found.value
                 at = first_name(old, {left}) or old

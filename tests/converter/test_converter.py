@@ -273,3 +273,8 @@ def test_module_level_helpers_get_dagshift_values_when_every_dag_converts(
     flow, run = _run("airflow_values/module_level_values", tmp_path)
     assert run.tasks["load"].state == "skipped"  # the helper's AirflowSkipException
     assert flow.start_date.hour == 0 and flow.start_date.timezone_name == "UTC"
+
+
+def test_documentation_set_on_the_dag_object_is_kept_on_the_flow(tmp_path: Path) -> None:
+    flow, _ = _run("dag_definition/doc_md_on_the_dag", tmp_path)
+    assert flow.doc_md == "### A documented DAG"
