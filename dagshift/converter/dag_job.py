@@ -242,6 +242,10 @@ class DagJob:
             )
             if doc and old.body[0].targets[0].target.attr.value in _DOC_ATTRIBUTES:
                 found = first_name(old.body[0].value, heads)
+            elif m.matches(
+                old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
+            ):
+                raise Unsupported(old, "DS053", "an attribute set on a task (t.doc_md = ...)")
             else:
                 found = first_name(new, heads)
             if found is not None:
