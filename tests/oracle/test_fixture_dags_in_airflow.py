@@ -28,9 +28,12 @@ FIXTURES = sorted(FIXTURE_DAGS.glob("*.py"))
 LOGICAL_DATE = "2024-01-15"
 
 # Variables for every run, from the environment as Airflow reads them; one file runs without
-# them so that its Variable defaults are checked too.
+# them so that its Variable defaults are checked too, one with its template folder.
 ENV = {"AIRFLOW_VAR_DAGSHIFT_GREETING": "hi", "AIRFLOW_VAR_DAGSHIFT_LIMITS": '{"rows": 5}'}
-ENV_FOR = {"legacy_110_custom_operator": {}}
+ENV_FOR = {
+    "legacy_110_custom_operator": {},
+    "af2_template_files": {**ENV, "DAGSHIFT_FIXTURE_TEMPLATES": str(FIXTURE_DAGS / "templates")},
+}
 
 STYLES = {"legacy_110_": ("1.10", "2"), "af2_": ("2", "2"), "af3_": ("3", "3")}
 
@@ -364,6 +367,16 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "scale_total": (S, 12),
                 "scale": (S, 6),
                 "label": (S, "rows: 12/3"),
+            },
+        )
+    },
+    "af2_template_files": {
+        "af2_template_files": (
+            S,
+            {
+                "script": (S, "ops on 2024-01-15 until 2024-01-21"),
+                "query": (S, "SELECT count(*) FROM orders WHERE day = '2024-01-15'"),
+                "not_a_file": (S, "greet.sh"),
             },
         )
     },
@@ -801,6 +814,7 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
     "af2_sensor": {},
     "af2_task_groups": {("af2_task_groups", "pick_group"): ("publish", None)},
     "af2_taskflow_etl": {},
+    "af2_template_files": {},
     "af2_trigger_rules": {},
 }
 
