@@ -8,8 +8,10 @@ returns the exit status. ``main(argv)`` is testable without a subprocess.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -150,6 +152,10 @@ def _run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"scheduler": args.scheduler}
     if args.cluster:
         options.update(cluster=args.cluster, results="all")
+    out = sys.stdout
+    # With --json, stdout holds the one JSON object: what tasks print (and the output of
+    # their subprocesses and of local cluster workers) goes to stderr.
+    quiet = _stdout_to_stderr() if args.json else contextlib.nullcontext()
     if args.dates:
         try:
             dates = parse_dates(args.dates)
@@ -158,18 +164,19 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         sources = sources if history is not None else [(f, None) for f in flows]
         chosen = [(f, src) for f, src in sources if f in flows]
-        return _run_dates(args, history, chosen, dates, params, options, bool(errors))
+        return _run_dates(args, history, chosen, dates, params, options, bool(errors), quiet)
     try:
-        if history is not None:
-            chosen = [(f, src) for f, src in sources if f in flows]
-            runs = history.run_flows(args, chosen, params, options)
-        else:
-            runs = [f.run(parameters=params, logical_date=args.date, **options) for f in flows]
+        with quiet:
+            if history is not None:
+                chosen = [(f, src) for f, src in sources if f in flows]
+                runs = history.run_flows(args, chosen, params, options)
+            else:
+                runs = [f.run(parameters=params, logical_date=args.date, **options) for f in flows]
     except (ValueError, TypeError, OSError, RuntimeError) as exc:  # bad parameters, db ...
         _err(str(exc))
         return 2
     if args.json:
-        print(json.dumps({r.flow_name: jsonable(r.to_dict()) for r in runs}, indent=2))
+        print(json.dumps({r.flow_name: jsonable(r.to_dict()) for r in runs}, indent=2), file=out)
     else:
         from dagshift.runtime.report import print_runs
 
@@ -177,6 +184,25 @@ def _run(args: argparse.Namespace) -> int:
     if errors:
         return 2
     return 0 if all(r.ok for r in runs) else 1
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor behind stdout (an embedding program)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def parse_dates(text: str) -> list[str]:
@@ -199,7 +225,7 @@ def parse_dates(text: str) -> list[str]:
         ) from None
 
 
-def _run_dates(args, history, sources, dates, params, options, load_failed) -> int:
+def _run_dates(args, history, sources, dates, params, options, load_failed, quiet) -> int:
     """One run per (flow, date), concurrently; each flow at most max_active_runs at once."""
     import copy
     import threading
@@ -218,18 +244,18 @@ def _run_dates(args, history, sources, dates, params, options, load_failed) -> i
     jobs = [(f, src, d) for f, src in sources for d in dates]
     workers = min(len(jobs), sum(f.max_active_runs or 16 for f, _ in sources), 64) or 1
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with quiet, ThreadPoolExecutor(max_workers=workers) as pool:
             runs = list(pool.map(lambda job: one(*job), jobs))
     except (ValueError, TypeError, OSError, RuntimeError) as exc:
         _err(str(exc))
         return 2
     if args.json:
-        out: dict[str, dict[str, Any]] = {}
+        found: dict[str, dict[str, Any]] = {}
         for run in runs:
-            out.setdefault(run.flow_name, {})[run.logical_date.isoformat()] = jsonable(
+            found.setdefault(run.flow_name, {})[run.logical_date.isoformat()] = jsonable(
                 run.to_dict()
             )
-        print(json.dumps(out, indent=2))
+        print(json.dumps(found, indent=2))
     else:
         from dagshift.runtime.report import print_runs
 

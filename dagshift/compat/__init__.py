@@ -41,6 +41,11 @@ def install() -> None:
             "airflow (or run the file with `dagshift run`)"
         )
     sys.meta_path.insert(0, _finder)
+    # Tasks of legacy DAGs sent to dask.distributed workers need the shim there too.
+    from dagshift.runtime.distributed import WORKER_SETUP
+
+    if install not in WORKER_SETUP:
+        WORKER_SETUP.append(install)
 
 
 def uninstall() -> None:

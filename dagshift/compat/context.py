@@ -67,7 +67,8 @@ class DagRun:
 
     def __init__(self, info: RunInfo, dag_id: str, generation: str) -> None:
         self.dag_id = dag_id
-        self.run_id = info.extra.get("airflow_run_id", info.run_id)
+        self.run_id = airflow_run_id(info)
+        self.dagshift_run_id = info.run_id
         self.logical_date = info.logical_date
         if generation != "3":
             self.execution_date = info.logical_date
@@ -239,13 +240,21 @@ class TaskInstance:
         return get_current_context()
 
 
+def airflow_run_id(info: RunInfo) -> str:
+    """The run id Airflow code sees: dagshift's history ids are not in Airflow's format, so a
+    recorded run shows as the manual run of its logical date, as ``dag.test()`` names it."""
+    if info.run_id.startswith(("manual__", "scheduled__", "backfill__", "asset_triggered__")):
+        return info.run_id
+    return f"manual__{info.logical_date.isoformat()}"
+
+
 def build_context(task: Any, current: _Current) -> dict[str, Any]:
     """The Airflow context of ``task`` running as ``current`` (a runtime task handle)."""
     info = current.run
     dag = getattr(task, "dag", None)
     generation = getattr(dag, "generation", "3")
     dag_id = dag.dag_id if dag is not None else info.flow_name
-    run_id = info.extra.get("airflow_run_id", info.run_id)
+    run_id = airflow_run_id(info)
     ti = TaskInstance(task, current, dag_id, run_id)
     base = info.base_context()
     ld = info.logical_date

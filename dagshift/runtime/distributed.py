@@ -26,7 +26,27 @@ import cloudpickle
 
 from dagshift.runtime.state import TaskRun
 
-__all__ = ["SerializationError", "client_for", "publish", "run_graph_on_cluster", "summary"]
+__all__ = [
+    "WORKER_SETUP",
+    "SerializationError",
+    "client_for",
+    "publish",
+    "run_graph_on_cluster",
+    "summary",
+]
+
+# Functions every worker runs once before it runs tasks (importable by name, no arguments):
+# another part of dagshift registers here what a worker needs, such as the Airflow import shim.
+WORKER_SETUP: list[Callable[[], None]] = []
+
+
+def _prepare_workers(client: Any) -> None:
+    done = getattr(client, "_dagshift_setup", set())
+    for fn in WORKER_SETUP:
+        if fn not in done:
+            client.register_worker_callbacks(setup=fn)
+            done.add(fn)
+    client._dagshift_setup = done
 
 
 class SerializationError(TypeError):
@@ -94,6 +114,31 @@ def _check_serializable(dsk: dict[str, Any]) -> None:
                 ) from exc
 
 
+class _ByValue:
+    """Sends its object with cloudpickle inside Dask's plain pickling, so functions of loaded
+    DAG and flow files (registered to be pickled by value) reach workers that cannot import
+    those files by name."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __reduce__(self):
+        return cloudpickle.loads, (cloudpickle.dumps(self.obj),)
+
+
+def _by_value(dsk: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in dsk.items():
+        if isinstance(value, tuple):
+            fn, plan, run, *rest = value
+            run = run if isinstance(run, str) else _ByValue(run)
+            value = (fn, _ByValue(plan), run, *rest)
+        out[key] = value
+    return out
+
+
 def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -151,10 +196,11 @@ def run_graph_on_cluster(
             block = None
 
     with client_for(cluster) as client:
+        _prepare_workers(client)
         if topic:
             client.subscribe_topic(topic, lambda event: arrived.put(event[1]))
         try:
-            futures = dict(zip(keys, client.get(dsk, keys, sync=False), strict=True))
+            futures = dict(zip(keys, client.get(_by_value(dsk), keys, sync=False), strict=True))
             pending = list(futures.values())
             while pending:
                 drain(0.05)  # summaries as they come, for listeners (progress, run records)
