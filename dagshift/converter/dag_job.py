@@ -16,7 +16,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
-from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, OPERATORS, qualified
+from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, OPERATORS, qualified
 from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
@@ -334,6 +334,17 @@ class _Rewriter(cst.CSTTransformer):
             if full in names:
                 self.job.helpers.add(helper)
                 return updated.with_changes(func=cst.Name(helper))
+        return updated
+
+    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation):
+        # `a >> Label("why") >> b`: an edge label only annotates the edge; the edge stays
+        if isinstance(updated.operator, cst.RightShift | cst.LeftShift):
+            for side, other in ((updated.right, updated.left), (updated.left, updated.right)):
+                if (
+                    isinstance(side, cst.Call)
+                    and qualified(side.func, self.job.file.names) in LABELS
+                ):
+                    return other
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):

@@ -18,6 +18,7 @@ __all__ = [
     "DAG_DECORATORS",
     "DAYS_AGO",
     "EXCEPTIONS",
+    "LABELS",
     "OPERATORS",
     "TASK_DECORATORS",
     "TRIGGER_RULES",
@@ -88,6 +89,7 @@ TRIGGER_RULES = {
     "airflow.sdk.TriggerRule",
 }
 DAYS_AGO = {"airflow.utils.dates.days_ago"}
+LABELS = {"airflow.utils.edgemodifier.Label", "airflow.sdk.Label"}
 
 
 def _is_airflow(module: str) -> bool:

@@ -278,3 +278,12 @@ def test_module_level_helpers_get_dagshift_values_when_every_dag_converts(
 def test_documentation_set_on_the_dag_object_is_kept_on_the_flow(tmp_path: Path) -> None:
     flow, _ = _run("dag_definition/doc_md_on_the_dag", tmp_path)
     assert flow.doc_md == "### A documented DAG"
+
+
+def test_edge_labels_leave_the_edges_they_annotate(tmp_path: Path) -> None:
+    flow, _ = _run("dependencies/edge_labels", tmp_path)
+    assert sorted(flow.graph.edges) == [
+        ("check", "describe"),
+        ("check", "save"),
+        ("describe", "save"),
+    ]

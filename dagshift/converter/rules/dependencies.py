@@ -1,6 +1,7 @@
 """Dependencies: ``>>``, ``<<``, ``set_upstream`` and ``set_downstream`` stay as written (the
 runtime's placeholders support them); ``chain()`` and ``cross_downstream()`` become small
 helpers with Airflow's exact rules (lists side by side in ``chain`` are joined pairwise).
+An edge ``Label("...")`` between two tasks only annotates the edge: the edge stays, unlabelled.
 """
 
 from __future__ import annotations
