@@ -44,6 +44,7 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	sh bench/setup.sh
 	$(PY) bench/suite.py $(BENCH_ARGS)
+	$(PY) bench/shim_chain.py
 	.venv-bench-prefect/bin/python bench/render.py
 	$(PY) bench/runtime_overhead.py
 	$(PY) bench/distributed_overhead.py

@@ -359,6 +359,19 @@ def importtime(path: str, env: dict, top: int = 15) -> dict:
         depth = (len(name) - len(name.lstrip(" "))) // 2
         rows.append((name.strip(), depth, int(self_us) / 1e6, int(cum_us) / 1e6))
 
+    def group(module: str) -> str:
+        parts = module.split(".")
+        return ".".join(parts[:2]) if parts[0] == "dagshift" else parts[0]
+
+    # -X importtime prints a module after its imports: a module's importer is the next line
+    # one level up. Where a package (dagshift: a subpackage) is entered, and from where.
+    entries: dict = {}
+    for i, (module, depth, _, cum) in enumerate(rows):
+        parent = next((r[0] for r in rows[i + 1 :] if r[1] == depth - 1), None)
+        if parent is None or group(parent) != group(module):
+            key = (group(module), parent or "(top level)")
+            entries[key] = entries.get(key, 0.0) + cum
+
     def pick(rows_, key):
         return [
             {"module": m, "depth": d, "self_s": s, "cumulative_s": c}
@@ -376,6 +389,10 @@ def importtime(path: str, env: dict, top: int = 15) -> dict:
         "modules": len(rows),
         "top_level_by_cumulative": pick(roots, key=lambda r: r[3]),
         "by_self": pick(rows, key=lambda r: r[2]),
+        "package_entries": [
+            {"package": pkg, "imported_by": parent, "cumulative_s": cum}
+            for (pkg, parent), cum in sorted(entries.items(), key=lambda kv: -kv[1])[:top]
+        ],
         "self_by_package": dict(
             sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
         ),
