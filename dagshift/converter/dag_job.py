@@ -23,7 +23,7 @@ from dagshift.converter.rules.dag_definition import DagSite, flow_block
 from dagshift.converter.rules.operators import operator_args, task_call
 from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, python_plan
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
-from dagshift.converter.rules.xcom import Pull, ident
+from dagshift.converter.rules.xcom import Pull
 
 __all__ = ["DagJob", "FileInfo"]
 
@@ -61,7 +61,7 @@ class _Plan:
     kind: str
     args: Any
     call_args: list[cst.Arg] = field(default_factory=list)
-    pulled_ids: list[str] = field(default_factory=list)
+    pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
     mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
 
 
@@ -215,8 +215,8 @@ class DagJob:
             )
         if plan.kind == "bash":
             pull_args = [
-                kwarg("xcom_" + ident(t), self.pulled(Pull((t,), False, None, None), index, node))
-                for t in plan.pulled_ids
+                kwarg("xcom_" + pull.param_name(), self.pulled(pull, index, node))
+                for pull in plan.pulled_ids
             ]
             return task_call(
                 cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args

@@ -148,7 +148,7 @@ def test_a_list_pull_leaves_out_tasks_that_returned_nothing_as_airflow_does(
 
 def test_xcom_pull_in_a_bash_template_gets_the_upstream_result(tmp_path: Path) -> None:
     flow, run = _run("xcom/pull_in_bash_template", tmp_path)
-    assert run.tasks["use"].result == "pulled=42 env=42"
+    assert run.tasks["use"].result == "pulled=42 env=rows rows"
     assert ("count", "use") in flow.graph.edges
 
 

@@ -2,7 +2,8 @@
 
 ``bash_command`` must be a string literal (or adjacent literals) that does not name a
 ``.sh``/``.bash`` template file. ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env
-becomes ``{{ xcom_a }}``, a template variable fed by task ``a``'s result (see ``xcom.py``).
+becomes ``{{ xcom_a }}`` (with ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by
+task ``a``'s result (see ``xcom.py``).
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from dagshift.converter.model import Unsupported, kwarg
-from dagshift.converter.rules.xcom import jinja_pulls
+from dagshift.converter.rules.xcom import Pull, jinja_pulls
 
 __all__ = ["HELPER", "bash_arguments", "mapped_commands"]
 
@@ -28,7 +29,7 @@ def _dagshift_bash(command, env=None, **values):
 """
 
 
-def _pulls_in(node: cst.BaseExpression, ids: list[str]) -> cst.BaseExpression:
+def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
 
     class _T(cst.CSTTransformer):
@@ -52,7 +53,7 @@ def bash_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> tuple[list[cst.A
     text = command.evaluated_value
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
-    ids: list[str] = []
+    ids: list[Pull] = []
     out = [cst.Arg(_pulls_in(command, ids))]
     if "env" in rest:
         out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))

@@ -93,23 +93,50 @@ def returns_mapping(value: cst.BaseExpression | None) -> cst.Dict:
     )
 
 
-_JINJA_PULL = re.compile(
-    r"""\b(?:ti|task_instance)\.xcom_pull\(\s*(?:task_ids\s*=\s*)?(['"])([\w.-]+)\1\s*\)"""
+_Q = r"""(['"])"""
+_JINJA_PULLS = (  # (regex, group of the task id, group of the key)
+    (
+        re.compile(
+            r"\b(?:ti|task_instance)\.xcom_pull\(\s*(?:task_ids\s*=\s*)?"
+            + _Q
+            + r"([\w.-]+)\1\s*(?:,\s*key\s*=\s*"
+            + _Q
+            + r"([\w.-]+)\3\s*)?\)"
+        ),
+        2,
+        4,
+    ),
+    (
+        re.compile(
+            r"\b(?:ti|task_instance)\.xcom_pull\(\s*key\s*=\s*"
+            + _Q
+            + r"([\w.-]+)\1\s*,\s*task_ids\s*=\s*"
+            + _Q
+            + r"([\w.-]+)\3\s*\)"
+        ),
+        4,
+        2,
+    ),
 )
 
 
-def jinja_pulls(text: str) -> tuple[str, list[str]]:
-    """A template with each ``ti.xcom_pull(task_ids='a')`` made ``xcom_a``; the task ids.
+def jinja_pulls(text: str) -> tuple[str, list[Pull]]:
+    """A template with each ``ti.xcom_pull(task_ids='a'[, key='k'])`` made ``xcom_a[_k]``,
+    and the pulls.
 
-    Raises ValueError when a pull of another form remains (a key, a list, an expression).
+    Raises ValueError when a pull of another form remains (a list, an expression, a push).
     """
-    ids: list[str] = []
+    pulls: list[Pull] = []
 
-    def sub(match: re.Match[str]) -> str:
-        ids.append(match.group(2))
-        return "xcom_" + ident(match.group(2))
+    def sub(match: re.Match[str], id_group: int, key_group: int) -> str:
+        key = match.group(key_group)
+        pull = Pull((match.group(id_group),), False, None if key == "return_value" else key, None)
+        pulls.append(pull)
+        return "xcom_" + pull.param_name()
 
-    out = _JINJA_PULL.sub(sub, text)
+    out = text
+    for regex, id_group, key_group in _JINJA_PULLS:
+        out = regex.sub(lambda mt, i=id_group, k=key_group: sub(mt, i, k), out)
     if "xcom_pull" in out or "xcom_push" in out:
         raise ValueError("an xcom_pull in a template that is not a plain task_ids='...' pull")
-    return out, list(dict.fromkeys(ids))
+    return out, list(dict.fromkeys(pulls))
