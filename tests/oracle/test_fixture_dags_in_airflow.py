@@ -370,6 +370,21 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_taskflow_corners": {
+        "af2_taskflow_corners": (
+            S,
+            {
+                "stats": (S, {"cols": 2, "rows": 3}),
+                "area": (S, 6),
+                "templated": (S, ["2024-01-15", "plain x"]),
+                "shell": (S, "w-20240115"),
+                "recall": (S, "seen 2024-01-15"),
+                "recall_template": (S, "seen 2024-01-15"),
+                "x": S,
+                "y": S,
+            },
+        )
+    },
     "af2_template_files": {
         "af2_template_files": (
             S,
@@ -632,6 +647,21 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af3_taskflow_corners": {
+        "af3_taskflow_corners": (
+            S,
+            {
+                "stats": (S, {"cols": 2, "rows": 3}),
+                "area": (S, 6),
+                "templated": (S, ["2024-01-15", "plain x"]),
+                "shell": (S, "w-20240115"),
+                "recall": (S, "seen 2024-01-15"),
+                "recall_template": (S, "seen 2024-01-15"),
+                "x": S,
+                "y": S,
+            },
+        )
+    },
     "af3_templates_native": {
         "af3_templates_native": (
             S,
@@ -813,6 +843,7 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
     "af2_retries_exceptions": {},
     "af2_sensor": {},
     "af2_task_groups": {("af2_task_groups", "pick_group"): ("publish", None)},
+    "af2_taskflow_corners": {},
     "af2_taskflow_etl": {},
     "af2_template_files": {},
     "af2_trigger_rules": {},
