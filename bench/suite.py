@@ -7,6 +7,7 @@ every engine once, then round 2, ... so that load from other users of the machin
 engines alike. Figures are medians with min and max; the machine and its load go with them.
 
     python bench/suite.py [--quick] [--sizes 10,100,1000] [--repeat 5] [--data-mb 1024]
+    python bench/suite.py --engines dagshift-shim [--sizes ...] [--repeat ...]   # merge rows
 
 Writes ``bench/results/suite.json``; ``bench/render.py`` turns it into ``docs/benchmarks.md``.
 """
@@ -114,7 +115,25 @@ def _summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def runtime(sizes: list[int], repeat: int, af: Airflow | None, log) -> list[dict]:
+ENGINES = (
+    "python",
+    "dask-graph",
+    "dask-delayed",
+    "dagshift",
+    "dagshift-shim",
+    "prefect",
+    "airflow",
+)
+
+
+def runtime(
+    sizes: list[int],
+    repeat: int,
+    af: Airflow | None,
+    log,
+    root: str,
+    engines: tuple[str, ...] = ENGINES,
+) -> list[dict]:
     sys.path.insert(0, HERE)
     from engines import write_airflow_dag
 
@@ -122,11 +141,14 @@ def runtime(sizes: list[int], repeat: int, af: Airflow | None, log) -> list[dict
     cases, skipped = [], []
     for shape in ("chain", "fan"):
         for n in sizes:
-            dag_path, af_env = None, {}
+            # The same Airflow DAG file for the shim and for Airflow, in its own DAGs folder.
             if af is not None and af.ok:
                 dag_path, af_env = af.dag(
                     f"{shape}{n}", lambda p, s=shape, k=n: write_airflow_dag(p, s, k)
                 )
+            else:
+                dag_path, af_env = os.path.join(root, f"{shape}{n}.py"), {}
+                write_airflow_dag(dag_path, shape, n)
             for engine in ("python", "dask-graph", "dask-delayed", "dagshift"):
                 cases.append((engine, shape, n, PY, [], {}))
             if shim:
@@ -154,6 +176,8 @@ def runtime(sizes: list[int], repeat: int, af: Airflow | None, log) -> list[dict
                 )
             else:
                 cases.append(("airflow", shape, n, PY, ["--dag-file", dag_path], af_env))
+    cases = [c for c in cases if c[0] in engines]
+    skipped = [s for s in skipped if s[0] in engines]
     samples: dict = {}
     for r in range(repeat):
         for engine, shape, n, python, extra, env in cases:
@@ -251,6 +275,36 @@ def converter(log) -> list[dict]:
     return rows
 
 
+def engines_only(args: argparse.Namespace, log) -> None:
+    """Measure some engines only and merge their rows into an earlier session's results."""
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise SystemExit(f"unknown engines {unknown}; known: {', '.join(ENGINES)}")
+    session = {"machine": machine(), "load_start": os.getloadavg(), "args": vars(args)}
+    root = tempfile.mkdtemp(prefix="dagshift-bench-")
+    try:
+        af = None if args.no_airflow or "airflow" not in engines else Airflow(root)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        rows = runtime(sizes, args.repeat, af, log, root, engines)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    session["load_end"] = os.getloadavg()
+    result: dict = {"machine": session["machine"], "args": vars(args), "runtime": []}
+    if os.path.exists(args.json):
+        with open(args.json) as fh:
+            result = json.load(fh)
+    index = len(result.setdefault("later_sessions", []))
+    result["later_sessions"].append({**session, "engines": list(engines)})
+    for row in rows:
+        row["session"] = index
+    result["runtime"] = [r for r in result["runtime"] if r["engine"] not in engines] + rows
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as fh:
+        json.dump(result, fh, indent=2)
+    log(f"merged {len(rows)} rows of {', '.join(engines)} into {args.json}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000")
@@ -263,6 +317,11 @@ def main() -> None:
     parser.add_argument("--scale-tasks", type=int, default=10_000)
     parser.add_argument("--scale-runs", type=int, default=200)
     parser.add_argument("--no-airflow", action="store_true")
+    parser.add_argument(
+        "--engines",
+        help="comma-separated engines to measure (runtime section only); their rows replace "
+        "those of --json, which keeps the other engines and sections, noted as a later session",
+    )
     parser.add_argument("--quick", action="store_true", help="sizes 10,100, 2 repeats, 128 MB")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "suite.json"))
     args = parser.parse_args()
@@ -273,12 +332,15 @@ def main() -> None:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.engines:
+        engines_only(args, log)
+        return
     result = {"machine": machine(), "load_start": os.getloadavg(), "args": vars(args)}
     root = tempfile.mkdtemp(prefix="dagshift-bench-")
     try:
         af = None if args.no_airflow else Airflow(root)
         sizes = [int(s) for s in args.sizes.split(",")]
-        result["runtime"] = runtime(sizes, args.repeat, af, log)
+        result["runtime"] = runtime(sizes, args.repeat, af, log, root)
         result["data"] = data_exchange(
             args.data_mb, args.data_repeat, af, args.airflow_data_mb, log
         )
