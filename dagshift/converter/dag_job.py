@@ -157,7 +157,7 @@ class DagJob:
                 mapped = bash_operator.mapped_commands(call, expand.value)
                 env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
                 return _Plan("bash", args, env, [], mapped)
-            call_args, ids = bash_operator.bash_arguments(call, args.rest)
+            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.assigned)
             return _Plan("bash", args, call_args, ids)
         if kind == "empty":
             self.helpers.add("_dagshift_empty")

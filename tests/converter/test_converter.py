@@ -287,3 +287,10 @@ def test_edge_labels_leave_the_edges_they_annotate(tmp_path: Path) -> None:
         ("check", "save"),
         ("describe", "save"),
     ]
+
+
+def test_a_bash_command_kept_in_a_module_constant_is_rendered_at_run_time(
+    tmp_path: Path,
+) -> None:
+    _, run = _run("bash_operator/command_in_a_variable", tmp_path)
+    assert run.tasks["templated"].result == f"{DAY} 1"

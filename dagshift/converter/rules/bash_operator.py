@@ -9,7 +9,10 @@ task ``a``'s result (see ``xcom.py``).
 
 from __future__ import annotations
 
+import textwrap
+
 import libcst as cst
+import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.rules.xcom import Pull, jinja_pulls
@@ -44,16 +47,50 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
     return node.visit(_T())  # type: ignore[return-value]
 
 
-def bash_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> tuple[list[cst.Arg], list[str]]:
-    """Call arguments for ``_dagshift_bash`` and the task ids pulled in its templates."""
+def _named_command(node: cst.BaseExpression, assigned: dict) -> str | None:
+    """The text of ``NAME`` assigned once at module level a string or ``dedent(string)``."""
+    value = assigned.get(node.value) if isinstance(node, cst.Name) else None
+    dedented = False
+    if m.matches(
+        value, m.Call(func=m.Name("dedent") | m.Attribute(m.Name("textwrap"), m.Name("dedent")))
+    ):
+        value = value.args[0].value if len(value.args) == 1 else None
+        dedented = True
+    if not isinstance(value, cst.SimpleString | cst.ConcatenatedString):
+        return None
+    text = value.evaluated_value
+    if not isinstance(text, str):
+        return None
+    return textwrap.dedent(text) if dedented else text
+
+
+def bash_arguments(
+    call: cst.Call, rest: dict[str, cst.Arg], assigned: dict
+) -> tuple[list[cst.Arg], list[Pull]]:
+    """Call arguments for ``_dagshift_bash`` and the XCom pulls in its templates.
+
+    ``bash_command`` is a string literal, or the name of a module-level string (or
+    ``dedent(string)``) without XCom in it (the text is shared: it stays as it is).
+    """
     arg = rest.get("bash_command")
     command = arg.value if arg else None
+    named = _named_command(command, assigned) if command is not None else None
+    if named is not None:
+        if named.rstrip().endswith((".sh", ".bash")):
+            raise Unsupported(call, "DS036", "bash_command names a script template file")
+        if "xcom_" in named:
+            raise Unsupported(call, "DS075", "XCom in a bash_command kept in a variable")
+        out = [cst.Arg(command)]
+        ids: list[Pull] = []
+        if "env" in rest:
+            out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
+        return out, ids
     if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
         raise Unsupported(call, "DS035", "bash_command is not a plain string literal")
     text = command.evaluated_value
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
-    ids: list[Pull] = []
+    ids = []
     out = [cst.Arg(_pulls_in(command, ids))]
     if "env" in rest:
         out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))

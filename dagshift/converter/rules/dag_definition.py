@@ -20,7 +20,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
-from dagshift.converter.rules.operators import IGNORED, TASK_OPTIONS
+from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 
 __all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
 
@@ -168,7 +168,7 @@ def _default_args(
             options.append(el.with_changes(key=new_key) if key != TASK_OPTIONS[key] else el)
         elif key in ("start_date", "end_date"):
             flow[key] = el.value
-        elif key not in IGNORED:
+        elif not ignorable(key or "", el.value):
             raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
     if not options:
         return None, flow

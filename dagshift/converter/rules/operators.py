@@ -2,7 +2,8 @@
 
 ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay`` and
 ``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. Arguments that
-only document or notify (owner, email, doc_md ...) have no effect on a run and are dropped.
+only document or notify (owner, email, doc_md, sla ...) have no effect on a run and are
+dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
 
-__all__ = ["IGNORED", "OperatorArgs", "TASK_OPTIONS", "operator_args", "task_call"]
+__all__ = [
+    "IGNORED",
+    "OperatorArgs",
+    "TASK_OPTIONS",
+    "ignorable",
+    "operator_args",
+    "task_call",
+]
 
 DESCRIPTION = "task_id, dag=, retries, retry_delay, trigger_rule ... -> .override(...)"
 
@@ -41,6 +49,17 @@ IGNORED = {
     "priority_weight",
     "weight_rule",
 }
+
+
+# Arguments whose False (their default) changes nothing in a run; True stays unconverted.
+IGNORED_IF_FALSE = {"depends_on_past", "wait_for_downstream"}
+
+
+def ignorable(name: str, value: cst.BaseExpression) -> bool:
+    """Whether an operator (or default_args) argument has no effect on a run."""
+    if name in IGNORED_IF_FALSE:
+        return isinstance(value, cst.Name) and value.value == "False"
+    return name in IGNORED or name == "sla"
 
 
 @dataclass
@@ -71,7 +90,7 @@ def operator_args(
             options.append(kwarg(TASK_OPTIONS[name], arg.value))
         elif name in allowed:
             rest[name] = arg
-        elif name not in IGNORED:
+        elif not ignorable(name, arg.value):
             raise Unsupported(call, "DS011", f"argument {name}= of {what} is not converted")
     if task_id is None:
         raise Unsupported(call, "DS031", f"{what} without a task_id")
