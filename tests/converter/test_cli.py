@@ -168,3 +168,30 @@ def test_list_rules_names_every_rule_with_its_description(
     out = capsys.readouterr().out.splitlines()
     assert any(line.startswith("xcom ") and "xcom_pull" in line for line in out)
     assert len(out) == 11
+
+
+def test_jobs_give_the_same_report_and_files_as_one_process(tmp_path: Path) -> None:
+    src = tmp_path / "dags"
+    src.mkdir()
+    for i, case in enumerate(
+        ["empty_operator/legacy_dummy", "unsupported/sensor_kept", "xcom/pull_and_push_styles"]
+    ):
+        (src / f"d{i}.py").write_text(_input(case))
+    reports = []
+    for jobs in ("1", "2"):
+        out, report = tmp_path / f"out{jobs}", tmp_path / f"r{jobs}.json"
+        main([str(src), "--out", str(out), "--jobs", jobs, "--report", str(report)])
+        files = {p.name: p.read_text() for p in sorted(out.iterdir())}
+        reports.append((json.loads(report.read_text()), files))
+    assert reports[0] == reports[1]
+
+
+def test_a_file_that_is_not_utf8_fails_alone_and_the_others_go_on(tmp_path: Path) -> None:
+    (tmp_path / "latin1.py").write_bytes("# caf\xe9\n".encode("latin-1"))
+    (tmp_path / "ok.py").write_text(_input("empty_operator/legacy_dummy"))
+    report = tmp_path / "r.json"
+    assert main([str(tmp_path), "--check", "--report", str(report)]) == 2
+    by_name = {Path(f["path"]).name: f for f in json.loads(report.read_text())["files"]}
+    assert by_name["latin1.py"]["status"] == "failed"
+    assert by_name["latin1.py"]["findings"][0]["code"] == "DS900"
+    assert by_name["ok.py"]["status"] == "converted"
