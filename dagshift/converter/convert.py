@@ -30,7 +30,7 @@ __all__ = ["Finding", "Result", "convert_source"]
 _MARK = "# dagshift: TODO"
 
 
-class _Survey(cst.BatchableCSTVisitor):
+class _Survey:
     """What the rules need to know about the whole file, gathered in the pass finding DAGs."""
 
     def __init__(self, names: dict[str, str]) -> None:

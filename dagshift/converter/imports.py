@@ -34,7 +34,7 @@ def _referenced(module: cst.Module) -> set[str]:
     return found
 
 
-class Bindings(cst.BatchableCSTVisitor):
+class Bindings:
     """Names the file binds itself (definitions, assignments, loop targets, other imports)."""
 
     def __init__(self) -> None:

@@ -97,7 +97,33 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
     return list(body[at : last + 1])
 
 
-class _Finder(cst.BatchableCSTVisitor):
+class _Together(cst.CSTVisitor):
+    """Several plain objects' ``visit_<Node>`` / ``leave_<Node>`` methods in one pass (libcst's
+    batched visitor costs more per node: it calls every visitor's stub for every node)."""
+
+    def __init__(self, visitors: Sequence[Any]) -> None:
+        self.visitors = visitors
+        self.visits: dict[type, list[Any]] = {}
+        self.leaves: dict[type, list[Any]] = {}
+
+    def _methods(self, table: dict[type, list[Any]], prefix: str, kind: type) -> list[Any]:
+        found = table.get(kind)
+        if found is None:
+            name = prefix + kind.__name__
+            found = table[kind] = [getattr(v, name) for v in self.visitors if hasattr(v, name)]
+        return found
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for method in self._methods(self.visits, "visit_", type(node)):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for method in self._methods(self.leaves, "leave_", type(original_node)):
+            method(original_node)
+
+
+class _Finder:
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
         self.sites: list[DagSite] = []
@@ -122,14 +148,14 @@ class _Finder(cst.BatchableCSTVisitor):
 
 
 def find_sites(
-    module: cst.Module, names: dict[str, str], also: Sequence[cst.BatchableCSTVisitor] = ()
+    module: cst.Module, names: dict[str, str], also: Sequence[Any] = ()
 ) -> list[DagSite]:
     """Every DAG definition of the module; a DAG made another way is an ``other`` site.
 
     ``also``: other visitors to run in the same pass over the tree.
     """
     finder = _Finder(names)
-    cst.visit_batched(module, [finder, *also])
+    module.visit(_Together([finder, *also]))
     sites = _find(module, names, finder)
     known = {id(a) for site in sites for a in site.call_args}
     for call in finder.calls:
