@@ -228,7 +228,7 @@ class _Apply(cst.CSTTransformer):
         if id(original) in self.held and hasattr(updated, "leading_lines"):
             exc = self.all[self.held[id(original)]]
             self.findings.append(Finding(exc.code, self.lines.get(id(original), 1), exc.message))
-            text = f"{_MARK}({exc.code}): {exc.message}"
+            text = " ".join(f"{_MARK}({exc.code}): {exc.message}".split())  # one line
             lines = list(updated.leading_lines)
             if text not in {ln.comment.value for ln in lines if ln.comment}:
                 lines.append(cst.EmptyLine(comment=cst.Comment(text)))

@@ -60,6 +60,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("callables/context_passed_along_kept", [("DS060", 10)]),
         ("taskflow/task_group_kept", [("DS002", 9)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
+        ("bash_operator/template_with_other_names_kept", [("DS063", 5)]),
     ],
 )
 def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(

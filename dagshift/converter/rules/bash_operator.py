@@ -15,6 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls
 
 __all__ = ["HELPER", "bash_arguments", "mapped_commands"]
@@ -42,7 +43,10 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
             except ValueError as exc:
                 raise Unsupported(node, "DS075", str(exc)) from None
             ids.extend(i for i in found if i not in ids)
-            return updated.with_changes(value=text)
+            new = updated.with_changes(value=text)
+            if isinstance(new.evaluated_value, str):
+                check_template(node, new.evaluated_value, {"xcom_" + p.param_name() for p in ids})
+            return new
 
     return node.visit(_T())  # type: ignore[return-value]
 
@@ -80,6 +84,7 @@ def bash_arguments(
             raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
             raise Unsupported(call, "DS075", "XCom in a bash_command kept in a variable")
+        check_template(call, named)
         out = [cst.Arg(command)]
         ids: list[Pull] = []
         if "env" in rest:

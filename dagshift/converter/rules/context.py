@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from dagshift.converter.model import Unsupported
+
 __all__ = [
     "ATTRIBUTES",
+    "check_template",
     "CONTEXT_VALUES",
     "OBJECTS",
     "OTHER_CONTEXT",
@@ -102,3 +105,38 @@ def context_lookup(key: str, quote: str = '"') -> cst.BaseExpression:
         cst.Call(cst.Name("get_run_context")),
         [cst.SubscriptElement(cst.Index(cst.SimpleString(f"{quote}{key}{quote}")))],
     )
+
+
+# Names a Jinja template can use with dagshift's render(): the run context and macros.
+# (Airflow's ``conf`` in a template is its configuration, not the run's conf: not here.)
+TEMPLATE_NAMES = {
+    "ds",
+    "ds_nodash",
+    "ts",
+    "ts_nodash",
+    "ts_nodash_with_tz",
+    "logical_date",
+    "data_interval_start",
+    "data_interval_end",
+    "params",
+    "run_id",
+    "macros",
+}
+
+
+def check_template(node: cst.CSTNode, text: str, extra: set[str] = frozenset()) -> None:
+    """Unsupported unless every name the template reads has the same value in dagshift."""
+    if "{{" not in text and "{%" not in text:
+        return
+    import jinja2
+    import jinja2.meta
+
+    try:
+        used = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
+    missing = sorted(used - TEMPLATE_NAMES - set(extra))
+    if missing:
+        raise Unsupported(
+            node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"
+        )

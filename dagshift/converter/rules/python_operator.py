@@ -19,6 +19,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
 from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.operators import OperatorArgs
 from dagshift.converter.rules.xcom import Pull
 
@@ -72,13 +73,17 @@ class PythonPlan:
 
 
 def templated(node: cst.CSTNode) -> bool:
-    """Whether a value holds a string Airflow would render as a template."""
+    """Whether a value holds a string Airflow would render as a template (Unsupported when
+    the template reads a name dagshift's run context does not have)."""
     found = False
 
     class _V(cst.CSTVisitor):
         def visit_SimpleString(self, n: cst.SimpleString) -> None:
             nonlocal found
-            found = found or "{{" in n.value or "{%" in n.value
+            if "{{" in n.value or "{%" in n.value:
+                found = True
+                if isinstance(n.evaluated_value, str):
+                    check_template(node, n.evaluated_value)
 
         def visit_FormattedStringText(self, n: cst.FormattedStringText) -> None:
             nonlocal found
