@@ -110,6 +110,10 @@ class _Check(cst.CSTVisitor):
         key = self.names.key_of(node)
         if key in CONTEXT_VALUES or (key is not None and key in self.fed):
             self._allow(node.value)
+        elif key is not None and key not in OBJECTS:
+            raise Unsupported(
+                node, "DS061", f"the callable reads context[{key!r}], which has no equivalent"
+            )
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.tracked and id(node) not in self.allowed:
