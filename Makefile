@@ -37,7 +37,7 @@ browser:
 	  echo "chromium is not installed and cannot be installed here: the browser test will be skipped"
 
 test: $(STAMP) $(AIRFLOW2_STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # Every README performance figure: engines set up in their own venvs, run interleaved, rendered.
 BENCH_ARGS ?=

@@ -71,6 +71,11 @@ class XComArg:
     def __iter__(self):
         raise TypeError("'XComArg' object is not iterable")
 
+    @property
+    def output(self) -> XComArg:
+        """The same XCom (a mapped classic operator's ``.expand(...)`` result has one too)."""
+        return self
+
     def __dagshift_ref__(self) -> TaskRef:
         flow = self.operator._require_flow()
         selector = () if self.key == XCOM_RETURN_KEY else (self.key,)
@@ -176,6 +181,13 @@ def _nodes(obj: Any, upstream: bool) -> list[_Node]:
 
 def set_relatives(upstream: Any, downstream: Any) -> None:
     """``upstream >> downstream`` for every pair of tasks the two sides stand for."""
+    if isinstance(downstream, Label):  # a >> Label("why") >> b: the label waits for b
+        downstream._upstream.append(upstream)
+        return
+    if isinstance(upstream, Label):
+        for up in upstream._upstream:
+            set_relatives(up, downstream)
+        return
     for up in _nodes(upstream, True):
         for down in _nodes(downstream, False):
             _link(up, down)

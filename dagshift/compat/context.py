@@ -33,6 +33,7 @@ _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
     "dagshift_airflow_context", default=None
 )
 _NOTHING = object()
+_HOSTNAME = os.uname().nodename
 
 
 class _Macros:
@@ -104,10 +105,13 @@ class TaskInstance:
         self.max_tries = getattr(task, "retries", 0) or 0
         self.logical_date = current.run.logical_date
         self.execution_date = current.run.logical_date
-        self.hostname = os.uname().nodename
+        self.hostname = _HOSTNAME
         self._generation = getattr(getattr(task, "dag", None), "generation", "3")
         self.state = "running"
-        self.log = logging.getLogger(f"airflow.task.{self.task_id}")
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"airflow.task.{self.task_id}")
 
     def __repr__(self) -> str:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [running]>"
@@ -187,7 +191,7 @@ class TaskInstance:
 
     def _pull_one(self, task_id: str, key: str, map_indexes: Any) -> Any:  # Airflow 2
         info = self._current.run
-        info.extra.setdefault("xcom_pulls", set()).add((task_id, self.task_id, key))
+        info.extra.setdefault("xcom_pulls", set()).add((task_id, self.task_id))
         task_run = info.task_runs.get(task_id)
         if task_run is None:
             return _NOTHING
@@ -220,7 +224,7 @@ class TaskInstance:
     def _values(self, task_id: str, key: str, keep_index: bool = False) -> list[Any] | None:
         """Every value ``task_id`` has under ``key`` in this run, in map-index order."""
         info = self._current.run
-        info.extra.setdefault("xcom_pulls", set()).add((task_id, self.task_id, key))
+        info.extra.setdefault("xcom_pulls", set()).add((task_id, self.task_id))
         task_run = info.task_runs.get(task_id)
         if task_run is None:
             return None
@@ -248,24 +252,17 @@ def airflow_run_id(info: RunInfo) -> str:
     return f"manual__{info.logical_date.isoformat()}"
 
 
-def build_context(task: Any, current: _Current) -> dict[str, Any]:
-    """The Airflow context of ``task`` running as ``current`` (a runtime task handle)."""
-    info = current.run
-    dag = getattr(task, "dag", None)
-    generation = getattr(dag, "generation", "3")
-    dag_id = dag.dag_id if dag is not None else info.flow_name
+def _run_context(info: RunInfo, dag: Any, dag_id: str, generation: str) -> dict[str, Any]:
+    """The entries every task of one run shares (made once per run and DAG)."""
+    key = ("airflow_context", dag_id, generation)
+    cached = info.extra.get(key)
+    if cached is not None:
+        return cached
     run_id = airflow_run_id(info)
-    ti = TaskInstance(task, current, dag_id, run_id)
     base = info.base_context()
     ld = info.logical_date
-    params = dict(getattr(dag, "_param_defaults", {}) or {})
-    params.update(getattr(task, "params", None) or {})
-    params.update(info.params if dag is None else info.conf)
-    context: dict[str, Any] = {
+    shared: dict[str, Any] = {
         "dag": dag,
-        "task": task,
-        "ti": ti,
-        "task_instance": ti,
         "dag_run": DagRun(info, dag_id, generation),
         "run_id": run_id,
         "logical_date": ld,
@@ -276,14 +273,12 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
         "ts_nodash_with_tz": base["ts_nodash_with_tz"],
         "data_interval_start": info.data_interval_start,
         "data_interval_end": info.data_interval_end,
-        "params": params,
         "var": {"value": VariableAccessor(False), "json": VariableAccessor(True)},
         "macros": macros,
         "conf": _Config(),
         "inlets": [],
         "outlets": [],
         "map_index_template": None,
-        "task_instance_key_str": f"{dag_id}__{task.task_id}__{base['ds_nodash']}",
         "test_mode": False,
         "prev_data_interval_start_success": None,
         "prev_data_interval_end_success": None,
@@ -291,20 +286,43 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
     }
     if generation != "3":
         yesterday, tomorrow = ld - timedelta(days=1), ld + timedelta(days=1)
-        context.update(
+        shared.update(
+            # A manual run's relatives in Airflow 2: its data interval's ends.
             execution_date=ld,
-            next_execution_date=ld,
-            prev_execution_date=ld,
-            next_ds=base["ds"],
-            next_ds_nodash=base["ds_nodash"],
-            prev_ds=base["ds"],
-            prev_ds_nodash=base["ds_nodash"],
+            next_execution_date=info.data_interval_end,
+            prev_execution_date=info.data_interval_start,
+            next_ds=info.data_interval_end.strftime("%Y-%m-%d"),
+            next_ds_nodash=info.data_interval_end.strftime("%Y%m%d"),
+            prev_ds=info.data_interval_start.strftime("%Y-%m-%d"),
+            prev_ds_nodash=info.data_interval_start.strftime("%Y%m%d"),
             prev_execution_date_success=None,
             yesterday_ds=yesterday.strftime("%Y-%m-%d"),
             yesterday_ds_nodash=yesterday.strftime("%Y%m%d"),
             tomorrow_ds=tomorrow.strftime("%Y-%m-%d"),
             tomorrow_ds_nodash=tomorrow.strftime("%Y%m%d"),
         )
+    info.extra[key] = shared
+    return shared
+
+
+def build_context(task: Any, current: _Current) -> dict[str, Any]:
+    """The Airflow context of ``task`` running as ``current`` (a runtime task handle)."""
+    info = current.run
+    dag = getattr(task, "dag", None)
+    generation = getattr(dag, "generation", "3")
+    dag_id = dag.dag_id if dag is not None else info.flow_name
+    context = dict(_run_context(info, dag, dag_id, generation))
+    ti = TaskInstance(task, current, dag_id, context["run_id"])
+    params = dict(getattr(dag, "_param_defaults", {}) or {})
+    params.update(getattr(task, "params", None) or {})
+    params.update(info.params if dag is None else info.conf)
+    context.update(
+        task=task,
+        ti=ti,
+        task_instance=ti,
+        params=params,
+        task_instance_key_str=f"{dag_id}__{task.task_id}__{context['ds_nodash']}",
+    )
     return context
 
 

@@ -48,6 +48,12 @@ class _ShimModule(types.ModuleType):
             return importlib.import_module(full)
         if name.startswith("_"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        from dagshift.compat.bridge import real_airflow_has
+
+        if real_airflow_has(self.__name__):  # a name the shim lacks, in a module it serves
+            from dagshift.compat.bridge import bridge_module
+
+            return getattr(bridge_module(self.__name__), name)
         raise ImportError(missing_message(full), name=self.__name__)
 
 
@@ -58,21 +64,35 @@ class ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
         if fullname not in PATHS:
-            raise ModuleNotFoundError(missing_message(fullname), name=fullname)
+            from dagshift.compat.bridge import real_airflow_has
+
+            if not real_airflow_has(fullname):
+                raise ModuleNotFoundError(missing_message(fullname), name=fullname)
         spec = importlib.util.spec_from_loader(fullname, self, is_package=True)
         spec.origin = "dagshift-airflow-shim"
         return spec
 
     def create_module(self, spec: Any) -> types.ModuleType:
+        if spec.name not in PATHS:  # real Airflow's module, through the operator bridge
+            from dagshift.compat.bridge import bridge_module
+
+            return bridge_module(spec.name)
         return _ShimModule(spec.name)
 
     def exec_module(self, module: types.ModuleType) -> None:
+        if getattr(module, "__dagshift_bridge__", False):
+            self._link(module)
+            return
         module.__path__ = []
         module.__dagshift_shim__ = True
         for name, target in PATHS[module.__name__].items():
             if target.startswith("@"):
                 continue  # a submodule, imported when first reached
             setattr(module, name, _resolve(target))
+        self._link(module)
+
+    @staticmethod
+    def _link(module: types.ModuleType) -> None:
         parent, _, child = module.__name__.rpartition(".")
         if parent and parent in sys.modules:
             setattr(sys.modules[parent], child, module)

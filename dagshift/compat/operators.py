@@ -9,6 +9,7 @@ operator returns the callable's value and the executor skips what Airflow would 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import os
@@ -47,10 +48,22 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_signature(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return _cached_signature(fn)
+    except TypeError:  # an unhashable callable object
+        return inspect.signature(fn)
+
+
 def determine_kwargs(fn: Callable[..., Any], args: Iterable[Any], context: dict) -> dict:
     """The keyword arguments Airflow passes to a Python callable: every context entry to a
     ``**kwargs`` callable, else only the names in its signature."""
-    signature = inspect.signature(fn)
+    signature = _signature(fn)
     for name in itertools.islice(signature.parameters.keys(), len(list(args))):
         if name in context:
             raise ValueError(

@@ -158,6 +158,10 @@ PATHS: dict[str, dict[str, str]] = {
         "get_current_context": "context:get_current_context",
         "Context": "context:Context",
     },
+    # The common.compat provider re-exports the task SDK for code that runs on 2.x and 3.x.
+    "airflow.providers.common": {},
+    "airflow.providers.common.compat": {},
+    "airflow.providers.common.compat.sdk": "airflow.sdk",  # type: ignore[dict-item]
     "airflow.sdk.definitions": {},
     "airflow.sdk.definitions.param": {"Param": "params:Param"},
     "airflow.sdk.definitions.taskgroup": _TASK_GROUP,
@@ -195,6 +199,11 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.macros": _MACROS,
 }
+
+# A path whose entry is another path's name serves the same names.
+for _path, _entry in list(PATHS.items()):
+    if isinstance(_entry, str):
+        PATHS[_path] = PATHS[_entry]
 
 # Modules Python code reaches as attributes of their parent (``from airflow import models``).
 MODULE_ALIASES = {name: name for name in PATHS}

@@ -328,7 +328,15 @@ def _upstream_states(upstream_runs: list[TaskRun]) -> list[str]:
 def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, Any]) -> Any:
     if isinstance(value, ResultRef):
         upstream = results.get(value.task_id)
-        out = upstream.result if upstream is not None and upstream.state == SUCCESS else None
+        if upstream is not None and upstream.pushed and "__map_states__" in upstream.pushed:
+            # A mapped task hands on the results of the elements that succeeded (Airflow's
+            # lazy sequence of its XComs), even when other elements failed or skipped.
+            pairs = zip(
+                upstream.pushed["__map_results__"], upstream.pushed["__map_states__"], strict=True
+            )
+            out = [r for r, s in pairs if s == SUCCESS]
+        else:
+            out = upstream.result if upstream is not None and upstream.state == SUCCESS else None
         for key in value.selector:
             if out is None:
                 break
@@ -413,10 +421,11 @@ def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
     else:
         state = SUCCESS
     first_error = next((r for r in runs if r.state == FAILED), None)
+    # One entry per map index, None where an element did not succeed, as Airflow shows it.
     return TaskRun(
         plan.task_id,
         state,
-        result=[r.result for r in runs if r.state == SUCCESS],
+        result=[r.result if r.state == SUCCESS else None for r in runs],
         error=first_error.error if first_error else None,
         traceback=first_error.traceback if first_error else None,
         exception=first_error.exception if first_error else None,

@@ -1,0 +1,65 @@
+"""Runs one bridged operator with real Airflow: ``python -m dagshift.compat.bridge_runner
+REQUEST REPLY`` (cloudpickle files written and read by :mod:`dagshift.compat.bridge`).
+
+This process never installs the shim: ``airflow`` here is the installed apache-airflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import cloudpickle
+
+
+class _TaskInstance:
+    def __init__(self, context: dict[str, Any], task_id: str, pushed: dict[str, Any]) -> None:
+        self.task_id = task_id
+        self.dag_id = context["dag_id"]
+        self.run_id = context["run_id"]
+        self.map_index = context["map_index"]
+        self.try_number = context["try_number"]
+        self._pushed = pushed
+
+    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
+        self._pushed[key] = value
+
+    def xcom_pull(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "ti.xcom_pull is not available to an operator run through dagshift's bridge: pass "
+            "upstream values as XComArgs (task.output) in the operator's arguments"
+        )
+
+
+def main(request: str, reply: str) -> int:
+    payload = cloudpickle.loads(Path(request).read_bytes())
+    pushed: dict[str, Any] = {}
+    context = dict(payload["context"])
+    ti = _TaskInstance(context, payload["kwargs"]["task_id"], pushed)
+    context["ti"] = context["task_instance"] = ti
+    context["dag_run"] = SimpleNamespace(
+        conf=context["conf"], run_id=context["run_id"], logical_date=context["logical_date"]
+    )
+    try:
+        cls = getattr(importlib.import_module(payload["module"]), payload["name"])
+        operator = cls(**payload["kwargs"])
+        operator.render_template_fields(context)
+        outcome: dict[str, Any] = {"result": operator.execute(context), "pushed": pushed}
+    except Exception as exc:  # reported to the dagshift task, which fails (or skips)
+        traceback.print_exc()
+        kind = "skip" if "Skip" in type(exc).__name__ else "error"
+        outcome = {"error": (kind, f"{type(exc).__name__}: {exc}"), "pushed": pushed}
+    try:
+        data = cloudpickle.dumps(outcome)
+    except Exception as exc:  # a result that cannot leave this process
+        data = cloudpickle.dumps({"error": ("error", f"the result cannot be sent back: {exc}")})
+    Path(reply).write_bytes(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
