@@ -63,6 +63,13 @@ class _BridgeModule(types.ModuleType):
             import importlib
 
             return importlib.import_module(full)
+        if not _is_operator(self.__name__, name):
+            from dagshift.compat.finder import missing_message
+
+            raise ImportError(
+                missing_message(full) + " (only operators and sensors run through the bridge)",
+                name=self.__name__,
+            )
         key = (self.__name__, name)
         if key not in _classes:
             cls = type(name, (BridgeOperator,), {"_real": key})
@@ -70,6 +77,29 @@ class _BridgeModule(types.ModuleType):
             cls.__qualname__ = name
             _classes[key] = cls
         return _classes[key]
+
+
+def _is_operator(module: str, name: str) -> bool:
+    """Whether ``name`` in real Airflow's ``module`` is an operator or sensor class, read from
+    the module's source (importing real Airflow here would mix it with the shim)."""
+    import ast
+
+    root = _real_airflow_root()
+    if root is None:
+        return False
+    base = root.joinpath(*module.split(".")[1:])
+    source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            bases = [ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases]
+            return name.endswith(("Operator", "Sensor")) or any(
+                b.endswith(("Operator", "Sensor")) for b in bases
+            )
+    return name.endswith(("Operator", "Sensor"))  # re-exported from elsewhere
 
 
 def bridge_module(name: str) -> types.ModuleType:

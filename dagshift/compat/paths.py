@@ -120,6 +120,7 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.date_time": _DATE_TIME,
     "airflow.providers.standard.utils": {},
     "airflow.providers.standard.utils.python": {},
+    "airflow.providers.standard.utils.weekday": {"WeekDay": "utils:WeekDay"},
     # Sensors
     "airflow.sensors": {},
     "airflow.sensors.base": _SENSOR_BASE,
@@ -172,6 +173,7 @@ PATHS: dict[str, dict[str, str]] = {
     # Utilities
     "airflow.utils": {},
     "airflow.utils.dates": {"days_ago": "utils:days_ago"},
+    "airflow.utils.weekday": {"WeekDay": "utils:WeekDay"},
     "airflow.utils.trigger_rule": _TRIGGER_RULE,
     "airflow.utils.task_group": _TASK_GROUP,
     "airflow.utils.helpers": {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import Enum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 import pendulum
@@ -135,3 +135,26 @@ def coerce_datetime(value: Any) -> Any:
     if value is None:
         return None
     return make_aware(value)
+
+
+class WeekDay(IntEnum):
+    """Days of the week, numbered as ISO does (Airflow's ``WeekDay``)."""
+
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+    @classmethod
+    def get_weekday_number(cls, week_day_str: str) -> WeekDay:
+        name = week_day_str.upper()
+        if name not in cls.__members__:
+            raise AttributeError(f'Invalid Week Day passed: "{week_day_str}"')
+        return cls[name]
+
+    @classmethod
+    def convert(cls, day: Any) -> int:
+        return day if isinstance(day, WeekDay) else cls.get_weekday_number(day)

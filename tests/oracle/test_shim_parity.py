@@ -63,14 +63,6 @@ CASES: dict[str, tuple[Path, dict]] = {
 _ASSETS = "out of scope: assets (data-aware scheduling)"
 _K8S = "out of scope: Kubernetes executor settings"
 _FOLDER = "depends on the Airflow home and DAGs folder of the run"
-_PREV = (
-    "shim: prev_ds, prev_ds_nodash and prev_execution_date are the logical date; Airflow 2.11"
-    " gives the data interval start (2024-01-14 for a @daily run at 2024-01-15)"
-)
-_GAPS = (
-    "shim: a mapped task's result leaves out indexes that skipped or failed; Airflow has one"
-    " entry per map index (None for those)"
-)
 EXCLUDED: dict[str, str] = {
     # --- Airflow's examples outside the shim's operators or not deterministic ---
     "example:example_asset_alias": _ASSETS,
@@ -124,28 +116,8 @@ EXCLUDED: dict[str, str] = {
     "provider:example_bash_operator/example_bash_operator/describe_dag_folder": _FOLDER,
     "provider:example_bash_operator/example_bash_operator/show_dag_folder_stats": _FOLDER,
     # --- what the shim does not do yet ---
-    "af2_corners/af2_corners/skip_two": _GAPS,
-    "af3_corners_mapping/af3_corners_mapping/skip_two": _GAPS,
-    "af3_corners_mapping/af3_corners_mapping/fail_two": _GAPS,
-    "af3_corners_mapping/af3_corners_mapping/gather_failed": (
-        "shim: an all_done task fed by a mapped task with a failed index fails; Airflow runs it"
-        " on the values of the indexes that succeeded"
-    ),
-    "af3_xcomarg_map_zip": "shim: XComArg.map() is not provided",
-    "legacy_110_date_macros/legacy_110_date_macros/relatives": _PREV,
-    "legacy_110_date_macros/legacy_110_date_macros/templated": _PREV,
-    "example:example_branch_labels": "shim: Label between tasks (a >> Label(...) >> b) fails",
+    "af3_xcomarg_map_zip": "shim: XComArg.map() / .zip() are not provided",
     "example:example_dynamic_task_mapping": "shim: mapped task groups (@task_group .expand)",
-    "example:example_dynamic_task_mapping_with_no_taskflow_operators": (
-        "shim: XComArg has no .output (a mapped classic operator's output)"
-    ),
-    "provider:example_bash_decorator": "shim: airflow.providers.common.compat.sdk is not served",
-    "provider:example_short_circuit_decorator": (
-        "shim: airflow.providers.common.compat.sdk is not served"
-    ),
-    "provider:example_short_circuit_operator": (
-        "shim: airflow.providers.common.compat.sdk is not served"
-    ),
 }
 
 _ALL = os.environ.get("DAGSHIFT_PARITY_ALL") == "1"
