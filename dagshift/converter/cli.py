@@ -47,7 +47,31 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         "--check", action="store_true", help="exit 1 if any file would change; write nothing"
     )
     p.add_argument("--jobs", type=int, default=1, metavar="N")
-    p.add_argument("--report", metavar="FILE.json|.md")
+    p.add_argument(
+        "--report",
+        metavar="FILE.json|.md|.html",
+        help="write a report: JSON, Markdown for a pull request, or a self-contained HTML page",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="load each original (through the Airflow shim) and its conversion, compare their "
+        "graphs and run both at one date: this imports and runs the files' code",
+    )
+    p.add_argument(
+        "--verify-date",
+        metavar="DATE",
+        default=None,
+        help="the logical date of the verification runs (default: today, 00:00 UTC)",
+    )
+    p.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run parameter for the verification runs (repeatable)",
+    )
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
 
@@ -105,20 +129,34 @@ def _process(path: str) -> dict[str, Any]:
     return entry
 
 
-def _write_atomic(target: Path, text: str) -> None:
+def _write_atomic(target: Path, text: str, mode: int | None = None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, mode if mode is not None else _default_mode())
     os.replace(tmp, target)
 
 
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, int]) -> None:
-    """The report in the format of ``target``'s suffix (.md, else JSON), written atomically.
+    """The report in the format of ``target``'s suffix (.html, .md, else JSON), written
+    atomically.
 
     JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}]}],
-    "summary": {status: count}}``.
+    "summary": {status: count}}``, plus ``"verification"`` per file and ``verified`` /
+    ``differs`` counts with ``--verify``. HTML and Markdown come from :mod:`dagshift.verify`.
     """
+    if target.endswith((".html", ".md")) or any("verification" in e for e in entries):
+        from dagshift.verify.migrate import write_migration_report
+
+        write_migration_report(target, entries, summary)
+        return
     files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
     if target.endswith(".md"):
         lines = [
@@ -204,15 +242,51 @@ def _migrate(args: argparse.Namespace) -> int:
         if args.check or args.diff:
             continue
         target = path if args.in_place else out_root / path.relative_to(root)
-        _write_atomic(target, entry["code"])
+        _write_atomic(target, entry["code"], path.stat().st_mode & 0o777)
     counts = Counter(e["status"] for e in entries)
     summary = {s: counts.get(s, 0) for s in _STATUSES}
+    differs = 0
+    if args.verify:
+        from dagshift.cli import _stdout_to_stderr
+
+        with _stdout_to_stderr():  # what the verified tasks print stays off stdout (diffs)
+            differs = _verify(args, entries)
     if args.report:
         write_report(args.report, entries, summary)
-    print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()), file=sys.stderr)
+    line = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items())
+    if args.verify:
+        verified = sum(1 for e in entries if e.get("verification") is not None)
+        line += f"; verified {verified - differs} of {verified}, {differs} differ"
+    print(line, file=sys.stderr)
     if summary["failed"]:
         return 2
-    return 1 if args.check and changed else 0
+    return 1 if (args.check and changed) or differs else 0
+
+
+def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
+    """Verify every converted or partial file; print what differs; return how many differ."""
+    import pendulum
+
+    from dagshift.cli import _param
+    from dagshift.verify.migrate import verify_entry
+
+    date = args.verify_date or pendulum.now("UTC").start_of("day").isoformat()
+    params = dict(_param(p) for p in args.params)
+    differs = 0
+    for entry in entries:
+        verify_entry(entry, logical_date=date, parameters=params)
+        checks = entry.get("verification")
+        if checks is None:
+            continue
+        if all(c["ok"] for c in checks):
+            names = ", ".join(str(c["flow"]) for c in checks)
+            print(f"{entry['path']}: verified ({names})", file=sys.stderr)
+            continue
+        differs += 1
+        for check in checks:
+            for d in check["differences"]:
+                print(f"{entry['path']}: {check['flow']}: {d['message']}", file=sys.stderr)
+    return differs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,8 +119,8 @@ def test_a_markdown_report_lists_every_file_with_its_findings(tmp_path: Path) ->
     report = tmp_path / "r.md"
     main([str(tmp_path / "kept.py"), "--check", "--report", str(report)])
     text = report.read_text()
-    assert "partial: 1" in text
-    assert "DS030 line 5: FileSensor is not converted" in text
+    assert "| partial | 1 |" in text
+    assert "line 5: `DS030` FileSensor is not converted" in text
 
 
 def test_output_is_written_atomically_without_temporary_files_left(tmp_path: Path) -> None:
