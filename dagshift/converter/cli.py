@@ -19,10 +19,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import libcst as cst
-
-from dagshift.converter.convert import convert_source
-
 __all__ = ["main", "register", "write_report"]
 
 _STATUSES = ("converted", "partial", "unchanged", "not_a_dag", "failed")
@@ -97,6 +93,11 @@ def _files(paths: list[str], exclude: list[str]) -> list[tuple[Path, Path]]:
 
 
 def _process(path: str) -> dict[str, Any]:
+    # libcst is imported when a file is converted, not when `dagshift run` starts.
+    from libcst import ParserSyntaxError
+
+    from dagshift.converter.convert import convert_source
+
     entry: dict[str, Any] = {"path": path, "status": "failed", "findings": []}
     try:
         source = Path(path).read_bytes().decode("utf-8")
@@ -105,7 +106,7 @@ def _process(path: str) -> dict[str, Any]:
         return entry
     try:
         result = convert_source(source)
-    except cst.ParserSyntaxError as exc:
+    except ParserSyntaxError as exc:
         entry["findings"].append(
             {"code": "DS901", "line": exc.raw_line, "message": f"cannot parse: {exc.message}"}
         )
