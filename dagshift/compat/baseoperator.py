@@ -531,6 +531,11 @@ class BaseOperator(metaclass=BaseOperatorMeta):
     def __dagshift_ref__(self) -> TaskRef:
         return TaskRef(self._require_flow(), self.task_id)
 
+    def __dagshift_code__(self) -> list[Any]:
+        # In a flow's fingerprint the operator is its task id: its behaviour is fingerprinted
+        # through the task's function (see _OperatorCall.__dagshift_code__).
+        return ["operator", self.task_id]
+
     def _adopt_dag(self, other: BaseOperator) -> None:
         if self._dag is None and other._dag is not None:
             self.dag = other._dag
@@ -818,6 +823,16 @@ class _OperatorCall:
     def __repr__(self) -> str:
         return f"<run {self.op!r}>"
 
+    def __dagshift_code__(self) -> list[Any]:
+        """What the task's behaviour depends on, for flow versions: the operator's class and
+        code, and its constructor arguments (other tasks named by id, not walked)."""
+        from dagshift.runtime.store import _canon
+
+        cls = type(self.op)
+        args, kwargs = self.op._init_args
+        own = {k: _identity(v) for k, v in kwargs.items() if k not in ("dag", "task_group")}
+        return [cls.__module__, cls.__qualname__, _class_source(cls), _canon([args, own])]
+
     def __call__(self, **inputs: Any) -> Any:
         current = current_task()
         if current is None:
@@ -864,6 +879,31 @@ class _OperatorCall:
         if base._mapped is None or not mapped:
             return copy.copy(base)
         return base._unmap(mapped)
+
+
+@functools.cache
+def _class_source(cls: type) -> str:
+    try:
+        return inspect.getsource(cls)
+    except (OSError, TypeError):
+        return cls.__qualname__
+
+
+def _identity(value: Any) -> Any:
+    """``value`` with references to other tasks, DAGs and groups replaced by their ids."""
+    if isinstance(value, XComArg):
+        return ["xcom", value.operator.task_id, value.key]
+    if isinstance(value, TaskRef):
+        return ["ref", value.task_id, list(value.selector)]
+    if isinstance(value, BaseOperator):
+        return ["task", value.task_id]
+    if isinstance(value, DAG | TaskGroup):
+        return ["container", getattr(value, "dag_id", None) or value.group_id]
+    if isinstance(value, list | tuple):
+        return [_identity(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _identity(v) for k, v in value.items()}
+    return value
 
 
 def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:

@@ -15,6 +15,7 @@ and the code of its tasks; :meth:`Store.register` adds a version only when that 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -530,6 +531,9 @@ def _canon(value: Any, depth: int = 0) -> Any:
         return "..."
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    identity = getattr(type(value), "__dagshift_code__", None)
+    if identity is not None:  # an object that states what its behaviour depends on
+        return identity(value)
     kind = type(value).__name__
     if kind in ("TaskRef", "ResultRef"):
         return ["ref", value.task_id, _canon(list(value.selector), depth + 1)]
@@ -553,8 +557,17 @@ def _canon(value: Any, depth: int = 0) -> Any:
     return _ADDRESS.sub("", repr(value))
 
 
+@functools.lru_cache(maxsize=4096)
+def _source(code: Any) -> str:
+    # One function used by many tasks (a DAG's 200 operators) is read from its file once.
+    return inspect.getsource(code)
+
+
 def _code(fn: Any, depth: int = 0) -> Any:
     """The identity of a function's behaviour: its source (or bytecode), defaults and closure."""
+    identity = getattr(type(fn), "__dagshift_code__", None)
+    if identity is not None:  # an object that states what its behaviour depends on
+        return identity(fn)
     inner = getattr(fn, "func", None)
     if inner is not None and hasattr(fn, "args"):  # functools.partial
         return ["partial", _code(inner, depth + 1), _canon(fn.args, depth + 1)]
@@ -566,7 +579,7 @@ def _code(fn: Any, depth: int = 0) -> Any:
         state = _canon(getattr(fn, "__dict__", {}), depth + 1)
         return [type(fn).__qualname__, _code(call, depth + 1) if call else None, state]
     try:
-        body = inspect.getsource(fn)
+        body = _source(code)
     except (OSError, TypeError):
         body = code.co_code.hex() + repr(code.co_consts)
     cells = []
