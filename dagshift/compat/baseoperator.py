@@ -19,7 +19,7 @@ import functools
 import inspect
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,14 @@ from dagshift.compat.context import (
 from dagshift.compat.dag import DAG, TaskGroup, current_dag, current_group
 from dagshift.compat.exceptions import AirflowException
 from dagshift.compat.params import DagParam
+from dagshift.compat.relatives import (
+    DependencyMixin,
+    Label,
+    chain,
+    chain_linear,
+    cross_downstream,
+    set_relatives,
+)
 from dagshift.compat.utils import normalize_trigger_rule
 from dagshift.runtime.context import current_task
 from dagshift.runtime.flow import Flow, current_flow
@@ -51,7 +59,7 @@ _TASK_ID = re.compile(r"^[\w.-]+$")
 
 
 # ---------------------------------------------------------------------------- XComArg
-class XComArg:
+class XComArg(DependencyMixin):
     """A placeholder for a task's XCom: ``task.output``, or what a TaskFlow call returns.
 
     ``arg["key"]`` stands for the XCom pushed under ``key`` (a TaskFlow task with
@@ -89,27 +97,11 @@ class XComArg:
     def leaves(self) -> list[BaseOperator]:
         return [self.operator]
 
-    def set_downstream(self, other: Any) -> None:
-        set_relatives(self.operator, other)
+    def _ends(self, upstream: bool) -> list[BaseOperator]:
+        return [self.operator]
 
-    def set_upstream(self, other: Any) -> None:
-        set_relatives(other, self.operator)
-
-    def __rshift__(self, other: Any) -> Any:
-        set_relatives(self.operator, other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        set_relatives(other, self.operator)
-        return other
-
-    def __rrshift__(self, other: Any) -> XComArg:
-        set_relatives(other, self.operator)
-        return self
-
-    def __rlshift__(self, other: Any) -> XComArg:
-        set_relatives(self.operator, other)
-        return self
+    def __dagshift_code__(self) -> list[Any]:  # in a flow's fingerprint: which XCom
+        return ["xcom", self.operator.task_id, self.key]
 
     def resolve(self, context: dict[str, Any]) -> Any:
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
@@ -121,132 +113,6 @@ class XComArg:
         )
 
     zip = map
-
-
-class Label:
-    """An edge label: ``a >> Label("when ok") >> b`` is ``a >> b``."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self._upstream: list[Any] = []
-
-    def __rrshift__(self, other: Any) -> Label:
-        self._upstream.append(other)
-        return self
-
-    def __rshift__(self, other: Any) -> Any:
-        for up in self._upstream:
-            set_relatives(up, other)
-        return other
-
-    def __rlshift__(self, other: Any) -> Label:
-        self._upstream.append(other)
-        return self
-
-    def __lshift__(self, other: Any) -> Any:
-        for down in self._upstream:
-            set_relatives(other, down)
-        return other
-
-
-# ----------------------------------------------------------------------- dependencies
-class _Node:
-    """One end of a dependency: an operator, or a runtime task of the same flow."""
-
-    __slots__ = ("op", "ref")
-
-    def __init__(self, op: BaseOperator | None = None, ref: TaskRef | None = None) -> None:
-        self.op, self.ref = op, ref
-
-
-def _nodes(obj: Any, upstream: bool) -> list[_Node]:
-    if isinstance(obj, BaseOperator):
-        return [_Node(op=obj)]
-    if isinstance(obj, XComArg):
-        return [_Node(op=obj.operator)]
-    if isinstance(obj, TaskGroup):
-        return [_Node(op=t) for t in (obj.get_leaves() if upstream else obj.get_roots())]
-    if isinstance(obj, TaskRef):
-        return [_Node(ref=obj)]
-    if isinstance(obj, list | tuple | set | frozenset):
-        out: list[_Node] = []
-        for item in obj:
-            out.extend(_nodes(item, upstream))
-        return out
-    raise TypeError(
-        f"cannot set a dependency with {obj!r}: use operators, TaskFlow results, task groups "
-        "or lists of them"
-    )
-
-
-def set_relatives(upstream: Any, downstream: Any) -> None:
-    """``upstream >> downstream`` for every pair of tasks the two sides stand for."""
-    if isinstance(downstream, Label):  # a >> Label("why") >> b: the label waits for b
-        downstream._upstream.append(upstream)
-        return
-    if isinstance(upstream, Label):
-        for up in upstream._upstream:
-            set_relatives(up, downstream)
-        return
-    for up in _nodes(upstream, True):
-        for down in _nodes(downstream, False):
-            _link(up, down)
-
-
-def _link(up: _Node, down: _Node) -> None:
-    if up.op is not None and down.op is not None:
-        up.op._adopt_dag(down.op)
-        up.op.downstream_task_ids.add(down.op.task_id)
-        down.op.upstream_task_ids.add(up.op.task_id)
-        flow = up.op._flow
-        if flow is not None and flow is down.op._flow:
-            flow.add_edge(up.op.task_id, down.op.task_id)
-        return
-    op = up.op or down.op
-    ref = up.ref or down.ref
-    if op is None:  # two runtime tasks
-        up.ref.set_downstream(down.ref)
-        return
-    flow = op._require_flow()
-    if ref.flow is not flow:
-        raise ValueError(
-            f"task {op.task_id!r} and {ref.task_id!r} belong to different flows; "
-            "dependencies exist only within one DAG or flow"
-        )
-    if up.op is not None:
-        flow.add_edge(op.task_id, ref.task_id)
-    else:
-        flow.add_edge(ref.task_id, op.task_id)
-        op.upstream_task_ids.add(ref.task_id)
-
-
-def chain(*tasks: Any) -> None:
-    """``chain(a, [b, c], d)``: each element upstream of the next; two lists pairwise."""
-    for up, down in zip(tasks, tasks[1:], strict=False):
-        if isinstance(up, Sequence) and isinstance(down, Sequence):
-            if len(up) != len(down):
-                raise AirflowException(
-                    f"Chain not supported for different length Iterable. "
-                    f"Got {len(up)} and {len(down)}."
-                )
-            for u, d in zip(up, down, strict=True):
-                set_relatives(u, d)
-        else:
-            set_relatives(up, down)
-
-
-def chain_linear(*elements: Any) -> None:
-    """Every task of each element upstream of every task of the next."""
-    if len(elements) < 2:
-        raise ValueError("chain_linear needs at least two elements")
-    for up, down in zip(elements, elements[1:], strict=False):
-        set_relatives(up, down)
-
-
-def cross_downstream(from_tasks: Iterable[Any], to_tasks: Any) -> None:
-    """Every task of ``from_tasks`` upstream of every task of ``to_tasks``."""
-    for task in from_tasks:
-        set_relatives(task, to_tasks)
 
 
 # ------------------------------------------------------------------------ operators
@@ -305,7 +171,7 @@ class BaseOperatorMeta(type):
         return op
 
 
-class BaseOperator(metaclass=BaseOperatorMeta):
+class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
     """Airflow's base class of operators. Subclasses implement ``execute(context)``.
 
     Example:
@@ -506,27 +372,8 @@ class BaseOperator(metaclass=BaseOperatorMeta):
         return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
 
     # ---------------------------------------------------------- dependencies
-    def set_downstream(self, other: Any, edge_modifier: Any = None) -> None:
-        set_relatives(self, other)
-
-    def set_upstream(self, other: Any, edge_modifier: Any = None) -> None:
-        set_relatives(other, self)
-
-    def __rshift__(self, other: Any) -> Any:
-        set_relatives(self, other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        set_relatives(other, self)
-        return other
-
-    def __rrshift__(self, other: Any) -> BaseOperator:
-        set_relatives(other, self)
-        return self
-
-    def __rlshift__(self, other: Any) -> BaseOperator:
-        set_relatives(self, other)
-        return self
+    def _ends(self, upstream: bool) -> list[BaseOperator]:
+        return [self]
 
     def __dagshift_ref__(self) -> TaskRef:
         return TaskRef(self._require_flow(), self.task_id)
@@ -776,17 +623,20 @@ def _mapped_operator(cls, fixed, mapped, kwargs_list, stand_in: bool = True) -> 
     return XComArg(op)
 
 
+def map_leaves(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """``value`` with ``fn`` applied to everything inside its lists, tuples and dict values."""
+    if isinstance(value, list):
+        return [map_leaves(v, fn) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map_leaves(v, fn) for v in value)
+    if isinstance(value, dict):
+        return {k: map_leaves(v, fn) for k, v in value.items()}
+    return fn(value)
+
+
 def _as_refs(value: Any) -> Any:
     """``value`` with XComArgs (and operators' outputs) as runtime placeholders."""
-    if isinstance(value, XComArg):
-        return value.__dagshift_ref__()
-    if isinstance(value, list):
-        return [_as_refs(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_as_refs(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _as_refs(v) for k, v in value.items()}
-    return value
+    return map_leaves(value, lambda v: v.__dagshift_ref__() if isinstance(v, XComArg) else v)
 
 
 # -------------------------------------------------------------------- execution
@@ -807,10 +657,15 @@ class _Callback:
             fn(context)
 
 
-def _callback(op: BaseOperator, fn: Any) -> _Callback | None:
+def _listed(fn: Any) -> list[Callable[[dict], Any]]:
+    """An Airflow callback argument (none, one, or a list) as a list."""
     if not fn:
-        return None
-    return _Callback(op, list(fn) if isinstance(fn, list | tuple) else [fn])
+        return []
+    return list(fn) if isinstance(fn, list | tuple) else [fn]
+
+
+def _callback(op: BaseOperator, fn: Any) -> _Callback | None:
+    return _Callback(op, _listed(fn)) if fn else None
 
 
 class _OperatorCall:
@@ -830,7 +685,7 @@ class _OperatorCall:
 
         cls = type(self.op)
         args, kwargs = self.op._init_args
-        own = {k: _identity(v) for k, v in kwargs.items() if k not in ("dag", "task_group")}
+        own = {k: v for k, v in kwargs.items() if k not in ("dag", "task_group")}
         return [cls.__module__, cls.__qualname__, _class_source(cls), _canon([args, own])]
 
     def __call__(self, **inputs: Any) -> Any:
@@ -839,20 +694,13 @@ class _OperatorCall:
             raise RuntimeError(f"{self.op} runs only inside a flow run")
         op = self._instance(inputs)
         context = build_context(op, current)
-        if op.multiple_outputs is None:
-            op.multiple_outputs = False
         token = set_current_context(context)
         try:
             resolve = functools.partial(_resolve, op=self.op, inputs=inputs, context=context)
             op.prepare_template()
             op.render_template_fields(context, resolve=resolve)
-            if op.on_execute_callback:
-                for fn in (
-                    op.on_execute_callback
-                    if isinstance(op.on_execute_callback, list)
-                    else [op.on_execute_callback]
-                ):
-                    fn(context)
+            for fn in _listed(op.on_execute_callback):
+                fn(context)
             op.pre_execute(context)
             result = op.execute(context)
             op.post_execute(context, result)
@@ -887,23 +735,6 @@ def _class_source(cls: type) -> str:
         return inspect.getsource(cls)
     except (OSError, TypeError):
         return cls.__qualname__
-
-
-def _identity(value: Any) -> Any:
-    """``value`` with references to other tasks, DAGs and groups replaced by their ids."""
-    if isinstance(value, XComArg):
-        return ["xcom", value.operator.task_id, value.key]
-    if isinstance(value, TaskRef):
-        return ["ref", value.task_id, list(value.selector)]
-    if isinstance(value, BaseOperator):
-        return ["task", value.task_id]
-    if isinstance(value, DAG | TaskGroup):
-        return ["container", getattr(value, "dag_id", None) or value.group_id]
-    if isinstance(value, list | tuple):
-        return [_identity(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _identity(v) for k, v in value.items()}
-    return value
 
 
 def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:

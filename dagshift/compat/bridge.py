@@ -24,7 +24,7 @@ from typing import Any
 
 import cloudpickle
 
-from dagshift.compat.baseoperator import BaseOperator, _accepted, _Resolved
+from dagshift.compat.baseoperator import BaseOperator, _accepted, map_leaves
 from dagshift.compat.exceptions import AirflowException, AirflowSkipException
 
 __all__ = ["BridgeOperator", "bridge_module", "real_airflow_has"]
@@ -128,7 +128,7 @@ class BridgeOperator(BaseOperator):
     def render_template_fields(self, context: dict[str, Any], jinja_env=None, resolve=None):
         # The real operator renders its own template fields; here only XComArgs get values.
         if resolve is not None:
-            self._real_kwargs = _substitute(self._real_kwargs, resolve)
+            self._real_kwargs = map_leaves(self._real_kwargs, resolve)
 
     def execute(self, context: dict[str, Any]) -> Any:
         module, name = self._real
@@ -168,21 +168,6 @@ class BridgeOperator(BaseOperator):
                 raise AirflowSkipException(message)
             raise AirflowException(f"{module}.{name}: {message}")
         return outcome.get("result")
-
-
-def _substitute(value: Any, resolve: Any) -> Any:
-    resolved = resolve(value)
-    if resolved is not value:
-        return resolved
-    if isinstance(value, list):
-        return [_substitute(v, resolve) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_substitute(v, resolve) for v in value)
-    if isinstance(value, dict):
-        return {k: _substitute(v, resolve) for k, v in value.items()}
-    if isinstance(value, _Resolved):
-        return value.value
-    return value
 
 
 _PORTABLE = (

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dagshift.compat.exceptions import AirflowException, DuplicateTaskIdFound
+from dagshift.compat.relatives import DependencyMixin
 from dagshift.runtime.context import to_datetime
 from dagshift.runtime.flow import Flow, _active
 
@@ -174,6 +175,9 @@ class DAG:
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
 
+    def __dagshift_code__(self) -> list[Any]:  # in a flow's fingerprint: its id
+        return ["dag", self.dag_id]
+
     def __enter__(self) -> DAG:
         _dag_stack.append(self)
         # A dagshift @task called inside `with DAG(...)` joins the DAG's flow.
@@ -247,16 +251,6 @@ class DAG:
             task._sync_node()
 
     # ------------------------------------------------------------------ running
-    def infer_manual_data_interval(self, logical_date: Any) -> tuple[Any, Any]:
-        """The data interval of a run triggered for ``logical_date``, as this Airflow
-        generation's ``dag.test()`` makes it."""
-        from dagshift.runtime.executor import default_data_interval
-
-        tz = getattr(self.start_date, "tzinfo", None)
-        return default_data_interval(
-            self.schedule, to_datetime(logical_date), self.flow.data_interval, tz
-        )
-
     def test(
         self,
         logical_date: Any = None,
@@ -287,7 +281,7 @@ def _param_values(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, Param) else v) for k, v in params.items()}
 
 
-class TaskGroup:
+class TaskGroup(DependencyMixin):
     """A group of tasks whose ids get the group's id as a prefix (``group.task``).
 
     ``>>`` from a group starts at its leaves; ``>>`` to a group reaches its roots; a branch
@@ -353,6 +347,9 @@ class TaskGroup:
     def __repr__(self) -> str:
         return f"<TaskGroup: {self.group_id}>"
 
+    def __dagshift_code__(self) -> list[Any]:  # in a flow's fingerprint: its id
+        return ["group", self.group_id]
+
     def __enter__(self) -> TaskGroup:
         self.dag._group_stack.append(self)
         return self
@@ -395,32 +392,9 @@ class TaskGroup:
             group = group.parent_group
         return out
 
-    # Dependencies: a group stands for its leaves upstream and its roots downstream.
-    def set_downstream(self, other: Any) -> None:
-        from dagshift.compat.baseoperator import set_relatives
-
-        set_relatives(self, other)
-
-    def set_upstream(self, other: Any) -> None:
-        from dagshift.compat.baseoperator import set_relatives
-
-        set_relatives(other, self)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> TaskGroup:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> TaskGroup:
-        self.set_downstream(other)
-        return self
+    def _ends(self, upstream: bool) -> list[Any]:
+        # A group stands for its leaves upstream and its roots downstream.
+        return self.get_leaves() if upstream else self.get_roots()
 
 
 def make_dag_decorator(cls: type[DAG]) -> Callable[..., Any]:

@@ -38,9 +38,6 @@ class TriggerRule(StrEnum):
     DUMMY = "dummy"
     NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
 
-    def __str__(self) -> str:
-        return self.value
-
     @classmethod
     def is_valid(cls, trigger_rule: str) -> bool:
         return trigger_rule in {r.value for r in cls}
@@ -70,18 +67,12 @@ class TaskInstanceState(StrEnum):
     UP_FOR_RETRY = "up_for_retry"
     REMOVED = "removed"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class DagRunState(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     RUNNING = "running"
     QUEUED = "queued"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class State:

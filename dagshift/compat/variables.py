@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+from dagshift.runtime.files import write_atomic
 
 __all__ = ["Variable", "VariableAccessor"]
 
@@ -38,6 +39,10 @@ def _load_store() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RuntimeError(f"{path}: the variable store must hold a JSON object")
     return data
+
+
+def _save(stored: dict[str, Any]) -> None:
+    write_atomic(store_path(), json.dumps(stored, indent=2, sort_keys=True))
 
 
 class Variable:
@@ -75,12 +80,7 @@ class Variable:
         with _lock:
             stored = _load_store()
             stored[key] = json.dumps(value) if serialize_json else str(value)
-            path = store_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".variables-")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(stored, fh, indent=2, sort_keys=True)
-            os.replace(tmp, path)
+            _save(stored)
 
     @classmethod
     def delete(cls, key: str) -> int:
@@ -88,11 +88,7 @@ class Variable:
             stored = _load_store()
             if stored.pop(key, _MISSING) is _MISSING:
                 return 0
-            path = store_path()
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".variables-")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(stored, fh, indent=2, sort_keys=True)
-            os.replace(tmp, path)
+            _save(stored)
             return 1
 
 

@@ -11,13 +11,13 @@ import ast
 import difflib
 import fnmatch
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from dagshift.runtime.files import write_atomic
 
 __all__ = ["main", "register", "write_report"]
 
@@ -130,21 +130,6 @@ def _process(path: str) -> dict[str, Any]:
     return entry
 
 
-def _write_atomic(target: Path, text: str, mode: int | None = None) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode if mode is not None else _default_mode())
-    os.replace(tmp, target)
-
-
-def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, int]) -> None:
     """The report in the format of ``target``'s suffix (.html, .md, else JSON), written
     atomically.
@@ -176,7 +161,7 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
         text = "\n".join(lines) + "\n"
     else:
         text = json.dumps({"files": files, "summary": summary}, indent=2) + "\n"
-    _write_atomic(Path(target), text)
+    write_atomic(Path(target), text)
 
 
 def _convert_all(paths: list[str], jobs: int) -> list[dict[str, Any]]:
@@ -243,7 +228,7 @@ def _migrate(args: argparse.Namespace) -> int:
         if args.check or args.diff:
             continue
         target = path if args.in_place else out_root / path.relative_to(root)
-        _write_atomic(target, entry["code"], path.stat().st_mode & 0o777)
+        write_atomic(target, entry["code"], path.stat().st_mode & 0o777)
     counts = Counter(e["status"] for e in entries)
     summary = {s: counts.get(s, 0) for s in _STATUSES}
     differs = 0

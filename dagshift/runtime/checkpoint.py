@@ -15,7 +15,6 @@ executor reuses them and runs only the rest.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import cloudpickle
 
+from dagshift.runtime.files import write_atomic
 from dagshift.runtime.state import SUCCESS, TaskRun
 from dagshift.runtime.store import Store, StoreError, new_run_id
 
@@ -96,18 +96,7 @@ class ResultStore:
                 fh.write(payload)
             return uri
         path = Path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and renamed: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, payload, mode=0o600, fsync=True)  # results may be private
         return str(path)
 
     def read(self, uri: str, run_id: str, task_id: str) -> dict[str, Any]:

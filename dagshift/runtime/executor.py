@@ -580,18 +580,6 @@ def _branch_ids(result: Any, graph: nx.DiGraph) -> set[str]:
 
 
 # ------------------------------------------------------------------------- one run
-_PRESETS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@quarterly": "0 0 1 */3 *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
-
-
 def default_data_interval(
     schedule: Any, logical_date, policy: str = "point", tz: Any = None
 ) -> tuple[Any, Any]:
@@ -613,7 +601,9 @@ def default_data_interval(
         return logical_date, logical_date
     from croniter import croniter
 
-    cron = _PRESETS.get(schedule, schedule)
+    from dagshift.runtime.schedule import PRESETS
+
+    cron = PRESETS.get(schedule, schedule)
     local = logical_date.in_timezone(tz) if tz is not None else logical_date
     end = local if croniter.match(cron, local) else croniter(cron, local).get_prev(type(local))
     start = croniter(cron, end).get_prev(type(local))

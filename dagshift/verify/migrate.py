@@ -10,13 +10,13 @@ written atomically in the format of the file's suffix: ``.html`` (self-contained
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dagshift.runtime.files import write_atomic
 from dagshift.verify.report import FileReport, render_html, render_markdown
 
 __all__ = ["verify_entry", "write_migration_report"]
@@ -113,11 +113,4 @@ def write_migration_report(
         text = render_markdown([_file_report(e) for e in entries])
     else:
         text = _json(entries, summary)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # a report to share, not a private temporary file
-    os.replace(tmp, target)
+    write_atomic(target, text)
