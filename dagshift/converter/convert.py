@@ -17,13 +17,14 @@ import libcst as cst
 import libcst.metadata
 
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
-from dagshift.converter.imports import Bindings, finish_imports
+from dagshift.converter.imports import USES, Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported, first_name
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.walk import nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -176,7 +177,7 @@ def _values_outside(
             isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
         ):
             continue
-        new = stmt.visit(values)
+        new = walk(stmt, values)
         if first_name(new, heads) is None:
             out[id(stmt)] = new
     return out, values
@@ -230,8 +231,9 @@ class _Apply(cst.CSTTransformer):
             self.findings.append(Finding(exc.code, self.lines.get(id(original), 1), exc.message))
             text = " ".join(f"{_MARK}({exc.code}): {exc.message}".split())  # one line
             lines = list(updated.leading_lines)
-            if text not in {ln.comment.value for ln in lines if ln.comment}:
-                lines.append(cst.EmptyLine(comment=cst.Comment(text)))
+            if text in {ln.comment.value for ln in lines if ln.comment}:
+                return updated  # marked already: an output converted again stays as it is
+            lines.append(cst.EmptyLine(comment=cst.Comment(text)))
             return updated.with_changes(leading_lines=lines)
         return updated
 
@@ -243,21 +245,9 @@ def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
 
 def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst.Name]:
     heads = {n.partition(".")[0] for n in info.names}
-    found: list[cst.Name] = []
-
-    class _V(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if id(node) in skip or isinstance(node, cst.Import | cst.ImportFrom):
-                return False
-            if isinstance(node, cst.Attribute):
-                node.value.visit(self)
-                return False
-            if isinstance(node, cst.Name) and node.value in heads:
-                found.append(node)
-            return True
-
-    root.visit(_V())
-    return found
+    return [
+        node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
+    ]
 
 
 def convert_source(source: str) -> Result:
@@ -340,7 +330,7 @@ def _marked(
         if first is not None:
             before[id(first)] = _helper_statements(helpers)
     apply = _Apply(replacements, failures, before, lines)
-    new = module.visit(apply)
+    new = walk(module, apply)
     findings = apply.findings
     if ok:
         needs = set().union(*(j.needs for j in ok))
@@ -349,7 +339,8 @@ def _marked(
             new, names or {}, needs, modules, taskflow or _any_taskflow(ok), set(have)
         )
     findings.sort(key=lambda f: (f.line, f.code))
-    code = new.code
+    # ``walk`` hands back the very module when nothing changed: no need to print it
+    code = source if new is module else new.code
     if code == source and not findings:
         return Result("unchanged", code)
     return Result("partial" if findings else "converted", code, findings)
@@ -361,16 +352,7 @@ def _any_taskflow(jobs: list[DagJob]) -> bool:
 
 def _contains(stmt: cst.CSTNode, jobs: list[DagJob]) -> bool:
     wanted = {id(j.site.node) for j in jobs}
-    found = False
-
-    class _V(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or id(node) in wanted
-            return not found
-
-    stmt.visit(_V())
-    return found
+    return any(id(node) in wanted for node in nodes(stmt))
 
 
 def _helper_statements(helpers: list[str]) -> list[cst.BaseStatement]:

@@ -24,6 +24,7 @@ from dagshift.converter.rules.operators import operator_args, task_call
 from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, python_plan
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
+from dagshift.converter.walk import walk
 
 __all__ = ["DagJob", "FileInfo"]
 
@@ -112,16 +113,16 @@ class DagJob:
         analyzer = _Analyzer(self)
         for index, stmt in enumerate(body):
             analyzer.index = index
-            stmt.visit(analyzer)
+            walk(stmt, analyzer)
             self._producer(stmt, index)
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
-            new_body.append(stmt.visit(rewriter).visit(values))
+            new_body.append(walk(walk(stmt, rewriter), values))
         for key, new in list(self.replacements.items()):  # callables outside the region
-            self.replacements[key] = new.visit(values)
+            self.replacements[key] = walk(new, values)
         self._check_left(body, new_body)
         code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date

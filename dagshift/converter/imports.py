@@ -9,29 +9,17 @@ from __future__ import annotations
 import libcst as cst
 
 from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
+from dagshift.converter.walk import nodes
 
-__all__ = ["Bindings", "finish_imports"]
+__all__ = ["USES", "Bindings", "finish_imports"]
+
+
+# Where a name is used: not in an import, nor as an attribute's own name
+USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",)}
 
 
 def _referenced(module: cst.Module) -> set[str]:
-    found: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            found.add(node.value)
-
-    module.visit(_V())
-    return found
+    return {node.value for node in nodes(module, USES) if type(node) is cst.Name}
 
 
 class Bindings:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
+from dagshift.converter.walk import nodes
+
 __all__ = [
+    "REFERENCES",
     "Finding",
     "Result",
     "Unsupported",
     "all_names",
     "assigned_names",
+    "evaluated",
     "first_name",
     "kwarg",
     "string_value",
@@ -49,58 +54,46 @@ def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value, keyword=cst.Name(name), equal=_EQ)
 
 
+@functools.lru_cache(maxsize=4096)
+def _evaluated(raw: str) -> str | bytes:
+    return cst.SimpleString(raw).evaluated_value
+
+
+def evaluated(node: Any) -> Any:
+    """``node.evaluated_value``, remembered: libcst compiles the literal each time it is asked."""
+    if isinstance(node, cst.SimpleString):
+        return _evaluated(node.value)
+    return node.evaluated_value
+
+
 def string_value(node: cst.CSTNode | None) -> str | None:
     """The value of a plain string literal, else None."""
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = evaluated(node)
         return value if isinstance(value, str) else None
     return None
 
 
 def assigned_names(stmt: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            for name in all_names(node.target):
-                out.add(name)
-
-    stmt.visit(_V())
-    return out
+    return {
+        name
+        for node in nodes(stmt)
+        if isinstance(node, cst.AssignTarget)
+        for name in all_names(node.target)
+    }
 
 
 def all_names(node: cst.CSTNode) -> list[str]:
-    found: list[str] = []
+    return [n.value for n in nodes(node) if type(n) is cst.Name]
 
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n.value)
 
-    node.visit(_V())
-    return found
+# What a reference is: not an attribute's own name, a keyword, nor a parameter's name
+REFERENCES = {cst.Attribute: ("value",), cst.Arg: ("value",), cst.Param: ("default",)}
 
 
 def first_name(node: cst.CSTNode, wanted: set[str]) -> Any:
     """The first reference to one of ``wanted`` (a Name node, or its value for new trees)."""
-    found: list[cst.Name] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False  # an attribute's own name is not a reference
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False  # nor is a keyword
-
-        def visit_Param(self, n: cst.Param) -> bool:
-            if n.default is not None:
-                n.default.visit(self)
-            return False
-
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value in wanted and not found:
-                found.append(n)
-
-    node.visit(_V())
-    return found[0] if found else None
+    for n in nodes(node, REFERENCES):
+        if type(n) is cst.Name and n.value in wanted:
+            return n
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from dagshift.converter.model import evaluated
 from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
 
 __all__ = ["AirflowValues"]
@@ -55,8 +56,8 @@ class AirflowValues(cst.CSTTransformer):
         return updated
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString):
-        if self._rule and original.evaluated_value in _RENAMED:
-            return cst.SimpleString(f'"{_RENAMED[original.evaluated_value]}"')
+        if self._rule and evaluated(original) in _RENAMED:
+            return cst.SimpleString(f'"{_RENAMED[evaluated(original)]}"')
         return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
@@ -83,7 +84,7 @@ _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "a
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:
-    return isinstance(node.key, cst.SimpleString) and node.key.evaluated_value == "trigger_rule"
+    return isinstance(node.key, cst.SimpleString) and evaluated(node.key) == "trigger_rule"
 
 
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

@@ -14,9 +14,10 @@ import textwrap
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.model import Unsupported, evaluated, kwarg
 from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls
+from dagshift.converter.walk import walk
 
 __all__ = ["HELPER", "bash_arguments", "mapped_commands"]
 
@@ -44,11 +45,11 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
                 raise Unsupported(node, "DS075", str(exc)) from None
             ids.extend(i for i in found if i not in ids)
             new = updated.with_changes(value=text)
-            if isinstance(new.evaluated_value, str):
-                check_template(node, new.evaluated_value, {"xcom_" + p.param_name() for p in ids})
+            if isinstance(evaluated(new), str):
+                check_template(node, evaluated(new), {"xcom_" + p.param_name() for p in ids})
             return new
 
-    return node.visit(_T())  # type: ignore[return-value]
+    return walk(node, _T())  # type: ignore[return-value]
 
 
 def _named_command(node: cst.BaseExpression, assigned: dict) -> str | None:
@@ -62,7 +63,7 @@ def _named_command(node: cst.BaseExpression, assigned: dict) -> str | None:
         dedented = True
     if not isinstance(value, cst.SimpleString | cst.ConcatenatedString):
         return None
-    text = value.evaluated_value
+    text = evaluated(value)
     if not isinstance(text, str):
         return None
     return textwrap.dedent(text) if dedented else text
@@ -92,7 +93,7 @@ def bash_arguments(
         return out, ids
     if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
         raise Unsupported(call, "DS035", "bash_command is not a plain string literal")
-    text = command.evaluated_value
+    text = evaluated(command)
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
@@ -109,7 +110,7 @@ def mapped_commands(call: cst.Call, value: cst.BaseExpression) -> cst.BaseExpres
     ):
         raise Unsupported(call, "DS090", "expand(bash_command=...) is not a list of strings")
     for el in value.elements:
-        text = el.value.evaluated_value
+        text = evaluated(el.value)
         if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
             raise Unsupported(call, "DS036", "a mapped bash_command names a script file")
         if jinja_pulls(text)[1]:

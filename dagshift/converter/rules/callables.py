@@ -24,6 +24,7 @@ from dagshift.converter.rules.context import (
     context_lookup,
 )
 from dagshift.converter.rules.xcom import PUSHED, Pull, parse_pull, parse_push, returns_mapping
+from dagshift.converter.walk import nodes, walk
 
 __all__ = ["CallableRewrite", "rewrite_callable"]
 
@@ -126,14 +127,7 @@ class _Check(cst.CSTVisitor):
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-    node.visit(_V())
-    return found
+    return [n for n in nodes(node) if type(n) is cst.Name]
 
 
 class _Rewrite(cst.CSTTransformer):
@@ -274,7 +268,7 @@ def rewrite_callable(
     check = _Check(names, extra_fed, module)
     for stmt in body:
         if id(stmt) not in aliases:
-            stmt.visit(check)
+            walk(stmt, check)
     used = {n.value for n in _names_in(fn.body)} | kept_names | set(reserved)
     pulls: dict[Pull, str] = {}
     for _, pull in check.pulls:
@@ -287,7 +281,9 @@ def rewrite_callable(
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {PUSHED!r}")
     rewrite = _Rewrite(names, pulls, module, airflow3)
     new_body: list[cst.BaseStatement] = [
-        s.visit(rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
+        walk(s, rewrite)
+        for s in body
+        if id(s) not in aliases  # type: ignore[misc]
     ]
     head = (
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
@@ -299,7 +295,7 @@ def rewrite_callable(
     prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
     if check.pushes:
         prologue.append(cst.parse_statement(f"{PUSHED} = {{}}\n"))
-        new_body = [s.visit(_Returns()) for s in new_body]  # type: ignore[misc]
+        new_body = [walk(s, _Returns()) for s in new_body]  # type: ignore[misc]
         if not m.matches(new_body[-1], m.SimpleStatementLine([m.Return() | m.Raise()])):
             last = cst.SimpleStatementLine([cst.Return(returns_mapping(None))])
             new_body.append(last)

@@ -21,6 +21,7 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.walk import nodes, walk
 
 __all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
 
@@ -62,15 +63,7 @@ def _dag_call(node: cst.CSTNode, names: dict[str, str]) -> bool:
 
 
 def _mentions(stmt: cst.CSTNode, wanted: set[str]) -> bool:
-    found = False
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value in wanted
-
-    stmt.visit(_V())
-    return found
+    return any(type(node) is cst.Name and node.value in wanted for node in nodes(stmt))
 
 
 def _bound(stmt: cst.CSTNode) -> set[str]:
@@ -155,7 +148,7 @@ def find_sites(
     ``also``: other visitors to run in the same pass over the tree.
     """
     finder = _Finder(names)
-    module.visit(_Together([finder, *also]))
+    walk(module, _Together([finder, *also]))
     sites = _find(module, names, finder)
     known = {id(a) for site in sites for a in site.call_args}
     for call in finder.calls:
@@ -261,7 +254,7 @@ def flow_block(
 ) -> dict[int, Any]:
     """Replacements that make the DAG's region a ``with Flow(...)`` block."""
     args = flow_arguments(site.node, site.call_args, site.dag_id, file.assigned)
-    args = [a.visit(values) for a in args]
+    args = [walk(a, values) for a in args]
     if previous_interval:
         extra = kwarg("data_interval", cst.SimpleString('"previous"'))
         if isinstance(args[-1].comma, cst.Comma):  # one argument per line

@@ -17,11 +17,12 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.model import Unsupported, evaluated, kwarg, string_value
 from dagshift.converter.rules.callables import rewrite_callable
 from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.operators import OperatorArgs
 from dagshift.converter.rules.xcom import Pull
+from dagshift.converter.walk import nodes
 
 __all__ = [
     "DECORATORS",
@@ -76,20 +77,13 @@ def templated(node: cst.CSTNode) -> bool:
     """Whether a value holds a string Airflow would render as a template (Unsupported when
     the template reads a name dagshift's run context does not have)."""
     found = False
-
-    class _V(cst.CSTVisitor):
-        def visit_SimpleString(self, n: cst.SimpleString) -> None:
-            nonlocal found
-            if "{{" in n.value or "{%" in n.value:
-                found = True
-                if isinstance(n.evaluated_value, str):
-                    check_template(node, n.evaluated_value)
-
-        def visit_FormattedStringText(self, n: cst.FormattedStringText) -> None:
-            nonlocal found
+    for n in nodes(node):
+        if type(n) is cst.SimpleString and ("{{" in n.value or "{%" in n.value):
+            found = True
+            if isinstance(evaluated(n), str):
+                check_template(node, evaluated(n))
+        elif type(n) is cst.FormattedStringText:
             found = found or "{{" in n.value or "{%" in n.value
-
-    node.visit(_V())
     return found
 
 

@@ -1,0 +1,175 @@
+"""``walk(node, visitor)``: libcst's ``node.visit(visitor)`` without rebuilding the tree.
+
+libcst's own traversal rebuilds every node it passes (a new dataclass, validated), even for a
+read-only ``CSTVisitor`` and for the untouched parts of a ``CSTTransformer``'s tree: that cost
+most of a conversion's time. ``walk`` calls the same ``on_visit`` / ``on_leave`` methods in the
+same order, but a node is rebuilt (``with_changes``) only when a child came back changed, and
+whitespace and punctuation, which no rule of the converter visits, are not entered.
+
+The children's order is libcst's own: for each node type, the order in which its
+``_visit_and_replace_children`` visits fields, recorded once through ``on_visit_attribute``.
+``on_visit_attribute`` / ``on_leave_attribute`` hooks are not called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import libcst as cst
+
+__all__ = ["nodes", "walk"]
+
+# Nodes made only of whitespace and punctuation: no converter rule visits them.
+_SKIP: frozenset[type] = frozenset(
+    {
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.Newline,
+        cst.TrailingWhitespace,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        cst.Comma,
+        cst.Colon,
+        cst.Semicolon,
+        cst.Dot,
+        cst.AssignEqual,
+        cst.ImportStar,
+        cst.Asynchronous,
+    }
+)
+
+_NODE: dict[type, bool] = {}  # type -> is a CSTNode (an ABC, so isinstance is slow)
+_BODY = "body"  # libcst drops a statement emptied by removals in a body (visit_body_sequence)
+_ORDER: dict[type, tuple[str, ...]] = {}
+
+
+class _Recorder(cst.CSTVisitor):
+    """Records the fields a node's ``_visit_and_replace_children`` visits, in order."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if attribute not in self.fields:
+            self.fields.append(attribute)
+
+
+def _order(node: cst.CSTNode) -> tuple[str, ...]:
+    kind = type(node)
+    fields = _ORDER.get(kind)
+    if fields is None:
+        recorder = _Recorder()
+        node._visit_and_replace_children(recorder)
+        fields = _ORDER[kind] = tuple(recorder.fields)
+    return fields
+
+
+def walk(node: Any, visitor: cst.CSTVisitor | cst.CSTTransformer) -> Any:
+    """What ``node.visit(visitor)`` returns, reached without rebuilding unchanged nodes."""
+    return _visit(node, visitor, isinstance(visitor, cst.CSTTransformer))
+
+
+def _visit(node: Any, visitor: Any, transform: bool) -> Any:
+    updated = node
+    if visitor.on_visit(node):
+        changes: dict[str, Any] | None = None
+        for name in _order(node):
+            value = getattr(node, name)
+            kind = type(value)
+            if kind in _SKIP or value is None:
+                continue
+            is_node = _NODE.get(kind)
+            if is_node is None:
+                is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
+            if is_node:
+                new = _visit(value, visitor, transform)
+                if transform and new is not value:
+                    if changes is None:
+                        changes = {}
+                    changes[name] = _single(node, name, value, new)
+            elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
+                new_seq = _sequence(value, visitor, transform, name == _BODY)
+                if new_seq is not None:
+                    if changes is None:
+                        changes = {}
+                    changes[name] = new_seq
+        if changes:
+            updated = node.with_changes(**changes)
+    if transform:
+        return visitor.on_leave(node, updated)
+    visitor.on_leave(node)
+    return node
+
+
+def _single(parent: Any, name: str, old: Any, new: Any) -> Any:
+    if isinstance(new, cst.FlattenSentinel):
+        raise TypeError(f"a {type(old).__name__} in {type(parent).__name__}.{name} flattened")
+    if isinstance(new, cst.RemovalSentinel):
+        default = parent.__dataclass_fields__[name].default
+        if default is None or isinstance(default, cst.MaybeSentinel):
+            return default
+        raise TypeError(f"a {type(old).__name__} removed from {type(parent).__name__}.{name}")
+    return new
+
+
+def _sequence(items: Any, visitor: Any, transform: bool, body: bool) -> tuple[Any, ...] | None:
+    """The new sequence, or None when every item came back as it was."""
+    out: list[Any] = []
+    changed = False
+    for child in items:
+        new = _visit(child, visitor, transform)
+        if not transform or new is child:
+            out.append(child)
+            continue
+        changed = True
+        if isinstance(new, cst.RemovalSentinel):
+            continue
+        news = list(new) if isinstance(new, cst.FlattenSentinel) else [new]
+        for item in news:
+            if body and not child._is_removable() and item._is_removable():
+                continue  # as libcst: a statement emptied by removals goes
+            out.append(item)
+    return tuple(out) if changed else None
+
+
+def nodes(
+    root: Any, enter: dict[type, tuple[str, ...]] | None = None, skip: Any = ()
+) -> Iterator[Any]:
+    """``root`` and the nodes under it, in the order a visitor meets them, read-only.
+
+    ``enter`` names, for some node types, the only fields to go into (``{cst.Attribute:
+    ("value",)}``: an attribute's name is not a reference); a node whose id is in ``skip`` is
+    neither yielded nor entered. Whitespace and punctuation are left out, as in ``walk``.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in skip:
+            continue
+        yield node
+        fields = enter.get(type(node)) if enter else None
+        children: list[Any] = []
+        for name in _order(node) if fields is None else fields:
+            value = getattr(node, name)
+            kind = type(value)
+            if kind in _SKIP or value is None:
+                continue
+            is_node = _NODE.get(kind)
+            if is_node is None:
+                is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
+            if is_node:
+                children.append(value)
+            elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
+                children.extend(value)
+        children.reverse()
+        stack.extend(children)
