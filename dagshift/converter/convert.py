@@ -24,7 +24,7 @@ from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, q
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
-from dagshift.converter.walk import nodes, walk
+from dagshift.converter.walk import holding, nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -203,6 +203,10 @@ class _Apply(cst.CSTTransformer):
         self.stack: list[cst.CSTNode] = []
         self.held: dict[int, int] = {}  # id(statement) -> index of its first failure
         self.findings: list[Finding] = []
+        self.paths: set[int] = set()  # the nodes to enter: those holding a target
+
+    def targets(self) -> set[int]:
+        return set(self.replacements) | set(self.failures) | set(self.before)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
@@ -211,7 +215,7 @@ class _Apply(cst.CSTTransformer):
         if index is not None and self.stack:
             key = id(self.stack[-1])
             self.held[key] = min(self.held.get(key, index), index)
-        return True
+        return id(node) in self.paths
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
         if self.stack and self.stack[-1] is original:
@@ -330,6 +334,7 @@ def _marked(
         if first is not None:
             before[id(first)] = _helper_statements(helpers)
     apply = _Apply(replacements, failures, before, lines)
+    apply.paths = holding(module, apply.targets())
     new = walk(module, apply)
     findings = apply.findings
     if ok:

@@ -13,12 +13,12 @@ The children's order is libcst's own: for each node type, the order in which its
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import libcst as cst
 
-__all__ = ["nodes", "walk"]
+__all__ = ["holding", "nodes", "scan", "walk"]
 
 # Nodes made only of whitespace and punctuation: no converter rule visits them.
 _SKIP: frozenset[type] = frozenset(
@@ -158,18 +158,77 @@ def nodes(
             continue
         yield node
         fields = enter.get(type(node)) if enter else None
-        children: list[Any] = []
-        for name in _order(node) if fields is None else fields:
-            value = getattr(node, name)
-            kind = type(value)
-            if kind in _SKIP or value is None:
-                continue
-            is_node = _NODE.get(kind)
-            if is_node is None:
-                is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
-            if is_node:
-                children.append(value)
-            elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
-                children.extend(value)
+        if fields is None:
+            children = _children(node)
+        else:
+            children = []
+            for name in fields:
+                value = getattr(node, name)
+                if isinstance(value, tuple | list):
+                    children.extend(v for v in value if type(v) not in _SKIP)
+                elif value is not None and type(value) not in _SKIP:
+                    children.append(value)
         children.reverse()
         stack.extend(children)
+
+
+def holding(root: Any, targets: set[int]) -> set[int]:
+    """The ids of the nodes under ``root`` that are or hold a node whose id is in ``targets``:
+    the only nodes a transformer replacing those targets needs to enter."""
+    out: set[int] = set()
+
+    def go(node: Any) -> bool:
+        hit = id(node) in targets
+        for child in _children(node):
+            if go(child):
+                hit = True
+        if hit:
+            out.add(id(node))
+        return hit
+
+    go(root)
+    return out
+
+
+def _children(node: Any) -> list[Any]:
+    children: list[Any] = []
+    for name in _order(node):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind in _SKIP or value is None:
+            continue
+        is_node = _NODE.get(kind)
+        if is_node is None:
+            is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
+        if is_node:
+            children.append(value)
+        elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
+            children.extend(value)
+    return children
+
+
+def scan(root: Any, objects: Sequence[Any]) -> None:
+    """One read-only pass calling each object's ``visit_<Node>(node)`` before a node's
+    children and ``leave_<Node>(node)`` after them (plain objects, not visitors: libcst's
+    batched visitor calls every visitor's stub for every node)."""
+    visits: dict[type, list[Any]] = {}
+    leaves: dict[type, list[Any]] = {}
+
+    def go(node: Any) -> None:
+        kind = type(node)
+        before = visits.get(kind)
+        if before is None:
+            before = visits[kind] = _methods(objects, "visit_" + kind.__name__)
+            leaves[kind] = _methods(objects, "leave_" + kind.__name__)
+        for method in before:
+            method(node)
+        for child in _children(node):
+            go(child)
+        for method in leaves[kind]:
+            method(node)
+
+    go(root)
+
+
+def _methods(objects: Sequence[Any], name: str) -> list[Any]:
+    return [getattr(o, name) for o in objects if hasattr(o, name)]

@@ -21,7 +21,7 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
-from dagshift.converter.walk import nodes, walk
+from dagshift.converter.walk import nodes, scan, walk
 
 __all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
 
@@ -90,32 +90,6 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
     return list(body[at : last + 1])
 
 
-class _Together(cst.CSTVisitor):
-    """Several plain objects' ``visit_<Node>`` / ``leave_<Node>`` methods in one pass (libcst's
-    batched visitor costs more per node: it calls every visitor's stub for every node)."""
-
-    def __init__(self, visitors: Sequence[Any]) -> None:
-        self.visitors = visitors
-        self.visits: dict[type, list[Any]] = {}
-        self.leaves: dict[type, list[Any]] = {}
-
-    def _methods(self, table: dict[type, list[Any]], prefix: str, kind: type) -> list[Any]:
-        found = table.get(kind)
-        if found is None:
-            name = prefix + kind.__name__
-            found = table[kind] = [getattr(v, name) for v in self.visitors if hasattr(v, name)]
-        return found
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        for method in self._methods(self.visits, "visit_", type(node)):
-            method(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for method in self._methods(self.leaves, "leave_", type(original_node)):
-            method(original_node)
-
-
 class _Finder:
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
@@ -148,7 +122,7 @@ def find_sites(
     ``also``: other visitors to run in the same pass over the tree.
     """
     finder = _Finder(names)
-    walk(module, _Together([finder, *also]))
+    scan(module, [finder, *also])
     sites = _find(module, names, finder)
     known = {id(a) for site in sites for a in site.call_args}
     for call in finder.calls:
