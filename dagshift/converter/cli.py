@@ -11,6 +11,7 @@ import ast
 import difflib
 import fnmatch
 import json
+import os
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +43,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--check", action="store_true", help="exit 1 if any file would change; write nothing"
     )
-    p.add_argument("--jobs", type=int, default=1, metavar="N")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes converting files in parallel (default 0: one per CPU)",
+    )
     p.add_argument(
         "--report",
         metavar="FILE.json|.md|.html",
@@ -112,13 +119,13 @@ def _process(path: str) -> dict[str, Any]:
         )
         return entry
     try:
-        ast.parse(result.code)
+        tree = ast.parse(result.code)
     except SyntaxError as exc:
         entry["findings"].append(
             {"code": "DS903", "line": exc.lineno or 1, "message": f"output is not Python: {exc}"}
         )
         return entry
-    if result.code != source and convert_source(result.code).code != result.code:
+    if result.code != source and convert_source(result.code, tree).code != result.code:
         entry["findings"].append({"code": "DS902", "line": 1, "message": "output is not stable"})
         return entry
     entry.update(
@@ -164,34 +171,43 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
     write_atomic(Path(target), text)
 
 
+def _workers(jobs: int, files: int) -> int:
+    """Processes for ``files`` files: ``--jobs N``, or (0) one per CPU unless there are only
+    a few files, which one process converts sooner than a pool starts."""
+    if jobs > 0:
+        return max(1, min(jobs, files))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, files // _PER_WORKER))
+
+
+_PER_WORKER = 4  # files a process takes at a time
+
+
 def _convert_all(paths: list[str], jobs: int) -> list[dict[str, Any]]:
     """Entries in input order; a progress bar on stderr when it is a terminal."""
-    show = sys.stderr.isatty() and len(paths) > 1
+    workers = _workers(jobs, len(paths))
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    # the workers start (fork) before the progress bar's thread does
+    results = pool.map(_process, paths, chunksize=_PER_WORKER) if pool else map(_process, paths)
     progress = None
-    if show:
+    if sys.stderr.isatty() and len(paths) > 1:
         from rich.console import Console
         from rich.progress import Progress
 
         progress = Progress(console=Console(stderr=True), transient=True)
         progress.start()
         bar = progress.add_task("migrating", total=len(paths))
+    entries = []
     try:
-        if jobs > 1 and len(paths) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                entries = []
-                for entry in pool.map(_process, paths, chunksize=4):
-                    entries.append(entry)
-                    if progress is not None:
-                        progress.advance(bar)
-        else:
-            entries = []
-            for path in paths:
-                entries.append(_process(path))
-                if progress is not None:
-                    progress.advance(bar)
+        for entry in results:
+            entries.append(entry)
+            if progress is not None:
+                progress.advance(bar)
     finally:
         if progress is not None:
             progress.stop()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return entries
 
 

@@ -10,6 +10,7 @@ listed in ``rules/__init__.py``; imports change through ``imports.py`` only.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from typing import Any
 
@@ -254,13 +255,15 @@ def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst
     ]
 
 
-def convert_source(source: str) -> Result:
-    """Convert one file's source; raises ``libcst.ParserSyntaxError`` if it does not parse."""
+def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
+    """Convert one file's source; raises ``libcst.ParserSyntaxError`` if it does not parse.
+
+    ``syntax``: the source's ``ast`` tree when the caller has it already (findings' lines)."""
     module = cst.parse_module(source)
     try:
         names = imports(module)
     except Unsupported as exc:
-        return _marked(module, source, [exc], {}, [])
+        return _marked(module, source, [exc], {}, [], syntax=syntax)
     if not names:
         return Result("not_a_dag", source)
     survey, bindings = _Survey(names), Bindings()
@@ -299,10 +302,10 @@ def convert_source(source: str) -> Result:
         _fail(jobs, failed, "DS003", f"the file binds {', '.join(clash)}, a dagshift name it needs")
         ok, needs = [], set()
     failures = [failed[id(j)] for j in jobs if id(j) in failed]
-    return _assemble(info, source, jobs, ok, failures, outside, bindings.found)
+    return _assemble(info, source, jobs, ok, failures, outside, bindings.found, syntax)
 
 
-def _assemble(info, source, jobs, ok, failures, outside, have) -> Result:
+def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result:
     replacements: dict[int, Any] = dict(outside)
     for job in ok:
         replacements.update(job.replacements)
@@ -316,17 +319,27 @@ def _assemble(info, source, jobs, ok, failures, outside, have) -> Result:
     failures = failures + [
         Unsupported(n, "DS002", f"uses {n.value!r} from airflow, which stays") for n in left
     ]
-    return _marked(info.module, source, failures, replacements, ok, info.names, bool(outside), have)
+    return _marked(
+        info.module, source, failures, replacements, ok, info.names, bool(outside), have, syntax
+    )
 
 
 def _marked(
-    module, source, failures, replacements, ok, names=None, taskflow=False, have=frozenset()
+    module,
+    source,
+    failures,
+    replacements,
+    ok,
+    names=None,
+    taskflow=False,
+    have=frozenset(),
+    syntax=None,
 ) -> Result:
     failures = [
         exc if exc.node is not None else Unsupported(module.body[0], exc.code, exc.message)
         for exc in failures
     ]
-    lines = statement_lines(module, source) if failures else {}
+    lines = statement_lines(module, syntax or source) if failures else {}
     before: dict[int, list[cst.BaseStatement]] = {}
     if ok:
         helpers = sorted(set().union(*(j.helpers for j in ok)))

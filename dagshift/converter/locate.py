@@ -53,11 +53,13 @@ def _nested(stmt: Any, node: ast.stmt, out: dict[int, int]) -> None:
         _lines(_block(final.body), node.finalbody, out)
 
 
-def statement_lines(module: cst.Module, source: str) -> dict[int, int]:
-    """id(statement) -> its first line, for every statement of ``module``."""
+def statement_lines(module: cst.Module, source: str | ast.Module) -> dict[int, int]:
+    """id(statement) -> its first line, for every statement of ``module`` (``source``: its
+    text, or its ``ast`` tree)."""
     lines: dict[int, int] = {}
     try:
-        _lines(list(module.body), ast.parse(source).body, lines)
+        tree = ast.parse(source) if isinstance(source, str) else source
+        _lines(list(module.body), tree.body, lines)
     except (IndexError, AttributeError, SyntaxError, ValueError):  # a shape ast sees otherwise
         return {}
     return lines

@@ -1,53 +1,79 @@
-"""``walk(node, visitor)``: libcst's ``node.visit(visitor)`` without rebuilding the tree.
+"""Fast traversals of libcst trees for the converter.
 
-libcst's own traversal rebuilds every node it passes (a new dataclass, validated), even for a
-read-only ``CSTVisitor`` and for the untouched parts of a ``CSTTransformer``'s tree: that cost
-most of a conversion's time. ``walk`` calls the same ``on_visit`` / ``on_leave`` methods in the
-same order, but a node is rebuilt (``with_changes``) only when a child came back changed, and
-whitespace and punctuation, which no rule of the converter visits, are not entered.
+libcst's own traversal (``node.visit(visitor)``) rebuilds every node it passes (a new
+dataclass, validated), even for a read-only ``CSTVisitor`` and for the untouched parts of a
+``CSTTransformer``'s tree: that cost most of a conversion's time. Here:
 
-The children's order is libcst's own: for each node type, the order in which its
-``_visit_and_replace_children`` visits fields, recorded once through ``on_visit_attribute``.
-``on_visit_attribute`` / ``on_leave_attribute`` hooks are not called.
+- ``walk(node, visitor)`` calls the same ``on_visit`` / ``on_leave`` methods in the same order
+  and returns what ``node.visit(visitor)`` returns, but rebuilds a node (``with_changes``) only
+  when a child came back changed; an untouched tree comes back as the very same object;
+- ``nodes(root)`` yields the nodes under ``root`` in that order, read-only;
+- ``scan(root, objects)`` calls plain objects' ``visit_<Node>`` / ``leave_<Node>`` in one pass;
+- ``holding(root, ids)``: the nodes a transformer replacing those nodes needs to enter.
+
+Whitespace, punctuation and operator tokens (``skipped``), which no rule of the converter
+visits, are not entered. The children's order is libcst's own: for each node type, the order
+in which its ``_visit_and_replace_children`` visits fields, recorded once through
+``on_visit_attribute``, keeping the fields whose annotation can hold a node that is not
+skipped. ``on_visit_attribute`` / ``on_leave_attribute`` hooks are not called.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import libcst as cst
 
-__all__ = ["holding", "nodes", "scan", "walk"]
+__all__ = ["holding", "nodes", "scan", "skipped", "walk"]
 
-# Nodes made only of whitespace and punctuation: no converter rule visits them.
-_SKIP: frozenset[type] = frozenset(
-    {
-        cst.SimpleWhitespace,
-        cst.ParenthesizedWhitespace,
-        cst.Newline,
-        cst.TrailingWhitespace,
-        cst.EmptyLine,
-        cst.Comment,
-        cst.LeftParen,
-        cst.RightParen,
-        cst.LeftSquareBracket,
-        cst.RightSquareBracket,
-        cst.LeftCurlyBrace,
-        cst.RightCurlyBrace,
-        cst.Comma,
-        cst.Colon,
-        cst.Semicolon,
-        cst.Dot,
-        cst.AssignEqual,
-        cst.ImportStar,
-        cst.Asynchronous,
-    }
+# Nodes made only of whitespace, punctuation and operator tokens: no converter rule visits them.
+_SKIPPED_BASES = (
+    cst.BaseParenthesizableWhitespace,
+    cst.Newline,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Comment,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
+    cst.Comma,
+    cst.Colon,
+    cst.Semicolon,
+    cst.Dot,
+    cst.AssignEqual,
+    cst.ImportStar,
+    cst.Asynchronous,
+    cst.BaseBinaryOp,
+    cst.BaseBooleanOp,
+    cst.BaseCompOp,
+    cst.BaseUnaryOp,
+    cst.BaseAugOp,
 )
-
-_NODE: dict[type, bool] = {}  # type -> is a CSTNode (an ABC, so isinstance is slow)
+_SEQUENCES = (tuple, list)
 _BODY = "body"  # libcst drops a statement emptied by removals in a body (visit_body_sequence)
-_ORDER: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> the fields to enter, in libcst's order
+
+
+_ENTERED: dict[type, bool] = {}  # type -> a node type not skipped (ABCs: isinstance is slow)
+
+
+def skipped(kind: type) -> bool:
+    """Whether nodes of this type are left out of every traversal here."""
+    return issubclass(kind, _SKIPPED_BASES)
+
+
+def _entered(value: Any) -> bool:
+    """Whether ``value`` is a node to enter (not None, a sentinel, nor a skipped node)."""
+    kind = type(value)
+    found = _ENTERED.get(kind)
+    if found is None:
+        found = _ENTERED[kind] = issubclass(kind, cst.CSTNode) and not skipped(kind)
+    return found
 
 
 class _Recorder(cst.CSTVisitor):
@@ -64,14 +90,35 @@ class _Recorder(cst.CSTVisitor):
             self.fields.append(attribute)
 
 
-def _order(node: cst.CSTNode) -> tuple[str, ...]:
+def _may_hold_node(annotation: Any) -> bool:
+    """Whether a field so annotated can hold a node that is not skipped."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, cst.CSTNode) and not skipped(annotation)
+    return any(_may_hold_node(arg) for arg in typing.get_args(annotation))
+
+
+def _fields(node: Any) -> tuple[str, ...]:
     kind = type(node)
-    fields = _ORDER.get(kind)
+    fields = _FIELDS.get(kind)
     if fields is None:
         recorder = _Recorder()
         node._visit_and_replace_children(recorder)
-        fields = _ORDER[kind] = tuple(recorder.fields)
+        hints = typing.get_type_hints(kind)
+        fields = _FIELDS[kind] = tuple(
+            name for name in recorder.fields if _may_hold_node(hints.get(name, cst.CSTNode))
+        )
     return fields
+
+
+def _children(node: Any) -> list[Any]:
+    children: list[Any] = []
+    for name in _fields(node):
+        value = getattr(node, name)
+        if type(value) in _SEQUENCES:
+            children.extend(value)
+        elif _entered(value):
+            children.append(value)  # not None, a MaybeSentinel, nor a skipped alternative
+    return children
 
 
 def walk(node: Any, visitor: cst.CSTVisitor | cst.CSTTransformer) -> Any:
@@ -83,26 +130,18 @@ def _visit(node: Any, visitor: Any, transform: bool) -> Any:
     updated = node
     if visitor.on_visit(node):
         changes: dict[str, Any] | None = None
-        for name in _order(node):
+        for name in _fields(node):
             value = getattr(node, name)
-            kind = type(value)
-            if kind in _SKIP or value is None:
-                continue
-            is_node = _NODE.get(kind)
-            if is_node is None:
-                is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
-            if is_node:
-                new = _visit(value, visitor, transform)
-                if transform and new is not value:
-                    if changes is None:
-                        changes = {}
-                    changes[name] = _single(node, name, value, new)
-            elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
+            if type(value) in _SEQUENCES:
                 new_seq = _sequence(value, visitor, transform, name == _BODY)
                 if new_seq is not None:
-                    if changes is None:
-                        changes = {}
+                    changes = changes or {}
                     changes[name] = new_seq
+            elif _entered(value):
+                new = _visit(value, visitor, transform)
+                if transform and new is not value:
+                    changes = changes or {}
+                    changes[name] = _single(node, name, value, new)
         if changes:
             updated = node.with_changes(**changes)
     if transform:
@@ -149,7 +188,7 @@ def nodes(
 
     ``enter`` names, for some node types, the only fields to go into (``{cst.Attribute:
     ("value",)}``: an attribute's name is not a reference); a node whose id is in ``skip`` is
-    neither yielded nor entered. Whitespace and punctuation are left out, as in ``walk``.
+    neither yielded nor entered.
     """
     stack = [root]
     while stack:
@@ -164,9 +203,9 @@ def nodes(
             children = []
             for name in fields:
                 value = getattr(node, name)
-                if isinstance(value, tuple | list):
-                    children.extend(v for v in value if type(v) not in _SKIP)
-                elif value is not None and type(value) not in _SKIP:
+                if type(value) in _SEQUENCES:
+                    children.extend(value)
+                elif _entered(value):
                     children.append(value)
         children.reverse()
         stack.extend(children)
@@ -188,23 +227,6 @@ def holding(root: Any, targets: set[int]) -> set[int]:
 
     go(root)
     return out
-
-
-def _children(node: Any) -> list[Any]:
-    children: list[Any] = []
-    for name in _order(node):
-        value = getattr(node, name)
-        kind = type(value)
-        if kind in _SKIP or value is None:
-            continue
-        is_node = _NODE.get(kind)
-        if is_node is None:
-            is_node = _NODE[kind] = issubclass(kind, cst.CSTNode)
-        if is_node:
-            children.append(value)
-        elif (kind is tuple or kind is list) and value and type(value[0]) not in _SKIP:
-            children.extend(value)
-    return children
 
 
 def scan(root: Any, objects: Sequence[Any]) -> None:

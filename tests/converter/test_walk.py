@@ -8,7 +8,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from dagshift.converter.walk import _SKIP, nodes, walk
+from dagshift.converter.walk import nodes, skipped, walk
 
 FILES = sorted((Path(__file__).parents[2] / "fixtures" / "dags").glob("*.py"))
 
@@ -18,13 +18,13 @@ class _Order(cst.CSTVisitor):
         self.seen: list[tuple[str, str]] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if type(node) in _SKIP:
+        if skipped(type(node)):
             return False
         self.seen.append(("in", type(node).__name__))
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        if type(original_node) not in _SKIP:
+        if not skipped(type(original_node)):
             self.seen.append(("out", type(original_node).__name__))
 
 
