@@ -8,7 +8,7 @@ strings inside ``dagshift.compat``, loaded when the served module is first impor
 
 from __future__ import annotations
 
-__all__ = ["PATHS", "MODULE_ALIASES"]
+__all__ = ["MODULE_ALIASES", "PATHS", "REEXPORTS"]
 
 _DAG = {"DAG": "dag:DAG"}
 _SDK_DAG = {"DAG": "dag:SdkDAG"}
@@ -202,7 +202,9 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.macros": _MACROS,
 }
 
-# A path whose entry is another path's name serves the same names.
+# A path whose entry is another path's name serves the same names (the converter resolves
+# imports through these too).
+REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}
 for _path, _entry in list(PATHS.items()):
     if isinstance(_entry, str):
         PATHS[_path] = PATHS[_entry]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from dagshift.compat.paths import REEXPORTS
 from dagshift.converter.model import Unsupported
 
 __all__ = [
@@ -92,6 +93,12 @@ DAYS_AGO = {"airflow.utils.dates.days_ago"}
 LABELS = {"airflow.utils.edgemodifier.Label", "airflow.sdk.Label"}
 
 
+def _canonical(module: str) -> str:
+    """The module whose names ``module`` re-exports (``airflow.providers.common.compat.sdk``:
+    ``airflow.sdk``), from the shim's table; else ``module``."""
+    return REEXPORTS.get(module, module)
+
+
 def _is_airflow(module: str) -> bool:
     return module == "airflow" or module.startswith("airflow.")
 
@@ -111,12 +118,14 @@ def imports(module: cst.Module) -> dict[str, str]:
                     raise Unsupported(small, "DS001", "star import from airflow")
                 for alias in small.names:
                     full = cst.helpers.get_full_name_for_node(alias.name)
-                    names[alias.evaluated_alias or full] = f"{mod}.{full}"
+                    names[alias.evaluated_alias or full] = f"{_canonical(mod)}.{full}"
             elif isinstance(small, cst.Import):
                 for alias in small.names:
                     full = cst.helpers.get_full_name_for_node(alias.name) or ""
-                    if _is_airflow(full):
-                        names[alias.evaluated_alias or full] = full
+                    if _is_airflow(full) and alias.asname is not None:
+                        names[alias.evaluated_alias] = _canonical(full)
+                    elif _is_airflow(full):  # `import a.b.c` binds `a`, reached as `a.b.c...`
+                        names[full] = full
     return names
 
 
@@ -131,7 +140,8 @@ def qualified(node: cst.CSTNode, names: dict[str, str]) -> str | None:
     for i in range(len(parts), 0, -1):  # `import airflow.models` binds a dotted local name
         local = ".".join(parts[:i])
         if local in names:
-            return ".".join([names[local], *parts[i:]])
+            module, _, name = ".".join([names[local], *parts[i:]]).rpartition(".")
+            return f"{_canonical(module)}.{name}"
     return None
 
 

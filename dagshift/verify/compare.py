@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -222,7 +223,11 @@ def verify_flows(
             continue
         pulls = set((xcom_pulls or {}).get(original.name, ()))
         if run:
+            # Both start from the same state of Python's `random` (a branch that picks at
+            # random picks alike), as a test would seed it
+            random.seed(f"dagshift-verify:{original.name}")
             check.original_run = original.run(parameters=parameters, logical_date=date)
+            random.seed(f"dagshift-verify:{original.name}")
             check.converted_run = other.run(parameters=parameters, logical_date=date)
             # The shim notes every xcom_pull it serves: (pulled task, pulling task). A pull the
             # converted flow still makes through the shim (a kept operator) needs no data edge.
