@@ -17,6 +17,7 @@ from typing import Any
 import libcst as cst
 import libcst.metadata
 
+from dagshift.converter.constants import Constants
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import USES, Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
@@ -266,11 +267,12 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return _marked(module, source, [exc], {}, [], syntax=syntax)
     if not names:
         return Result("not_a_dag", source)
-    survey, bindings = _Survey(names), Bindings()
-    sites = find_sites(module, names, [survey, bindings])
+    survey, bindings, constants = _Survey(names), Bindings(), Constants()
+    sites = find_sites(module, names, [survey, bindings, constants])
     if not sites:
         return Result("not_a_dag", source)
     info = survey.info(module)
+    info.constants = constants
     jobs = [DagJob(info, site) for site in sites]
     failed = _run_jobs(info, jobs)
     outside: dict[int, cst.CSTNode] = {}

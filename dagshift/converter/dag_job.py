@@ -15,6 +15,7 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
+from dagshift.converter.constants import Constants
 from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
 from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, OPERATORS, qualified
 from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
@@ -39,6 +40,8 @@ HELPERS = {
 
 # Attributes a DAG file may set on its DAG that only document it: set on the flow as well.
 _DOC_ATTRIBUTES = {"doc_md", "doc", "doc_rst", "doc_json", "doc_yaml", "description"}
+# Attributes that only document a task (Airflow's BaseOperator): dagshift's TaskRef keeps them.
+_TASK_DOC_ATTRIBUTES = {"doc_md", "doc", "doc_rst", "doc_json", "doc_yaml"}
 
 
 @dataclass
@@ -53,6 +56,7 @@ class FileInfo:
     callable_uses: dict[str, int]  # python_callable=NAME uses per name
     airflow3: bool = False  # written for Airflow 3 (airflow.sdk / the standard provider)
     task_wraps: dict[str, int] = field(default_factory=dict)  # task(NAME) TaskFlow calls
+    constants: Constants = field(default_factory=Constants)  # names bound once to a string
 
 
 @dataclass
@@ -85,6 +89,7 @@ class DagJob:
     modules: set[str] = field(default_factory=set)
     plans: dict[int, Any] = field(default_factory=dict)
     producers: dict[str, _Producer] = field(default_factory=dict)
+    task_vars: set[str] = field(default_factory=set)  # names bound to an operator's task
     dynamic_ids: bool = False
     _referenced: set[str] | None = None
 
@@ -137,9 +142,12 @@ class DagJob:
         ):
             return
         plan = self.plans.get(id(stmt.body[0].value))
-        if plan is None or plan.args.task_id_value is None:
+        if plan is None:
             return
         var = stmt.body[0].targets[0].target.value
+        self.task_vars.add(var)
+        if plan.args.task_id_value is None:
+            return
         pushes = plan.pushes if isinstance(plan, PythonPlan) else set()
         self.producers[plan.args.task_id_value] = _Producer(var, index, pushes)
 
@@ -158,7 +166,7 @@ class DagJob:
                 mapped = bash_operator.mapped_commands(call, expand.value)
                 env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
                 return _Plan("bash", args, env, [], mapped)
-            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.assigned)
+            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.constants)
             return _Plan("bash", args, call_args, ids)
         if kind == "empty":
             self.helpers.add("_dagshift_empty")
@@ -224,6 +232,15 @@ class DagJob:
             )
         return task_call(cst.Name("_dagshift_empty"), None, plan.args, [])
 
+    def _task_doc(self, stmt: cst.BaseStatement) -> bool:
+        """``t.doc_md = ...`` (or doc, doc_rst, doc_json, doc_yaml) on a task of this DAG."""
+        if not m.matches(
+            stmt, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
+        ):
+            return False
+        target = stmt.body[0].targets[0].target
+        return target.value.value in self.task_vars and target.attr.value in _TASK_DOC_ATTRIBUTES
+
     def _check_left(self, body: list[cst.BaseStatement], new_body: list[cst.CSTNode]) -> None:
         """No name from airflow (nor the DAG variable) may be left in the converted region."""
         allowed = {
@@ -243,10 +260,14 @@ class DagJob:
             )
             if doc and old.body[0].targets[0].target.attr.value in _DOC_ATTRIBUTES:
                 found = first_name(old.body[0].value, heads)
+            elif self._task_doc(old):  # t.doc_md = ...: TaskRef keeps documentation
+                found = first_name(new, heads)
             elif m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
-                raise Unsupported(old, "DS053", "an attribute set on a task (t.doc_md = ...)")
+                raise Unsupported(
+                    old, "DS053", "an attribute set on a task, other than doc_md and its kin"
+                )
             else:
                 found = first_name(new, heads)
             if found is not None:

@@ -71,6 +71,8 @@ class RunInfo:
     conf: dict[str, Any] = field(default_factory=dict)
     task_runs: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The parameters given to the run: over a task's own params, as dag_run.conf in Airflow
+    given: dict[str, Any] = field(default_factory=dict)
 
     def base_context(self) -> dict[str, Any]:
         """Airflow's date and run names, computed from the logical date."""
@@ -99,6 +101,7 @@ class _Current:
     try_number: int
     map_index: int = -1
     pushed: dict[str, Any] | None = None
+    params: Mapping[str, Any] | None = None  # the task's own params (its ``params`` option)
 
 
 _current: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
@@ -123,6 +126,8 @@ def get_run_context() -> dict[str, Any]:
             "function that runs in a flow (flow.run() or `dagshift run`)"
         )
     ctx = current.run.base_context()
+    if current.params:  # Airflow: the DAG's params, the task's over them, the run's conf last
+        ctx["params"] = {**ctx["params"], **current.params, **current.run.given}
     ctx.update(
         task_id=current.task_id,
         try_number=current.try_number,

@@ -452,7 +452,9 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
     tries = 0
     while True:
         tries += 1
-        current = _Current(info, plan.task_id, tries, map_index, pushed={})
+        current = _Current(
+            info, plan.task_id, tries, map_index, pushed={}, params=options.get("params")
+        )
         token = _current.set(current)
         try:
             result = _call(node, args, kwargs, options["timeout"])
@@ -681,6 +683,7 @@ def run_flow(
         params=params,
         run_id=run_id or f"manual__{ld.isoformat()}",
         conf=dict(conf or {}),
+        given=dict(parameters or {}),
     )
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
     if cluster is None:

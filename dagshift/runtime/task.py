@@ -41,6 +41,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "drop_result_on_skip": True,
 }
 _KINDS = ("task", "branch", "short_circuit")
+# Attributes that only document a task (Airflow's BaseOperator has them): kept in its meta.
+DOC_ATTRIBUTES = frozenset({"doc", "doc_md", "doc_rst", "doc_json", "doc_yaml"})
 
 
 def _as_timedelta(value: Any, name: str) -> timedelta | None:
@@ -51,15 +53,26 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
     raise TypeError(f"{name} must be a timedelta or a number of seconds, not {value!r}")
 
 
+# Options without a default, present only on the tasks that set them. ``params``: values laid
+# over the flow's params in this task's run context (Airflow's operator ``params=``); the
+# parameters given to a run still win, as ``dag_run.conf`` does in Airflow 2 and 3.
+OPTIONAL_OPTIONS = frozenset({"params"})
+
+
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Check option names and types; return them with durations as timedeltas."""
-    unknown = set(options) - set(DEFAULT_OPTIONS)
+    known = set(DEFAULT_OPTIONS) | OPTIONAL_OPTIONS
+    unknown = set(options) - known
     if unknown:
         raise TypeError(
             f"unknown task option(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(DEFAULT_OPTIONS))}"
+            f"known: {', '.join(sorted(known))}"
         )
     out = dict(options)
+    if out.get("params") is not None:
+        if not isinstance(out["params"], Mapping):
+            raise TypeError(f"params must be a mapping, not {out['params']!r}")
+        out["params"] = dict(out["params"])
     for key in ("retry_delay", "max_retry_delay", "timeout"):
         if key in out:
             out[key] = _as_timedelta(out[key], key)
@@ -224,9 +237,22 @@ class TaskRef:
     """Placeholder for a task's result while a flow is being defined.
 
     ``ref["key"]`` stands for one key (or index) of the result; it is the same node.
+    Documentation attributes (``ref.doc_md = "..."``, also ``doc``, ``doc_rst``, ``doc_json``,
+    ``doc_yaml``) are kept in the node's ``meta``, as Airflow keeps them on the operator.
     """
 
     __slots__ = ("flow", "task_id", "selector")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in DOC_ATTRIBUTES:
+            self.node.meta[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in DOC_ATTRIBUTES:
+            return self.node.meta.get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(self, flow: Flow, task_id: str, selector: tuple[Any, ...] = ()) -> None:
         self.flow = flow
@@ -331,7 +357,8 @@ def task(fn: Callable[..., Any] | None = None, **options: Any):
 
     Options: ``name``, ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
     ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``on_success``, ``on_failure``,
-    ``on_retry``. Durations are timedeltas or seconds.
+    ``on_retry``, ``params`` (laid over the flow's params for this task). Durations are
+    timedeltas or seconds.
     """
     return _decorate("task", fn, options)
 

@@ -61,6 +61,9 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("taskflow/task_group_kept", [("DS002", 9)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
         ("bash_operator/template_with_other_names_kept", [("DS063", 5)]),
+        ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),
+        ("bash_operator/command_from_another_dedent_kept", [("DS035", 12)]),
+        ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
     ],
 )
 def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(
@@ -122,6 +125,27 @@ def test_converted_flow_keeps_task_ids_edges_results_and_options(tmp_path: Path)
     assert (run.tasks["extract_it"].result, run.tasks["echo"].result) == (42, DAY)
     assert flow.graph.nodes["extract_it"]["task"].options["retries"] == 2
     assert flow.graph.nodes["start"]["task"].options["retries"] == 1
+
+
+def test_a_command_named_in_the_dag_body_renders_like_a_literal(tmp_path: Path) -> None:
+    flow, run = _run("bash_operator/command_named_in_the_dag_body", tmp_path)
+    assert run.state == "success"
+    assert run.tasks["templated"].result == "2024-01-15 2024-01-22 dag"
+
+
+def test_task_documentation_attributes_stay_on_the_converted_task(tmp_path: Path) -> None:
+    flow, run = _run("operators/task_documentation_attributes", tmp_path)
+    assert run.state == "success"
+    assert flow.tasks["count"].meta == {"doc_md": "#### Count\nAdds the numbers up.\n"}
+    assert flow.tasks["echo"].meta == {"doc": "plain text", "doc_rst": "**rst**"}
+
+
+def test_operator_params_lie_over_the_dag_params_for_that_task(tmp_path: Path) -> None:
+    flow, run = _run("operators/task_params", tmp_path)
+    assert (run.tasks["describe"].result, run.tasks["echo"].result) == ("task in eu", "dag us")
+    # the run's parameters (Airflow: dag_run.conf) win over both
+    run = flow.run(logical_date=DAY, parameters={"who": "run"})
+    assert (run.tasks["describe"].result, run.tasks["echo"].result) == ("run in eu", "run us")
 
 
 def test_xcom_pulls_of_every_style_reach_the_same_values(tmp_path: Path) -> None:

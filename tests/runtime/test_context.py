@@ -68,6 +68,31 @@ def test_params_merge_flow_defaults_with_run_parameters(executor):
     assert tr.result == {"a": 1, "b": 3}
 
 
+def test_a_tasks_params_lie_over_the_flows_and_the_run_parameters_over_both(executor):
+    # Airflow (2.x/3.x process_params): dag.params, then task.params, then dag_run.conf
+    @task
+    def seen():
+        return dict(get_run_context()["params"])
+
+    @task
+    def echo():
+        return render("{{ params.a }} {{ params.b }} {{ params.c }}")
+
+    with Flow("p", params={"a": "flow", "b": "flow", "c": "flow"}) as flow:
+        seen.override(task_id="own", params={"b": "task", "d": "task"})()
+        seen.override(task_id="plain")()
+        echo.override(params={"a": "task"})()
+    run = flow.run(parameters={"c": "run", "d": "run"}, **executor)
+    assert run.tasks["own"].result == {"a": "flow", "b": "task", "c": "run", "d": "run"}
+    assert run.tasks["plain"].result == {"a": "flow", "b": "flow", "c": "run", "d": "run"}
+    assert run.tasks["echo"].result == "task flow run"
+
+
+def test_task_params_must_be_a_mapping():
+    with pytest.raises(TypeError, match="params must be a mapping"):
+        task(lambda: 1, params=["a"])
+
+
 def test_the_logical_date_defaults_to_now():
     import pendulum
 

@@ -194,3 +194,18 @@ def test_visualize_gives_dot_on_request():
     assert '"one" -> "add" [label="x"];' in dot
     with pytest.raises(ValueError):
         flow.visualize("svg")
+
+
+def test_a_task_keeps_documentation_attributes_set_on_its_placeholder():
+    @task
+    def one():
+        return 1
+
+    with Flow("documented") as flow:
+        ref = one()
+        ref.doc_md = "# One"
+        ref.doc_yaml = "a: 1"
+        assert (ref.doc_md, ref.doc, ref.doc_yaml) == ("# One", None, "a: 1")
+        with pytest.raises(AttributeError):
+            ref.owner = "someone"
+    assert flow.tasks["one"].meta == {"doc_md": "# One", "doc_yaml": "a: 1"}

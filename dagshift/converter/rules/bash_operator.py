@@ -1,6 +1,7 @@
 """BashOperator -> a ``_dagshift_bash`` task that renders the command and env like Airflow.
 
-``bash_command`` must be a string literal (or adjacent literals) that does not name a
+``bash_command`` must be a string literal (or adjacent literals), or a name bound once to one
+(or to ``textwrap.dedent`` of one, as in Airflow's tutorial), that does not name a
 ``.sh``/``.bash`` template file. ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env
 becomes ``{{ xcom_a }}`` (with ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by
 task ``a``'s result (see ``xcom.py``).
@@ -9,11 +10,9 @@ task ``a``'s result (see ``xcom.py``).
 
 from __future__ import annotations
 
-import textwrap
-
 import libcst as cst
-import libcst.matchers as m
 
+from dagshift.converter.constants import Constants
 from dagshift.converter.model import Unsupported, evaluated, kwarg
 from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls
@@ -52,34 +51,18 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
     return walk(node, _T())  # type: ignore[return-value]
 
 
-def _named_command(node: cst.BaseExpression, assigned: dict) -> str | None:
-    """The text of ``NAME`` assigned once at module level a string or ``dedent(string)``."""
-    value = assigned.get(node.value) if isinstance(node, cst.Name) else None
-    dedented = False
-    if m.matches(
-        value, m.Call(func=m.Name("dedent") | m.Attribute(m.Name("textwrap"), m.Name("dedent")))
-    ):
-        value = value.args[0].value if len(value.args) == 1 else None
-        dedented = True
-    if not isinstance(value, cst.SimpleString | cst.ConcatenatedString):
-        return None
-    text = evaluated(value)
-    if not isinstance(text, str):
-        return None
-    return textwrap.dedent(text) if dedented else text
-
-
 def bash_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg], assigned: dict
+    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants
 ) -> tuple[list[cst.Arg], list[Pull]]:
     """Call arguments for ``_dagshift_bash`` and the XCom pulls in its templates.
 
-    ``bash_command`` is a string literal, or the name of a module-level string (or
-    ``dedent(string)``) without XCom in it (the text is shared: it stays as it is).
+    ``bash_command`` is a string literal, or a name the module binds once to a string (or to
+    ``textwrap.dedent(string)``, see ``constants.py``) without XCom in it: the name stays as
+    it is (the binding is the user's code), its text is checked as a literal's would be.
     """
     arg = rest.get("bash_command")
     command = arg.value if arg else None
-    named = _named_command(command, assigned) if command is not None else None
+    named = constants.text(command) if command is not None else None
     if named is not None:
         if named.rstrip().endswith((".sh", ".bash")):
             raise Unsupported(call, "DS036", "bash_command names a script template file")
@@ -92,7 +75,9 @@ def bash_arguments(
             out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
         return out, ids
     if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
-        raise Unsupported(call, "DS035", "bash_command is not a plain string literal")
+        raise Unsupported(
+            call, "DS035", "bash_command is not a string literal nor a name bound once to one"
+        )
     text = evaluated(command)
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")

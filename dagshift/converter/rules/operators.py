@@ -1,7 +1,10 @@
 """Arguments every operator shares: ``task_id``, ``dag``, and the task options that carry over.
 
 ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay`` and
-``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. Arguments that
+``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. ``params`` keeps
+its name too: as in Airflow, the task's params lie over the DAG's (the flow's) in its context
+and templates, and the parameters given to a run over both (``dag_run.conf`` in Airflow 2/3).
+(Only on the operator: ``params`` in ``default_args`` stays unconverted.) Arguments that
 only document or notify (owner, email, doc_md, sla ...) have no effect on a run and are
 dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults).
 """
@@ -24,7 +27,7 @@ __all__ = [
     "task_call",
 ]
 
-DESCRIPTION = "task_id, dag=, retries, retry_delay, trigger_rule ... -> .override(...)"
+DESCRIPTION = "task_id, dag=, retries, retry_delay, trigger_rule, params ... -> .override(...)"
 
 TASK_OPTIONS = {
     "retries": "retries",
@@ -86,8 +89,8 @@ def operator_args(
         elif name == "dag":
             if dag_var is None or not m.matches(arg.value, m.Name(dag_var)):
                 raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
-        elif name in TASK_OPTIONS:
-            options.append(kwarg(TASK_OPTIONS[name], arg.value))
+        elif name in TASK_OPTIONS or name == "params":
+            options.append(kwarg(TASK_OPTIONS.get(name, name), arg.value))
         elif name in allowed:
             rest[name] = arg
         elif not ignorable(name, arg.value):
