@@ -165,6 +165,17 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {"ready": S, "part_0": (S, 0), "part_1": (S, 1), "part_2": (S, 4), "finish": S},
         )
     },
+    # a task's params lie over the DAG's, in its templates and in its callable
+    "legacy_110_tutorial": {
+        "legacy_110_tutorial": (
+            S,
+            {
+                "greet": (S, "hello dag"),
+                "templated": (S, "2024-01-15 2024-01-22 task@eu"),
+                "describe": (S, "2024-01-15 dag us 1"),
+            },
+        )
+    },
     "legacy_110_short_circuit": {
         "legacy_110_short_circuit": (
             S,
@@ -681,6 +692,16 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af3_tutorial": {
+        "af3_tutorial": (
+            S,
+            {
+                "greet": (S, "hello dag"),
+                "templated": (S, "2024-01-15 2024-01-22 task@eu"),
+                "describe": (S, "2024-01-15 dag us 1"),
+            },
+        )
+    },
     "af3_trigger_rules": {
         "af3_trigger_rules": (
             F,
@@ -728,6 +749,24 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
 # Runs with params, which Airflow takes as the run's conf (conf overrides params), so
 # dag_run.conf holds them too: case id -> (file stem, params, expectations as in EXPECTED).
 PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
+    # the run's conf lies over a task's params too (dag.params < task.params < conf)
+    **{
+        f"{stem}+who_extra": (
+            stem,
+            {"who": "run", "extra": 2},
+            {
+                stem: (
+                    S,
+                    {
+                        "greet": (S, "hello run"),
+                        "templated": (S, "2024-01-15 2024-01-22 run@eu"),
+                        "describe": (S, "2024-01-15 run us 2"),
+                    },
+                )
+            },
+        )
+        for stem in ("legacy_110_tutorial", "af3_tutorial")
+    },
     "af2_branching+rows": (
         "af2_branching",
         {"rows": 500},
