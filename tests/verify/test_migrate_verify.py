@@ -115,7 +115,7 @@ def test_the_html_report_of_a_migration_shows_every_file_of_the_json_report(tmp_
     assert "syntax_error.py" in page and "not verified" in page
 
 
-RANDOM_DAG = '''
+RANDOM_DAG = """
 import random
 
 from airflow import DAG
@@ -128,7 +128,7 @@ with DAG("random_pick", schedule=None) as dag:
     )
     ends = [PythonOperator(task_id=x, python_callable=lambda: 1) for x in "abcdef"]
     draw >> pick >> ends
-'''
+"""
 
 
 def test_runs_compared_start_from_the_same_random_state(tmp_path):
