@@ -15,9 +15,13 @@ processes started for this run and closed after it), or a ``distributed.Client``
 from __future__ import annotations
 
 import contextlib
+import io
+import marshal
 import pickle
 import queue
 import time
+import types
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -114,27 +118,59 @@ def _check_serializable(dsk: dict[str, Any]) -> None:
                 ) from exc
 
 
+def _code_reduce(code: types.CodeType) -> tuple[Any, ...]:
+    """A code object as Python's own .pyc format holds it, file name included (cloudpickle
+    3.1.3 names the code it sends "<dynamic-code>", and a failed task's traceback then shows
+    neither the file nor the source line)."""
+    return marshal.loads, (marshal.dumps(code),)
+
+
+class _Pickler(cloudpickle.Pickler):
+    dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+
+
+def _dumps(obj: Any) -> bytes:
+    with io.BytesIO() as buffer:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        return buffer.getvalue()
+
+
 class _ByValue:
     """Sends its object with cloudpickle inside Dask's plain pickling, so functions of loaded
     DAG and flow files (registered to be pickled by value) reach workers that cannot import
-    those files by name."""
+    those files by name. It stays wrapped, its bytes kept, across every hop (client,
+    scheduler, worker): unwrapped, the scheduler would pickle the object again with
+    cloudpickle's own pickler, which names by-value code "<dynamic-code>"."""
 
-    __slots__ = ("obj",)
+    __slots__ = ("obj", "blob")
 
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
+    def __init__(self, obj: Any, blob: bytes | None = None) -> None:
+        self.obj, self.blob = obj, blob
 
     def __reduce__(self):
-        return cloudpickle.loads, (cloudpickle.dumps(self.obj),)
+        if self.blob is None:
+            self.blob = _dumps(self.obj)
+        return _restore, (self.blob,)
+
+
+def _restore(blob: bytes) -> _ByValue:
+    return _ByValue(cloudpickle.loads(blob), blob)
+
+
+def _execute_wrapped(plan: _ByValue, run: Any, upstream_runs: list[TaskRun]) -> TaskRun:
+    """``execute_node`` on a worker, its plan (and run) unwrapped."""
+    from dagshift.runtime.executor import execute_node
+
+    return execute_node(plan.obj, run.obj if isinstance(run, _ByValue) else run, upstream_runs)
 
 
 def _by_value(dsk: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in dsk.items():
         if isinstance(value, tuple):
-            fn, plan, run, *rest = value
+            _, plan, run, *rest = value
             run = run if isinstance(run, str) else _ByValue(run)
-            value = (fn, _ByValue(plan), run, *rest)
+            value = (_execute_wrapped, _ByValue(plan), run, *rest)
         out[key] = value
     return out
 
