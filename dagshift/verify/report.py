@@ -173,12 +173,24 @@ def _verification_html(report: FileReport) -> str:
         return "<p>Verification: not run.</p>"
     parts = []
     for check in report.verification:
+        varying = _varying(check)
         if check["ok"]:
-            parts.append(f"<li>✓ {escape(check['flow'])}: same graph, same states and results</li>")
+            parts.append(
+                f"<li>✓ {escape(check['flow'])}: same graph, same states and results"
+                f"{escape(varying)}</li>"
+            )
         else:
             diffs = "".join(f"<li>{escape(d['message'])}</li>" for d in check["differences"])
-            parts.append(f"<li>✗ {escape(check['flow'])}<ul>{diffs}</ul></li>")
+            parts.append(f"<li>✗ {escape(check['flow'])}{escape(varying)}<ul>{diffs}</ul></li>")
     return f"<h3>Verification</h3><ul>{''.join(parts)}</ul>"
+
+
+def _varying(check: dict) -> str:
+    """The tasks left uncompared because they vary between runs of the original itself."""
+    varying = check.get("varying") or ()
+    if not varying:
+        return ""
+    return f" (not compared, they vary between runs of the original: {', '.join(varying)})"
 
 
 def _graphs_html(report: FileReport) -> str:
@@ -295,6 +307,6 @@ def render_markdown(files: Iterable[FileReport], title: str = "dagshift migratio
             out.append("")
             for check in f.verification:
                 mark = "✓" if check["ok"] else "✗"
-                out.append(f"- {mark} verification of `{check['flow']}`")
+                out.append(f"- {mark} verification of `{check['flow']}`{escape(_varying(check))}")
                 out += [f"  - {escape(d['message'])}" for d in check["differences"]]
     return "\n".join(out) + "\n"

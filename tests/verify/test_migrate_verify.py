@@ -145,3 +145,40 @@ def test_runs_compared_start_from_the_same_random_state(tmp_path):
     verify_entry(entry, logical_date="2024-01-15")
     check = entry["verification"][0]
     assert check["ok"], check["differences"]  # unseeded, draw's results would differ
+
+
+CLOCK_DAG = """
+import time
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+with DAG("clock", schedule=None) as dag:
+    now = PythonOperator(task_id="now", python_callable=lambda: time.time_ns())
+    fixed = PythonOperator(task_id="fixed", python_callable=lambda: 42)
+    now >> fixed
+"""
+
+
+def test_a_task_that_varies_between_runs_of_the_original_is_named_not_compared(tmp_path):
+    """A task reading the clock differs between any two runs: verification runs the original
+    again, names such tasks, and still compares the others."""
+    from dagshift.converter.convert import convert_source
+    from dagshift.verify.migrate import verify_entry
+
+    path = tmp_path / "clock.py"
+    path.write_text(CLOCK_DAG)
+    code = convert_source(CLOCK_DAG).code
+    entry = {"path": str(path), "status": "converted", "source": CLOCK_DAG, "code": code}
+    verify_entry(entry, logical_date="2024-01-15")
+    check = entry["verification"][0]
+    assert check["ok"], check["differences"]
+    assert check["varying"] == ["now"]
+
+    broken = code.replace("lambda: 42", "lambda: 43")
+    assert broken != code
+    entry = {"path": str(path), "status": "converted", "source": CLOCK_DAG, "code": broken}
+    verify_entry(entry, logical_date="2024-01-15")
+    check = entry["verification"][0]
+    assert [d["task"] for d in check["differences"]] == ["fixed"]
+    assert check["varying"] == ["now"]

@@ -27,7 +27,7 @@ def _verify(tmp_path, converted_text, capsys):
 def test_a_faithful_copy_verifies(tmp_path, capsys):
     code, report = _verify(tmp_path, ETL, capsys)
     assert code == 0 and report["ok"] is True
-    assert report["flows"] == [{"flow": "etl", "ok": True, "differences": []}]
+    assert report["flows"] == [{"flow": "etl", "ok": True, "differences": [], "varying": []}]
 
 
 def test_a_dropped_edge_is_caught(tmp_path, capsys):
