@@ -186,7 +186,11 @@ _PER_WORKER = 4  # files a process takes at a time
 def _convert_all(paths: list[str], jobs: int) -> list[dict[str, Any]]:
     """Entries in input order; a progress bar on stderr when it is a terminal."""
     workers = _workers(jobs, len(paths))
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = None
+    if workers > 1:
+        import dagshift.converter.convert  # noqa: F401  (imported once here: forked workers share it)
+
+        pool = ProcessPoolExecutor(max_workers=workers)
     # the workers start (fork) before the progress bar's thread does
     results = pool.map(_process, paths, chunksize=_PER_WORKER) if pool else map(_process, paths)
     progress = None
