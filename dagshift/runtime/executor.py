@@ -682,7 +682,8 @@ def run_flow(
         data_interval_end=end_di,
         params=params,
         run_id=run_id or f"manual__{ld.isoformat()}",
-        conf=dict(conf or {}),
+        # as Airflow's dag_run.conf: what the run was started with, unless given apart
+        conf=dict(parameters or {}) if conf is None else dict(conf),
         given=dict(parameters or {}),
     )
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"

@@ -303,7 +303,8 @@ class Flow:
             parameters: values of run parameters (also visible as ``params``).
             logical_date: the run's date (``ds``, ``ts`` ...); defaults to now, in UTC.
             data_interval: (start, end); by default derived from the schedule as Airflow 3 does.
-            conf: the run's configuration (Airflow's ``dag_run.conf``).
+            conf: the run's configuration (Airflow's ``dag_run.conf``); by default the
+                ``parameters`` the run was started with, as a triggered DAG's conf is.
             raise_on_failure: raise :class:`FlowRunFailed` if the run fails.
             scheduler: ``"threads"`` (Dask's local threaded scheduler) or ``"sync"``
                 (one thread, in order: for debugging and deterministic tests).

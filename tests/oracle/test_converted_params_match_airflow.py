@@ -22,12 +22,7 @@ from tests.oracle.test_shim_parity import (  # noqa: F401 (oracle: the module's 
 pytestmark = pytest.mark.oracle
 
 # Cases left out, with the reason.
-EXCLUDED = {
-    "af2_taskflow_etl+factor_label": (
-        "reads dag_run.conf, converted to get_run_context()['conf']: a plain flow's run "
-        "parameters are its params, not its conf (the compat shim's DagFlow passes them as both)"
-    ),
-}
+EXCLUDED: dict[str, str] = {}
 
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")

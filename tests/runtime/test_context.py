@@ -147,3 +147,18 @@ def test_shell_fails_on_a_non_zero_exit_and_skips_on_99(executor):
     failed = _run_one(failing, executor=executor)
     assert failed.state == "failed" and "non-zero exit code 3" in failed.error
     assert _run_one(skipping, executor=executor).state == "skipped"
+
+
+def test_a_runs_conf_is_the_parameters_it_was_started_with_unless_given_apart():
+    @task
+    def read():
+        ctx = get_run_context()
+        return dict(ctx["conf"]), ctx["params"]["label"]
+
+    with Flow("conf_default", params={"label": "rows"}) as flow:
+        read()
+    assert flow.run().tasks["read"].result == ({}, "rows")
+    started = flow.run(parameters={"label": "items"}).tasks["read"].result
+    assert started == ({"label": "items"}, "items")  # as a DAG triggered with that conf
+    apart = flow.run(parameters={"label": "items"}, conf={"x": 1}).tasks["read"].result
+    assert apart == ({"x": 1}, "items")
