@@ -12,7 +12,7 @@ bench/converter_bench.py``.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib.machinery
 import io
 import statistics
 import sys
@@ -30,7 +30,7 @@ from tests.converter.test_corpus import VERSIONS, _wheel  # noqa: E402  (the tes
 
 
 def _corpus(into: Path) -> list[Path]:
-    spec = importlib.util.find_spec("airflow")
+    spec = importlib.machinery.PathFinder.find_spec("airflow")  # not the compat shim's
     roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
     files = sorted({p for r in roots for p in r.rglob("example_dags/**/*.py")})
     for version in VERSIONS:

@@ -9,7 +9,7 @@ The wheels are fetched with ``pip download --no-deps`` at test time and cached i
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib.machinery
 import subprocess
 import sys
 import zipfile
@@ -55,7 +55,9 @@ def _wheel(version: str) -> Path | None:
 def _sources(version: str) -> Iterator[tuple[str, str]]:
     """(name, source) of every example DAG of one release, or of the installed package."""
     if version == "installed":
-        spec = importlib.util.find_spec("airflow")  # finds the package without importing it
+        # sys.path only: the compat shim, when a test in this process installed it, serves
+        # `airflow` from a finder in sys.meta_path, with no example DAGs
+        spec = importlib.machinery.PathFinder.find_spec("airflow")
         roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
         for path in sorted({p for r in roots for p in r.rglob("example_dags/**/*.py")}):
             yield str(path), path.read_text()

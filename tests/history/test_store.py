@@ -32,7 +32,8 @@ with Flow("numbers", schedule="@daily") as flow:
 """
 
 
-def test_dagshift_run_records_the_run_and_its_tasks_in_a_wal_database(tmp_path):
+def test_dagshift_run_records_the_run_and_its_tasks_in_a_wal_database(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSHIFT_DB")  # the default place, as a user without the variable has
     out = dagshift(
         "run", FLOWS / "etl.py", "--date", "2024-01-15", "--param", "limit=2", cwd=tmp_path
     )
