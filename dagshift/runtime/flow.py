@@ -16,7 +16,15 @@ from typing import Any
 
 import networkx as nx
 
-from dagshift.runtime.task import MapSpec, Task, TaskNode, TaskRef, normalize_options, refs_of
+from dagshift.runtime.task import (
+    DOC_ATTRIBUTES,
+    MapSpec,
+    Task,
+    TaskNode,
+    TaskRef,
+    normalize_options,
+    refs_of,
+)
 
 __all__ = ["Binding", "CycleError", "Flow", "Parameter", "ParameterRef", "current_flow"]
 
@@ -202,6 +210,7 @@ class Flow:
         kwargs = dict(kwargs or {})
         task_id = self._new_id(task_)
         options = {**_defaults(), **self.default_task_options, **task_.options}
+        docs = {k: options.pop(k) for k in DOC_ATTRIBUTES & set(options)}  # documentation only
         node = TaskNode(
             task_id,
             task_,
@@ -210,7 +219,7 @@ class Flow:
             options,
             len(self.graph),
             map_spec,
-            dict(meta or {}),
+            {**docs, **(meta or {})},
         )
         self.graph.add_node(task_id, task=node)
         for argument, value in _arguments(node):

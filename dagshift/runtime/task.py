@@ -56,7 +56,9 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # Options without a default, present only on the tasks that set them. ``params``: values laid
 # over the flow's params in this task's run context (Airflow's operator ``params=``); the
 # parameters given to a run still win, as ``dag_run.conf`` does in Airflow 2 and 3.
-OPTIONAL_OPTIONS = frozenset({"params"})
+# ``doc_md`` and the other documentation attributes may be given as options too
+# (``@task(doc_md=...)``, ``.override(doc_md=...)``): they go to the node's meta, not its options.
+OPTIONAL_OPTIONS = frozenset({"params"}) | DOC_ATTRIBUTES
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:

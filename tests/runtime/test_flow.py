@@ -209,3 +209,17 @@ def test_a_task_keeps_documentation_attributes_set_on_its_placeholder():
         with pytest.raises(AttributeError):
             ref.owner = "someone"
     assert flow.tasks["one"].meta == {"doc_md": "# One", "doc_yaml": "a: 1"}
+
+
+def test_documentation_given_as_task_options_goes_to_the_nodes_meta():
+    @task(doc_md="Reads the rows.")
+    def extract():
+        return [3, 1, 2]
+
+    with Flow("documented") as flow:
+        rows = extract()
+        extract.override(task_id="again", doc="plain text")()
+    assert rows.doc_md == "Reads the rows."
+    assert flow.get_task("again").meta == {"doc_md": "Reads the rows.", "doc": "plain text"}
+    assert "doc_md" not in flow.get_task("extract").options  # no effect on how it runs
+    assert flow.run().tasks["extract"].result == [3, 1, 2]

@@ -21,6 +21,7 @@ from dagshift.converter.model import Unsupported, kwarg, string_value
 __all__ = [
     "IGNORED",
     "OperatorArgs",
+    "KEPT_AS_IS",
     "TASK_OPTIONS",
     "ignorable",
     "operator_args",
@@ -37,20 +38,18 @@ TASK_OPTIONS = {
     "trigger_rule": "trigger_rule",
     "execution_timeout": "timeout",
 }
+# Arguments the task takes under the same name: the task's own params, its documentation
+KEPT_AS_IS = {"params", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml"}
 IGNORED = {
     "owner",
     "email",
     "email_on_failure",
     "email_on_retry",
-    "doc",
-    "doc_md",
-    "doc_rst",
-    "doc_json",
-    "doc_yaml",
     "pool",
     "queue",
     "priority_weight",
     "weight_rule",
+    "task_display_name",  # the name the UI shows
 }
 
 
@@ -89,7 +88,7 @@ def operator_args(
         elif name == "dag":
             if dag_var is None or not m.matches(arg.value, m.Name(dag_var)):
                 raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
-        elif name in TASK_OPTIONS or name == "params":
+        elif name in TASK_OPTIONS or name in KEPT_AS_IS:
             options.append(kwarg(TASK_OPTIONS.get(name, name), arg.value))
         elif name in allowed:
             rest[name] = arg

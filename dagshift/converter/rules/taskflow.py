@@ -14,6 +14,7 @@ import libcst as cst
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.operators import ignorable
 
 __all__ = ["is_taskflow", "rewrite_taskflow"]
 
@@ -29,6 +30,11 @@ _OPTIONS = {
     "trigger_rule",
     "task_id",
     "ignore_downstream_trigger_rules",
+    "doc",
+    "doc_md",
+    "doc_rst",
+    "doc_json",
+    "doc_yaml",
 }
 
 
@@ -69,6 +75,8 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
             args.append(kwarg("timeout", arg.value))
         elif name in _OPTIONS:
             args.append(arg)
+        elif name is not None and ignorable(name, arg.value):
+            continue  # as for an operator: no effect on a run (owner, doc_md, pool ...)
         else:
             raise Unsupported(dec, "DS081", f"@task argument {name or 'positional'} not converted")
     if not args:
