@@ -30,6 +30,7 @@ _OPTIONS = {
     "trigger_rule",
     "task_id",
     "ignore_downstream_trigger_rules",
+    "params",  # the task's own, over the DAG's, as for an operator
     "doc",
     "doc_md",
     "doc_rst",
