@@ -699,6 +699,7 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "greet": (S, "hello dag"),
                 "templated": (S, "2024-01-15 2024-01-22 task@eu"),
                 "describe": (S, "2024-01-15 dag us 1"),
+                "shout": (S, "TASKFLOW EU"),
             },
         )
     },
@@ -767,6 +768,21 @@ PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
         )
         for stem in ("legacy_110_tutorial", "af3_tutorial")
     },
+    # a TaskFlow task's params (@task(params=...)) as an operator's: the run's conf over them
+    "af3_tutorial+who_region": (
+        "af3_tutorial",
+        {"who": "run", "region": "ap"},
+        {
+            "af3_tutorial": (
+                S,
+                {
+                    "shout": (S, "RUN AP"),
+                    "templated": (S, "2024-01-15 2024-01-22 run@ap"),
+                    "describe": (S, "2024-01-15 run ap 1"),
+                },
+            )
+        },
+    ),
     "af2_branching+rows": (
         "af2_branching",
         {"rows": 500},
