@@ -99,7 +99,33 @@ def _files(paths: list[str], exclude: list[str]) -> list[tuple[Path, Path]]:
     return found
 
 
+# Deep enough for a `t0 >> t1 >> ... ` chain of thousands of tasks in one expression (each `>>`
+# nests the tree one level); libcst and the converter walk trees recursively.
+_RECURSION_LIMIT = 20_000
+
+
 def _process(path: str) -> dict[str, Any]:
+    """One file's entry: converted, checked (parses, stable), or failed with a finding; never
+    raises, so one bad file cannot stop the others."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        return _convert_file(path)
+    except Exception as exc:  # a converter bug: this file fails, the others go on
+        message = (
+            f"the converter failed on this file ({type(exc).__name__}: {exc}); it is left as "
+            "it is: please report it with the file"
+        )
+        return {
+            "path": path,
+            "status": "failed",
+            "findings": [{"code": "DS904", "line": 1, "message": message}],
+        }
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _convert_file(path: str) -> dict[str, Any]:
     # libcst is imported when a file is converted, not when `dagshift run` starts.
     from libcst import ParserSyntaxError
 
