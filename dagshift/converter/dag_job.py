@@ -26,6 +26,7 @@ from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, py
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import walk
+from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = ["DagJob", "FileInfo"]
 
@@ -39,9 +40,8 @@ HELPERS = {
 
 
 # Attributes a DAG file may set on its DAG that only document it: set on the flow as well.
-_DOC_ATTRIBUTES = {"doc_md", "doc", "doc_rst", "doc_json", "doc_yaml", "description"}
-# Attributes that only document a task (Airflow's BaseOperator): dagshift's TaskRef keeps them.
-_TASK_DOC_ATTRIBUTES = {"doc_md", "doc", "doc_rst", "doc_json", "doc_yaml"}
+# (On a task, DOC_ATTRIBUTES only: dagshift's TaskRef keeps them.)
+_DOC_ATTRIBUTES = DOC_ATTRIBUTES | {"description"}
 
 
 @dataclass
@@ -239,7 +239,7 @@ class DagJob:
         ):
             return False
         target = stmt.body[0].targets[0].target
-        return target.value.value in self.task_vars and target.attr.value in _TASK_DOC_ATTRIBUTES
+        return target.value.value in self.task_vars and target.attr.value in DOC_ATTRIBUTES
 
     def _check_left(self, body: list[cst.BaseStatement], new_body: list[cst.CSTNode]) -> None:
         """No name from airflow (nor the DAG variable) may be left in the converted region."""

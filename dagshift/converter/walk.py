@@ -110,9 +110,10 @@ def _fields(node: Any) -> tuple[str, ...]:
     return fields
 
 
-def _children(node: Any) -> list[Any]:
+def _children(node: Any, fields: tuple[str, ...] | None = None) -> list[Any]:
+    """The nodes in ``node``'s fields (``fields``, else all that can hold one), in order."""
     children: list[Any] = []
-    for name in _fields(node):
+    for name in _fields(node) if fields is None else fields:
         value = getattr(node, name)
         if type(value) in _SEQUENCES:
             children.extend(value)
@@ -196,17 +197,7 @@ def nodes(
         if id(node) in skip:
             continue
         yield node
-        fields = enter.get(type(node)) if enter else None
-        if fields is None:
-            children = _children(node)
-        else:
-            children = []
-            for name in fields:
-                value = getattr(node, name)
-                if type(value) in _SEQUENCES:
-                    children.extend(value)
-                elif _entered(value):
-                    children.append(value)
+        children = _children(node, enter.get(type(node)) if enter else None)
         children.reverse()
         stack.extend(children)
 

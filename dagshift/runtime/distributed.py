@@ -157,20 +157,18 @@ def _restore(blob: bytes) -> _ByValue:
     return _ByValue(cloudpickle.loads(blob), blob)
 
 
-def _execute_wrapped(plan: _ByValue, run: Any, upstream_runs: list[TaskRun]) -> TaskRun:
-    """``execute_node`` on a worker, its plan (and run) unwrapped."""
-    from dagshift.runtime.executor import execute_node
-
-    return execute_node(plan.obj, run.obj if isinstance(run, _ByValue) else run, upstream_runs)
+def _unwrapped(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a worker, each wrapped argument unwrapped."""
+    return fn(*(a.obj if isinstance(a, _ByValue) else a for a in args))
 
 
 def _by_value(dsk: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in dsk.items():
         if isinstance(value, tuple):
-            _, plan, run, *rest = value
+            fn, plan, run, *rest = value
             run = run if isinstance(run, str) else _ByValue(run)
-            value = (_execute_wrapped, _ByValue(plan), run, *rest)
+            value = (_unwrapped, fn, _ByValue(plan), run, *rest)
         out[key] = value
     return out
 

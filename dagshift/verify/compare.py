@@ -229,9 +229,10 @@ def verify_flows(
         if run:
             # Both start from the same state of Python's `random` (a branch that picks at
             # random picks alike), as a test would seed it
-            random.seed(f"dagshift-verify:{original.name}")
+            seed = f"dagshift-verify:{original.name}"
+            random.seed(seed)
             check.original_run = original.run(parameters=parameters, logical_date=date)
-            random.seed(f"dagshift-verify:{original.name}")
+            random.seed(seed)
             check.converted_run = other.run(parameters=parameters, logical_date=date)
             # The shim notes every xcom_pull it serves: (pulled task, pulling task). A pull the
             # converted flow still makes through the shim (a kept operator) needs no data edge.
@@ -241,7 +242,7 @@ def verify_flows(
         if run:
             ran = compare_runs(check.original_run, check.converted_run)
             if ran:  # is it the conversion, or does the original itself vary from run to run?
-                random.seed(f"dagshift-verify:{original.name}")
+                random.seed(seed)
                 again = original.run(parameters=parameters, logical_date=date)
                 check.varying = sorted({d.task for d in compare_runs(check.original_run, again)})
                 ran = [d for d in ran if d.task not in check.varying]

@@ -4,8 +4,9 @@
 ``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. ``params`` keeps
 its name too: as in Airflow, the task's params lie over the DAG's (the flow's) in its context
 and templates, and the parameters given to a run over both (``dag_run.conf`` in Airflow 2/3).
-(Only on the operator: ``params`` in ``default_args`` stays unconverted.) Arguments that
-only document or notify (owner, email, doc_md, sla ...) have no effect on a run and are
+(Only on the operator: ``params`` in ``default_args`` stays unconverted.) ``doc_md`` and its
+kin keep their names (the task keeps them in its meta). Arguments that only notify or place
+the task (owner, email, pool, sla, task_display_name ...) have no effect on a run and are
 dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults).
 """
 
@@ -17,6 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
     "IGNORED",
@@ -39,7 +41,7 @@ TASK_OPTIONS = {
     "execution_timeout": "timeout",
 }
 # Arguments the task takes under the same name: the task's own params, its documentation
-KEPT_AS_IS = {"params", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml"}
+KEPT_AS_IS = {"params"} | DOC_ATTRIBUTES
 IGNORED = {
     "owner",
     "email",

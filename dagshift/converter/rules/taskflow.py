@@ -14,7 +14,7 @@ import libcst as cst
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import rewrite_callable
-from dagshift.converter.rules.operators import ignorable
+from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 
 __all__ = ["is_taskflow", "rewrite_taskflow"]
 
@@ -30,13 +30,7 @@ _OPTIONS = {
     "trigger_rule",
     "task_id",
     "ignore_downstream_trigger_rules",
-    "params",  # the task's own, over the DAG's, as for an operator
-    "doc",
-    "doc_md",
-    "doc_rst",
-    "doc_json",
-    "doc_yaml",
-}
+} | KEPT_AS_IS  # params (the task's own, over the DAG's) and documentation, as for an operator
 
 
 def _kind(expr: cst.BaseExpression, names: dict[str, str]) -> str | None:
@@ -77,7 +71,7 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
         elif name in _OPTIONS:
             args.append(arg)
         elif name is not None and ignorable(name, arg.value):
-            continue  # as for an operator: no effect on a run (owner, doc_md, pool ...)
+            continue  # as for an operator: no effect on a run (owner, pool ...)
         else:
             raise Unsupported(dec, "DS081", f"@task argument {name or 'positional'} not converted")
     if not args:
