@@ -11,32 +11,25 @@ import argparse
 import contextlib
 import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from dagshift import __version__
+from dagshift.cliutil import err as _err
+from dagshift.cliutil import jsonable
+from dagshift.cliutil import param as _param
+from dagshift.cliutil import prepare_imports as _prepare_imports
+from dagshift.cliutil import stdout_to_stderr as _stdout_to_stderr
 
 __all__ = ["main"]
 
 _COMMAND_MODULES = (
     "dagshift.converter.cli",
     "dagshift.compat.cli",
-    "dagshift.runtime.history_cli",
+    "dagshift.history.cli",
     "dagshift.verify.cli",
 )
-
-
-def _param(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)  # numbers, booleans, lists and objects keep their type
-    except ValueError:
-        value = raw
-    return key.strip(), value
 
 
 def _register_run(sub: argparse._SubParsersAction) -> None:
@@ -93,26 +86,11 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
 
 def _history():
     try:
-        return importlib.import_module("dagshift.runtime.history_cli")
+        return importlib.import_module("dagshift.history.cli")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("dagshift.runtime.history_cli", "dagshift.runtime"):
+        if exc.name not in ("dagshift.history.cli", "dagshift.runtime"):
             raise
         return None
-
-
-def _prepare_imports() -> None:
-    """Let unmodified Airflow DAG files import ``airflow`` from the compat shim."""
-    try:
-        compat = importlib.import_module("dagshift.compat")
-    except ImportError:
-        return
-    install = getattr(compat, "install", None)
-    if callable(install):
-        install()
-
-
-def _err(message: str) -> None:
-    print(f"dagshift: {message}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -186,25 +164,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in runs) else 1
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor behind stdout (an embedding program)
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-        return
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def parse_dates(text: str) -> list[str]:
     """``2024-01-01..2024-01-31`` (every day, both ends) or ``2024-01-01,2024-01-05``."""
     import pendulum
@@ -263,24 +222,6 @@ def _run_dates(args, history, sources, dates, params, options, load_failed, quie
     if load_failed:
         return 2
     return 0 if all(r.ok for r in runs) else 1
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with everything JSON cannot hold replaced by its repr."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {
-            (
-                k
-                if isinstance(k, str)
-                else str(k) if isinstance(k, int | float | bool) else repr(k)
-            ): jsonable(v)
-            for k, v in value.items()
-        }
-    return repr(value)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -681,7 +681,7 @@ class _OperatorCall:
     def __dagshift_code__(self) -> list[Any]:
         """What the task's behaviour depends on, for flow versions: the operator's class and
         code, and its constructor arguments (other tasks named by id, not walked)."""
-        from dagshift.runtime.store import _canon
+        from dagshift.history.store import _canon
 
         cls = type(self.op)
         args, kwargs = self.op._init_args

@@ -279,7 +279,7 @@ def _migrate(args: argparse.Namespace) -> int:
     summary = {s: counts.get(s, 0) for s in _STATUSES}
     differs = 0
     if args.verify:
-        from dagshift.cli import _stdout_to_stderr
+        from dagshift.cliutil import stdout_to_stderr as _stdout_to_stderr
 
         with _stdout_to_stderr():  # what the verified tasks print stays off stdout (diffs)
             differs = _verify(args, entries)
@@ -299,7 +299,7 @@ def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
     """Verify every converted or partial file; print what differs; return how many differ."""
     import pendulum
 
-    from dagshift.cli import _param
+    from dagshift.cliutil import param as _param
     from dagshift.verify.migrate import verify_entry
 
     date = args.verify_date or pendulum.now("UTC").start_of("day").isoformat()

@@ -22,7 +22,7 @@ def verify_paths(
 ) -> list[FlowVerification]:
     """Load the original through the import shim and the converted file through the runtime,
     then verify every flow. Raises LoadError when either file cannot be loaded."""
-    from dagshift.cli import _prepare_imports
+    from dagshift.cliutil import prepare_imports as _prepare_imports
     from dagshift.runtime.loader import load_path
 
     _prepare_imports()
@@ -45,7 +45,7 @@ def print_verification(checks: list[FlowVerification], file=None) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from dagshift.cli import _err
+    from dagshift.cliutil import err as _err
     from dagshift.runtime.loader import LoadError
 
     try:
@@ -70,7 +70,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from dagshift.cli import _param
+    from dagshift.cliutil import param as _param
 
     p = sub.add_parser(
         "verify",

@@ -5,7 +5,7 @@ resumed; bad input exits 2 with one line that says what to do."""
 import json
 import textwrap
 
-from dagshift.runtime.store import Store
+from dagshift.history.store import Store
 
 from .conftest import LEGACY_DAG, dagshift
 

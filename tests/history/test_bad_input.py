@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from dagshift.runtime.store import Store
+from dagshift.history.store import Store
 
 from .conftest import HOLD_LOCK, dagshift, wait_for
 

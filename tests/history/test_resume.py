@@ -7,9 +7,9 @@ import signal
 
 import pytest
 
-from dagshift.runtime.checkpoint import ResultStore, load_completed, resume_run, run_recorded
+from dagshift.history.checkpoint import ResultStore, load_completed, resume_run, run_recorded
+from dagshift.history.store import Store
 from dagshift.runtime.loader import load_file
-from dagshift.runtime.store import Store
 
 from .conftest import counts, dagshift, spawn, wait_for, write_gated
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import pendulum
 import pytest
 
-from dagshift.runtime.service import Service
-from dagshift.runtime.store import Store
+from dagshift.history.service import Service
+from dagshift.history.store import Store
 
 from .conftest import (
     HOLD_LOCK,

@@ -10,7 +10,7 @@ import pytest
 
 from dagshift import Flow, task
 from dagshift.cli import main
-from dagshift.runtime.store import RunNotFound, Store, StoreError, flow_fingerprint
+from dagshift.history.store import RunNotFound, Store, StoreError, flow_fingerprint
 
 from .conftest import HOLD_LOCK, ROOT, dagshift, wait_for
 

@@ -34,9 +34,9 @@ from typing import Any
 
 import pendulum
 
-from dagshift.runtime.checkpoint import ResultStore, run_recorded
+from dagshift.history.checkpoint import ResultStore, run_recorded
+from dagshift.history.store import Store, StoreError, new_run_id
 from dagshift.runtime.schedule import ScheduleError, ScheduleSpec, flow_schedule, to_utc
-from dagshift.runtime.store import Store, StoreError, new_run_id
 
 __all__ = ["Clock", "Service", "python_files"]
 

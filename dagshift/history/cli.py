@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dagshift.cliutil import err as _err
+from dagshift.cliutil import jsonable
+from dagshift.cliutil import param as _param
+from dagshift.cliutil import prepare_imports as _prepare_imports
+
 __all__ = ["add_run_options", "load_sources", "register", "resume_command", "run_flows"]
-
-
-def _err(message: str) -> None:
-    print(f"dagshift: {message}", file=sys.stderr)
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
@@ -81,8 +82,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from dagshift.runtime.checkpoint import ResultStore
-    from dagshift.runtime.store import Store, default_db_path
+    from dagshift.history.checkpoint import ResultStore
+    from dagshift.history.store import Store, default_db_path
 
     store = Store(default_db_path(getattr(args, "db", None)))
     return store, ResultStore.beside(store.path, getattr(args, "results", None))
@@ -91,8 +92,8 @@ def _open(args: argparse.Namespace):
 # --------------------------------------------------------------------- dagshift run
 def load_sources(path: str | Path, errors: list) -> list[tuple[Any, Path]]:
     """Like ``load_path``, but each flow comes with the file it was defined in."""
+    from dagshift.history.service import python_files
     from dagshift.runtime.loader import LoadError, load_file
-    from dagshift.runtime.service import python_files
 
     out = []
     for file in python_files(Path(path)):
@@ -105,7 +106,7 @@ def load_sources(path: str | Path, errors: list) -> list[tuple[Any, Path]]:
 
 def run_flows(args: argparse.Namespace, sources, params: dict, options: dict) -> list:
     """Run each (flow, file) once, recorded in the history; return the FlowRuns."""
-    from dagshift.runtime.checkpoint import run_recorded
+    from dagshift.history.checkpoint import run_recorded
 
     store, results = _open(args)
     runs = []
@@ -126,9 +127,8 @@ def run_flows(args: argparse.Namespace, sources, params: dict, options: dict) ->
 
 def resume_command(args: argparse.Namespace) -> int:
     """``dagshift run --resume RUN_ID``."""
-    from dagshift.cli import jsonable
-    from dagshift.runtime.checkpoint import resume_run
-    from dagshift.runtime.store import StoreError
+    from dagshift.history.checkpoint import resume_run
+    from dagshift.history.store import StoreError
 
     options: dict[str, Any] = {"scheduler": args.scheduler}
     if getattr(args, "cluster", None):
@@ -159,12 +159,6 @@ def resume_command(args: argparse.Namespace) -> int:
     return 0 if run.ok else 1
 
 
-def _prepare_imports() -> None:
-    from dagshift.cli import _prepare_imports as prepare
-
-    prepare()
-
-
 # -------------------------------------------------------------------- dagshift runs
 def _when(ts: float | None) -> str | None:
     if ts is None:
@@ -187,7 +181,7 @@ def _task_json(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from dagshift.runtime.store import StoreError
+    from dagshift.history.store import StoreError
 
     words = list(args.words)
     try:
@@ -271,8 +265,8 @@ def _show_run(args: argparse.Namespace, run_id: str) -> int:
 
 # ---------------------------------------------------------------- dagshift register
 def _register(args: argparse.Namespace) -> int:
+    from dagshift.history.store import StoreError
     from dagshift.runtime.schedule import ScheduleError, flow_schedule
-    from dagshift.runtime.store import StoreError
 
     _prepare_imports()
     errors: list = []
@@ -308,8 +302,8 @@ def _register(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------- dagshift serve
 def _serve(args: argparse.Namespace) -> int:
-    from dagshift.runtime.service import Service
-    from dagshift.runtime.store import StoreError
+    from dagshift.history.service import Service
+    from dagshift.history.store import StoreError
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -364,8 +358,8 @@ def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
 
 # ---------------------------------------------------------------- dagshift backfill
 def _backfill(args: argparse.Namespace) -> int:
+    from dagshift.history.store import StoreError
     from dagshift.runtime.schedule import ScheduleError, flow_schedule, to_utc
-    from dagshift.runtime.store import StoreError
 
     if args.max_runs < 1:
         _err("--max-active must be at least 1")
@@ -446,8 +440,8 @@ def _plan_backfill(
     Every run is recorded (``queued``) before any starts, so an interrupted backfill leaves
     its remaining times in the history, and the same command resumes them.
     """
-    from dagshift.runtime.checkpoint import load_completed
-    from dagshift.runtime.store import new_run_id
+    from dagshift.history.checkpoint import load_completed
+    from dagshift.history.store import new_run_id
 
     version, _ = store.register(flow, path)
     done = store.succeeded_dates(flow.name)
@@ -483,7 +477,7 @@ def _plan_backfill(
 
 
 def _run_plan(store, results, flow, path, plan, params, workers: int, options: dict) -> list:
-    from dagshift.runtime.checkpoint import run_recorded
+    from dagshift.history.checkpoint import run_recorded
 
     def one(item):
         when, run_id, completed = item
@@ -505,7 +499,7 @@ def _run_plan(store, results, flow, path, plan, params, workers: int, options: d
 
 def _find_flow(store, name: str, path: str | None):
     """FLOW is a registered name, or a file (defining one flow, or FLOW given with --path)."""
-    from dagshift.runtime.store import StoreError
+    from dagshift.history.store import StoreError
 
     if path is None and (name.endswith(".py") or Path(name).is_file()):
         path, name = name, None
@@ -539,12 +533,6 @@ def _find_flow(store, name: str, path: str | None):
 
 
 # ------------------------------------------------------------------------- register
-def _param(text: str):
-    from dagshift.cli import _param as parse
-
-    return parse(text)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``runs``, ``register``, ``serve`` and ``backfill`` to the ``dagshift`` command."""
     p = sub.add_parser(

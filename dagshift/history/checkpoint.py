@@ -23,9 +23,9 @@ from typing import Any
 
 import cloudpickle
 
+from dagshift.history.store import Store, StoreError, new_run_id
 from dagshift.runtime.files import write_atomic
 from dagshift.runtime.state import SUCCESS, TaskRun
-from dagshift.runtime.store import Store, StoreError, new_run_id
 
 __all__ = [
     "ResultReadError",
