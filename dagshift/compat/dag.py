@@ -68,6 +68,7 @@ class DagFlow(Flow):
             tags=dag.tags,
             params=dag._param_defaults,
             max_active_runs=dag.max_active_runs,
+            max_active_tasks=dag.max_active_tasks,
             data_interval="point" if dag.generation == "3" else "previous",
             airflow_dag=True,
         )
@@ -147,7 +148,8 @@ class DAG:
         self.params = dict(params or {})
         self._param_defaults = _param_values({**self.default_args.get("params", {}), **self.params})
         self.max_active_runs = max_active_runs
-        self.max_active_tasks = max_active_tasks
+        # 2.x's deprecated `concurrency=` is the same limit
+        self.max_active_tasks = kwargs.pop("concurrency", None) or max_active_tasks
         if isinstance(template_searchpath, str):
             template_searchpath = [template_searchpath]
         self.template_searchpath = list(template_searchpath or [])

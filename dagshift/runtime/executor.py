@@ -29,7 +29,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import dask
-import dask.threaded
 import networkx as nx
 
 from dagshift.runtime.context import (
@@ -42,6 +41,7 @@ from dagshift.runtime.context import (
     to_datetime,
 )
 from dagshift.runtime.flow import ParameterRef
+from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.state import (
     FAILED,
     SKIPPED,
@@ -706,8 +706,8 @@ def run_flow(
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)
     elif scheduler == "threads":
-        workers = num_workers or min(DEFAULT_WORKERS, max(1, len(keys)))
-        task_runs = dask.threaded.get(dsk, keys, num_workers=workers)
+        limit = num_workers or flow.max_active_tasks or DEFAULT_WORKERS
+        task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
     else:
         raise ValueError(f"unknown scheduler {scheduler!r}; use 'threads' or 'sync'")
     tasks = {tr.task_id: tr for tr in task_runs}

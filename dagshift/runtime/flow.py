@@ -109,6 +109,9 @@ class Flow:
             (``retries``, ``retry_delay``, ``trigger_rule`` ...).
         description, start_date, end_date, catchup, tags, max_active_runs: kept as metadata
             for scheduling and reports.
+        max_active_tasks: at most this many tasks of one run at once (Airflow's
+            ``max_active_tasks``, formerly ``concurrency``); default 16. Every run of the
+            process shares one pool of threads besides (``$DAGSHIFT_MAX_THREADS``, 256).
         data_interval: the data interval of a run started for a date without one: "point"
             (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
             date, as Airflow 1.10/2.x).
@@ -127,6 +130,7 @@ class Flow:
         params: Mapping[str, Any] | None = None,
         default_task_options: Mapping[str, Any] | None = None,
         max_active_runs: int | None = None,
+        max_active_tasks: int | None = None,
         data_interval: str = "point",
         **meta: Any,
     ) -> None:
@@ -142,6 +146,13 @@ class Flow:
         self.params = dict(params or {})
         self.default_task_options = normalize_options(default_task_options or {})
         self.max_active_runs = max_active_runs
+        if max_active_tasks is not None and (
+            not isinstance(max_active_tasks, int) or max_active_tasks < 1
+        ):
+            raise ValueError(
+                f"max_active_tasks must be a whole number >= 1, not {max_active_tasks!r}"
+            )
+        self.max_active_tasks = max_active_tasks
         if data_interval not in ("point", "previous"):
             raise ValueError(f"data_interval must be 'point' or 'previous', not {data_interval!r}")
         self.data_interval = data_interval
