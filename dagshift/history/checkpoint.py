@@ -1,11 +1,17 @@
 """Result checkpoints, recorded runs, and resuming a run that did not finish.
 
-:func:`run_recorded` runs a flow with a listener that, as each task finishes, first writes the
-task's result to a checkpoint file (cloudpickle; beside the database by default, or under an
-fsspec URL) and then records the task run, pointing at that file, in the :class:`Store`. The
-order matters: a task recorded as succeeded always has a readable result, so a run killed at any
-moment (SIGKILL included) can be resumed. A task whose body finished but whose record had not
-been written yet when the process died runs again on resume (at-least-once, as in Airflow).
+:func:`run_recorded` runs a flow with a listener that records every task run in the
+:class:`Store` with its result. A small result (pickled with cloudpickle, up to
+``INLINE_LIMIT``) goes into the database in the same transaction as its record; a larger one,
+or every result when a results location is named (``--results``, ``$DAGSHIFT_RESULTS``: a
+folder or an fsspec URL), goes to a checkpoint file written and synced *before* its record. Either
+way a task recorded as succeeded always has a readable result, so a run killed at any moment
+(SIGKILL included) can be resumed. Records are written by one writer thread per run, in the
+order tasks finish, several to a transaction when they come fast: the task's own thread only
+pickles its result (the value as it was when the task ended) and goes on. A task whose body
+finished but whose record had not been written yet when the process died runs again on resume
+(at-least-once, as in Airflow). SQLite's WAL with ``synchronous=NORMAL`` keeps every committed
+record across a process crash without one fsync per record.
 
 :func:`resume_run` loads the run's flow from the file it came from, reads back the results of
 the tasks that succeeded, and runs the same run id again with those as ``completed``: the
@@ -15,6 +21,7 @@ executor reuses them and runs only the rest.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +30,7 @@ from typing import Any
 
 import cloudpickle
 
-from dagshift.history.store import Store, StoreError, new_run_id
+from dagshift.history.store import IN_DB, Store, StoreError, new_run_id
 from dagshift.runtime.files import write_atomic
 from dagshift.runtime.state import SUCCESS, TaskRun
 
@@ -38,6 +45,8 @@ __all__ = [
 
 ENV_RESULTS = "DAGSHIFT_RESULTS"
 _FORMAT = 1
+INLINE_LIMIT = 256 * 1024  # pickled results up to this size stay in the database
+_BATCH = 512  # task records written in one transaction at most
 
 
 class ResultReadError(StoreError):
@@ -55,8 +64,9 @@ class ResultStore:
     pushed, and the tasks its decision skipped (what a resumed run needs from it).
     """
 
-    def __init__(self, base: str | os.PathLike) -> None:
+    def __init__(self, base: str | os.PathLike, inline: bool = False) -> None:
         self.base = str(base)
+        self.inline = inline  # small results go into the history database instead
         self.is_url = "://" in self.base and not self.base.startswith("file://")
         if self.is_url:
             try:
@@ -71,16 +81,21 @@ class ResultStore:
 
     @classmethod
     def beside(cls, db_path: Path, option: str | None = None) -> ResultStore:
-        """``--results`` if given, else ``$DAGSHIFT_RESULTS``, else ``results/`` by the db."""
-        return cls(option or os.environ.get(ENV_RESULTS) or db_path.parent / "results")
+        """``--results`` if given, else ``$DAGSHIFT_RESULTS``, else ``results/`` by the db.
+
+        Without either, a result up to ``INLINE_LIMIT`` pickled stays in the database with
+        its record (one transaction, no file); named, the location holds every result."""
+        given = option or os.environ.get(ENV_RESULTS)
+        return cls(given or db_path.parent / "results", inline=not given)
 
     def uri(self, run_id: str, task_id: str) -> str:
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id) + ".pkl"
         return f"{self.base.rstrip('/')}/{run_id}/{name}"
 
-    def write(self, run_id: str, task_run: TaskRun) -> str:
-        """Checkpoint one successful task run; return where it went."""
-        payload = cloudpickle.dumps(
+    @staticmethod
+    def payload(task_run: TaskRun) -> bytes:
+        """What a checkpoint holds for one successful task run, pickled."""
+        return cloudpickle.dumps(
             {
                 "format": _FORMAT,
                 "result": task_run.result,
@@ -88,6 +103,11 @@ class ResultStore:
                 "skip": task_run.skip,
             }
         )
+
+    def write(self, run_id: str, task_run: TaskRun, payload: bytes | None = None) -> str:
+        """Checkpoint one successful task run to a file; return where it went."""
+        if payload is None:
+            payload = self.payload(task_run)
         uri = self.uri(run_id, task_run.task_id)
         if self.is_url:
             import fsspec
@@ -98,6 +118,13 @@ class ResultStore:
         path = Path(uri)
         write_atomic(path, payload, mode=0o600, fsync=True)  # results may be private
         return str(path)
+
+    @staticmethod
+    def loads(payload: bytes) -> dict[str, Any]:
+        data = cloudpickle.loads(payload)
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError("not a dagshift result checkpoint")
+        return data
 
     def read(self, uri: str, run_id: str, task_id: str) -> dict[str, Any]:
         """Read a checkpoint back.
@@ -110,12 +137,8 @@ class ResultStore:
                 import fsspec
 
                 with fsspec.open(uri, "rb") as fh:
-                    data = cloudpickle.loads(fh.read())
-            else:
-                data = cloudpickle.loads(Path(uri.removeprefix("file://")).read_bytes())
-            if not isinstance(data, dict) or data.get("format") != _FORMAT:
-                raise ValueError("not a dagshift result checkpoint")
-            return data
+                    return self.loads(fh.read())
+            return self.loads(Path(uri.removeprefix("file://")).read_bytes())
         except Exception as exc:
             raise ResultReadError(
                 f"cannot read the result of task {task_id!r} of run {run_id} from {uri}: "
@@ -123,12 +146,74 @@ class ResultStore:
             ) from None
 
 
+class _Writer:
+    """One thread per :class:`Store` that writes the task records of every run recorded
+    through it, in the order they come, as many to a transaction as are waiting: 200 runs at
+    once share its commits. ``flush()`` returns once everything queued before it is written."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._drain, name="dagshift-record", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def of(cls, store: Store) -> _Writer:
+        with _writers_lock:
+            writer = store.__dict__.get("_dagshift_writer")
+            if writer is None or not writer.thread.is_alive():
+                writer = store.__dict__["_dagshift_writer"] = cls(store)
+            return writer
+
+    def put(self, recorder: _Recorder, item: tuple[TaskRun, bytes | None, str | None]) -> None:
+        self.queue.put((recorder, item))
+
+    def flush(self) -> None:
+        done = threading.Event()
+        self.queue.put((None, done))
+        done.wait()
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            entries: list[tuple[_Recorder, tuple]] = []
+            for recorder, item in batch:
+                if recorder is None:  # a flush marker: what came before it is written first
+                    self._write(entries)
+                    entries = []
+                    item.set()
+                else:
+                    entries.append((recorder, recorder.entry(*item)))
+            self._write(entries)
+
+    def _write(self, entries: list[tuple[_Recorder, tuple]]) -> None:
+        if not entries:
+            return
+        try:
+            self.store.record_tasks(entry for _, entry in entries)
+        except Exception:
+            # A database locked for longer than its timeout must not fail the task: the
+            # record is written when the run ends (and the run fails loudly if it still can't).
+            for recorder, entry in entries:
+                recorder.pending.append(entry)
+
+
+_writers_lock = threading.Lock()
+
+
 @dataclass
 class _Recorder:
     """The listener that checkpoints and records each task run as it finishes.
 
-    On a cluster, listeners get summaries without results: ``late`` then defers checkpoints to
-    the end of the run, from the results that came back.
+    The task's thread pickles a successful result (the value as it was when the task ended)
+    and queues it for the store's writer thread. On a cluster, listeners get summaries without
+    results: ``late`` then defers checkpoints to the end of the run, from the results that
+    came back.
     """
 
     store: Store
@@ -139,40 +224,49 @@ class _Recorder:
     late: bool = False
 
     def __post_init__(self) -> None:
-        self.pending: list[tuple[TaskRun, str | None, str | None]] = []
+        self.pending: list[tuple] = []
+        self._writer = _Writer.of(self.store)
 
     def __call__(self, task_run: TaskRun) -> None:
         if self.stopped.is_set():
             return  # the run was recorded as interrupted; late finishes change nothing
-        uri = note = None
+        payload = note = None
         if task_run.state == SUCCESS and not self.late:
-            uri, note = self.checkpoint(task_run)
-        try:
-            self.store.record_task(self.run_id, task_run, self.attempt, uri, note)
-        except StoreError:
-            # A database locked for longer than its timeout must not fail the task: the
-            # record is written when the run ends (and the run fails loudly if it still can't).
-            self.pending.append((task_run, uri, note))
+            payload, note = self._pickled(task_run)
+        self._writer.put(self, (task_run, payload, note))
 
-    def checkpoint(self, task_run: TaskRun) -> tuple[str | None, str | None]:
+    @staticmethod
+    def _pickled(task_run: TaskRun) -> tuple[bytes | None, str | None]:
         try:
-            return self.results.write(self.run_id, task_run), None
-        except Exception as exc:  # an unpicklable result, a full disk ...
+            return ResultStore.payload(task_run), None
+        except Exception as exc:  # an unpicklable result
             return None, f"result not checkpointed ({type(exc).__name__}: {exc}); reruns on resume"
 
+    def entry(self, tr: TaskRun, payload: bytes | None, note: str | None) -> tuple:
+        """A record: the result stays in the database if small, else goes to a file first."""
+        uri = None
+        if payload is not None and (not self.results.inline or len(payload) > INLINE_LIMIT):
+            try:
+                uri = self.results.write(self.run_id, tr, payload)
+            except Exception as exc:  # a full disk, an unreachable bucket ...
+                note = f"result not checkpointed ({type(exc).__name__}: {exc}); reruns on resume"
+            payload = None
+        return (self.run_id, tr, self.attempt, uri, note, payload)
+
     def finish(self, flow_run: Any, returned: set[str]) -> None:
-        """Write deferred records; ``returned``: tasks whose results came back."""
-        if self.late and not self.stopped.is_set():
+        """Write what is queued and deferred; ``returned``: tasks whose results came back."""
+        self._writer.flush()
+        if flow_run is not None and self.late and not self.stopped.is_set():
             for tr in flow_run.tasks.values():
                 if tr.state != SUCCESS:
                     continue
                 if tr.task_id in returned:
-                    uri, note = self.checkpoint(tr)
+                    payload, note = self._pickled(tr)
                 else:
-                    uri, note = None, "result stayed on the cluster; reruns on resume"
-                self.pending.append((tr, uri, note))
-        for tr, uri, note in self.pending:
-            self.store.record_task(self.run_id, tr, self.attempt, uri, note)
+                    payload, note = None, "result stayed on the cluster; reruns on resume"
+                self.pending.append(self.entry(tr, payload, note))
+        if self.pending:
+            self.store.record_tasks(self.pending)
         self.pending.clear()
 
 
@@ -217,8 +311,10 @@ def run_recorded(
             path=str(Path(path).resolve()) if path else None,
         )
         logical_date = ld
+        attempt = 1
+    else:
+        attempt = store.get_run(run_id)["attempts"] + 1
     store.start_run(run_id)
-    attempt = store.get_run(run_id)["attempts"]
     recorder = _Recorder(store, checkpoints, run_id, attempt, stopped, late="cluster" in options)
     try:
         flow_run = flow.run(
@@ -230,6 +326,7 @@ def run_recorded(
             **options,
         )
     except BaseException as exc:
+        recorder.finish(None, set())
         store.finish_run(run_id, "failed", f"the run could not start: {type(exc).__name__}: {exc}")
         raise
     returned: set[str] = set()
@@ -263,7 +360,7 @@ def load_completed(
         if row["state"] != SUCCESS or not row["result_uri"]:
             continue
         try:
-            data = checkpoints.read(row["result_uri"], run_id, row["task_id"])
+            data = _read_result(store, checkpoints, row, run_id)
         except ResultReadError as exc:
             if rerun_unreadable:
                 continue
@@ -282,6 +379,24 @@ def load_completed(
             skip=frozenset(data["skip"] or ()),
         )
     return done
+
+
+def _read_result(
+    store: Store, checkpoints: ResultStore, row: Mapping[str, Any], run_id: str
+) -> dict[str, Any]:
+    task_id = row["task_id"]
+    if row["result_uri"] != IN_DB:
+        return checkpoints.read(row["result_uri"], run_id, task_id)
+    try:
+        payload = store.result_payload(run_id, task_id)
+        if payload is None:
+            raise ValueError("the record says the result is in the database, and it is not")
+        return ResultStore.loads(payload)
+    except Exception as exc:
+        raise ResultReadError(
+            f"cannot read the result of task {task_id!r} of run {run_id} from the history "
+            f"database {store.path}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def resume_run(

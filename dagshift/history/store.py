@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -100,7 +100,16 @@ CREATE TABLE IF NOT EXISTS task_runs (
     attempt INTEGER NOT NULL,
     PRIMARY KEY (run_id, task_id)
 );
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (run_id, task_id)
+);
 """
+
+# A task run's result kept in the database itself: its record's result_uri is this prefix.
+IN_DB = "db:"
 
 
 class StoreError(RuntimeError):
@@ -221,6 +230,15 @@ class Store:
         """Record ``flow`` under its name; return (version, whether it is a new version)."""
         fingerprint = flow_fingerprint(flow)
         now = time.time()
+        # Most runs are of a version already recorded: a read answers that without a write.
+        last = self._query(
+            "SELECT version, fingerprint FROM versions WHERE flow = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (flow.name,),
+            doing=f"register flow {flow.name!r}",
+        )
+        if last and last[0]["fingerprint"] == fingerprint:
+            return last[0]["version"], False
         try:
             with self._write() as db:
                 db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow.name, now))
@@ -358,29 +376,64 @@ class Store:
         attempt: int,
         result_uri: str | None = None,
         result_note: str | None = None,
+        payload: bytes | None = None,
     ) -> None:
-        tr = task_run
-        self._change(
-            f"record task {tr.task_id} of run {run_id}",
-            (
-                "INSERT OR REPLACE INTO task_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.record_tasks([(run_id, task_run, attempt, result_uri, result_note, payload)])
+
+    def record_tasks(
+        self,
+        entries: Iterable[tuple[str, Any, int, str | None, str | None, bytes | None]],
+    ) -> None:
+        """Record task runs in one transaction: ``(run_id, task_run, attempt, result_uri,
+        result_note, payload)`` each. A ``payload`` (a pickled result) is stored in the
+        database with its record, atomically, and ``result_uri`` becomes ``db:``; a task
+        recorded again replaces its record (and drops an older payload)."""
+        statements: list[tuple[str, tuple]] = []
+        last = ""
+        for run_id, tr, attempt, result_uri, result_note, payload in entries:
+            last = f"{tr.task_id} of run {run_id}"
+            if payload is not None:
+                result_uri = IN_DB
+                statements.append(
+                    (
+                        "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
+                        (run_id, tr.task_id, payload),
+                    )
+                )
+            else:
+                statements.append(
+                    ("DELETE FROM results WHERE run_id = ? AND task_id = ?", (run_id, tr.task_id))
+                )
+            statements.append(
                 (
-                    run_id,
-                    tr.task_id,
-                    tr.state,
-                    tr.tries,
-                    tr.start,
-                    tr.end,
-                    tr.duration,
-                    tr.error,
-                    tr.traceback,
-                    tr.message,
-                    result_uri,
-                    result_note,
-                    attempt,
-                ),
-            ),
+                    "INSERT OR REPLACE INTO task_runs VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        tr.task_id,
+                        tr.state,
+                        tr.tries,
+                        tr.start,
+                        tr.end,
+                        tr.duration,
+                        tr.error,
+                        tr.traceback,
+                        tr.message,
+                        result_uri,
+                        result_note,
+                        attempt,
+                    ),
+                )
+            )
+        if statements:
+            self._change(f"record task {last}", *statements)
+
+    def result_payload(self, run_id: str, task_id: str) -> bytes | None:
+        """The pickled result a task run keeps in the database (result_uri ``db:``)."""
+        rows = self._query(
+            "SELECT payload FROM results WHERE run_id = ? AND task_id = ?", (run_id, task_id)
         )
+        return rows[0]["payload"] if rows else None
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix.
@@ -502,28 +555,68 @@ def flow_fingerprint(flow: Any) -> str:
     Dates inside objects are left out: they are scheduling metadata, and a file that computes
     ``start_date=now()`` would otherwise get a new version every time it loads.
     """
-    tasks = []
-    for task_id, data in flow.graph.nodes(data=True):
-        node = data["task"]
-        tasks.append(
-            [
-                task_id,
-                node.task.kind,
-                _canon(node.options),
-                _canon(node.args),
-                _canon(node.kwargs),
-                _canon(node.map_spec),
-                _canon(node.meta),
-                _code(node.task.fn),
-            ]
-        )
-    edges = sorted(
-        [u, v, sorted(_canon(b) for b in d.get("data", []))]
-        for u, v, d in flow.graph.edges(data=True)
-    )
+    tasks = [_node_canon(task_id, data["task"]) for task_id, data in flow.graph.nodes(data=True)]
+    cache = flow.__dict__.setdefault("_dagshift_edge_fingerprints", {})
+    edges = []
+    for u, v, d in flow.graph.edges(data=True):
+        bindings = tuple(d.get("data", []))
+        cached = cache.get((u, v))
+        if cached is None or not _same(cached[0], bindings):
+            cached = cache[(u, v)] = (bindings, [u, v, sorted(_canon(b) for b in bindings)])
+        edges.append(cached[1])
+    edges.sort()
     params = sorted((n, _canon(p.default)) for n, p in flow.parameters.items())
     blob = json.dumps([tasks, edges, params], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _node_canon(task_id: str, node: Any) -> list[Any]:
+    """One task's part of the fingerprint, kept on the node while the objects it was made
+    from stay the same ones (a recorded run of a 1,000-task flow would otherwise spend more
+    on its fingerprint than on its records). The node keeps those objects alive, so an
+    identity check cannot be fooled by an address reused; an option set anew (``op.retries =
+    3`` in the shim) is a new object, and the part is made again."""
+    parts = (
+        task_id,
+        node.task,
+        node.task.fn,
+        node.map_spec,
+        len(node.args),
+        *node.args,
+        len(node.kwargs),
+        *node.kwargs.items(),
+        len(node.options),
+        *node.options.values(),
+        len(node.meta),
+        *node.meta.items(),
+    )
+    cached = node.__dict__.get("_dagshift_fingerprint")
+    if cached is not None and _same(cached[0], parts):
+        return cached[1]
+    value = [
+        task_id,
+        node.task.kind,
+        _canon(node.options),
+        _canon(node.args),
+        _canon(node.kwargs),
+        _canon(node.map_spec),
+        _canon(node.meta),
+        _code(node.task.fn),
+    ]
+    node.__dict__["_dagshift_fingerprint"] = (parts, value)
+    return value
+
+
+def _same(old: tuple, new: tuple) -> bool:
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) == 2:
+            if a[0] != b[0] or a[1] is not b[1]:  # (key, value) pairs: equal key, same value
+                return False
+        elif a is not b and not (isinstance(a, int | str) and a == b):
+            return False
+    return True
 
 
 def _canon(value: Any, depth: int = 0) -> Any:

@@ -2,6 +2,7 @@
 hand, and files that tasks wait on (so a test controls where a run is, without sleeping)."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,6 +38,24 @@ def spawn(*args, cwd, env=None):
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def spoil_result(db, run_id, task_id, data=b"not a pickle"):
+    """Overwrite the stored result of a recorded task with ``data``, where the history keeps
+    it (in the database, or in a checkpoint file); return that place as messages name it."""
+    with sqlite3.connect(db) as con:
+        [uri] = con.execute(
+            "SELECT result_uri FROM task_runs WHERE run_id = ? AND task_id = ?", (run_id, task_id)
+        ).fetchone()
+        if uri == "db:":
+            con.execute(
+                "UPDATE results SET payload = ? WHERE run_id = ? AND task_id = ?",
+                (data, run_id, task_id),
+            )
+            return str(db)
+    with open(uri, "wb") as fh:
+        fh.write(data)
+    return uri
 
 
 def wait_for(condition, timeout=30.0, what="condition"):

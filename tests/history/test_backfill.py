@@ -7,7 +7,7 @@ import textwrap
 
 from dagshift.history.store import Store
 
-from .conftest import LEGACY_DAG, dagshift
+from .conftest import LEGACY_DAG, dagshift, spoil_result
 
 # Each run waits (up to 20 s) in `enter` until it meets another run there (unless none is left
 # to come) and records the most runs it saw there at once: a backfill that ran one at a time,
@@ -267,9 +267,8 @@ def test_an_unreadable_result_of_an_unfinished_time_stops_the_backfill_until_tol
     args = ("backfill", path, "--start", "2024-05-01", "--end", "2024-05-01", "--db", db)
     assert dagshift(*args, cwd=tmp_path, env=env).returncode == 1
     [run] = Store(db).list_runs()
-    uri = next(t["result_uri"] for t in Store(db).task_runs(run["run_id"]) if t["result_uri"])
-    with open(uri, "wb") as fh:
-        fh.write(b"\x80garbage")
+    first = next(t for t in Store(db).task_runs(run["run_id"]) if t["result_uri"])
+    uri = spoil_result(db, run["run_id"], first["task_id"], b"\x80garbage")
     (marks / "fail-2024-05-01").unlink()
     line = one_line_error(dagshift(*args, cwd=tmp_path, env=env))
     assert uri in line and "--rerun-unreadable" in line

@@ -9,7 +9,7 @@ import pytest
 
 from dagshift.history.store import Store
 
-from .conftest import HOLD_LOCK, dagshift, wait_for
+from .conftest import HOLD_LOCK, dagshift, spoil_result, wait_for
 
 FLOW = """
 from dagshift import Flow, task
@@ -135,9 +135,8 @@ def test_an_unreadable_result_file_is_named_and_the_run_kept_when_resuming(tmp_p
     db = tmp_path / "h.db"
     assert dagshift("run", path, "--db", db, cwd=tmp_path, env={"FAIL": "1"}).returncode == 1
     [run] = Store(db).list_runs()
-    uri = next(t["result_uri"] for t in Store(db).task_runs(run["run_id"]))
-    with open(uri, "r+b") as fh:
-        fh.truncate(5)
+    first = next(t for t in Store(db).task_runs(run["run_id"]) if t["result_uri"])
+    uri = spoil_result(db, run["run_id"], first["task_id"], b"\x80\x05trunc")
     line = one_line(dagshift("run", "--resume", run["run_id"], "--db", db, cwd=tmp_path))
     assert uri in line and "'first'" in line and "--rerun-unreadable" in line
     assert Store(db).get_run(run["run_id"])["state"] == "failed"

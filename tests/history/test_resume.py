@@ -11,7 +11,7 @@ from dagshift.history.checkpoint import ResultStore, load_completed, resume_run,
 from dagshift.history.store import Store
 from dagshift.runtime.loader import load_file
 
-from .conftest import counts, dagshift, spawn, wait_for, write_gated
+from .conftest import counts, dagshift, spawn, spoil_result, wait_for, write_gated
 
 
 @pytest.fixture
@@ -108,13 +108,11 @@ def test_an_unreadable_result_stops_the_resume_and_names_the_file(tmp_path, gate
     flow_file, marks, env = gated
     run = _kill_half_way(tmp_path, flow_file, marks, env, db)
     store = Store(db)
-    first = next(t for t in store.task_runs(run["run_id"]) if t["task_id"] == "first")
-    with open(first["result_uri"], "wb") as fh:
-        fh.write(b"not a pickle")
+    where = spoil_result(db, run["run_id"], "first")
     (marks / "second.release").write_text("")
     out = dagshift("run", "--resume", run["run_id"], "--db", db, cwd=tmp_path, env=env)
     assert out.returncode == 2
-    assert first["result_uri"] in out.stderr and "'first'" in out.stderr
+    assert where in out.stderr and "'first'" in out.stderr
     assert "--rerun-unreadable" in out.stderr
     assert counts(marks)["first"] == 1  # nothing ran
     assert store.get_run(run["run_id"])["state"] == "running"  # the record is kept as it was

@@ -1,0 +1,204 @@
+"""Many runs at once, and recorded runs next to unrecorded ones, in one process.
+
+Two measurements, each side by side in one run of this script (rounds interleaved, medians):
+
+* concurrent / in turn: N runs of a 10-task flow of trivial tasks started at once from N threads,
+  against the same N runs one after another (N = 1, 10, 200, 1000); runs per second for both.
+  Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
+* recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
+  checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks.
+
+    python bench/concurrency.py [--repeat 3] [--quick] [--json bench/results/concurrency.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from dagshift import Flow, task
+from dagshift.history.checkpoint import ResultStore, run_recorded
+from dagshift.history.store import Store
+
+
+@task
+def one():
+    return 1
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@task
+def total(parts):
+    return sum(parts)
+
+
+@task
+def nap(x=None):
+    time.sleep(0.2)
+    return 1
+
+
+def chain_flow(n: int, name: str = "chain") -> Flow:
+    with Flow(name) as flow:
+        ref = one()
+        for _ in range(n - 1):
+            ref = inc(ref)
+    return flow
+
+
+def fan_flow(n: int) -> Flow:
+    with Flow("fan") as flow:
+        src = one()
+        total([inc(src) for _ in range(n - 2)])
+    return flow
+
+
+def sleepy_flow() -> Flow:
+    with Flow("sleepy") as flow:
+        first = nap()
+        nap.override(task_id="nap_b")(first)
+        nap.override(task_id="nap_c")(first)
+    return flow
+
+
+def _in_turn(flow: Flow, n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        run = flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}")
+        assert run.state == "success", run.state
+    return time.perf_counter() - start
+
+
+def _at_once(flow: Flow, n: int) -> float:
+    states: list[str] = []
+    barrier = threading.Barrier(n + 1)
+
+    def one_run(i: int) -> None:
+        barrier.wait()
+        states.append(flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}").state)
+
+    threads = [threading.Thread(target=one_run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert states.count("success") == n, states
+    return elapsed
+
+
+def concurrency(counts: list[int], repeat: int) -> list[dict]:
+    flow = chain_flow(10, "ten")
+    flow.run()  # warm
+    rows = []
+    for n in counts:
+        turn, once = [], []
+        for _ in range(repeat):
+            turn.append(_in_turn(flow, n))
+            once.append(_at_once(flow, n))
+        t, o = statistics.median(turn), statistics.median(once)
+        rows.append(
+            {
+                "runs": n,
+                "in_turn_s": round(t, 4),
+                "concurrent_s": round(o, 4),
+                "in_turn_runs_per_s": round(n / t, 1),
+                "concurrent_runs_per_s": round(n / o, 1),
+                "concurrent_over_in_turn": round(o / t, 3),
+            }
+        )
+        print(
+            f"{n:5d} runs x 10 tasks: in turn {t:7.3f} s ({n / t:7.1f} runs/s), "
+            f"at once {o:7.3f} s ({n / o:7.1f} runs/s), ratio {o / t:.2f}",
+            flush=True,
+        )
+    return rows
+
+
+def io_overlap(repeat: int) -> dict:
+    flow = sleepy_flow()
+    single = statistics.median(_in_turn(flow, 1) for _ in range(repeat))
+    fifty = statistics.median(_at_once(flow, 50) for _ in range(repeat))
+    print(f"sleeping tasks: one run {single:.3f} s, 50 at once {fifty:.3f} s", flush=True)
+    return {"one_run_s": round(single, 4), "fifty_at_once_s": round(fifty, 4)}
+
+
+def recorded(sizes: list[int], repeat: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "dagshift.db")
+        results = ResultStore.beside(Path(tmp) / "dagshift.db")
+        for shape, make in (("chain", chain_flow), ("fan", fan_flow)):
+            for n in sizes:
+                flow = make(n)
+                flow.run()
+                run_recorded(store, results, flow)  # warm: registers the version
+                plain, rec = [], []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    assert flow.run().state == "success"
+                    plain.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    assert run_recorded(store, results, flow).state == "success"
+                    rec.append(time.perf_counter() - start)
+                p, r = statistics.median(plain) / n, statistics.median(rec) / n
+                rows.append(
+                    {
+                        "shape": shape,
+                        "tasks": n,
+                        "unrecorded_ms_per_task": round(p * 1000, 4),
+                        "recorded_ms_per_task": round(r * 1000, 4),
+                        "recorded_over_unrecorded": round(r / p, 3),
+                    }
+                )
+                print(
+                    f"{shape:5s} {n:5d} tasks: unrecorded {p * 1000:.3f} ms/task, recorded "
+                    f"{r * 1000:.3f} ms/task, ratio {r / p:.2f}",
+                    flush=True,
+                )
+        store.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="smaller counts, for a first look")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--only", choices=("concurrency", "recorded"), default=None)
+    args = ap.parse_args(argv)
+    counts = [1, 10, 200] if args.quick else [1, 10, 200, 1000]
+    sizes = [10, 100] if args.quick else [10, 100, 1000]
+    out: dict = {
+        "machine": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+    }
+    if args.only in (None, "concurrency"):
+        out["concurrency"] = concurrency(counts, args.repeat)
+        out["io_overlap"] = io_overlap(args.repeat)
+    if args.only in (None, "recorded"):
+        out["recorded"] = recorded(sizes, args.repeat)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
