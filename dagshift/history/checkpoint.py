@@ -41,6 +41,7 @@ __all__ = [
     "load_completed",
     "resume_run",
     "run_recorded",
+    "stored_parameters",
 ]
 
 ENV_RESULTS = "DAGSHIFT_RESULTS"
@@ -437,7 +438,7 @@ def resume_run(
     if not flows:
         raise ResumeError(f"{run['path']} no longer defines flow {run['flow']!r} (run {run_id})")
     completed = load_completed(store, checkpoints, run_id, rerun_unreadable)
-    parameters = _stored_parameters(store, run)
+    parameters = stored_parameters(store, run)
     return run_recorded(
         store,
         checkpoints,
@@ -451,7 +452,9 @@ def resume_run(
     )
 
 
-def _stored_parameters(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
+def stored_parameters(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a recorded run was started with, as given (their JSON copy if the
+    pickled ones no longer load)."""
     blob = store.params_blob(run["run_id"])
     if blob is not None:
         try:

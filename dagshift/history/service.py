@@ -15,6 +15,11 @@ flow seen for the first time starts from its ``start_date`` (so without catchup 
 time runs at once, as in Airflow 3), and one without a start date from now (a time equal to now
 included).
 
+A run left queued or running by a process that is gone (``serve`` killed with SIGKILL, a
+crash) is taken over at the next file scan by a ``serve`` of its flow on the same host, once
+(claimed in one transaction, so two services never both take it): it resumes, and tasks
+recorded as succeeded are not run again.
+
 Stopping (SIGINT/SIGTERM, or :meth:`Service.stop`): no new runs start; running ones get
 ``grace`` seconds to finish; those still running are recorded as ``interrupted`` (they can be
 resumed with ``dagshift run --resume``).
@@ -34,7 +39,12 @@ from typing import Any
 
 import pendulum
 
-from dagshift.history.checkpoint import ResultStore, run_recorded
+from dagshift.history.checkpoint import (
+    ResultStore,
+    load_completed,
+    run_recorded,
+    stored_parameters,
+)
 from dagshift.history.store import Store, StoreError, new_run_id
 from dagshift.runtime.schedule import ScheduleError, ScheduleSpec, flow_schedule, to_utc
 
@@ -75,6 +85,16 @@ class _Entry:
     spec: ScheduleSpec
     cursor: pendulum.DateTime | None  # the last logical date scheduled (or the start point)
     active: set[str] = field(default_factory=set)
+    _memo: tuple[Any, Any] | None = None  # (cursor, the schedule time after it)
+
+    def next_after(self, now: datetime) -> pendulum.DateTime | None:
+        """The first schedule time after the cursor (or after ``now`` without one), computed
+        once per cursor: a tick asks every flow each time it starts a run."""
+        if self.cursor is None:
+            return self.spec.next_after(now)
+        if self._memo is None or self._memo[0] != self.cursor:
+            self._memo = (self.cursor, self.spec.next_after(self.cursor))
+        return self._memo[1]
 
     @property
     def limit(self) -> int:
@@ -222,8 +242,7 @@ class Service:
     # --------------------------------------------------------------- scheduling
     def due(self, entry: _Entry, now: datetime) -> pendulum.DateTime | None:
         """The next logical date of ``entry`` to start now, or None."""
-        after = entry.cursor if entry.cursor is not None else now
-        first = entry.spec.next_after(after)
+        first = entry.next_after(now)
         if first is None or first > now:
             return None
         if entry.spec.catchup:
@@ -231,15 +250,19 @@ class Service:
         return _latest_due(entry.spec, first, now)
 
     def tick(self) -> list[str]:
-        """Scan files when a poll is due, then start every run that is due and fits."""
+        """Scan files when a poll is due (and take over runs whose process was killed), then
+        start every run that is due and fits."""
         mono = time.monotonic()
-        if self._last_scan is None or mono - self._last_scan >= self.poll:
+        scanned = self._last_scan is None or mono - self._last_scan >= self.poll
+        if scanned:
             self._last_scan = mono
             self.scan()
         started: list[str] = []
         if self._stopping.is_set():
             return started
         self._reap()
+        if scanned:
+            started += self._recover()
         now = self.clock.now()
         skip: set[str] = set()  # flows whose run could not be recorded: next tick
         while len(self._active) < self.max_runs:
@@ -275,7 +298,7 @@ class Service:
         for entry in self.entries.values():
             if len(entry.active) >= entry.limit:
                 continue
-            when = entry.spec.next_after(entry.cursor or now)
+            when = entry.next_after(now)
             if when is not None:
                 wait = min(wait, max(0.0, (when - now).total_seconds()))
         return wait
@@ -305,30 +328,65 @@ class Service:
                 f"serve on {self.store.path}?): not starting it again"
             )
             return None
+        self.log(f"started run {run_id} of {flow.name!r} for {when.isoformat()}")
+        self._launch(entry, run_id, {"logical_date": when})
+        return run_id
+
+    def _recover(self) -> list[str]:
+        """Take over the runs of known flows whose process was killed: each resumes where it
+        stopped (tasks recorded as succeeded are not run again), within the limits."""
+        try:
+            orphans = self.store.orphans(self.entries, ours=self.active_runs)
+        except StoreError as exc:
+            self.log(f"cannot look for runs left by a stopped process: {exc}")
+            return []
+        resumed: list[str] = []
+        for run in orphans:
+            entry = self.entries.get(run["flow"])
+            if len(self._active) >= self.max_runs or self._stopping.is_set():
+                break
+            if entry is None or len(entry.active) >= entry.limit or run["run_id"] in self._active:
+                continue
+            try:
+                if not self.store.claim(run):
+                    continue  # another serve took it over first
+                completed = load_completed(self.store, self.results, run["run_id"], True)
+                parameters = stored_parameters(self.store, run)
+            except StoreError as exc:
+                self.log(f"cannot take over run {run['run_id']}: {exc}")
+                continue
+            self.log(
+                f"resuming run {run['run_id']} of {run['flow']!r} for {run['logical_date']}: "
+                f"the process that ran it ({run['pid']}) is gone; {len(completed)} task(s) done"
+            )
+            options = {"logical_date": run["logical_date"], "parameters": parameters}
+            self._launch(entry, run["run_id"], {**options, "completed": completed})
+            resumed.append(run["run_id"])
+        return resumed
+
+    def _launch(self, entry: _Entry, run_id: str, options: dict[str, Any]) -> None:
         stopped = threading.Event()
         thread = threading.Thread(
             target=self._execute,
-            args=(entry, flow, when, run_id, stopped),
+            args=(entry, entry.flow, run_id, stopped, options),
             name=f"dagshift-run-{run_id}",
             daemon=True,
         )
         with self._lock:
-            self._active[run_id] = _Active(run_id, flow.name, thread, stopped)
+            self._active[run_id] = _Active(run_id, entry.flow.name, thread, stopped)
             entry.active.add(run_id)
-        self.log(f"started run {run_id} of {flow.name!r} for {when.isoformat()}")
         thread.start()
-        return run_id
 
-    def _execute(self, entry, flow, when, run_id: str, stopped: threading.Event) -> None:
+    def _execute(self, entry, flow, run_id: str, stopped: threading.Event, options) -> None:
         try:
             result = run_recorded(
                 self.store,
                 self.results,
                 flow,
                 path=str(entry.path),
-                logical_date=when,
                 run_id=run_id,
                 stopped=stopped,
+                **options,
                 **self.run_options,
             )
             if not stopped.is_set():

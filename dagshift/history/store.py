@@ -314,9 +314,10 @@ class Store:
             state,
             now,
         )
+        values += (os.getpid(), socket.gethostname())  # who will run it: not an orphan
         sql = (
             "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
-            "logical_date, state, created) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            "logical_date, state, created, pid, host) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
         )
         if once:
             sql += (
@@ -340,6 +341,44 @@ class Store:
                 "pid = ?, host = ?, attempts = attempts + 1, message = NULL WHERE run_id = ?",
                 (time.time(), os.getpid(), socket.gethostname(), run_id),
             ),
+        )
+
+    def orphans(self, flows: Iterable[str], ours: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Queued or running runs of ``flows`` whose process on this host is gone (killed).
+
+        A run recorded under this very process id but not among ``ours`` (the runs this
+        process knows it runs) is an orphan too: its process died and the id came back."""
+        names = list(flows)
+        if not names:
+            return []
+        marks = ", ".join("?" * len(names))
+        rows = self._query(
+            f"SELECT * FROM runs WHERE state IN ('queued', 'running') AND flow IN ({marks}) "
+            "ORDER BY logical_date, created",
+            tuple(names),
+        )
+        mine = set(ours)
+        return [
+            r
+            for r in map(_run_dict, rows)
+            if r["run_id"] not in mine
+            and (
+                self.run_is_alive(r) is False
+                or (r["pid"] == os.getpid() and r["host"] == socket.gethostname())
+            )
+        ]
+
+    def claim(self, run: Mapping[str, Any]) -> bool:
+        """Take over an orphaned run for this process; False if another process was first."""
+        return bool(
+            self._change(
+                f"take over run {run['run_id']}",
+                (
+                    "UPDATE runs SET pid = ?, host = ? WHERE run_id = ? "
+                    "AND state IN ('queued', 'running') AND pid IS ? AND host IS ?",
+                    (os.getpid(), socket.gethostname(), run["run_id"], run["pid"], run["host"]),
+                ),
+            )
         )
 
     def finish_run(self, run_id: str, state: str, message: str | None = None) -> bool:
