@@ -188,8 +188,13 @@ def main(argv: list[str] | None = None) -> int:
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d"),
+            "load": [round(x, 2) for x in os.getloadavg()],
         },
     }
+    if args.json and Path(args.json).exists():  # notes written by hand stay
+        old = json.loads(Path(args.json).read_text())
+        out.update({k: old[k] for k in ("before", "soak") if k in old})
     if args.only in (None, "concurrency"):
         out["concurrency"] = concurrency(counts, args.repeat)
         out["io_overlap"] = io_overlap(args.repeat)

@@ -276,6 +276,97 @@ def shim_lines(res: dict) -> list[str]:
     return out + [""]
 
 
+def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
+    """The "Many runs at once" section from ``bench/results/concurrency.json``."""
+    m = res["machine"]
+    out = [
+        "## Many runs at once, and recorded runs",
+        "",
+        f"`python bench/concurrency.py` ({m['cpus']} CPUs, Python {m['python']}, "
+        f"{m.get('date', '')}; load average at start {m.get('load', ['?'])[0]}): "
+        "one process, medians of interleaved rounds.",
+        "",
+    ]
+    if has_plot:
+        out += ["![runs at once, recorded runs](concurrency.png)", ""]
+    out += [
+        "N runs of a 10-task chain of trivial tasks started at once from N threads, against the "
+        "same N runs one after another (target: at once / in turn <= 1.2):",
+        "",
+        "| runs | in turn | runs/s | at once | runs/s | at once / in turn |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in res["concurrency"]:
+        out.append(
+            f"| {r['runs']} | {_t(r['in_turn_s'])} | {r['in_turn_runs_per_s']:.0f} | "
+            f"{_t(r['concurrent_s'])} | {r['concurrent_runs_per_s']:.0f} | "
+            f"{r['concurrent_over_in_turn']:.2f} |"
+        )
+    io = res.get("io_overlap")
+    if io:
+        out += [
+            "",
+            f"Tasks that sleep (3 tasks of 0.2 s, two in parallel): one run {_t(io['one_run_s'])}, "
+            f"50 runs at once {_t(io['fifty_at_once_s'])}.",
+        ]
+    out += [
+        "",
+        "Per-task cost of a recorded run (`run_recorded`: history in SQLite, every result "
+        "checkpointed) against `flow.run()` without records, side by side (target <= 2.0):",
+        "",
+        "| shape | tasks | unrecorded | recorded | recorded / unrecorded |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in res["recorded"]:
+        out.append(
+            f"| {r['shape']} | {r['tasks']} | {r['unrecorded_ms_per_task']:.3f} ms | "
+            f"{r['recorded_ms_per_task']:.3f} ms | {r['recorded_over_unrecorded']:.2f} |"
+        )
+    before = res.get("before")
+    if before:
+        out += ["", f"Before this work: {before}"]
+    soak = res.get("soak")
+    if soak:
+        out += ["", f"Soak (tests/history/test_soak.py): {soak}"]
+    return out + [""]
+
+
+def plot_concurrency(res: dict, path: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    runs = [r["runs"] for r in res["concurrency"]]
+    left.plot(runs, [r["in_turn_runs_per_s"] for r in res["concurrency"]], marker="o",
+              label="in turn")  # fmt: skip
+    left.plot(runs, [r["concurrent_runs_per_s"] for r in res["concurrency"]], marker="o",
+              label="at once")  # fmt: skip
+    left.set_xscale("log")
+    left.set_title("runs per second (10-task runs)")
+    left.set_xlabel("runs")
+    left.legend(fontsize=8)
+    for shape in ("chain", "fan"):
+        rows = [r for r in res["recorded"] if r["shape"] == shape]
+        tasks = [r["tasks"] for r in rows]
+        right.plot(tasks, [r["unrecorded_ms_per_task"] for r in rows], marker="o",
+                   label=f"{shape} unrecorded")  # fmt: skip
+        right.plot(tasks, [r["recorded_ms_per_task"] for r in rows], marker="s",
+                   label=f"{shape} recorded")  # fmt: skip
+    right.set_xscale("log")
+    right.set_title("ms per task, recorded vs not")
+    right.set_xlabel("tasks")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
 def plot(rows: list[dict], path: str) -> bool:
     try:
         import matplotlib
@@ -311,6 +402,9 @@ def main() -> None:
     parser.add_argument("--json", default=os.path.join(HERE, "results", "suite.json"))
     parser.add_argument("--out", default=os.path.join(DOCS, "benchmarks.md"))
     parser.add_argument("--shim-json", default=os.path.join(HERE, "results", "shim_chain.json"))
+    parser.add_argument(
+        "--concurrency-json", default=os.path.join(HERE, "results", "concurrency.json")
+    )
     args = parser.parse_args()
     with open(args.json) as fh:
         res = json.load(fh)
@@ -357,6 +451,12 @@ def main() -> None:
     if os.path.exists(args.shim_json):
         with open(args.shim_json) as fh:
             lines += shim_lines(json.load(fh))
+    if os.path.exists(args.concurrency_json):
+        with open(args.concurrency_json) as fh:
+            conc = json.load(fh)
+        conc_png = os.path.join(os.path.dirname(args.out), "concurrency.png")
+        drawn = plot_concurrency(conc, conc_png) or os.path.exists(conc_png)
+        lines += concurrency_lines(conc, drawn)
     with open(args.out, "w") as fh:
         fh.write("\n".join(lines))
     print(f"wrote {args.out}")
