@@ -323,6 +323,9 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
         params=params,
         task_instance_key_str=f"{dag_id}__{task.task_id}__{context['ds_nodash']}",
     )
+    from dagshift.compat.assets import scheduling_context  # outlets, asset events
+
+    context.update(scheduling_context(task, current, generation))
     return context
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "ResultStore",
     "ResumeError",
     "load_completed",
+    "record_outlet_events",
     "resume_run",
     "run_recorded",
 ]
@@ -137,6 +138,7 @@ class _Recorder:
     attempt: int
     stopped: threading.Event
     late: bool = False
+    flow: Any = None  # whose tasks' outlets become asset events when they succeed
 
     def __post_init__(self) -> None:
         self.pending: list[tuple[TaskRun, str | None, str | None]] = []
@@ -153,6 +155,10 @@ class _Recorder:
             # A database locked for longer than its timeout must not fail the task: the
             # record is written when the run ends (and the run fails loudly if it still can't).
             self.pending.append((task_run, uri, note))
+            return
+        if task_run.state == SUCCESS and self.flow is not None:
+            # After the task's record: a resumed run does not run it again, so no event twice.
+            record_outlet_events(self.store, self.flow, self.run_id, task_run)
 
     def checkpoint(self, task_run: TaskRun) -> tuple[str | None, str | None]:
         try:
@@ -173,6 +179,8 @@ class _Recorder:
                 self.pending.append((tr, uri, note))
         for tr, uri, note in self.pending:
             self.store.record_task(self.run_id, tr, self.attempt, uri, note)
+            if tr.state == SUCCESS and self.flow is not None:
+                record_outlet_events(self.store, self.flow, self.run_id, tr)
         self.pending.clear()
 
 
@@ -219,7 +227,9 @@ def run_recorded(
         logical_date = ld
     store.start_run(run_id)
     attempt = store.get_run(run_id)["attempts"]
-    recorder = _Recorder(store, checkpoints, run_id, attempt, stopped, late="cluster" in options)
+    recorder = _Recorder(
+        store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
+    )
     try:
         flow_run = flow.run(
             parameters=parameters,
@@ -240,6 +250,33 @@ def run_recorded(
     recorder.finish(flow_run, returned)
     store.finish_run(run_id, flow_run.state)
     return flow_run
+
+
+def record_outlet_events(store: Store, flow: Any, run_id: str, task_run: TaskRun) -> list[int]:
+    """One asset event per outlet of a task that succeeded (and per event through an alias).
+
+    The extra is what the task set in ``outlet_events[asset].extra`` (or yielded as
+    ``Metadata``), else nothing: the asset's own ``extra`` describes the asset, not the event.
+    """
+    from dagshift.history.assets import record_event
+    from dagshift.runtime.assets import OUTLET_EVENTS_KEY, Asset, task_outlets
+
+    try:
+        node = flow.get_task(task_run.task_id)
+    except KeyError:
+        return []
+    told = (task_run.pushed or {}).get(OUTLET_EVENTS_KEY)
+    told = told.to_pushed() if told is not None else {"extra": {}, "aliases": {}}
+    ids = []
+    where = {"flow": flow.name, "run_id": run_id, "task_id": task_run.task_id}
+    for outlet in task_outlets(node):
+        if isinstance(outlet, Asset):
+            extra = told["extra"].get(outlet.uri, {})
+            ids.append(record_event(store, outlet.uri, outlet.name, extra, **where))
+            continue
+        for name, uri, extra in told["aliases"].get(outlet.name, []):
+            ids.append(record_event(store, uri, name, extra, alias=outlet.name, **where))
+    return ids
 
 
 def _dumps_or_none(value: Any) -> bytes | None:
