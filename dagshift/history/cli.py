@@ -379,7 +379,14 @@ def _backfill(args: argparse.Namespace) -> int:
         if end < start:
             _err(f"--end {args.end} is before --start {args.start}")
             return 2
-        times = list(spec.times(start, end))
+        intervals: dict[str, tuple] = {}
+        if spec.timetable is not None:  # the timetable's runs, as Airflow 3's backfill
+            for info in spec.infos(start, end):
+                ld = to_utc(info.logical_date or info.run_after)
+                intervals[ld.isoformat()] = tuple(info.data_interval)
+            times = [to_utc(t) for t in intervals]
+        else:
+            times = list(spec.times(start, end))
         plan = _plan_backfill(
             store,
             results,
@@ -407,6 +414,8 @@ def _backfill(args: argparse.Namespace) -> int:
             except (OSError, ValueError, RuntimeError) as exc:
                 _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
                 return 2
+        if intervals:
+            options["data_intervals"] = intervals
         runs = _run_plan(store, results, flow, path, plan, dict(args.params), workers, options)
     rows = [
         {"run_id": r.run_id, "logical_date": r.logical_date.isoformat(), "state": r.state}
@@ -479,8 +488,14 @@ def _plan_backfill(
 def _run_plan(store, results, flow, path, plan, params, workers: int, options: dict) -> list:
     from dagshift.history.checkpoint import run_recorded
 
+    intervals = options.pop("data_intervals", {})
+
     def one(item):
         when, run_id, completed = item
+        if when.isoformat() in intervals:
+            options_here = {**options, "data_interval": intervals[when.isoformat()]}
+        else:
+            options_here = options
         return run_recorded(
             store,
             results,
@@ -490,7 +505,7 @@ def _run_plan(store, results, flow, path, plan, params, workers: int, options: d
             logical_date=when,
             run_id=run_id,
             completed=completed,
-            **options,
+            **options_here,
         )
 
     with ThreadPoolExecutor(workers, thread_name_prefix="dagshift-backfill") as pool:
