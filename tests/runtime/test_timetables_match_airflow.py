@@ -91,6 +91,10 @@ CASES = [
          expr="ContinuousTimetable()", **YEAR),
     dict(id="once", gens=BOTH, catchup=True, steps=5, expr="OnceTimetable()", **YEAR),
     dict(id="null", gens=BOTH, catchup=True, steps=5, expr="NullTimetable()", **YEAR),
+    # a Timetable subclass defined in a DAG file (Airflow's documented example), run as written
+    dict(id="user_workday", gens=ONLY_3, catchup=True, steps=400, **YEAR,
+         file=str(harness.ROOT / "fixtures/dags/scheduling/af3_sch_workday.py"),
+         dag_id="af3_sch_workday"),
 ]  # fmt: skip
 for _case in CASES:
     _case.setdefault("manual", DST_DAYS)
@@ -105,8 +109,10 @@ def _airflow_walks(generation: str) -> dict:
     if not python.exists():
         pytest.skip(f"no Airflow {generation} environment at {python.parent.parent}")
     spec = {"cases": _spec(generation)}
+    files = b"".join(Path(c["file"]).read_bytes() for c in spec["cases"] if "file" in c)
     key = hashlib.sha256(
         json.dumps(spec, sort_keys=True).encode()
+        + files
         + RUNNER.read_bytes()
         + harness._airflow_version(generation).encode()
     ).hexdigest()[:24]
@@ -147,7 +153,10 @@ def _our_walk(case: dict) -> dict:
 
     ns = {"pendulum": pendulum, "timedelta": timedelta, "relativedelta": relativedelta}
     ns.update({k: v for k, v in vars(ours).items() if k.endswith("Timetable")})
-    tt = eval(case["expr"], ns)  # noqa: S307 - the case's own text, as the oracle evaluates it
+    if "file" in case:
+        tt = _file_timetable(case["file"], case["dag_id"])
+    else:
+        tt = eval(case["expr"], ns)  # noqa: S307 - the case's own text, as the oracle reads it
     parse = lambda v: None if v is None else pendulum.parse(v)  # noqa: E731
     now = parse(case.get("now"))
     restriction = ours.TimeRestriction(parse(case.get("start")), parse(case.get("end")),
@@ -165,6 +174,20 @@ def _our_walk(case: dict) -> dict:
         )
     ]
     return {"runs": runs, "manual": manual}
+
+
+def _file_timetable(path: str, dag_id: str):
+    """The schedule of a DAG file's DAG, loaded through the shim as `dagshift run` does."""
+    import dagshift.compat
+    from dagshift.runtime.loader import load_file
+
+    dagshift.compat.install()
+    try:
+        [flow] = [f for f in load_file(Path(path)) if f.name == dag_id]
+    finally:
+        dagshift.compat.uninstall()
+    assert isinstance(flow.schedule, ours.Timetable)  # the shim's base class is the runtime's
+    return flow.schedule
 
 
 @pytest.mark.oracle
