@@ -13,25 +13,38 @@ Example:
 """
 
 from dagshift.runtime import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetOrTimeSchedule,
     CycleError,
     FailTask,
     Flow,
     FlowRun,
     FlowRunFailed,
+    Metadata,
     Parameter,
     SkipTask,
     Task,
     TaskRef,
     TaskRun,
     get_run_context,
+    outlet_events,
     render,
     shell,
     task,
+    triggering_asset_events,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
     "CycleError",
     "FailTask",
     "Flow",
@@ -42,8 +55,11 @@ __all__ = [
     "Task",
     "TaskRef",
     "TaskRun",
+    "Metadata",
     "get_run_context",
+    "outlet_events",
     "render",
     "shell",
     "task",
+    "triggering_asset_events",
 ]

@@ -16,7 +16,7 @@ from dagshift.runtime.assets import (
     AssetAll,
     AssetAny,
     Metadata,
-    sanitize_uri,
+    dataset_prechecks,
 )
 
 __all__ = [
@@ -39,7 +39,7 @@ class Dataset(Asset):
     kind = "Dataset"
 
     def __init__(self, uri: str, extra: dict[str, Any] | None = None) -> None:
-        sanitize_uri(uri, "Dataset")  # Airflow 2's reasons first (empty, whitespace, ASCII)
+        dataset_prechecks(str(uri))  # Airflow 2's reasons first (empty, whitespace, ASCII)
         super().__init__(uri=uri, extra=extra)
 
     def __repr__(self) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "OutletEventAccessors",
     "TriggeringAssetEvents",
     "asset_condition",
+    "dataset_prechecks",
     "flow_outlets",
     "outlet_events",
     "sanitize_uri",
@@ -55,13 +56,8 @@ OUTLET_EVENTS_KEY = "__dagshift_outlet_events__"
 def sanitize_uri(uri: Any, kind: str = "Asset") -> str:
     """Airflow's URI check and normalization; ``ValueError`` with Airflow's reason."""
     uri = str(uri)
-    if kind == "Dataset":  # Airflow 2.x's checks, in its words
-        if not uri:
-            raise ValueError("Dataset URI cannot be empty")
-        if uri.isspace():
-            raise ValueError("Dataset URI cannot be just whitespace")
-        if not uri.isascii():
-            raise ValueError("Dataset URI must only consist of ASCII characters")
+    if kind == "Dataset":
+        dataset_prechecks(uri)
     parsed = urllib.parse.urlsplit(uri)
     if not parsed.scheme and not parsed.netloc:  # not a URI: a name, kept as written
         return uri
@@ -71,9 +67,16 @@ def sanitize_uri(uri: Any, kind: str = "Asset") -> str:
     if scheme == "airflow":
         raise ValueError(f"{kind} scheme 'airflow' is reserved")
     user, at, netloc = parsed.netloc.rpartition("@")
-    if (kind == "Dataset" and at) or (kind != "Dataset" and parsed.password):
+    if kind == "Dataset" and at:
         warnings.warn(
-            f"An {kind} URI should not contain a password. User info has been automatically "
+            "A dataset URI should not contain auth info (e.g. username or password). It has "
+            "been automatically dropped.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif kind != "Dataset" and parsed.password:
+        warnings.warn(
+            "An Asset URI should not contain a password. User info has been automatically "
             "dropped.",
             UserWarning,
             stacklevel=3,
@@ -85,6 +88,16 @@ def sanitize_uri(uri: Any, kind: str = "Asset") -> str:
         scheme=scheme, netloc=netloc, path=parsed.path.rstrip("/") or "/", query=query, fragment=""
     )
     return urllib.parse.urlunsplit(parsed)
+
+
+def dataset_prechecks(uri: str) -> None:
+    """Airflow 2's first checks of a ``Dataset`` URI, in its words."""
+    if not uri:
+        raise ValueError("Dataset URI cannot be empty")
+    if uri.isspace():
+        raise ValueError("Dataset URI cannot be just whitespace")
+    if not uri.isascii():
+        raise ValueError("Dataset URI must only consist of ASCII characters")
 
 
 def _identifier(kind: str, field: str, value: Any, empty_ok: bool = False) -> str:
