@@ -76,8 +76,9 @@ class DagRun:
         self.data_interval_start = info.data_interval_start
         self.data_interval_end = info.data_interval_end
         self.conf = info.conf
-        self.run_type = "manual"
-        self.external_trigger = True
+        # how the run started ("manual" unless serve/backfill say: dagshift.history sets it)
+        self.run_type = info.extra.get("dagshift.run_type", "manual")
+        self.external_trigger = self.run_type == "manual"
         self.start_date = info.extra.get("start_date")
         self.state = "running"
 

@@ -255,6 +255,14 @@ PATHS["airflow.sdk"].update(
         "AssetOrTimeSchedule": _TT + "AssetOrTimeSchedule",
     }
 )
+_LATEST_ONLY = {"LatestOnlyOperator": "external:LatestOnlyOperator"}
+PATHS.update(
+    {
+        "airflow.operators.latest_only": _LATEST_ONLY,
+        "airflow.operators.latest_only_operator": _LATEST_ONLY,
+        "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
+    }
+)
 # ---- end of scheduling beyond the clock ----
 
 # A path whose entry is another path's name serves the same names (the converter resolves

@@ -67,3 +67,33 @@ class DatasetOrTimeSchedule(AssetOrTimeSchedule):
 
     def __init__(self, *, timetable: Any, datasets: Any) -> None:
         super().__init__(timetable=timetable, assets=datasets)
+
+
+def dag_timetable(dag: Any) -> Any:
+    """The timetable Airflow builds for a DAG's ``schedule`` (3.x or 2.x meaning of a cron).
+
+    Airflow 3: a cron string or preset is a ``CronTriggerTimetable``; Airflow 2 (and 1.10): a
+    ``CronDataIntervalTimetable``. A timedelta is a ``DeltaDataIntervalTimetable`` in both;
+    ``@once``/``@continuous``/None their simple timetables; a timetable is itself.
+    """
+    from datetime import timedelta
+
+    from dagshift.runtime.timetables import is_timetable
+
+    schedule = dag.schedule
+    if is_timetable(schedule):
+        return schedule
+    if schedule is None:
+        return NullTimetable()
+    if isinstance(schedule, timedelta):
+        return DeltaDataIntervalTimetable(schedule)
+    if isinstance(schedule, str):
+        if schedule == "@once":
+            return OnceTimetable()
+        if schedule == "@continuous":
+            return ContinuousTimetable()
+        zone = getattr(getattr(dag, "start_date", None), "tzinfo", None) or "UTC"
+        if dag.generation == "3":
+            return CronTriggerTimetable(schedule, timezone=zone)
+        return CronDataIntervalTimetable(schedule, zone)
+    return NullTimetable()  # assets only: no time schedule

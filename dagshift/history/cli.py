@@ -489,6 +489,7 @@ def _run_plan(store, results, flow, path, plan, params, workers: int, options: d
     from dagshift.history.checkpoint import run_recorded
 
     intervals = options.pop("data_intervals", {})
+    options = {**options, "run_extra": {"dagshift.run_type": "backfill"}}  # Airflow's run_type
 
     def one(item):
         when, run_id, completed = item

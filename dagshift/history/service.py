@@ -420,8 +420,12 @@ class Service:
         options = dict(self.run_options)
         if due.interval is not None:
             options["data_interval"] = (due.interval.start, due.interval.end)
+        options["run_extra"] = {"dagshift.run_type": "scheduled"}  # Airflow's run_type
         if due.events:
-            options["run_extra"] = {TRIGGERING_EVENTS_KEY: due.events}
+            options["run_extra"] = {
+                "dagshift.run_type": "asset_triggered",
+                TRIGGERING_EVENTS_KEY: due.events,
+            }
         try:
             result = run_recorded(
                 self.store,

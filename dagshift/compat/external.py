@@ -1,0 +1,77 @@
+"""Operators that look beyond their own run: ``LatestOnlyOperator``.
+
+``LatestOnlyOperator`` skips its direct downstream tasks unless the run is the latest scheduled
+one, with each generation's rule as its own code has it:
+
+- Airflow 3 (standard provider): a ``manual`` run proceeds; otherwise the window is from the
+  end of the previous scheduled interval to the end of the next one, from the DAG's timetable;
+  the run proceeds when now is inside it.
+- Airflow 2: a run with ``external_trigger`` proceeds (``dag.test()`` runs are *not* external,
+  ``airflow dags trigger`` runs are); otherwise the next interval after the run's must hold now.
+
+dagshift's ``dagshift run`` is a manual, external run; runs started by ``serve`` are scheduled
+ones and ``backfill`` runs are backfills, as in Airflow.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+
+from dagshift.compat.operators import BaseBranchOperator
+from dagshift.compat.timetables import dag_timetable
+from dagshift.runtime.timetables import DataInterval, TimeRestriction
+
+__all__ = ["LatestOnlyOperator"]
+
+
+class LatestOnlyOperator(BaseBranchOperator):
+    """Skip the tasks directly downstream unless this is the latest scheduled run."""
+
+    ui_color = "#e9ffdb"
+
+    def choose_branch(self, context: dict[str, Any]) -> list[str]:
+        dag_run = context["dag_run"]
+        downstream = sorted(self.get_direct_relative_ids(upstream=False))
+        dag = self.dag
+        if dag is not None and dag.generation != "3":
+            window = None if dag_run.external_trigger else _window_2(dag, dag_run)
+        elif dag_run.run_type == "manual":
+            window = None
+        else:
+            window = _window_3(dag, dag_run)
+        if window is None:
+            return downstream
+        left, right = window
+        return downstream if left < pendulum.now("UTC") <= right else []
+
+
+def _interval(dag_run: Any) -> DataInterval:
+    start = dag_run.data_interval_start or dag_run.logical_date
+    end = dag_run.data_interval_end or dag_run.logical_date
+    return DataInterval(pendulum.instance(start), pendulum.instance(end))
+
+
+def _window_3(dag: Any, dag_run: Any) -> tuple[Any, Any] | None:
+    """Airflow 3.3's ``_get_compare_dates``; None: the last scheduled run, proceed."""
+    timetable = dag_timetable(dag)
+    current = _interval(dag_run)
+    before = TimeRestriction(None, current.end - timedelta(microseconds=1), True)
+    prev_info = timetable.next_dagrun_info(last_automated_data_interval=current, restriction=before)
+    left = prev_info.data_interval.end if prev_info else current.start
+    next_info = timetable.next_dagrun_info(
+        last_automated_data_interval=current, restriction=TimeRestriction(current.end, None, True)
+    )
+    return None if not next_info else (left, next_info.data_interval.end)
+
+
+def _window_2(dag: Any, dag_run: Any) -> tuple[Any, Any] | None:
+    """Airflow 2.11: the interval after the run's (``dag.next_dagrun_info(restricted=False)``)."""
+    timetable = dag_timetable(dag)
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=_interval(dag_run),
+        restriction=TimeRestriction(None, None, True),
+    )
+    return None if info is None else tuple(info.data_interval)
