@@ -24,6 +24,7 @@ from dagshift.history.store import Store, _jsonable
 __all__ = [
     "consumer_cursor",
     "event_dicts",
+    "events_of",
     "events_for_run",
     "last_event_id",
     "last_scheduled_interval",
@@ -254,3 +255,10 @@ def satisfied_events(store: Store, flow: str, condition: Any) -> list[dict[str, 
             if ready.get(row["uri"]):
                 ready[f"alias:{row['alias']}"] = True
     return events if condition.evaluate(ready) else None
+
+
+def events_of(store: Store, uri: str | None = None, alias: str | None = None) -> list[dict]:
+    """Every recorded event of the asset at ``uri`` (or through ``alias``), oldest first."""
+    column, value = ("uri", uri) if uri is not None else ("alias", alias)
+    rows = store._query(f"SELECT * FROM asset_events WHERE {column} = ? ORDER BY id", (value,))
+    return event_dicts(rows)

@@ -230,6 +230,8 @@ def run_recorded(
     recorder = _Recorder(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )
+    # where the task context reads recorded asset events (inlet_events)
+    options["run_extra"] = {"dagshift.history": str(store.path), **options.get("run_extra", {})}
     try:
         flow_run = flow.run(
             parameters=parameters,

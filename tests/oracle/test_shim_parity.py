@@ -65,14 +65,11 @@ _K8S = "out of scope: Kubernetes executor settings"
 _FOLDER = "depends on the Airflow home and DAGs folder of the run"
 EXCLUDED: dict[str, str] = {
     # --- Airflow's examples outside the shim's operators or not deterministic ---
-    "example:example_asset_alias": _ASSETS,
-    "example:example_asset_alias_with_no_taskflow": _ASSETS,
     "example:example_asset_allow_teams": _ASSETS,
     "example:example_asset_decorator": _ASSETS,
     "example:example_asset_partition": _ASSETS,
     "example:example_asset_state_store": _ASSETS,
     "example:example_asset_with_watchers": _ASSETS,
-    "example:example_inlet_event_extra": _ASSETS,
     "example:example_outlet_event_extra": _ASSETS,
     "example:example_custom_weight": "out of scope: a priority-weight plugin module",
     "example:example_workday_timetable": "out of scope: a custom timetable plugin",
