@@ -23,6 +23,7 @@ from dagshift.history.store import Store, _jsonable
 
 __all__ = [
     "consumer_cursor",
+    "describe_origin",
     "event_dicts",
     "events_of",
     "events_for_run",
@@ -262,3 +263,24 @@ def events_of(store: Store, uri: str | None = None, alias: str | None = None) ->
     column, value = ("uri", uri) if uri is not None else ("alias", alias)
     rows = store._query(f"SELECT * FROM asset_events WHERE {column} = ? ORDER BY id", (value,))
     return event_dicts(rows)
+
+
+def describe_origin(store: Store, run: Mapping[str, Any]) -> str:
+    """Why ``run`` started, in words (for ``dagshift runs``)."""
+    origin = run_origin(store, run["run_id"])
+    reason = (origin or {}).get("reason") or {}
+    kind = reason.get("kind")
+    if kind == "asset":
+        events = events_for_run(store, run["run_id"])
+        by = sorted({f"{e['uri']} by {e['flow'] or '?'}/{e['task_id'] or '?'}" for e in events})
+        return f"{len(events)} asset event(s): " + "; ".join(by)
+    if kind == "triggered":
+        return f"triggered by run {reason.get('by_run')} of {reason.get('by_flow')!r}"
+    if kind == "schedule":
+        text = f"schedule {reason.get('schedule')}"
+        if origin and origin.get("data_interval_start"):
+            text += f", interval {origin['data_interval_start']} - {origin['data_interval_end']}"
+        return text
+    return {"manual": "manual", "backfill": "backfill", "scheduled": "schedule"}.get(
+        run["trigger"], run["trigger"]
+    )

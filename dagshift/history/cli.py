@@ -170,6 +170,9 @@ def _run_json(run: dict[str, Any], store) -> dict[str, Any]:
     out = dict(run)
     out["created"], out["start"], out["end"] = (_when(run[k]) for k in ("created", "start", "end"))
     out["process_alive"] = store.run_is_alive(run) if run["state"] == "running" else None
+    from dagshift.history.assets import describe_origin  # why it started
+
+    out["why"] = describe_origin(store, run)
     return out
 
 
@@ -208,7 +211,7 @@ def _runs(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "flow", "v", "trigger", "logical date", "state", "started", "duration")
+    table = Table("run", "flow", "v", "why", "logical date", "state", "started", "duration")
     for r in rows:
         state = r["state"]
         if r["process_alive"] is False:
@@ -218,7 +221,7 @@ def _runs(args: argparse.Namespace) -> int:
             r["run_id"],
             r["flow"],
             str(r["version"] or ""),
-            r["trigger"],
+            r["why"],
             r["logical_date"],
             state,
             r["start"] or "",
@@ -244,6 +247,7 @@ def _show_run(args: argparse.Namespace, run_id: str) -> int:
         f"{run['trigger']}): [bold]{run['state']}[/]"
     )
     console.print(f"logical date {run['logical_date']}; params {json.dumps(run['params'])}")
+    console.print(f"started because: {run['why']}")
     console.print(f"started {run['start']}, ended {run['end']}, attempts {run['attempts']}")
     if run["message"]:
         console.print(run["message"])

@@ -111,6 +111,15 @@ def test_airflow_3_asset_consumers_start_once_per_satisfied_condition(tmp_path, 
         [one_raw, one_raw, [REF, "af3_sch_produce_ref", "refresh", {}]]
     ]
     assert "af3_sch_on_both" in err and "asset event" in err
+    # `dagshift runs` says why each run started: the asset events and their producers
+    shown = _dagshift("runs", "af3_sch_on_both", "--json", "--db", db, cwd=tmp_path, env=env)
+    [run] = json.loads(shown.stdout)
+    assert run["why"] == (
+        f"3 asset event(s): {RAW} by af3_sch_produce_raw/extract; "
+        f"{REF} by af3_sch_produce_ref/refresh"
+    )
+    listing = _dagshift("runs", "--db", db, cwd=tmp_path, env=env).stdout
+    assert "manual" in listing and "asset event(s)" in listing
 
 
 def test_events_written_while_serve_was_killed_start_the_consumer_once_after_restart(
