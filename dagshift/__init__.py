@@ -12,6 +12,7 @@ Example:
     'hello world'
 """
 
+from dagshift.history.trigger import trigger_run
 from dagshift.runtime import (
     Asset,
     AssetAlias,
@@ -61,5 +62,6 @@ __all__ = [
     "render",
     "shell",
     "task",
+    "trigger_run",
     "triggering_asset_events",
 ]

@@ -1,4 +1,4 @@
-"""Operators that look beyond their own run: ``LatestOnlyOperator``.
+"""Operators that look beyond their own run: ``LatestOnlyOperator``, ``TriggerDagRunOperator``.
 
 ``LatestOnlyOperator`` skips its direct downstream tasks unless the run is the latest scheduled
 one, with each generation's rule as its own code has it:
@@ -20,11 +20,12 @@ from typing import Any
 
 import pendulum
 
+from dagshift.compat.baseoperator import BaseOperator
 from dagshift.compat.operators import BaseBranchOperator
 from dagshift.compat.timetables import dag_timetable
 from dagshift.runtime.timetables import DataInterval, TimeRestriction
 
-__all__ = ["LatestOnlyOperator"]
+__all__ = ["LatestOnlyOperator", "TriggerDagRunOperator"]
 
 
 class LatestOnlyOperator(BaseBranchOperator):
@@ -75,3 +76,68 @@ def _window_2(dag: Any, dag_run: Any) -> tuple[Any, Any] | None:
         restriction=TimeRestriction(None, None, True),
     )
     return None if info is None else tuple(info.data_interval)
+
+
+class TriggerDagRunOperator(BaseOperator):
+    """Start a run of another DAG, recorded in the same history (see ``trigger_run``).
+
+    ``conf``, ``logical_date`` and ``trigger_run_id`` are templated; with
+    ``wait_for_completion`` the task waits for the run and fails, with Airflow's message, when
+    it ends in one of ``failed_states``. ``poke_interval`` and ``deferrable`` change nothing:
+    the triggered run runs in this process. ``reset_dag_run`` and ``skip_when_already_exists``
+    concern a run id that already exists, which a dagshift history never reuses.
+    """
+
+    template_fields = ("trigger_dag_id", "trigger_run_id", "logical_date", "conf")
+    ui_color = "#ffefeb"
+
+    def __init__(
+        self,
+        *,
+        trigger_dag_id: str,
+        trigger_run_id: str | None = None,
+        conf: dict | None = None,
+        logical_date: Any = None,
+        execution_date: Any = None,
+        reset_dag_run: bool = False,
+        wait_for_completion: bool = False,
+        poke_interval: int = 60,
+        allowed_states: list[str] | None = None,
+        failed_states: list[str] | None = None,
+        skip_when_already_exists: bool = False,
+        fail_when_dag_is_paused: bool = False,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.trigger_dag_id = trigger_dag_id
+        self.trigger_run_id = trigger_run_id
+        self.conf = conf
+        self.logical_date = logical_date if logical_date is not None else execution_date
+        self.reset_dag_run = reset_dag_run
+        self.wait_for_completion = wait_for_completion
+        self.poke_interval = poke_interval
+        self.allowed_states = [str(s) for s in (allowed_states or ["success"])]
+        self.failed_states = [str(s) for s in (failed_states or ["failed"])]
+        self.skip_when_already_exists = skip_when_already_exists
+        self.deferrable = deferrable
+
+    def execute(self, context: dict[str, Any]) -> None:
+        import json
+
+        from dagshift.compat.exceptions import AirflowException
+        from dagshift.history.trigger import TriggerFailed, trigger_run
+
+        conf = json.loads(self.conf) if isinstance(self.conf, str) else self.conf
+        try:
+            run_id = trigger_run(
+                self.trigger_dag_id,
+                conf=conf,
+                logical_date=self.logical_date or None,
+                wait_for_completion=self.wait_for_completion,
+                allowed_states=self.allowed_states,
+                failed_states=self.failed_states,
+            )
+        except (TriggerFailed, LookupError) as exc:
+            raise AirflowException(str(exc)) from None
+        self.trigger_run_id = run_id

@@ -263,6 +263,14 @@ PATHS.update(
         "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
     }
 )
+_TRIGGER = {"TriggerDagRunOperator": "external:TriggerDagRunOperator"}
+PATHS.update(
+    {
+        "airflow.operators.trigger_dagrun": _TRIGGER,
+        "airflow.operators.dagrun_operator": _TRIGGER,
+        "airflow.providers.standard.operators.trigger_dagrun": _TRIGGER,
+    }
+)
 # ---- end of scheduling beyond the clock ----
 
 # A path whose entry is another path's name serves the same names (the converter resolves
