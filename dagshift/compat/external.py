@@ -1,4 +1,5 @@
-"""Operators that look beyond their own run: ``LatestOnlyOperator``, ``TriggerDagRunOperator``.
+"""Operators that look beyond their own run: ``LatestOnlyOperator``, ``TriggerDagRunOperator``,
+``ExternalTaskSensor`` and ``ExternalTaskMarker``.
 
 ``LatestOnlyOperator`` skips its direct downstream tasks unless the run is the latest scheduled
 one, with each generation's rule as its own code has it:
@@ -21,11 +22,16 @@ from typing import Any
 import pendulum
 
 from dagshift.compat.baseoperator import BaseOperator
-from dagshift.compat.operators import BaseBranchOperator
+from dagshift.compat.operators import BaseBranchOperator, BaseSensorOperator, EmptyOperator
 from dagshift.compat.timetables import dag_timetable
 from dagshift.runtime.timetables import DataInterval, TimeRestriction
 
-__all__ = ["LatestOnlyOperator", "TriggerDagRunOperator"]
+__all__ = [
+    "ExternalTaskMarker",
+    "ExternalTaskSensor",
+    "LatestOnlyOperator",
+    "TriggerDagRunOperator",
+]
 
 
 class LatestOnlyOperator(BaseBranchOperator):
@@ -141,3 +147,134 @@ class TriggerDagRunOperator(BaseOperator):
         except (TriggerFailed, LookupError) as exc:
             raise AirflowException(str(exc)) from None
         self.trigger_run_id = run_id
+
+
+class ExternalTaskSensor(BaseSensorOperator):
+    """Wait for a run (or tasks) of another DAG at a logical date, in dagshift's history.
+
+    The date is this run's logical date minus ``execution_delta`` (or what
+    ``execution_date_fn(logical_date, **context)`` returns, one date or several); the latest
+    recorded run of ``external_dag_id`` at each date counts. Done when every looked-at state is
+    in ``allowed_states`` (default success); fails when one is in ``failed_states``, skips when
+    one is in ``skipped_states``, as Airflow's sensor does. Waits with ``poke_interval`` up to
+    ``timeout``; ``mode`` and ``deferrable`` wait the same way.
+    """
+
+    template_fields = ("external_dag_id", "external_task_id", "external_task_ids")
+    ui_color = "#4db7db"
+
+    def __init__(
+        self,
+        *,
+        external_dag_id: str,
+        external_task_id: str | None = None,
+        external_task_ids: list[str] | None = None,
+        external_task_group_id: str | None = None,
+        allowed_states: list[str] | None = None,
+        skipped_states: list[str] | None = None,
+        failed_states: list[str] | None = None,
+        execution_delta: timedelta | None = None,
+        execution_date_fn: Any = None,
+        check_existence: bool = False,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if external_task_id is not None and external_task_ids is not None:
+            raise ValueError(
+                "Only one of `external_task_id` or `external_task_ids` may be provided"
+            )
+        if execution_delta is not None and execution_date_fn is not None:
+            raise ValueError(
+                "Only one of `execution_delta` or `execution_date_fn` may be provided to "
+                "ExternalTaskSensor; not both."
+            )
+        if external_task_group_id is not None:
+            raise NotImplementedError(
+                "ExternalTaskSensor(external_task_group_id=...) is not supported by dagshift: "
+                "list the group's tasks in external_task_ids"
+            )
+        self.external_dag_id = external_dag_id
+        self.external_task_id = external_task_id
+        self.external_task_ids = (
+            [external_task_id] if external_task_id is not None else external_task_ids
+        )
+        self.allowed_states = [str(s) for s in (allowed_states or ["success"])]
+        self.skipped_states = [str(s) for s in (skipped_states or [])]
+        self.failed_states = [str(s) for s in (failed_states or [])]
+        self.execution_delta = execution_delta
+        self.execution_date_fn = execution_date_fn
+        self.check_existence = check_existence
+        self.deferrable = deferrable
+
+    def _dates(self, context: dict[str, Any]) -> list[Any]:
+        logical_date = context["logical_date"]
+        if self.execution_delta is not None:
+            return [logical_date - self.execution_delta]
+        if self.execution_date_fn is not None:
+            found = self.execution_date_fn(logical_date, **_fn_context(context))
+            return list(found) if isinstance(found, list | tuple) else [found]
+        return [logical_date]
+
+    def poke(self, context: dict[str, Any]) -> bool:
+        from dagshift.compat.exceptions import AirflowException, AirflowSkipException
+        from dagshift.history.assets import external_states
+        from dagshift.history.store import Store
+
+        history = _history(self)
+        dates = [pendulum.instance(d).in_timezone("UTC") for d in self._dates(context)]
+        store = Store(history)
+        try:
+            states = external_states(store, self.external_dag_id, dates, self.external_task_ids)
+        finally:
+            store.close()
+        what = f"tasks {self.external_task_ids} of DAG " if self.external_task_ids else "DAG "
+        where = f"{what}{self.external_dag_id!r} at {[d.isoformat() for d in dates]}"
+        if self.check_existence and all(s is None for s in states):
+            raise AirflowException(f"The external {where} has no run in {history}")
+        if any(s in self.failed_states for s in states):
+            raise AirflowException(f"The external {where} failed ({states})")
+        if any(s in self.skipped_states for s in states):
+            raise AirflowSkipException(f"The external {where} reached a skipped state ({states})")
+        return all(s in self.allowed_states for s in states)
+
+
+def _history(task: Any) -> str:
+    from dagshift.runtime.context import current_task
+
+    current = current_task()
+    history = current.run.extra.get("dagshift.history") if current else None
+    if not history:
+        raise RuntimeError(
+            f"{type(task).__name__} {task.task_id!r} reads other DAGs' runs in dagshift's "
+            "history: run this DAG with `dagshift run` or `dagshift serve`"
+        )
+    return history
+
+
+def _fn_context(context: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in context.items() if k != "logical_date"}
+
+
+class ExternalTaskMarker(EmptyOperator):
+    """Marks a dependency for Airflow's recursive clear; it does nothing when it runs."""
+
+    template_fields = ("external_dag_id", "external_task_id", "logical_date")
+
+    def __init__(
+        self,
+        *,
+        external_dag_id: str,
+        external_task_id: str,
+        logical_date: Any = "{{ logical_date.isoformat() }}",
+        execution_date: Any = None,
+        recursion_depth: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.external_dag_id = external_dag_id
+        self.external_task_id = external_task_id
+        self.logical_date = execution_date if execution_date is not None else logical_date
+        if recursion_depth <= 0:
+            raise ValueError("recursion_depth should be a positive integer")
+        self.recursion_depth = recursion_depth

@@ -271,6 +271,17 @@ PATHS.update(
         "airflow.providers.standard.operators.trigger_dagrun": _TRIGGER,
     }
 )
+_EXTERNAL = {
+    "ExternalTaskSensor": "external:ExternalTaskSensor",
+    "ExternalTaskMarker": "external:ExternalTaskMarker",
+}
+PATHS.update(
+    {
+        "airflow.sensors.external_task": _EXTERNAL,
+        "airflow.sensors.external_task_sensor": _EXTERNAL,
+        "airflow.providers.standard.sensors.external_task": _EXTERNAL,
+    }
+)
 # ---- end of scheduling beyond the clock ----
 
 # A path whose entry is another path's name serves the same names (the converter resolves

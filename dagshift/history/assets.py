@@ -26,6 +26,7 @@ __all__ = [
     "describe_origin",
     "event_dicts",
     "events_of",
+    "external_states",
     "events_for_run",
     "last_event_id",
     "last_scheduled_interval",
@@ -284,3 +285,27 @@ def describe_origin(store: Store, run: Mapping[str, Any]) -> str:
     return {"manual": "manual", "backfill": "backfill", "scheduled": "schedule"}.get(
         run["trigger"], run["trigger"]
     )
+
+
+def external_states(
+    store: Store, flow: str, logical_dates: Iterable[Any], task_ids: Iterable[str] | None
+) -> list[str | None]:
+    """The states an ExternalTaskSensor looks at: per logical date, the latest run of ``flow``
+    there (its state, or each of ``task_ids``' states in it); None where there is none."""
+    task_ids = list(task_ids) if task_ids is not None else None
+    out: list[str | None] = []
+    for when in logical_dates:
+        iso = when.isoformat()
+        rows = store._query(
+            "SELECT run_id, state FROM runs WHERE flow = ? AND logical_date = ? "
+            "ORDER BY created DESC, rowid DESC LIMIT 1",
+            (flow, iso),
+        )
+        if task_ids is None:
+            out.append(rows[0]["state"] if rows else None)
+            continue
+        states = (
+            {t["task_id"]: t["state"] for t in store.task_runs(rows[0]["run_id"])} if rows else {}
+        )
+        out.extend(states.get(t) for t in task_ids)
+    return out
