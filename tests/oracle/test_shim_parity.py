@@ -94,14 +94,12 @@ EXCLUDED: dict[str, str] = {
     "provider:example_branch_day_of_week_operator": "out of scope: BranchDayOfWeekOperator",
     "provider:example_branch_operator": "not deterministic (random); virtualenv operators",
     "provider:example_branch_operator_decorator": "not deterministic: random branch choice",
-    "provider:example_external_task_child_deferrable": "out of scope: cross-DAG dependencies",
     "provider:example_external_task_marker_dag": "out of scope: ExternalTaskSensor/Marker",
     "provider:example_external_task_parent_deferrable": "out of scope: cross-DAG dependencies",
     "provider:example_hitl_operator": "out of scope: human-in-the-loop operators",
     "provider:example_python_decorator": "out of scope: virtualenv and external-python tasks",
     "provider:example_python_operator": "out of scope: virtualenv and external-python tasks",
     "provider:example_sensors": "out of scope: time, file, bash and weekday sensors",
-    "provider:example_trigger_controller_dag": "out of scope: TriggerDagRunOperator",
     "provider:example_bash_decorator/example_bash_decorator/get_file_stats": (
         "not deterministic: the file's birth time"
     ),
