@@ -12,26 +12,40 @@ Example:
     'hello world'
 """
 
+from dagshift.history.trigger import trigger_run
 from dagshift.runtime import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetOrTimeSchedule,
     CycleError,
     FailTask,
     Flow,
     FlowRun,
     FlowRunFailed,
+    Metadata,
     Parameter,
     SkipTask,
     Task,
     TaskRef,
     TaskRun,
     get_run_context,
+    outlet_events,
     render,
     shell,
     task,
+    triggering_asset_events,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
     "CycleError",
     "FailTask",
     "Flow",
@@ -42,8 +56,12 @@ __all__ = [
     "Task",
     "TaskRef",
     "TaskRun",
+    "Metadata",
     "get_run_context",
+    "outlet_events",
     "render",
     "shell",
     "task",
+    "trigger_run",
+    "triggering_asset_events",
 ]

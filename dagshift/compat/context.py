@@ -76,8 +76,9 @@ class DagRun:
         self.data_interval_start = info.data_interval_start
         self.data_interval_end = info.data_interval_end
         self.conf = info.conf
-        self.run_type = "manual"
-        self.external_trigger = True
+        # how the run started ("manual" unless serve/backfill say: dagshift.history sets it)
+        self.run_type = info.extra.get("dagshift.run_type", "manual")
+        self.external_trigger = self.run_type == "manual"
         self.start_date = info.extra.get("start_date")
         self.state = "running"
 
@@ -323,6 +324,9 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
         params=params,
         task_instance_key_str=f"{dag_id}__{task.task_id}__{context['ds_nodash']}",
     )
+    from dagshift.compat.assets import scheduling_context  # outlets, asset events
+
+    context.update(scheduling_context(task, current, generation))
     return context
 
 

@@ -202,6 +202,88 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.macros": _MACROS,
 }
 
+# ---- Scheduling beyond the clock: timetables, assets/datasets (issue 16) ----
+_TT = "timetables:"
+_TIMETABLE_BASE = {
+    n: _TT + n for n in ("DagRunInfo", "DataInterval", "TimeRestriction", "Timetable")
+}
+_TIMETABLE_INTERVAL = {
+    n: _TT + n for n in ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
+}
+_TIMETABLE_TRIGGER = {
+    n: _TT + n
+    for n in ("CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable")
+}
+_TIMETABLE_EVENTS = {"EventsTimetable": _TT + "EventsTimetable"}
+_TIMETABLE_SIMPLE = {n: _TT + n for n in ("NullTimetable", "OnceTimetable", "ContinuousTimetable")}
+_ASSETS = {
+    n: f"assets:{n}" for n in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher")
+}
+_DATASETS = {n: f"assets:{n}" for n in ("Dataset", "DatasetAlias", "DatasetAll", "DatasetAny")}
+_METADATA = {"Metadata": "assets:Metadata"}
+PATHS.update(
+    {
+        "airflow.timetables": {},
+        "airflow.timetables.base": _TIMETABLE_BASE,
+        "airflow.timetables.interval": _TIMETABLE_INTERVAL,
+        "airflow.timetables.trigger": _TIMETABLE_TRIGGER,
+        "airflow.timetables.events": _TIMETABLE_EVENTS,
+        "airflow.timetables.simple": _TIMETABLE_SIMPLE,
+        "airflow.timetables.assets": {"AssetOrTimeSchedule": _TT + "AssetOrTimeSchedule"},
+        "airflow.timetables.datasets": {"DatasetOrTimeSchedule": _TT + "DatasetOrTimeSchedule"},
+        "airflow.sdk.definitions.timetables": {},
+        "airflow.sdk.definitions.timetables.interval": _TIMETABLE_INTERVAL,
+        "airflow.sdk.definitions.timetables.trigger": _TIMETABLE_TRIGGER,
+        "airflow.sdk.definitions.timetables.events": _TIMETABLE_EVENTS,
+        "airflow.sdk.definitions.timetables.simple": _TIMETABLE_SIMPLE,
+        "airflow.sdk.definitions.timetables.assets": {
+            "AssetOrTimeSchedule": _TT + "AssetOrTimeSchedule"
+        },
+        "airflow.datasets": _DATASETS,
+        "airflow.datasets.metadata": _METADATA,
+        "airflow.sdk.definitions.asset": _ASSETS,
+        "airflow.sdk.definitions.asset.metadata": _METADATA,
+    }
+)
+PATHS["airflow.sdk"].update(
+    {
+        **_ASSETS,
+        **_METADATA,
+        **_TIMETABLE_INTERVAL,
+        **_TIMETABLE_TRIGGER,
+        **_TIMETABLE_EVENTS,
+        "AssetOrTimeSchedule": _TT + "AssetOrTimeSchedule",
+    }
+)
+_LATEST_ONLY = {"LatestOnlyOperator": "external:LatestOnlyOperator"}
+PATHS.update(
+    {
+        "airflow.operators.latest_only": _LATEST_ONLY,
+        "airflow.operators.latest_only_operator": _LATEST_ONLY,
+        "airflow.providers.standard.operators.latest_only": _LATEST_ONLY,
+    }
+)
+_TRIGGER = {"TriggerDagRunOperator": "external:TriggerDagRunOperator"}
+PATHS.update(
+    {
+        "airflow.operators.trigger_dagrun": _TRIGGER,
+        "airflow.operators.dagrun_operator": _TRIGGER,
+        "airflow.providers.standard.operators.trigger_dagrun": _TRIGGER,
+    }
+)
+_EXTERNAL = {
+    "ExternalTaskSensor": "external:ExternalTaskSensor",
+    "ExternalTaskMarker": "external:ExternalTaskMarker",
+}
+PATHS.update(
+    {
+        "airflow.sensors.external_task": _EXTERNAL,
+        "airflow.sensors.external_task_sensor": _EXTERNAL,
+        "airflow.providers.standard.sensors.external_task": _EXTERNAL,
+    }
+)
+# ---- end of scheduling beyond the clock ----
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ __all__ = [
     "ResultStore",
     "ResumeError",
     "load_completed",
+    "record_outlet_events",
     "resume_run",
     "run_recorded",
     "stored_parameters",
@@ -202,6 +204,9 @@ class _Writer:
             # record is written when the run ends (and the run fails loudly if it still can't).
             for recorder, entry in entries:
                 recorder.pending.append(entry)
+            return
+        for recorder, entry in entries:
+            recorder.recorded(entry[1])
 
 
 _writers_lock = threading.Lock()
@@ -223,6 +228,7 @@ class _Recorder:
     attempt: int
     stopped: threading.Event
     late: bool = False
+    flow: Any = None  # whose tasks' outlets become asset events when they succeed
 
     def __post_init__(self) -> None:
         self.pending: list[tuple] = []
@@ -235,6 +241,19 @@ class _Recorder:
         if task_run.state == SUCCESS and not self.late:
             payload, note = self._pickled(task_run)
         self._writer.put(self, (task_run, payload, note))
+        if task_run.state == SUCCESS and self._has_outlets(task_run.task_id):
+            # Its asset events are written before a downstream task can look for them.
+            self._writer.flush()
+
+    def _has_outlets(self, task_id: str) -> bool:
+        if self.flow is None:
+            return False
+        from dagshift.runtime.assets import task_outlets
+
+        try:
+            return bool(task_outlets(self.flow.get_task(task_id)))
+        except KeyError:
+            return False
 
     @staticmethod
     def _pickled(task_run: TaskRun) -> tuple[bytes | None, str | None]:
@@ -242,6 +261,20 @@ class _Recorder:
             return ResultStore.payload(task_run), None
         except Exception as exc:  # an unpicklable result
             return None, f"result not checkpointed ({type(exc).__name__}: {exc}); reruns on resume"
+
+    def recorded(self, task_run: TaskRun) -> None:
+        """After a task's record is written: its outlets' asset events (after, so that a
+        resumed run, which does not run the task again, records no event twice)."""
+        if task_run.state != SUCCESS or self.flow is None:
+            return
+        try:
+            record_outlet_events(self.store, self.flow, self.run_id, task_run)
+        except StoreError as exc:
+            print(
+                f"dagshift: asset events of {task_run.task_id!r} in run {self.run_id} were not "
+                f"recorded: {exc}",
+                file=sys.stderr,
+            )
 
     def entry(self, tr: TaskRun, payload: bytes | None, note: str | None) -> tuple:
         """A record: the result stays in the database if small, else goes to a file first."""
@@ -268,6 +301,8 @@ class _Recorder:
                 self.pending.append(self.entry(tr, payload, note))
         if self.pending:
             self.store.record_tasks(self.pending)
+            for entry in self.pending:
+                self.recorded(entry[1])
         self.pending.clear()
 
 
@@ -316,7 +351,9 @@ def run_recorded(
     else:
         attempt = store.get_run(run_id)["attempts"] + 1
     store.start_run(run_id)
-    recorder = _Recorder(store, checkpoints, run_id, attempt, stopped, late="cluster" in options)
+    recorder = _Recorder(
+        store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
+    )
     try:
         flow_run = flow.run(
             parameters=parameters,
@@ -338,6 +375,33 @@ def run_recorded(
     recorder.finish(flow_run, returned)
     store.finish_run(run_id, flow_run.state)
     return flow_run
+
+
+def record_outlet_events(store: Store, flow: Any, run_id: str, task_run: TaskRun) -> list[int]:
+    """One asset event per outlet of a task that succeeded (and per event through an alias).
+
+    The extra is what the task set in ``outlet_events[asset].extra`` (or yielded as
+    ``Metadata``), else nothing: the asset's own ``extra`` describes the asset, not the event.
+    """
+    from dagshift.history.assets import record_event
+    from dagshift.runtime.assets import OUTLET_EVENTS_KEY, Asset, task_outlets
+
+    try:
+        node = flow.get_task(task_run.task_id)
+    except KeyError:
+        return []
+    told = (task_run.pushed or {}).get(OUTLET_EVENTS_KEY)
+    told = told.to_pushed() if told is not None else {"extra": {}, "aliases": {}}
+    ids = []
+    where = {"flow": flow.name, "run_id": run_id, "task_id": task_run.task_id}
+    for outlet in task_outlets(node):
+        if isinstance(outlet, Asset):
+            extra = told["extra"].get(outlet.uri, {})
+            ids.append(record_event(store, outlet.uri, outlet.name, extra, **where))
+            continue
+        for name, uri, extra in told["aliases"].get(outlet.name, []):
+            ids.append(record_event(store, uri, name, extra, alias=outlet.name, **where))
+    return ids
 
 
 def _dumps_or_none(value: Any) -> bytes | None:

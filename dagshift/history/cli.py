@@ -170,6 +170,9 @@ def _run_json(run: dict[str, Any], store) -> dict[str, Any]:
     out = dict(run)
     out["created"], out["start"], out["end"] = (_when(run[k]) for k in ("created", "start", "end"))
     out["process_alive"] = store.run_is_alive(run) if run["state"] == "running" else None
+    from dagshift.history.assets import describe_origin  # why it started
+
+    out["why"] = describe_origin(store, run)
     return out
 
 
@@ -208,7 +211,7 @@ def _runs(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "flow", "v", "trigger", "logical date", "state", "started", "duration")
+    table = Table("run", "flow", "v", "why", "logical date", "state", "started", "duration")
     for r in rows:
         state = r["state"]
         if r["process_alive"] is False:
@@ -218,7 +221,7 @@ def _runs(args: argparse.Namespace) -> int:
             r["run_id"],
             r["flow"],
             str(r["version"] or ""),
-            r["trigger"],
+            r["why"],
             r["logical_date"],
             state,
             r["start"] or "",
@@ -244,6 +247,7 @@ def _show_run(args: argparse.Namespace, run_id: str) -> int:
         f"{run['trigger']}): [bold]{run['state']}[/]"
     )
     console.print(f"logical date {run['logical_date']}; params {json.dumps(run['params'])}")
+    console.print(f"started because: {run['why']}")
     console.print(f"started {run['start']}, ended {run['end']}, attempts {run['attempts']}")
     if run["message"]:
         console.print(run["message"])
@@ -379,7 +383,14 @@ def _backfill(args: argparse.Namespace) -> int:
         if end < start:
             _err(f"--end {args.end} is before --start {args.start}")
             return 2
-        times = list(spec.times(start, end))
+        intervals: dict[str, tuple] = {}
+        if spec.timetable is not None:  # the timetable's runs, as Airflow 3's backfill
+            for info in spec.infos(start, end):
+                ld = to_utc(info.logical_date or info.run_after)
+                intervals[ld.isoformat()] = tuple(info.data_interval)
+            times = [to_utc(t) for t in intervals]
+        else:
+            times = list(spec.times(start, end))
         plan = _plan_backfill(
             store,
             results,
@@ -407,6 +418,8 @@ def _backfill(args: argparse.Namespace) -> int:
             except (OSError, ValueError, RuntimeError) as exc:
                 _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
                 return 2
+        if intervals:
+            options["data_intervals"] = intervals
         runs = _run_plan(store, results, flow, path, plan, dict(args.params), workers, options)
     rows = [
         {"run_id": r.run_id, "logical_date": r.logical_date.isoformat(), "state": r.state}
@@ -479,8 +492,15 @@ def _plan_backfill(
 def _run_plan(store, results, flow, path, plan, params, workers: int, options: dict) -> list:
     from dagshift.history.checkpoint import run_recorded
 
+    intervals = options.pop("data_intervals", {})
+    options = {**options, "run_extra": {"dagshift.run_type": "backfill"}}  # Airflow's run_type
+
     def one(item):
         when, run_id, completed = item
+        if when.isoformat() in intervals:
+            options_here = {**options, "data_interval": intervals[when.isoformat()]}
+        else:
+            options_here = options
         return run_recorded(
             store,
             results,
@@ -490,7 +510,7 @@ def _run_plan(store, results, flow, path, plan, params, workers: int, options: d
             logical_date=when,
             run_id=run_id,
             completed=completed,
-            **options,
+            **options_here,
         )
 
     with ThreadPoolExecutor(workers, thread_name_prefix="dagshift-backfill") as pool:

@@ -15,6 +15,13 @@ flow seen for the first time starts from its ``start_date`` (so without catchup 
 time runs at once, as in Airflow 3), and one without a start date from now (a time equal to now
 included).
 
+A flow scheduled by a timetable gets its runs from the timetable (``next_dagrun_info``, the
+last scheduled run's data interval fed back, as Airflow's scheduler does); where it resumes
+after a restart is that interval, recorded with the run. A flow scheduled on assets starts when
+asset events it has not consumed (written by any process on the same history) satisfy its
+condition, once per satisfied condition (:mod:`dagshift.history.assets`); events written
+while no service ran are still pending when one starts.
+
 A run left queued or running by a process that is gone (``serve`` killed with SIGKILL, a
 crash) is taken over at the next file scan by a ``serve`` of its flow on the same host, once
 (claimed in one transaction, so two services never both take it): it resumes, and tasks
@@ -39,6 +46,7 @@ from typing import Any
 
 import pendulum
 
+from dagshift.history import assets as asset_history
 from dagshift.history.checkpoint import (
     ResultStore,
     load_completed,
@@ -51,6 +59,7 @@ from dagshift.runtime.schedule import ScheduleError, ScheduleSpec, flow_schedule
 __all__ = ["Clock", "Service", "python_files"]
 
 DEFAULT_MAX_ACTIVE_RUNS = 16  # per flow, Airflow's default
+ASSET_POLL = 1.0  # seconds between looks for asset events other processes wrote
 _EPS = timedelta(microseconds=1)
 
 
@@ -85,6 +94,7 @@ class _Entry:
     spec: ScheduleSpec
     cursor: pendulum.DateTime | None  # the last logical date scheduled (or the start point)
     active: set[str] = field(default_factory=set)
+    last: Any = None  # a timetable's: the data interval of the last scheduled run
     _memo: tuple[Any, Any] | None = None  # (cursor, the schedule time after it)
 
     def next_after(self, now: datetime) -> pendulum.DateTime | None:
@@ -98,7 +108,19 @@ class _Entry:
 
     @property
     def limit(self) -> int:
-        return self.flow.max_active_runs or DEFAULT_MAX_ACTIVE_RUNS
+        limit = self.flow.max_active_runs or DEFAULT_MAX_ACTIVE_RUNS
+        timetable_limit = getattr(self.spec.timetable, "active_runs_limit", None)
+        return min(limit, timetable_limit) if timetable_limit else limit
+
+
+@dataclass
+class _Due:
+    """A run to start now: its logical date, data interval, and why."""
+
+    when: pendulum.DateTime  # for ordering across flows: when it fell due
+    logical_date: pendulum.DateTime
+    interval: Any = None  # a timetable's DataInterval; None: the flow's default
+    events: list[dict[str, Any]] | None = None  # an asset-triggered run's events
 
 
 @dataclass
@@ -153,6 +175,7 @@ class Service:
         self._wake = threading.Event()  # a run ended or a stop came: tick again now
         self._hurry = threading.Event()  # stop waiting for running runs
         self._last_scan: float | None = None
+        self._warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------- files
     def scan(self) -> None:
@@ -181,6 +204,26 @@ class Service:
             for name in self._by_file.pop(gone, []):
                 self.entries.pop(name, None)
                 self.log(f"{gone} is gone: stopped scheduling {name!r}")
+        self._report_unproduced()
+
+    def _report_unproduced(self) -> None:
+        """Name assets that consumers wait on and no loaded flow produces (once each)."""
+        from dagshift.runtime.assets import flow_outlets
+
+        produced: set[str] = set()
+        for entry in self.entries.values():
+            produced |= flow_outlets(entry.flow)
+        for name, entry in self.entries.items():
+            if entry.spec.assets is None:
+                continue
+            for key in entry.spec.assets.keys():
+                if key not in produced and (name, key) not in self._warned:
+                    self._warned.add((name, key))
+                    self.log(
+                        f"{name!r} waits on asset {key!r}, which no flow loaded here updates: "
+                        "it starts only when another process records an event of it "
+                        f"(e.g. `dagshift run PRODUCER.py` with --db {self.store.path})"
+                    )
 
     def _load_file(self, file: Path) -> None:
         try:
@@ -201,6 +244,11 @@ class Service:
                 spec = flow_schedule(flow)
                 version, new = self.store.register(flow, file)
                 cursor = old.cursor if old else self._initial_cursor(flow.name, spec)
+                last = old.last if old else None
+                if spec.timetable is not None and old is None:
+                    last = asset_history.last_scheduled_interval(self.store, flow.name)
+                if spec.assets is not None:
+                    asset_history.consumer_cursor(self.store, flow.name)
             except (ScheduleError, StoreError) as exc:
                 if isinstance(exc, StoreError):
                     self._seen.pop(file, None)  # the database was busy: load it again next scan
@@ -209,11 +257,11 @@ class Service:
                 kept = " (its previous version stays scheduled)" if old is not None else ""
                 self.log(f"{file}: {exc}{kept}")
                 continue
-            entry = _Entry(flow, file, spec, cursor, old.active if old else set())
+            entry = _Entry(flow, file, spec, cursor, old.active if old else set(), last)
             self.entries[flow.name] = entry
             names.append(flow.name)
             what = "new version" if new else "version"
-            upcoming = spec.next_after(cursor) if cursor is not None else None
+            upcoming = self._upcoming(entry)
             then = f", next run {upcoming.isoformat()}" if upcoming is not None else ""
             self.log(
                 f"loaded {flow.name!r} from {file} ({what} {version}, schedule: "
@@ -240,8 +288,33 @@ class Service:
         return self.clock.now() - _EPS
 
     # --------------------------------------------------------------- scheduling
+    def _upcoming(self, entry: _Entry) -> pendulum.DateTime | None:
+        if entry.spec.timetable is not None:
+            info = entry.spec.next_info(entry.last, self.clock.now())
+            return None if info is None else to_utc(info.run_after)
+        return entry.spec.next_after(entry.cursor) if entry.cursor is not None else None
+
+    def due_run(self, entry: _Entry, now: datetime) -> _Due | None:
+        """The run of ``entry`` to start now (by its schedule or its assets), or None."""
+        found = []
+        if entry.spec.assets is not None:
+            events = asset_history.satisfied_events(self.store, entry.flow.name, entry.spec.assets)
+            if events:
+                at = to_utc(events[-1]["timestamp"])
+                found.append(_Due(at, at, None, events))
+        if entry.spec.timetable is not None:
+            info = entry.spec.next_info(entry.last, now)
+            if info is not None and info.run_after <= now:
+                ld = info.logical_date if info.logical_date is not None else info.run_after
+                found.append(_Due(to_utc(info.run_after), to_utc(ld), info.data_interval))
+        elif entry.spec.schedule is not None:
+            when = self.due(entry, now)
+            if when is not None:
+                found.append(_Due(when, when))
+        return min(found, key=lambda d: d.when) if found else None
+
     def due(self, entry: _Entry, now: datetime) -> pendulum.DateTime | None:
-        """The next logical date of ``entry`` to start now, or None."""
+        """The next logical date of ``entry``'s time schedule to start now, or None."""
         first = entry.next_after(now)
         if first is None or first > now:
             return None
@@ -269,17 +342,20 @@ class Service:
             # Oldest due time first, across flows: one flow's long catch-up does not starve
             # the others, and runs start in the order they fell due.
             waiting = [
-                (when, order, entry)
+                (due.when, order, entry, due)
                 for order, entry in enumerate(self.entries.values())
                 if entry.flow.name not in skip
                 and len(entry.active) < entry.limit
-                and (when := self.due(entry, now)) is not None
+                and (due := self.due_run(entry, now)) is not None
             ]
             if not waiting:
                 break
-            when, _, entry = min(waiting, key=lambda w: (w[0], w[1]))
-            entry.cursor = when
-            run_id = self._start(entry, when)
+            _, _, entry, due = min(waiting, key=lambda w: (w[0], w[1]))
+            if due.events is None and due.interval is not None:
+                entry.last = due.interval
+            elif due.events is None:
+                entry.cursor = due.logical_date
+            run_id = self._start(entry, due)
             if run_id:
                 started.append(run_id)
             else:
@@ -298,28 +374,25 @@ class Service:
         for entry in self.entries.values():
             if len(entry.active) >= entry.limit:
                 continue
-            when = entry.next_after(now)
+            if entry.spec.assets is not None:
+                wait = min(wait, ASSET_POLL)  # events come from other processes too
+            if entry.spec.timetable is not None:
+                when = self._upcoming(entry)
+            else:
+                when = entry.next_after(now)
             if when is not None:
                 wait = min(wait, max(0.0, (when - now).total_seconds()))
         return wait
 
-    def _start(self, entry: _Entry, when: pendulum.DateTime) -> str | None:
+    def _start(self, entry: _Entry, due: _Due) -> str | None:
         flow = entry.flow
         run_id = new_run_id()
+        when = due.logical_date
         try:
-            version, _ = self.store.register(flow, entry.path)
-            created = self.store.create_run(
-                run_id,
-                flow.name,
-                logical_date=when.isoformat(),
-                params=_defaults(flow),
-                trigger="scheduled",
-                version=version,
-                path=str(entry.path),
-                once=True,
-            )
+            created = self._record(entry, run_id, due)
         except StoreError as exc:
-            entry.cursor = when - _EPS  # try this time again on the next tick
+            if due.events is None and due.interval is None:
+                entry.cursor = when - _EPS  # try this time again on the next tick
             self.log(f"cannot start a run of {flow.name!r} for {when}: {exc}")
             return None
         if not created:
@@ -328,8 +401,9 @@ class Service:
                 f"serve on {self.store.path}?): not starting it again"
             )
             return None
-        self.log(f"started run {run_id} of {flow.name!r} for {when.isoformat()}")
-        self._launch(entry, run_id, {"logical_date": when})
+        why = f" on {len(due.events)} asset event(s)" if due.events else ""
+        self.log(f"started run {run_id} of {flow.name!r} for {when.isoformat()}{why}")
+        self._launch(entry, run_id, due, {})
         return run_id
 
     def _recover(self) -> list[str]:
@@ -359,16 +433,33 @@ class Service:
                 f"resuming run {run['run_id']} of {run['flow']!r} for {run['logical_date']}: "
                 f"the process that ran it ({run['pid']}) is gone; {len(completed)} task(s) done"
             )
-            options = {"logical_date": run["logical_date"], "parameters": parameters}
-            self._launch(entry, run["run_id"], {**options, "completed": completed})
+            extra = {"parameters": parameters, "completed": completed}
+            self._launch(entry, run["run_id"], self._due_of(run), extra)
             resumed.append(run["run_id"])
         return resumed
 
-    def _launch(self, entry: _Entry, run_id: str, options: dict[str, Any]) -> None:
+    def _due_of(self, run: dict[str, Any]) -> _Due:
+        """How a recorded run was started (its date, interval, asset events), to resume it."""
+        from dagshift.runtime.timetables import DataInterval
+
+        origin = asset_history.run_origin(self.store, run["run_id"]) or {}
+        ld = to_utc(pendulum.parse(run["logical_date"]))
+        interval = None
+        if origin.get("data_interval_start"):
+            interval = DataInterval(
+                pendulum.parse(origin["data_interval_start"]),
+                pendulum.parse(origin["data_interval_end"]),
+            )
+        events = None
+        if origin.get("reason", {}).get("kind") == "asset":
+            events = asset_history.events_for_run(self.store, run["run_id"]) or None
+        return _Due(ld, ld, interval, events)
+
+    def _launch(self, entry: _Entry, run_id: str, due: _Due, extra: dict[str, Any]) -> None:
         stopped = threading.Event()
         thread = threading.Thread(
             target=self._execute,
-            args=(entry, entry.flow, run_id, stopped, options),
+            args=(entry, run_id, stopped, due, extra),
             name=f"dagshift-run-{run_id}",
             daemon=True,
         )
@@ -377,17 +468,53 @@ class Service:
             entry.active.add(run_id)
         thread.start()
 
-    def _execute(self, entry, flow, run_id: str, stopped: threading.Event, options) -> None:
+    def _record(self, entry: _Entry, run_id: str, due: _Due) -> bool:
+        """Record the run (and why it started) before it starts; False: already recorded."""
+        flow = entry.flow
+        version, _ = self.store.register(flow, entry.path)
+        common = dict(params=_defaults(flow), version=version, path=str(entry.path))
+        if due.events:
+            return asset_history.start_consumer_run(
+                self.store, run_id, flow.name, due.events, **common
+            )
+        reason = {"kind": "schedule", "schedule": _show(entry.spec)}
+        origin = asset_history.origin_statement(run_id, reason, due.when, due.interval)
+        return self.store.create_run(
+            run_id,
+            flow.name,
+            logical_date=due.logical_date.isoformat(),
+            trigger="scheduled",
+            once=True,
+            also=(origin,),
+            **common,
+        )
+
+    def _execute(
+        self, entry: _Entry, run_id: str, stopped: threading.Event, due: _Due, extra: dict
+    ) -> None:
+        from dagshift.runtime.assets import TRIGGERING_EVENTS_KEY
+
+        options = dict(self.run_options)
+        if due.interval is not None:
+            options["data_interval"] = (due.interval.start, due.interval.end)
+        options["run_extra"] = {"dagshift.run_type": "scheduled"}  # Airflow's run_type
+        if due.events:
+            options["run_extra"] = {
+                "dagshift.run_type": "asset_triggered",
+                TRIGGERING_EVENTS_KEY: due.events,
+            }
+        flow = entry.flow
         try:
             result = run_recorded(
                 self.store,
                 self.results,
                 flow,
                 path=str(entry.path),
+                logical_date=due.logical_date,
                 run_id=run_id,
                 stopped=stopped,
                 **options,
-                **self.run_options,
+                **extra,
             )
             if not stopped.is_set():
                 self.log(f"run {run_id} of {flow.name!r}: {result.state} ({result.duration:.1f}s)")
@@ -516,4 +643,6 @@ def _defaults(flow: Any) -> dict[str, Any]:
 
 
 def _show(spec: ScheduleSpec) -> str:
-    return "none" if spec.schedule is None else str(spec.schedule)
+    from dagshift.runtime.schedule import describe
+
+    return describe(spec)

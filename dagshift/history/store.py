@@ -106,6 +106,33 @@ CREATE TABLE IF NOT EXISTS results (
     payload BLOB NOT NULL,
     PRIMARY KEY (run_id, task_id)
 );
+-- Scheduling beyond the clock (dagshift/history/assets.py reads and writes these).
+-- Why a run started, and the run time and data interval a timetable gave it.
+CREATE TABLE IF NOT EXISTS run_origins (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    run_after TEXT,
+    data_interval_start TEXT,
+    data_interval_end TEXT,
+    reason TEXT NOT NULL
+);
+-- One row per asset update: a task's outlet when it succeeded (or an event sent by hand).
+CREATE TABLE IF NOT EXISTS asset_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uri TEXT NOT NULL,
+    name TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    flow TEXT,
+    run_id TEXT,
+    task_id TEXT,
+    alias TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asset_events_by_uri ON asset_events (uri, id);
+-- Per asset-scheduled flow: the last event id its runs have consumed.
+CREATE TABLE IF NOT EXISTS asset_cursors (
+    flow TEXT PRIMARY KEY,
+    last_event INTEGER NOT NULL
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.
@@ -294,12 +321,15 @@ class Store:
         path: str | None = None,
         state: str = "queued",
         once: bool = False,
+        also: tuple[tuple[str, tuple], ...] = (),
     ) -> bool:
         """Record a new run; True if recorded.
 
         With ``once``, nothing is recorded (False) when the flow already has a run of this
         trigger for this logical date: checked and written in one transaction, so two services
-        scheduling the same flow from one database start each time once.
+        scheduling the same flow from one database start each time once. ``also`` are more
+        statements ``(sql, args)`` written in the same transaction when the run is recorded
+        (its origin, the asset events it consumes).
         """
         now = time.time()
         values = (
@@ -328,7 +358,11 @@ class Store:
         try:
             with self._write() as db:
                 db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now))
-                return db.execute(sql, values).rowcount == 1
+                if db.execute(sql, values).rowcount != 1:
+                    return False
+                for statement, args in also:
+                    db.execute(statement, args)
+                return True
         except sqlite3.Error as exc:
             raise self._error(exc, f"record run {run_id}") from None
 

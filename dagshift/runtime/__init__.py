@@ -1,5 +1,15 @@
 """dagshift's functional runtime: tasks, flows, parameters, and the Dask executor."""
 
+from dagshift.runtime.assets import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetOrTimeSchedule,
+    Metadata,
+    outlet_events,
+    triggering_asset_events,
+)
 from dagshift.runtime.context import FailTask, SkipTask, get_run_context, render, shell
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
@@ -7,6 +17,12 @@ from dagshift.runtime.state import TaskRun
 from dagshift.runtime.task import Task, TaskRef, task
 
 __all__ = [
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
+    "Metadata",
     "CycleError",
     "FailTask",
     "Flow",
@@ -18,7 +34,9 @@ __all__ = [
     "TaskRef",
     "TaskRun",
     "get_run_context",
+    "outlet_events",
     "render",
     "shell",
     "task",
+    "triggering_asset_events",
 ]

@@ -593,6 +593,10 @@ def default_data_interval(
     timedelta, the previous cron period for a cron string or preset, ``(date, date)`` for
     none or ``@once``. Cron times are taken in ``tz`` (the flow's start date's zone).
     """
+    if callable(getattr(schedule, "infer_manual_data_interval", None)):
+        # A timetable says what a manual run covers, in Airflow 2 and 3 alike.
+        interval = schedule.infer_manual_data_interval(run_after=logical_date)
+        return to_datetime(interval.start), to_datetime(interval.end)
     if policy == "point":
         return logical_date, logical_date
     if policy != "previous":
@@ -659,6 +663,7 @@ def run_flow(
     completed: Mapping[str, TaskRun] | None = None,
     cluster: Any = None,
     results: str | Iterable[str] = "leaves",
+    run_extra: Mapping[str, Any] | None = None,
 ) -> FlowRun:
     """Run ``flow`` once; see :meth:`Flow.run`.
 
@@ -667,6 +672,8 @@ def run_flow(
     reused, not run again (resume). With ``cluster`` (an address, ``local:N`` or a
     ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
     ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
+    ``run_extra`` seeds the run's ``RunInfo.extra`` (what started it: the asset events of an
+    asset-triggered run, read by the task context).
     """
     params = resolve_params(flow, parameters)
     ld = to_datetime(logical_date)
@@ -685,6 +692,7 @@ def run_flow(
         # as Airflow's dag_run.conf: what the run was started with, unless given apart
         conf=dict(parameters or {}) if conf is None else dict(conf),
         given=dict(parameters or {}),
+        extra=dict(run_extra or {}),
     )
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
     if cluster is None:

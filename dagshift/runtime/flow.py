@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from dagshift.runtime.task import (
-    DOC_ATTRIBUTES,
+    META_OPTIONS,
     MapSpec,
     Task,
     TaskNode,
@@ -221,7 +221,7 @@ class Flow:
         kwargs = dict(kwargs or {})
         task_id = self._new_id(task_)
         options = {**_defaults(), **self.default_task_options, **task_.options}
-        docs = {k: options.pop(k) for k in DOC_ATTRIBUTES & set(options)}  # documentation only
+        docs = {k: options.pop(k) for k in META_OPTIONS & set(options)}  # documentation, outlets
         node = TaskNode(
             task_id,
             task_,

@@ -14,6 +14,13 @@ that one method, so the four kinds stay small:
   1970-01-01 UTC, so ``timedelta(hours=1)`` runs on the hour), in absolute time.
 - :class:`ExplicitSchedule`: a fixed list of instants.
 - :class:`MultiSchedule`: several of these at once; a time due in two of them runs once.
+- :class:`TimetableSchedule`: an Airflow-style timetable (:mod:`dagshift.runtime.timetables`,
+  or a user's subclass): ``serve`` and ``backfill`` ask it for each run's start time, logical
+  date and data interval (``next_dagrun_info``), exactly as Airflow's scheduler does.
+
+A :class:`ScheduleSpec` may also hold an asset condition (``Flow(schedule=[asset, ...])``,
+``a | b``, ``AssetOrTimeSchedule``): such a flow starts on asset events, see
+:mod:`dagshift.runtime.assets`.
 
 :func:`parse_schedule` turns what a user writes into one of them; :func:`airflow_schedule`
 maps Airflow's ``schedule``/``schedule_interval``/``start_date``/``end_date``/``catchup``;
@@ -31,6 +38,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pendulum
 from croniter import croniter
 
+from dagshift.runtime.assets import AssetOrTimeSchedule, BaseAsset, asset_condition
+from dagshift.runtime.timetables import (
+    ContinuousTimetable,
+    DagRunInfo,
+    DataInterval,
+    OnceTimetable,
+    TimeRestriction,
+    frozen_now,
+    is_timetable,
+    iter_dagrun_infos,
+)
+
 __all__ = [
     "PRESETS",
     "CronSchedule",
@@ -40,6 +59,7 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "ScheduleSpec",
+    "TimetableSchedule",
     "airflow_schedule",
     "flow_schedule",
     "parse_schedule",
@@ -225,6 +245,25 @@ class MultiSchedule(Schedule):
         return min(found) if found else None
 
 
+@dataclass
+class TimetableSchedule(Schedule):
+    """An Airflow-style timetable; ``serve`` and ``backfill`` walk its ``next_dagrun_info``."""
+
+    timetable: Any
+
+    def __str__(self) -> str:
+        return str(getattr(self.timetable, "summary", None) or type(self.timetable).__name__)
+
+    def next_after(self, after: datetime) -> pendulum.DateTime | None:
+        """The first run start after ``after``, of the runs it schedules from then (a preview)."""
+        after = to_utc(after)
+        restriction = TimeRestriction(after, None, True)
+        for info in iter_dagrun_infos(self.timetable, restriction, now=after, limit=1000):
+            if info.run_after > after:
+                return pendulum.instance(info.run_after).in_timezone("UTC")
+        return None
+
+
 def parse_schedule(value: Any, timezone: Any = None, anchor: Any = None) -> Schedule | None:
     """A :class:`Schedule` from what a user writes, or None for no schedule.
 
@@ -240,13 +279,14 @@ def parse_schedule(value: Any, timezone: Any = None, anchor: Any = None) -> Sche
         return None
     if isinstance(value, Schedule):
         return value
+    if is_timetable(value):
+        return TimetableSchedule(value)
     zone = _zone(timezone).key
     if isinstance(value, str):
-        if value.strip() in ("@once", "@continuous"):
-            raise ScheduleError(
-                f"schedule {value!r} is not a time schedule: use None and start runs with "
-                "`dagshift run` (or an explicit list with one datetime for a single run)"
-            )
+        if value.strip() == "@once":
+            return TimetableSchedule(OnceTimetable())
+        if value.strip() == "@continuous":
+            return TimetableSchedule(ContinuousTimetable())
         return CronSchedule(value, zone)
     if isinstance(value, timedelta):
         return IntervalSchedule(value, to_utc(anchor, zone) if anchor is not None else _EPOCH)
@@ -280,6 +320,28 @@ class ScheduleSpec:
     start_date: pendulum.DateTime | None = None
     end_date: pendulum.DateTime | None = None
     catchup: bool = False
+    assets: BaseAsset | None = None  # runs also start when asset events satisfy this
+
+    @property
+    def timetable(self) -> Any:
+        """The timetable that schedules the flow's runs, if its schedule is one."""
+        return self.schedule.timetable if isinstance(self.schedule, TimetableSchedule) else None
+
+    def next_info(self, last: DataInterval | None, now: datetime) -> DagRunInfo | None:
+        """The timetable's next run after the one that covered ``last``, the clock at ``now``."""
+        restriction = TimeRestriction(self.start_date, self.end_date, self.catchup)
+        with frozen_now(to_utc(now)):
+            return self.timetable.next_dagrun_info(
+                last_automated_data_interval=last, restriction=restriction
+            )
+
+    def infos(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        """A backfill's runs: the timetable's runs from ``start`` to ``end``, caught up.
+
+        As Airflow 3's backfill: the range is the restriction, the start date is not.
+        """
+        restriction = TimeRestriction(to_utc(start), to_utc(end), True)
+        yield from iter_dagrun_infos(self.timetable, restriction, now=to_utc(end))
 
     def next_after(self, after: datetime) -> pendulum.DateTime | None:
         """The first due time after ``after`` inside the start/end window."""
@@ -321,8 +383,8 @@ def airflow_schedule(
     ``start_date`` (Airflow's rule) unless ``timezone`` is given; a timedelta counts from
     ``start_date``. ``catchup`` defaults to False (Airflow 3); ``default_schedule`` is what an
     absent schedule means (None in Airflow 3; pass ``timedelta(days=1)`` for Airflow 2).
-    Dataset/asset schedules and custom timetables are not time schedules and raise
-    :class:`ScheduleError`.
+    A timetable (Airflow's, or a subclass) schedules as it says; assets, asset conditions and
+    ``AssetOrTimeSchedule`` go to :attr:`ScheduleSpec.assets`.
     """
     if schedule is not _UNSET and schedule_interval is not _UNSET:
         raise ScheduleError("give schedule or schedule_interval, not both (as in Airflow)")
@@ -330,10 +392,11 @@ def airflow_schedule(
     if value is _UNSET:
         value = default_schedule
     zone = timezone or _zone_of(start_date) or "UTC"
+    assets, value = _split_assets(value)
     if not _is_time_schedule(value):
         raise ScheduleError(
-            f"schedule {value!r} is not a time schedule (datasets, assets and custom "
-            "timetables are not supported): use a cron string, a timedelta or None"
+            f"schedule {value!r} is not a time schedule: use a cron string, a timedelta, a "
+            "timetable, assets (or a condition of them) or None"
         )
     start = to_utc(start_date, zone) if start_date is not None else None
     return ScheduleSpec(
@@ -341,7 +404,16 @@ def airflow_schedule(
         start,
         to_utc(end_date, zone) if end_date is not None else None,
         bool(catchup) if catchup is not None else False,
+        assets,
     )
+
+
+def _split_assets(value: Any) -> tuple[BaseAsset | None, Any]:
+    """(asset condition, time schedule) of a schedule value."""
+    condition = asset_condition(value)
+    if condition is None:
+        return None, value
+    return condition, value.timetable if isinstance(value, AssetOrTimeSchedule) else None
 
 
 def _zone_of(value: Any) -> str | None:
@@ -353,7 +425,7 @@ def _zone_of(value: Any) -> str | None:
 
 
 def _is_time_schedule(value: Any) -> bool:
-    if value is None or isinstance(value, str | timedelta | Schedule):
+    if value is None or isinstance(value, str | timedelta | Schedule) or is_timetable(value):
         return True
     if isinstance(value, list | tuple | set | frozenset):
         return all(isinstance(i, datetime | date | str | timedelta | Schedule) for i in value)
@@ -373,11 +445,13 @@ def flow_schedule(flow: Any) -> ScheduleSpec:
     start_date = getattr(flow, "start_date", None)
     zone = meta.get("timezone") or _zone_of(start_date) or "UTC"
     try:
+        assets, value = _split_assets(getattr(flow, "schedule", None))
         return ScheduleSpec(
-            parse_schedule(getattr(flow, "schedule", None), zone, anchor=start_date),
+            parse_schedule(value, zone, anchor=start_date),
             to_utc(start_date, zone) if start_date is not None else None,
             to_utc(flow.end_date, zone) if getattr(flow, "end_date", None) is not None else None,
             bool(getattr(flow, "catchup", False)),
+            assets,
         )
     except ScheduleError as exc:
         raise ScheduleError(f"flow {flow.name!r}: {exc}") from None
@@ -385,7 +459,10 @@ def flow_schedule(flow: Any) -> ScheduleSpec:
 
 def describe(spec: ScheduleSpec) -> str:
     """A short human description, for listings."""
-    return "none" if spec.schedule is None else str(spec.schedule)
+    parts = [] if spec.schedule is None else [str(spec.schedule)]
+    if spec.assets is not None:
+        parts.append(f"on {spec.assets!r}")
+    return " or ".join(parts) or "none"
 
 
 def take(times: Iterable[pendulum.DateTime], n: int) -> list[pendulum.DateTime]:

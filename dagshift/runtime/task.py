@@ -58,7 +58,10 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # parameters given to a run still win, as ``dag_run.conf`` does in Airflow 2 and 3.
 # ``doc_md`` and the other documentation attributes may be given as options too
 # (``@task(doc_md=...)``, ``.override(doc_md=...)``): they go to the node's meta, not its options.
-OPTIONAL_OPTIONS = frozenset({"params"}) | DOC_ATTRIBUTES
+# ``outlets``: the assets (:mod:`dagshift.runtime.assets`) the task updates; when it succeeds
+# the history records an event of each. Kept in the node's meta, as the documentation is.
+META_OPTIONS = DOC_ATTRIBUTES | {"outlets"}
+OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,6 +78,14 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(out["params"], Mapping):
             raise TypeError(f"params must be a mapping, not {out['params']!r}")
         out["params"] = dict(out["params"])
+    if out.get("outlets") is not None:
+        from dagshift.runtime.assets import Asset, AssetAlias
+
+        outlets = list(out["outlets"])
+        bad = [o for o in outlets if not isinstance(o, Asset | AssetAlias)]
+        if bad:
+            raise TypeError(f"outlets must be Assets or AssetAliases, not {bad!r}")
+        out["outlets"] = outlets
     for key in ("retry_delay", "max_retry_delay", "timeout"):
         if key in out:
             out[key] = _as_timedelta(out[key], key)

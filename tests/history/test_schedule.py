@@ -152,11 +152,16 @@ def test_airflow_cron_uses_the_start_date_zone_and_interval_counts_from_it():
     assert spec.next_after(utc(2024, 1, 1, 2)) == utc(2024, 1, 1, 7)
 
 
-def test_airflow_dataset_schedules_are_refused_clearly():
-    class Dataset:
+def test_a_schedule_that_is_neither_time_nor_assets_is_refused_clearly():
+    class Dataset:  # not dagshift's (nor the shim's) Dataset: nothing says what it means
         uri = "s3://bucket/x"
 
     with pytest.raises(ScheduleError, match="not a time schedule"):
         airflow_schedule(schedule=[Dataset()])
-    with pytest.raises(ScheduleError, match="@once"):
-        airflow_schedule(schedule="@once")
+
+
+def test_once_is_airflow_s_once_timetable_one_run_at_the_start_date():
+    spec = airflow_schedule(schedule="@once", start_date=utc(2024, 1, 5))
+    first = spec.next_info(None, utc(2024, 2, 1))
+    assert first.run_after == utc(2024, 1, 5)
+    assert spec.next_info(first.data_interval, utc(2024, 2, 1)) is None

@@ -65,22 +65,17 @@ _K8S = "out of scope: Kubernetes executor settings"
 _FOLDER = "depends on the Airflow home and DAGs folder of the run"
 EXCLUDED: dict[str, str] = {
     # --- Airflow's examples outside the shim's operators or not deterministic ---
-    "example:example_asset_alias": _ASSETS,
-    "example:example_asset_alias_with_no_taskflow": _ASSETS,
     "example:example_asset_allow_teams": _ASSETS,
     "example:example_asset_decorator": _ASSETS,
     "example:example_asset_partition": _ASSETS,
     "example:example_asset_state_store": _ASSETS,
     "example:example_asset_with_watchers": _ASSETS,
-    "example:example_assets": _ASSETS,
-    "example:example_inlet_event_extra": _ASSETS,
     "example:example_outlet_event_extra": _ASSETS,
     "example:example_custom_weight": "out of scope: a priority-weight plugin module",
     "example:example_workday_timetable": "out of scope: a custom timetable plugin",
     "example:example_dag_decorator": "out of scope: fetches a URL with httpx (network)",
     "example:example_kubernetes_executor": _K8S,
     "example:example_local_kubernetes_executor": _K8S,
-    "example:example_latest_only_with_trigger": "out of scope: LatestOnlyOperator",
     "example:example_params_ui_tutorial": "Airflow refuses the run: a required param, no default",
     "example:example_retry_policy": "out of scope: retry policies (Airflow 3.3), network",
     "example:example_setup_teardown": "out of scope: setup and teardown tasks",
@@ -99,15 +94,12 @@ EXCLUDED: dict[str, str] = {
     "provider:example_branch_day_of_week_operator": "out of scope: BranchDayOfWeekOperator",
     "provider:example_branch_operator": "not deterministic (random); virtualenv operators",
     "provider:example_branch_operator_decorator": "not deterministic: random branch choice",
-    "provider:example_external_task_child_deferrable": "out of scope: cross-DAG dependencies",
     "provider:example_external_task_marker_dag": "out of scope: ExternalTaskSensor/Marker",
     "provider:example_external_task_parent_deferrable": "out of scope: cross-DAG dependencies",
     "provider:example_hitl_operator": "out of scope: human-in-the-loop operators",
-    "provider:example_latest_only": "out of scope: LatestOnlyOperator",
     "provider:example_python_decorator": "out of scope: virtualenv and external-python tasks",
     "provider:example_python_operator": "out of scope: virtualenv and external-python tasks",
     "provider:example_sensors": "out of scope: time, file, bash and weekday sensors",
-    "provider:example_trigger_controller_dag": "out of scope: TriggerDagRunOperator",
     "provider:example_bash_decorator/example_bash_decorator/get_file_stats": (
         "not deterministic: the file's birth time"
     ),

@@ -1,0 +1,131 @@
+"""Airflow's assets (3.x) and datasets (2.x) under their Airflow names.
+
+They are the runtime's :mod:`dagshift.runtime.assets` types; ``Dataset`` checks its URI with
+Airflow 2's words. ``AssetWatcher`` takes only triggers that need no network; there is none in
+the shim yet, so any trigger fails at load with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagshift.compat.exceptions import AirflowException
+from dagshift.runtime.assets import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    Metadata,
+    dataset_prechecks,
+)
+
+__all__ = [
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetWatcher",
+    "Dataset",
+    "DatasetAlias",
+    "DatasetAll",
+    "DatasetAny",
+    "Metadata",
+]
+
+
+class Dataset(Asset):
+    """Airflow 2's ``Dataset(uri, extra=None)``: an asset named by its URI."""
+
+    kind = "Dataset"
+
+    def __init__(self, uri: str, extra: dict[str, Any] | None = None) -> None:
+        dataset_prechecks(str(uri))  # Airflow 2's reasons first (empty, whitespace, ASCII)
+        super().__init__(uri=uri, extra=extra)
+
+    def __repr__(self) -> str:
+        return f"Dataset(uri={self.uri!r}, extra={self.extra!r})"
+
+
+class DatasetAlias(AssetAlias):
+    kind = "DatasetAlias"
+
+
+class DatasetAll(AssetAll):
+    word = "DatasetAll"
+
+
+class DatasetAny(AssetAny):
+    word = "DatasetAny"
+
+
+class AssetWatcher:
+    """``AssetWatcher(name, trigger)``: starts runs when its trigger fires (no-network only)."""
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        raise AirflowException(
+            f"AssetWatcher {name!r}: dagshift cannot run the trigger "
+            f"{type(trigger).__name__} (event triggers are not served yet). Schedule the "
+            "consumer on the asset alone and record its events from the task that updates it "
+            "(outlets=[...])"
+        )
+
+
+def scheduling_context(task: Any, current: Any, generation: str) -> dict[str, Any]:
+    """The context names of assets: ``inlets``/``outlets``, ``outlet_events``, and the events
+    that started the run (``triggering_asset_events``; 2.x ``triggering_dataset_events``)."""
+    from dagshift.runtime.assets import (
+        OUTLET_EVENTS_KEY,
+        TRIGGERING_EVENTS_KEY,
+        OutletEventAccessors,
+        TriggeringAssetEvents,
+    )
+
+    events = TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+    pushed = current.pushed if current.pushed is not None else {}
+    out: dict[str, Any] = {
+        "inlets": list(getattr(task, "inlets", None) or []),
+        "outlets": list(getattr(task, "outlets", None) or []),
+        "outlet_events": pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors()),
+        "inlet_events": InletEvents(current.run.extra.get("dagshift.history")),
+    }
+    if generation == "3":
+        out["triggering_asset_events"] = events
+    else:
+        out["triggering_dataset_events"] = events
+    return out
+
+
+class InletEvents:
+    """``inlet_events``: every recorded event of an asset (or through an alias), oldest first.
+
+    Read from the run's history database when the run is recorded (``dagshift run``, ``serve``);
+    empty otherwise, as Airflow's is for an asset nothing has updated.
+    """
+
+    def __init__(self, history: str | None) -> None:
+        self._history = history
+
+    def __getitem__(self, key: Any) -> list[Any]:
+        if isinstance(key, AssetAlias):
+            return self.for_asset_alias(name=key.name)
+        return self.for_asset(uri=key.uri if isinstance(key, Asset) else str(key))
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[Any]:
+        return self._events(uri=uri if uri is not None else name)
+
+    def for_asset_alias(self, *, name: str) -> list[Any]:
+        return self._events(alias=name)
+
+    def _events(self, **where: Any) -> list[Any]:
+        from dagshift.runtime.assets import AssetEvent
+
+        if not self._history:
+            return []
+        from dagshift.history.assets import events_of
+        from dagshift.history.store import Store
+
+        store = Store(self._history)
+        try:
+            return [AssetEvent(e) for e in events_of(store, **where)]
+        finally:
+            store.close()
