@@ -378,10 +378,8 @@ class Store:
         )
 
     def orphans(self, flows: Iterable[str], ours: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """Queued or running runs of ``flows`` whose process on this host is gone (killed).
-
-        A run recorded under this very process id but not among ``ours`` (the runs this
-        process knows it runs) is an orphan too: its process died and the id came back."""
+        """Queued or running runs of ``flows`` whose process on this host is gone (killed),
+        leaving out ``ours`` (the runs the caller knows it runs)."""
         names = list(flows)
         if not names:
             return []
@@ -395,11 +393,7 @@ class Store:
         return [
             r
             for r in map(_run_dict, rows)
-            if r["run_id"] not in mine
-            and (
-                self.run_is_alive(r) is False
-                or (r["pid"] == os.getpid() and r["host"] == socket.gethostname())
-            )
+            if r["run_id"] not in mine and self.run_is_alive(r) is False
         ]
 
     def claim(self, run: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from dagshift import Asset, AssetAlias, Flow, outlet_events, task, triggering_asset_events
 from dagshift.compat.assets import Dataset
-from dagshift.history.checkpoint import ResultStore, run_recorded
+from dagshift.history.checkpoint import ResultStore, load_completed, run_recorded
 from dagshift.history.service import Service
 from dagshift.history.store import Store
 from tests.history.conftest import FakeClock
@@ -140,11 +140,9 @@ def test_serve_starts_functional_consumers_on_outlet_and_alias_events(tmp_path):
     assert len(started) == 2
     by_flow = {r["flow"]: r for r in store.list_runs(limit=None) if r["trigger"] == "asset"}
     raw_run, alias_run = by_flow["on_raw"], by_flow["on_alias"]
-    [raw_task] = store.task_runs(raw_run["run_id"])
-    raw = results.read(raw_task["result_uri"], raw_run["run_id"], "seen")["result"]
+    raw = load_completed(store, results, raw_run["run_id"])["seen"].result
     assert raw == [["s3://lake/raw.parquet", "produce", "extract", {"rows": 7}]]
-    [alias_task] = store.task_runs(alias_run["run_id"])
-    alias = results.read(alias_task["result_uri"], alias_run["run_id"], "seen")["result"]
+    alias = load_completed(store, results, alias_run["run_id"])["seen"].result
     assert alias == [["s3://lake/2024-01-01", "produce", "partition", {"day": 1}]]
     assert svc.tick() == []  # consumed: nothing starts again
     svc.shutdown()
