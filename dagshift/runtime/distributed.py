@@ -190,7 +190,17 @@ def _event(task_run: TaskRun) -> dict[str, Any]:
     return {name: getattr(task_run, name) for name in _EVENT_FIELDS}
 
 
-_EVENT_FIELDS = ("task_id", "state", "error", "traceback", "tries", "start", "end", "message")
+_EVENT_FIELDS = (
+    "task_id",
+    "state",
+    "error",
+    "traceback",
+    "tries",
+    "start",
+    "end",
+    "message",
+    "logs",
+)
 
 
 def _from_event(msg: dict[str, Any]) -> TaskRun:
