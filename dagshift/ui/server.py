@@ -1,0 +1,54 @@
+"""``dagshift ui``: the web UI and GraphQL API on a uvicorn server.
+
+Loopback (127.0.0.1) by default, without a token. Any other ``--host`` needs a token: the one
+given with ``--token`` (or ``$DAGSHIFT_UI_TOKEN``), else a new one, printed with the address
+to open.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+
+from dagshift.history.checkpoint import ResultStore
+from dagshift.history.store import Store
+from dagshift.ui.security import is_loopback
+
+__all__ = ["ENV_TOKEN", "serve"]
+
+ENV_TOKEN = "DAGSHIFT_UI_TOKEN"
+
+
+def serve(
+    store: Store,
+    results: ResultStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8790,
+    token: str | None = None,
+    read_only: bool = False,
+) -> int:
+    """Serve until interrupted; return the exit status."""
+    import uvicorn
+
+    from dagshift.ui.app import create_app
+
+    token = token or os.environ.get(ENV_TOKEN) or None
+    if token is None and not is_loopback(host):
+        token = secrets.token_urlsafe(32)
+    allowed: set[str] = set()
+    if host in ("0.0.0.0", "::"):  # every interface: the names this machine is reached by
+        allowed = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    app = create_app(
+        store, results, host=host, token=token, read_only=read_only, allowed_hosts=allowed
+    )
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    print(f"dagshift ui on {store.path}: open {url}", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="off"
+    )
+    uvicorn.Server(config).run()
+    return 0
