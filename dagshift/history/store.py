@@ -388,6 +388,20 @@ class Store:
             )
         )
 
+    def requeue_run(self, run_id: str) -> bool:
+        """Mark an ended, unsuccessful run ``queued`` again (a resume about to start); False
+        if it is not in such a state."""
+        return bool(
+            self._change(
+                f"requeue run {run_id}",
+                (
+                    "UPDATE runs SET state = 'queued', message = NULL WHERE run_id = ? "
+                    "AND state NOT IN ('queued', 'running', 'success')",
+                    (run_id,),
+                ),
+            )
+        )
+
     def request_cancel(self, run_id: str, reason: str = "cancelled on request") -> str:
         """Cancel a run: ``"requested"`` (its live process will stop it, polling
         :meth:`cancel_requested`), ``"cancelled"`` (queued, or its process is gone: recorded

@@ -111,19 +111,27 @@ class Runner:
             raise RunError(f"run {run['run_id']} already succeeded: nothing to resume")
         if run["state"] in ("queued", "running") and self.store.run_is_alive(run) is not False:
             raise RunError(f"run {run['run_id']} is still {run['state']}: cancel it first")
-        self._pool.submit(self._guard, resume_run, self.store, self.results, run["run_id"])
+        if not self.store.requeue_run(run["run_id"]):
+            raise RunError(f"run {run['run_id']} changed state meanwhile: reload and retry")
+        # queued at once, so its page follows it; force: the queued row still names the pid
+        # of the process that ran it last, which may be this one
+        self._pool.submit(
+            self._guard, resume_run, self.store, self.results, run["run_id"], force=True
+        )
         return run["run_id"]
 
     def cancel(self, run_id: str) -> str:
         """Cancel a run: "requested", "cancelled" or "finished" (see Store.request_cancel)."""
         return self.store.request_cancel(self.store.get_run(run_id)["run_id"])
 
-    @staticmethod
-    def _guard(fn, *args, **kwargs) -> None:
+    def _guard(self, fn, store: Store, results: ResultStore, *args, **kwargs) -> None:
         try:
-            fn(*args, **kwargs)
-        except Exception:  # recorded on the run by run_recorded; the server goes on
+            fn(store, results, *args, **kwargs)
+        except Exception as exc:  # the server goes on; the run says why it did not run
             _log.exception("a run started from the UI failed to run")
+            run_id = kwargs.get("run_id") or (args[0] if isinstance(args[0], str) else None)
+            if run_id:
+                store.interrupt_runs([run_id], f"could not run: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
