@@ -544,8 +544,8 @@ class Store:
             mark = self._query("SELECT created, rowid FROM runs WHERE run_id = ?", (after,))
             if not mark:
                 raise RunNotFound(f"no run {after!r} in {self.path} to page after")
-            sql += " AND (created < ? OR (created = ? AND rowid < ?))"
-            args += [mark[0]["created"], mark[0]["created"], mark[0]["rowid"]]
+            sql += " AND (created, rowid) < (?, ?)"  # a row value: SQLite seeks the index
+            args += [mark[0]["created"], mark[0]["rowid"]]
         if flow is not None:
             sql += " AND flow = ?"
             args.append(flow)
