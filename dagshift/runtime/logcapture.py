@@ -7,7 +7,7 @@ through to the stream it replaced *and*, when the writing thread is running a ta
 to that task's :class:`TaskLog`. Which task a thread runs is a context variable, so a body run
 in a helper thread with a copied context (a task with a timeout) is captured too; a thread a
 task starts on its own is not. ``logging`` records reach the same log through one handler on
-the root logger, with their level and time.
+the root logger (there only while some task runs), with their level and time.
 
 A log keeps at most :data:`DEFAULT_LIMIT` characters (``$DAGSHIFT_LOG_LIMIT``); past that
 it keeps counting and ends with one note saying how much was left out.
@@ -146,22 +146,50 @@ class _Handler(logging.Handler):
 
 
 _installed = threading.Lock()
+_users = 0  # captures running now: the log handler is on the root logger only while any is
+_raised_level = False
 
 
 def install() -> None:
-    """Put the tees and the log handler in place, once per process (idempotent)."""
+    """Put the stdout/stderr tees in place, once per process (idempotent)."""
     with _installed:
         if not isinstance(sys.stdout, _Tee):
             sys.stdout = _Tee("stdout", sys.stdout)
         if not isinstance(sys.stderr, _Tee):
             sys.stderr = _Tee("stderr", sys.stderr)
+
+
+def _attach() -> None:
+    global _users, _raised_level
+    with _installed:
+        _users += 1
+        if _users > 1:
+            return
         root = logging.getLogger()
-        if not any(isinstance(h, _Handler) for h in root.handlers):
-            root.addHandler(_Handler())
-            if root.level == logging.WARNING and len(root.handlers) == 1:
-                # Python's default: nothing configured. Tasks' INFO records are worth keeping
-                # (Airflow's task logs show them); the handler still prints only WARNING+.
-                root.setLevel(logging.INFO)
+        if not root.handlers and root.level == logging.WARNING:
+            # Python's default: nothing configured. Tasks' INFO records are worth keeping
+            # (Airflow's task logs show them); the handler still prints only WARNING+.
+            root.setLevel(logging.INFO)
+            _raised_level = True
+        root.addHandler(_HANDLER)
+
+
+def _detach() -> None:
+    global _users, _raised_level
+    with _installed:
+        _users -= 1
+        if _users:
+            return
+        # Off the root again between tasks: logging.basicConfig() (a no-op on a root that has
+        # a handler) and the last-resort handler work as the user's code expects.
+        root = logging.getLogger()
+        root.removeHandler(_HANDLER)
+        if _raised_level and root.level == logging.INFO:
+            root.setLevel(logging.WARNING)
+        _raised_level = False
+
+
+_HANDLER = _Handler()
 
 
 @contextmanager
@@ -170,8 +198,10 @@ def capture(limit: int | None = None) -> Iterator[TaskLog]:
     install()
     log = TaskLog(limit)
     token = _active.set(log)
+    _attach()
     try:
         yield log
     finally:
+        _detach()
         _active.reset(token)
         log.close()

@@ -232,3 +232,23 @@ def test_logs_come_back_from_dask_distributed_workers(tmp_path):
             )
         ]
     assert _texts(store, run_id, "joined") == [("stdout", None, "from-bash-42")]
+
+
+def test_logging_is_left_as_it_was_between_tasks():
+    import logging
+
+    from dagshift import Flow, task
+
+    @task
+    def note():
+        # (pytest's own handlers configure the root here, so its level, WARNING, is respected)
+        logging.getLogger("in.task").warning("kept")
+        return logging.getLogger().level
+
+    with Flow("logs_in_process") as flow:
+        note()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    run = flow.run()
+    assert [e[2:] for e in run["note"].logs] == [("WARNING", "in.task: kept")]
+    assert (list(root.handlers), root.level) == (handlers, level)
