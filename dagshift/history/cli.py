@@ -375,6 +375,11 @@ def _serve(args: argparse.Namespace) -> int:
             except (OSError, ValueError, RuntimeError) as exc:
                 _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
                 return 2
+        if args.ui is not None:
+            ui = _start_ui(args, store, results)
+            if ui is None:
+                return 2
+            stack.callback(setattr, ui, "should_exit", True)
         service = Service(
             args.paths,
             store,
@@ -394,6 +399,16 @@ def _serve(args: argparse.Namespace) -> int:
         # open at exit: their runs are recorded, so leave at once.
         os._exit(0)
     return 0
+
+
+def _start_ui(args: argparse.Namespace, store, results) -> Any:
+    """``serve --ui PORT``: the web UI in the same process, on loopback unless --ui-host."""
+    try:
+        from dagshift.ui.server import start_in_thread
+    except ImportError as exc:
+        _err(f"--ui needs the UI's extra: pip install 'dagshift[ui]' ({exc})")
+        return None
+    return start_in_thread(store, results, host=args.ui_host, port=args.ui)
 
 
 def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
@@ -668,6 +683,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds between file scans (default 5)",
     )
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    p.add_argument(
+        "--ui",
+        type=int,
+        metavar="PORT",
+        help="also serve the web UI on this port, in this process (see dagshift ui)",
+    )
+    p.add_argument(
+        "--ui-host",
+        default="127.0.0.1",
+        help="with --ui: the address to bind (beyond loopback a token is printed)",
+    )
     _cluster_option(p)
     _db_option(p)
     _results_option(p)

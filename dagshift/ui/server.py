@@ -16,21 +16,12 @@ from dagshift.history.checkpoint import ResultStore
 from dagshift.history.store import Store
 from dagshift.ui.security import is_loopback
 
-__all__ = ["ENV_TOKEN", "serve"]
+__all__ = ["ENV_TOKEN", "serve", "start_in_thread"]
 
 ENV_TOKEN = "DAGSHIFT_UI_TOKEN"
 
 
-def serve(
-    store: Store,
-    results: ResultStore,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8790,
-    token: str | None = None,
-    read_only: bool = False,
-) -> int:
-    """Serve until interrupted; return the exit status."""
+def _config(store, results, host, port, token, read_only):
     import uvicorn
 
     from dagshift.ui.app import create_app
@@ -47,8 +38,42 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     print(f"dagshift ui on {store.path}: open {url}", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="off"
     )
-    uvicorn.Server(config).run()
+
+
+def start_in_thread(
+    store: Store,
+    results: ResultStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8790,
+    token: str | None = None,
+    read_only: bool = False,
+):
+    """Serve the UI from a daemon thread (``serve --ui``); return the uvicorn Server (set its
+    ``should_exit`` to stop it). Signals stay with the main thread's service."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(_config(store, results, host, port, token, read_only))
+    threading.Thread(target=server.run, name="dagshift-ui", daemon=True).start()
+    return server
+
+
+def serve(
+    store: Store,
+    results: ResultStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8790,
+    token: str | None = None,
+    read_only: bool = False,
+) -> int:
+    """Serve until interrupted; return the exit status."""
+    import uvicorn
+
+    uvicorn.Server(_config(store, results, host, port, token, read_only)).run()
     return 0
