@@ -5,7 +5,8 @@ most :data:`PAGE_CAP` runs; ``after`` is the last run id of the page before) and
 with its tasks and ``logs(task, after)``; mutations ``triggerRun``, ``resumeRun``,
 ``cancelRun`` (refused with ``--read-only``); the subscription ``runEvents(id)`` sends each
 task's and then the run's state changes, in the order they were recorded, until the run ends.
-Depth, token and alias limits keep one request from costing the server much.
+Depth, token and alias limits keep one request from costing the server much; resolvers read
+SQLite (and load flow files) in threads, never on the event loop that serves websockets.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ class TaskRun:
     row: strawberry.Private[dict]
 
     @strawberry.field(description="A short repr of the checkpointed result, or why none.")
-    def result(self) -> str | None:
-        return result_preview(self.row["result_uri"], self.row["result_note"], self.run_id, self.id)
+    async def result(self) -> str | None:
+        row = self.row
+        return await asyncio.to_thread(
+            result_preview, row["result_uri"], row["result_note"], self.run_id, self.id
+        )
 
 
 def _task(row: dict, run_id: str) -> TaskRun:
@@ -107,14 +111,16 @@ class Run:
     parameters: JSON
 
     @strawberry.field
-    def tasks(self, info: Info) -> list[TaskRun]:
-        return [_task(r, self.id) for r in _ui(info).store.task_runs(self.id)]
+    async def tasks(self, info: Info) -> list[TaskRun]:
+        rows = await asyncio.to_thread(_ui(info).store.task_runs, self.id)
+        return [_task(r, self.id) for r in rows]
 
     @strawberry.field(description="Log lines, oldest first, after the `seq` given.")
-    def logs(
+    async def logs(
         self, info: Info, task: str | None = None, after: int = 0, limit: int = 1000
     ) -> list[LogLine]:
-        rows = _ui(info).store.task_logs(self.id, task, after, min(max(limit, 0), LOG_PAGE_CAP))
+        page = min(max(limit, 0), LOG_PAGE_CAP)
+        rows = await asyncio.to_thread(_ui(info).store.task_logs, self.id, task, after, page)
         return [
             LogLine(
                 seq=r["seq"],
@@ -162,16 +168,17 @@ class Flow:
         ]
 
     @strawberry.field
-    def runs(
+    async def runs(
         self, info: Info, state: str | None = None, limit: int = 50, after: str | None = None
     ) -> list[Run]:
-        return _runs_page(info, self.name, state, limit, after)
+        return await _runs_page(info, self.name, state, limit, after)
 
 
-def _runs_page(info: Info, flow, state, limit: int, after) -> list[Run]:
+async def _runs_page(info: Info, flow, state, limit: int, after) -> list[Run]:
     if limit < 0 or limit > PAGE_CAP:
         raise ValueError(f"limit must be between 0 and {PAGE_CAP}, got {limit}")
-    return [_run(r) for r in _ui(info).store.runs_page(flow, state, limit, after)]
+    rows = await asyncio.to_thread(_ui(info).store.runs_page, flow, state, limit, after)
+    return [_run(r) for r in rows]
 
 
 @strawberry.type
@@ -186,7 +193,7 @@ class Query:
         return Flow(name=name) if name in names else None
 
     @strawberry.field(description=f"Runs, newest first; pages of at most {PAGE_CAP}.")
-    def runs(
+    async def runs(
         self,
         info: Info,
         flow: str | None = None,
@@ -194,12 +201,12 @@ class Query:
         limit: int = 50,
         after: str | None = None,
     ) -> list[Run]:
-        return _runs_page(info, flow, state, limit, after)
+        return await _runs_page(info, flow, state, limit, after)
 
     @strawberry.field
-    def run(self, info: Info, id: str) -> Run | None:
+    async def run(self, info: Info, id: str) -> Run | None:
         try:
-            return _run(_ui(info).store.get_run(id))
+            return _run(await asyncio.to_thread(_ui(info).store.get_run, id))
         except RunNotFound:
             return None
 
@@ -214,7 +221,7 @@ def _writable(info: Info):
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    def trigger_run(
+    async def trigger_run(
         self,
         info: Info,
         flow: str,
@@ -224,19 +231,21 @@ class Mutation:
         ui = _writable(info)
         if parameters is not None and not isinstance(parameters, dict):
             raise ValueError("parameters must be an object of name: value")
-        run_id = ui.runner.trigger(flow, parameters or {}, logical_date)
-        return _run(ui.store.get_run(run_id))
+        # loading the flow's file may take a while: not on the event loop
+        run_id = await asyncio.to_thread(ui.runner.trigger, flow, parameters or {}, logical_date)
+        return _run(await asyncio.to_thread(ui.store.get_run, run_id))
 
     @strawberry.mutation
-    def resume_run(self, info: Info, id: str) -> Run:
+    async def resume_run(self, info: Info, id: str) -> Run:
         ui = _writable(info)
-        return _run(ui.store.get_run(ui.runner.resume(id)))
+        run_id = await asyncio.to_thread(ui.runner.resume, id)
+        return _run(await asyncio.to_thread(ui.store.get_run, run_id))
 
     @strawberry.mutation
-    def cancel_run(self, info: Info, id: str) -> Run:
+    async def cancel_run(self, info: Info, id: str) -> Run:
         ui = _writable(info)
-        ui.runner.cancel(id)
-        return _run(ui.store.get_run(id))
+        await asyncio.to_thread(ui.runner.cancel, id)
+        return _run(await asyncio.to_thread(ui.store.get_run, id))
 
 
 @strawberry.type
