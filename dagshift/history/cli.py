@@ -620,6 +620,7 @@ def _ui(args: argparse.Namespace) -> int:
         port=args.port,
         token=args.token,
         read_only=args.read_only,
+        report=args.report,
     )
 
 
@@ -749,6 +750,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--token", help="the token clients must give (default: $DAGSHIFT_UI_TOKEN, else new)"
     )
     p.add_argument("--read-only", action="store_true", help="refuse to start, resume or cancel")
+    p.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="show this `dagshift migrate --report FILE.json` at /migration",
+    )
     _db_option(p)
     _results_option(p)
     p.set_defaults(func=_ui)

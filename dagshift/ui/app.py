@@ -47,6 +47,7 @@ class UI:
     runner: Runner
     read_only: bool
     guard: Guard | None = None
+    report: Path | None = None  # a `migrate --report FILE.json` to show at /migration
 
 
 def _when(ts: float | None) -> str:
@@ -98,6 +99,7 @@ def home(request: Request) -> Response:
     return _page(
         request,
         "home.html",
+        report=_ui(request).report is not None,
         counts=store.run_counts(),
         running=store.runs_page(state="running", limit=20),
         failed=store.runs_page(state="failed", limit=10),
@@ -204,6 +206,33 @@ def task_page(request: Request) -> Response:
     return _page(request, "task.html", run=run, task=rows[0], logs=logs)
 
 
+def migration(request: Request) -> Response:
+    """The last ``dagshift migrate --report FILE.json``, its flows linked to their pages."""
+    ui = _ui(request)
+    if ui.report is None:
+        return _page(
+            request, "error.html", 404, message="no report: start with dagshift ui --report FILE"
+        )
+    context: dict[str, Any] = {"path": str(ui.report), "files": [], "summary": {}, "error": None}
+    try:
+        data = json.loads(ui.report.read_text())
+        context["files"] = [_report_file(f) for f in data.get("files", [])]
+        context["summary"] = data.get("summary", {})
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        context["error"] = f"cannot read the report: {type(exc).__name__}: {exc}"
+    known = {f["name"] for f in ui.store.flows()}
+    return _page(request, "migration.html", known=known, **context)
+
+
+def _report_file(entry: dict[str, Any]) -> dict[str, Any]:
+    checks = entry.get("verification")
+    if checks is None:
+        verified = "not verified"
+    else:
+        verified = "verified" if all(c.get("ok") for c in checks) else "differs"
+    return {**entry, "findings": entry.get("findings") or [], "verified": verified}
+
+
 # ------------------------------------------------------------------ actions
 async def _form(request: Request) -> tuple[UI, Any] | Response:
     ui = _ui(request)
@@ -280,6 +309,7 @@ def create_app(
     token: str | None = None,
     read_only: bool = False,
     allowed_hosts: set[str] | None = None,
+    report: str | Path | None = None,
 ) -> Any:
     """The ASGI application (the Starlette app behind its :class:`Guard`)."""
     graphql = _GraphQL(schema, graphql_ide=None, allow_queries_via_get=False)
@@ -287,6 +317,7 @@ def create_app(
         routes=[
             Route("/", home),
             Route("/runs", runs_list),
+            Route("/migration", migration),
             Route("/flows/{name:path}/trigger", trigger, methods=["POST"]),
             Route("/flows/{name:path}", flow_page),
             Route("/runs/{run_id}/live", run_live),
@@ -300,5 +331,7 @@ def create_app(
         ],
     )
     guard = Guard(app, host, token, allowed_hosts)
-    app.state.ui = UI(store, Runner(store, results), read_only, guard)
+    app.state.ui = UI(
+        store, Runner(store, results), read_only, guard, Path(report) if report else None
+    )
     return guard

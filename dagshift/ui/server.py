@@ -21,7 +21,7 @@ __all__ = ["ENV_TOKEN", "serve", "start_in_thread"]
 ENV_TOKEN = "DAGSHIFT_UI_TOKEN"
 
 
-def _config(store, results, host, port, token, read_only):
+def _config(store, results, host, port, token, read_only, report=None):
     import uvicorn
 
     from dagshift.ui.app import create_app
@@ -33,7 +33,13 @@ def _config(store, results, host, port, token, read_only):
     if host in ("0.0.0.0", "::"):  # every interface: the names this machine is reached by
         allowed = {socket.gethostname().lower(), socket.getfqdn().lower()}
     app = create_app(
-        store, results, host=host, token=token, read_only=read_only, allowed_hosts=allowed
+        store,
+        results,
+        host=host,
+        token=token,
+        read_only=read_only,
+        allowed_hosts=allowed,
+        report=report,
     )
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
@@ -71,9 +77,10 @@ def serve(
     port: int = 8790,
     token: str | None = None,
     read_only: bool = False,
+    report: str | None = None,
 ) -> int:
     """Serve until interrupted; return the exit status."""
     import uvicorn
 
-    uvicorn.Server(_config(store, results, host, port, token, read_only)).run()
+    uvicorn.Server(_config(store, results, host, port, token, read_only, report)).run()
     return 0

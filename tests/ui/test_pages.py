@@ -121,3 +121,41 @@ def test_pages_load_nothing_from_elsewhere(server, path):
     assert httpx.get(server.url + path).status_code == 200
     body = httpx.get(server.url + "/").text
     assert not re.search(r'(src|href)="(https?:)?//', body)
+
+
+def test_the_migration_report_is_shown_with_its_flows_linked_to_their_runs(tmp_path):
+    from .conftest import Server
+
+    dag = Path(__file__).parents[2] / "fixtures" / "dags" / "af2_taskflow_etl.py"
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / dag.name).write_text(dag.read_text())
+    report = tmp_path / "report.json"
+    migrated = dagshift(
+        "migrate",
+        "dags",
+        "--out",
+        "flows",
+        "--verify",
+        "--verify-date",
+        "2024-01-15",
+        "--report",
+        report,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    db = tmp_path / "h.db"
+    ran = dagshift("run", f"flows/{dag.name}", "--date", "2024-01-15", "--db", db, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    (flow_name,) = [r["flow"] for r in Store(db).list_runs()]
+    srv = Server(tmp_path, db, "--report", str(report))
+    try:
+        body = httpx.get(srv.url + "/migration").text
+        home = httpx.get(srv.url + "/").text
+    finally:
+        srv.stop()
+    row = body[body.index(f'data-file="dags/{dag.name}"') :]
+    row = row[: row.index("</tr>")]
+    assert "converted" in row and "verified" in row
+    assert f'href="/flows/{flow_name}"' in row
+    assert 'href="/migration"' in home
