@@ -222,8 +222,7 @@ def run_recorded(
     attempt = store.get_run(run_id)["attempts"]
     recorder = _Recorder(store, checkpoints, run_id, attempt, stopped, late="cluster" in options)
     watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))
-    if "cluster" not in options:
-        options["cancel"] = watcher.event
+    options["cancel"] = watcher.event
     watcher.start()
     try:
         flow_run = flow.run(

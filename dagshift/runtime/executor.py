@@ -689,7 +689,8 @@ def run_flow(
     ``listeners`` are called with every task run as it finishes (progress, run records);
     ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
     reused, not run again (resume). ``cancel``, once set, cancels the run (see
-    :mod:`dagshift.runtime.cancel`; local runs only). With ``cluster`` (an address, ``local:N`` or a
+    :mod:`dagshift.runtime.cancel`; on a cluster, tasks not started are cancelled, and running
+    ones are not told). With ``cluster`` (an address, ``local:N`` or a
     ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
     ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
     """
@@ -726,7 +727,12 @@ def run_flow(
 
         wanted = _wanted_results(flow, results)
         task_runs = run_graph_on_cluster(
-            dsk, cluster, [node_key(flow.name, t, suffix) for t in wanted], listeners, run.topic
+            dsk,
+            cluster,
+            [node_key(flow.name, t, suffix) for t in wanted],
+            listeners,
+            run.topic,
+            cancel=cancel,
         )
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)

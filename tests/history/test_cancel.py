@@ -190,3 +190,52 @@ def test_a_cancelled_task_is_not_retried_in_process(tmp_path):
     assert (run["spin"].state, run["spin"].tries, len(tries)) == ("cancelled", 1, 1)
     assert run["later"].state == "cancelled"
     assert store.get_run(run.run_id)["state"] == "cancelled"
+
+
+# On a cluster: `spin` sleeps (it cannot be told), `never` would run after it.
+ON_A_CLUSTER = """
+import os, time
+from pathlib import Path
+from dagshift import Flow, task
+
+@task
+def start():
+    return 1
+
+@task
+def spin(x):
+    Path(os.environ["MARKS"], "spin.started").write_text("")
+    time.sleep(60)
+
+@task
+def never(x):
+    Path(os.environ["MARKS"], "never.ran").write_text("")
+
+with Flow("cluster_spin") as flow:
+    never(spin(start()))
+"""
+
+
+@pytest.mark.slow
+def test_cancel_on_a_cluster_cancels_what_has_not_ended(tmp_path):
+    flow = tmp_path / "spin.py"
+    flow.write_text(ON_A_CLUSTER)
+    db = tmp_path / "h.db"
+    env = {"MARKS": str(tmp_path)}
+    proc = spawn("run", flow, "--db", db, "--cluster", "local:1", cwd=tmp_path, env=env)
+    try:
+        wait_for(lambda: (tmp_path / "spin.started").exists(), 60, "spin to start")
+        store = Store(db)
+        (run,) = store.list_runs()
+        asked = time.monotonic()
+        assert dagshift("runs", "cancel", run["run_id"], "--db", db, cwd=tmp_path).returncode == 0
+        proc.communicate(timeout=40)
+        assert time.monotonic() - asked < 30
+        assert store.get_run(run["run_id"])["state"] == "cancelled"
+        states = {t["task_id"]: t["state"] for t in store.task_runs(run["run_id"])}
+        assert states == {"start": "success", "spin": "cancelled", "never": "cancelled"}
+        assert not (tmp_path / "never.ran").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
