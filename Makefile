@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(VENV)/bin/dagshift run fixtures/dags/af2_taskflow_etl.py --date 2024-01-15 --db $(DEMO)/dagshift.db
 	$(VENV)/bin/dagshift run $(DEMO)/flows/af2_taskflow_etl.py --date 2024-01-15 --db $(DEMO)/dagshift.db
 	@echo "report: $(DEMO)/report.html"
+	@echo "open the UI on the demo's history: $(VENV)/bin/dagshift ui --db $(DEMO)/dagshift.db"
 
 # Airflow 3 cannot load 1.10/2.0-style files; Airflow 2.11 is their oracle, in its own environment.
 AIRFLOW2_VENV := .venv-airflow2
@@ -42,7 +43,8 @@ $(AIRFLOW2_STAMP): $(STAMP)
 
 oracle-envs: $(AIRFLOW2_STAMP)
 
-# The HTML report is tested in a real headless Chromium (Debian's package).
+# The HTML report and the UI are tested in a real headless Chromium (Debian's package), driven
+# by the playwright release pinned in pyproject.toml (which downloads no browser of its own).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \

@@ -210,8 +210,10 @@ class BashOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> Any:
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise AirflowException(f"Can not find the cwd: {self.cwd}")
+        from dagshift.runtime.cancel import run_process  # terminated if the run is cancelled
+
         with tempfile.TemporaryDirectory(prefix="airflowtmp") as tmp:
-            proc = subprocess.run(
+            proc = run_process(
                 ["bash", "-c", self.bash_command],
                 cwd=self.cwd or tmp,
                 env=self.get_env(context),
@@ -366,8 +368,10 @@ class BashSensor(BaseSensorOperator):
         self.env = env
 
     def poke(self, context: dict[str, Any]) -> bool:
+        from dagshift.runtime.cancel import run_process  # terminated if the run is cancelled
+
         with tempfile.TemporaryDirectory(prefix="airflowtmp") as tmp:
-            proc = subprocess.run(["bash", "-c", self.bash_command], cwd=tmp, env=self.env)
+            proc = run_process(["bash", "-c", self.bash_command], cwd=tmp, env=self.env)
         return proc.returncode == 0
 
 

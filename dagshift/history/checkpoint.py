@@ -25,7 +25,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +298,8 @@ class _Recorder:
                     payload, note = self._pickled(tr)
                 else:
                     payload, note = None, "result stayed on the cluster; reruns on resume"
-                self.pending.append(self.entry(tr, payload, note))
+                # its log was stored with the summary, as the task ended
+                self.pending.append(self.entry(replace(tr, logs=[]), payload, note))
         if self.pending:
             self.store.record_tasks(self.pending)
             for entry in self.pending:
@@ -354,6 +355,9 @@ def run_recorded(
     recorder = _Recorder(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )
+    watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))
+    options["cancel"] = watcher.event
+    watcher.start()
     try:
         flow_run = flow.run(
             parameters=parameters,
@@ -367,13 +371,16 @@ def run_recorded(
         recorder.finish(None, set())
         store.finish_run(run_id, "failed", f"the run could not start: {type(exc).__name__}: {exc}")
         raise
+    finally:
+        watcher.stop()
     returned: set[str] = set()
     if recorder.late:
         from dagshift.runtime.executor import _wanted_results
 
         returned = set(_wanted_results(flow, options.get("results", "leaves")))
     recorder.finish(flow_run, returned)
-    store.finish_run(run_id, flow_run.state)
+    cancelled = flow_run.state == "cancelled"
+    store.finish_run(run_id, flow_run.state, (watcher.reason or "cancelled") if cancelled else None)
     return flow_run
 
 
@@ -402,6 +409,39 @@ def record_outlet_events(store: Store, flow: Any, run_id: str, task_run: TaskRun
         for name, uri, extra in told["aliases"].get(outlet.name, []):
             ids.append(record_event(store, uri, name, extra, alias=outlet.name, **where))
     return ids
+
+
+class _CancelWatcher:
+    """Polls the history for a cancel of one run (asked by another process) and sets the
+    run's cancel flag when it comes."""
+
+    POLL = 0.5
+
+    def __init__(self, store: Store, run_id: str, event: threading.Event | None) -> None:
+        self.store, self.run_id = store, run_id
+        self.event = event or threading.Event()
+        self.reason: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name=f"dagshift-cancel-{run_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.POLL):
+            try:
+                reason = self.store.cancel_requested(self.run_id)
+            except StoreError:
+                continue  # a busy database: ask again at the next poll
+            if reason:
+                self.reason = reason
+                self.event.set()
+                return
 
 
 def _dumps_or_none(value: Any) -> bytes | None:

@@ -192,7 +192,14 @@ def _runs(args: argparse.Namespace) -> int:
             if len(words) != 2:
                 _err("usage: dagshift runs show RUN_ID [--json]")
                 return 2
+            if args.logs or args.task:
+                return _show_logs(args, words[1])
             return _show_run(args, words[1])
+        if words[:1] == ["cancel"]:
+            if len(words) != 2:
+                _err("usage: dagshift runs cancel RUN_ID")
+                return 2
+            return _cancel_run(args, words[1])
         if len(words) > 1:
             _err(f"give at most one flow name, got {' '.join(words)}")
             return 2
@@ -267,6 +274,48 @@ def _show_run(args: argparse.Namespace, run_id: str) -> int:
     return 0
 
 
+def _show_logs(args: argparse.Namespace, run_id: str) -> int:
+    """``runs show RUN_ID --logs [--task ID]``: what the tasks printed and logged."""
+    from dagshift.history.logs import format_logs
+
+    store, _ = _open(args)
+    run = store.get_run(run_id)
+    tasks = store.task_runs(run["run_id"])
+    if args.task is not None and args.task not in {t["task_id"] for t in tasks}:
+        known = ", ".join(t["task_id"] for t in tasks) or "none recorded yet"
+        _err(f"run {run['run_id']} has no task {args.task!r} (tasks: {known})")
+        return 2
+    rows = store.task_logs(run["run_id"], args.task)
+    if args.task is not None:
+        tasks = [t for t in tasks if t["task_id"] == args.task]
+    if args.json:
+        print(json.dumps({"run_id": run["run_id"], "logs": rows}, indent=2))
+        return 0
+    text = format_logs(rows, tasks)
+    if text:
+        print(text)
+    else:
+        _err(
+            f"run {run['run_id']}: no logs recorded" + (f" for {args.task!r}" if args.task else "")
+        )
+    return 0
+
+
+def _cancel_run(args: argparse.Namespace, run_id: str) -> int:
+    """``runs cancel RUN_ID``: ask the process running it to stop (or stop a queued run)."""
+    store, _ = _open(args)
+    run = store.get_run(run_id)
+    outcome = store.request_cancel(run["run_id"])
+    messages = {
+        "requested": f"run {run['run_id']}: cancel requested; its process stops it shortly "
+        "(tasks not started will not start, running ones are told)",
+        "cancelled": f"run {run['run_id']}: cancelled (no process was running it)",
+        "finished": f"run {run['run_id']} already ended {run['state']}: nothing to cancel",
+    }
+    _err(messages[outcome])
+    return 0 if outcome != "finished" else 1
+
+
 # ---------------------------------------------------------------- dagshift register
 def _register(args: argparse.Namespace) -> int:
     from dagshift.history.store import StoreError
@@ -330,6 +379,11 @@ def _serve(args: argparse.Namespace) -> int:
             except (OSError, ValueError, RuntimeError) as exc:
                 _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
                 return 2
+        if args.ui is not None:
+            ui = _start_ui(args, store, results)
+            if ui is None:
+                return 2
+            stack.callback(setattr, ui, "should_exit", True)
         service = Service(
             args.paths,
             store,
@@ -349,6 +403,16 @@ def _serve(args: argparse.Namespace) -> int:
         # open at exit: their runs are recorded, so leave at once.
         os._exit(0)
     return 0
+
+
+def _start_ui(args: argparse.Namespace, store, results) -> Any:
+    """``serve --ui PORT``: the web UI in the same process, on loopback unless --ui-host."""
+    try:
+        from dagshift.ui.server import start_in_thread
+    except ImportError as exc:
+        _err(f"--ui needs the UI's extra: pip install 'dagshift[ui]' ({exc})")
+        return None
+    return start_in_thread(store, results, host=args.ui_host, port=args.ui)
 
 
 def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
@@ -552,16 +616,48 @@ def _find_flow(store, name: str, path: str | None):
     return chosen[0]
 
 
+# ------------------------------------------------------------------------- dagshift ui
+def _ui(args: argparse.Namespace) -> int:
+    from dagshift.history.store import StoreError
+
+    try:
+        from dagshift.ui.server import serve
+    except ImportError as exc:
+        _err(f"the UI needs its extra: pip install 'dagshift[ui]' ({exc})")
+        return 2
+    if not 0 < args.port < 65536:
+        _err(f"--port must be between 1 and 65535, got {args.port}")
+        return 2
+    try:
+        store, results = _open(args)
+    except StoreError as exc:
+        _err(str(exc))
+        return 2
+    return serve(
+        store,
+        results,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        read_only=args.read_only,
+        report=args.report,
+    )
+
+
 # ------------------------------------------------------------------------- register
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``runs``, ``register``, ``serve`` and ``backfill`` to the ``dagshift`` command."""
     p = sub.add_parser(
         "runs",
-        help="list recorded runs (dagshift runs [FLOW]; dagshift runs show RUN_ID)",
+        help="list recorded runs (dagshift runs [FLOW]; runs show RUN_ID [--logs]; runs cancel ID)",
         description="List recorded runs, newest first, or show one run with its task runs. "
         "A RUN_ID may be shortened to any unique prefix.",
     )
-    p.add_argument("words", nargs="*", metavar="FLOW | show RUN_ID")
+    p.add_argument("words", nargs="*", metavar="FLOW | show RUN_ID | cancel RUN_ID")
+    p.add_argument(
+        "--logs", action="store_true", help="with show: print what the tasks printed and logged"
+    )
+    p.add_argument("--task", metavar="ID", help="with show --logs: only this task's log")
     p.add_argument("--flow", help="only runs of this flow")
     p.add_argument("--state", help="only runs in this state (success, failed, running ...)")
     p.add_argument("--limit", type=int, default=50, help="at most this many runs (default 50)")
@@ -608,6 +704,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds between file scans (default 5)",
     )
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
+    p.add_argument(
+        "--ui",
+        type=int,
+        metavar="PORT",
+        help="also serve the web UI on this port, in this process (see dagshift ui)",
+    )
+    p.add_argument(
+        "--ui-host",
+        default="127.0.0.1",
+        help="with --ui: the address to bind (beyond loopback a token is printed)",
+    )
     _cluster_option(p)
     _db_option(p)
     _results_option(p)
@@ -649,3 +756,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_option(p)
     _results_option(p)
     p.set_defaults(func=_backfill)
+
+    p = sub.add_parser(
+        "ui",
+        help="web pages and a GraphQL API over the run history",
+        description="Serve the run history as web pages (flows, versions, runs, task logs; "
+        "start, resume and cancel runs) and as a GraphQL API at /graphql. Loopback only by "
+        "default; any other --host needs a token (generated and printed when not given).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8790, help="port (default 8790)")
+    p.add_argument(
+        "--token", help="the token clients must give (default: $DAGSHIFT_UI_TOKEN, else new)"
+    )
+    p.add_argument("--read-only", action="store_true", help="refuse to start, resume or cancel")
+    p.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="show this `dagshift migrate --report FILE.json` at /migration",
+    )
+    _db_option(p)
+    _results_option(p)
+    p.set_defaults(func=_ui)

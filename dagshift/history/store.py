@@ -133,6 +133,30 @@ CREATE TABLE IF NOT EXISTS asset_cursors (
     flow TEXT PRIMARY KEY,
     last_event INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS task_logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    time REAL NOT NULL,
+    stream TEXT NOT NULL,
+    level TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_logs_by_run ON task_logs (run_id, task_id, seq);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
+CREATE TABLE IF NOT EXISTS version_graphs (
+    flow TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    graph TEXT NOT NULL,
+    schedule BLOB,
+    PRIMARY KEY (flow, version)
+);
+CREATE TABLE IF NOT EXISTS run_cancels (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    requested REAL NOT NULL,
+    reason TEXT
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.
@@ -289,6 +313,13 @@ class Store:
                         now,
                     ),
                 )
+                from dagshift.history.query import flow_shape
+
+                graph, schedule = flow_shape(flow, path)
+                db.execute(
+                    "INSERT OR REPLACE INTO version_graphs VALUES (?, ?, ?, ?)",
+                    (flow.name, version, graph, schedule),
+                )
                 return version, True
         except sqlite3.Error as exc:
             raise self._error(exc, f"register flow {flow.name!r}") from None
@@ -296,6 +327,24 @@ class Store:
     def versions(self, flow: str) -> list[dict[str, Any]]:
         rows = self._query("SELECT * FROM versions WHERE flow = ? ORDER BY version", (flow,))
         return [dict(r) for r in rows]
+
+    def version_graph(self, flow: str, version: int | None = None) -> dict[str, Any] | None:
+        """A version's tasks, edges, parameters, schedule text and file source (the latest
+        version when None); None for versions recorded before dagshift kept them."""
+        sql = "SELECT * FROM version_graphs WHERE flow = ?"
+        args: tuple = (flow,)
+        if version is None:
+            sql += " ORDER BY version DESC LIMIT 1"
+        else:
+            sql += " AND version = ?"
+            args += (int(version),)
+        rows = self._query(sql, args)
+        if not rows:
+            return None
+        out = json.loads(rows[0]["graph"])
+        out["version"] = rows[0]["version"]
+        out["schedule_blob"] = rows[0]["schedule"]
+        return out
 
     def flows(self) -> list[dict[str, Any]]:
         """Every flow with its latest version, path and run count."""
@@ -375,6 +424,8 @@ class Store:
                 "pid = ?, host = ?, attempts = attempts + 1, message = NULL WHERE run_id = ?",
                 (time.time(), os.getpid(), socket.gethostname(), run_id),
             ),
+            # a cancel asked of an earlier attempt does not stop this one (resume after cancel)
+            ("DELETE FROM run_cancels WHERE run_id = ?", (run_id,)),
         )
 
     def orphans(self, flows: Iterable[str], ours: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -421,6 +472,51 @@ class Store:
                 ),
             )
         )
+
+    def requeue_run(self, run_id: str) -> bool:
+        """Mark an ended, unsuccessful run ``queued`` again (a resume about to start); False
+        if it is not in such a state."""
+        return bool(
+            self._change(
+                f"requeue run {run_id}",
+                (
+                    "UPDATE runs SET state = 'queued', message = NULL WHERE run_id = ? "
+                    "AND state NOT IN ('queued', 'running', 'success')",
+                    (run_id,),
+                ),
+            )
+        )
+
+    def request_cancel(self, run_id: str, reason: str = "cancelled on request") -> str:
+        """Cancel a run: ``"requested"`` (its live process will stop it, polling
+        :meth:`cancel_requested`), ``"cancelled"`` (queued, or its process is gone: recorded
+        cancelled now) or ``"finished"`` (it had ended already: nothing changed)."""
+        run = self.get_run(run_id)
+        if run["state"] not in ACTIVE:
+            return "finished"
+        if run["state"] == "queued" or self.run_is_alive(run) is False:
+            changed = self._change(
+                f"cancel run {run_id}",
+                (
+                    "UPDATE runs SET state = 'cancelled', end = ?, message = ? "
+                    "WHERE run_id = ? AND state IN ('queued', 'running')",
+                    (time.time(), reason, run["run_id"]),
+                ),
+            )
+            return "cancelled" if changed else "finished"
+        self._change(
+            f"cancel run {run_id}",
+            (
+                "INSERT OR REPLACE INTO run_cancels VALUES (?, ?, ?)",
+                (run["run_id"], time.time(), reason),
+            ),
+        )
+        return "requested"
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """The reason given if a cancel of this (running) run was requested, else None."""
+        rows = self._query("SELECT reason FROM run_cancels WHERE run_id = ?", (run_id,))
+        return (rows[0]["reason"] or "cancelled on request") if rows else None
 
     def interrupt_runs(self, run_ids: list[str], message: str) -> None:
         """Record runs that were stopped before they finished as ``interrupted``."""
@@ -471,6 +567,14 @@ class Store:
                 statements.append(
                     ("DELETE FROM results WHERE run_id = ? AND task_id = ?", (run_id, tr.task_id))
                 )
+            statements.extend(
+                (
+                    "INSERT INTO task_logs (run_id, task_id, attempt, time, stream, level, text) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, tr.task_id, attempt, *entry),
+                )
+                for entry in getattr(tr, "logs", None) or ()
+            )
             statements.append(
                 (
                     "INSERT OR REPLACE INTO task_runs VALUES "
@@ -540,6 +644,41 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [_run_dict(r) for r in self._query(sql, tuple(args))]
 
+    def runs_page(
+        self,
+        flow: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """A page of runs, newest first, after the run ``after`` (the last id of the page
+        before): keyset pagination on the creation time, so a page costs the same at any
+        depth of a long history.
+
+        Raises:
+            RunNotFound: ``after`` is not a run id.
+        """
+        sql, args = "SELECT * FROM runs WHERE 1 = 1", []
+        if after:
+            mark = self._query("SELECT created, rowid FROM runs WHERE run_id = ?", (after,))
+            if not mark:
+                raise RunNotFound(f"no run {after!r} in {self.path} to page after")
+            sql += " AND (created, rowid) < (?, ?)"  # a row value: SQLite seeks the index
+            args += [mark[0]["created"], mark[0]["rowid"]]
+        if flow is not None:
+            sql += " AND flow = ?"
+            args.append(flow)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        sql += f" ORDER BY created DESC, rowid DESC LIMIT {max(0, int(limit))}"
+        return [_run_dict(r) for r in self._query(sql, tuple(args))]
+
+    def run_counts(self) -> dict[str, int]:
+        """How many runs are in each state."""
+        rows = self._query("SELECT state, COUNT(*) AS n FROM runs GROUP BY state")
+        return {r["state"]: r["n"] for r in rows}
+
     def params_blob(self, run_id: str) -> bytes | None:
         """The run's parameters as given, pickled (the JSON column is for display)."""
         rows = self._query("SELECT params_blob FROM runs WHERE run_id = ?", (run_id,))
@@ -551,6 +690,25 @@ class Store:
             (run_id,),
         )
         return [dict(r) for r in rows]
+
+    def task_logs(
+        self,
+        run_id: str,
+        task_id: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Log lines of a run (or of one task), oldest first, each with its ``seq`` cursor:
+        pass the last ``seq`` seen as ``after`` to read only what came since."""
+        sql = "SELECT * FROM task_logs WHERE run_id = ? AND seq > ?"
+        args: list[Any] = [run_id, int(after)]
+        if task_id is not None:
+            sql += " AND task_id = ?"
+            args.append(task_id)
+        sql += " ORDER BY seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(r) for r in self._query(sql, tuple(args))]
 
     def last_logical_date(self, flow: str, triggers: tuple[str, ...]) -> str | None:
         marks = ", ".join("?" * len(triggers))

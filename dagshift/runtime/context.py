@@ -214,8 +214,10 @@ def shell(
     full_env = dict(os.environ) if env is None or append_env else {}
     if env:
         full_env.update(env)
+    from dagshift.runtime.cancel import run_process  # terminated if the run is cancelled
+
     with tempfile.TemporaryDirectory(prefix="dagshift-") as tmp:
-        proc = subprocess.run(
+        proc = run_process(
             ["bash", "-c", command],
             cwd=cwd or tmp,
             env=full_env,

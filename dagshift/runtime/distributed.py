@@ -19,6 +19,7 @@ import io
 import marshal
 import pickle
 import queue
+import threading
 import time
 import types
 from collections import ChainMap
@@ -190,11 +191,30 @@ def _event(task_run: TaskRun) -> dict[str, Any]:
     return {name: getattr(task_run, name) for name in _EVENT_FIELDS}
 
 
-_EVENT_FIELDS = ("task_id", "state", "error", "traceback", "tries", "start", "end", "message")
+_EVENT_FIELDS = (
+    "task_id",
+    "state",
+    "error",
+    "traceback",
+    "tries",
+    "start",
+    "end",
+    "message",
+    "logs",
+)
 
 
 def _from_event(msg: dict[str, Any]) -> TaskRun:
     return TaskRun(**{k: msg.get(k) for k in _EVENT_FIELDS})
+
+
+def _cancelled(task_id: str, listeners) -> TaskRun:
+    from dagshift.runtime.state import CANCELLED
+
+    task_run = TaskRun.not_run(task_id, CANCELLED, "the run was cancelled before this task ended")
+    for listener in listeners:
+        listener(task_run)
+    return task_run
 
 
 def run_graph_on_cluster(
@@ -203,12 +223,15 @@ def run_graph_on_cluster(
     want_results: Iterable[str],
     listeners: Iterable[Callable[[TaskRun], None]] = (),
     topic: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[TaskRun]:
     """Compute ``dsk`` on the cluster; return one task run per node, in the graph's order.
 
     Only the nodes in ``want_results`` (Dask keys) come back with their results; the others
     come back as summaries, which the nodes publish on ``topic`` as they finish. A summary
-    that did not arrive (a worker lost at the wrong moment) is fetched from its node.
+    that did not arrive (a worker lost at the wrong moment) is fetched from its node. Once
+    ``cancel`` is set, the nodes still pending are cancelled on the cluster and come back
+    ``cancelled`` (a node already running on a worker runs to its end; its result is dropped).
     """
     _check_serializable(dsk)
     keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
@@ -239,10 +262,19 @@ def run_graph_on_cluster(
             while pending:
                 drain(0.05)  # summaries as they come, for listeners (progress, run records)
                 pending = [f for f in pending if not f.done()]
+                if pending and cancel is not None and cancel.is_set():
+                    client.cancel(pending)
+                    break
+            drain(None)
+            by_task = {dsk[k][1].task_id: k for k in keys}
+            stopped = {k for k, f in futures.items() if f.cancelled()}
+            for key in stopped:
+                task_id = dsk[key][1].task_id
+                if task_id not in summaries:
+                    summaries[task_id] = _cancelled(task_id, listeners)
             errors = [f for f in futures.values() if f.status == "error"]
             if errors:
                 errors[0].result()  # raises the cluster's error (a lost task, a bad result)
-            by_task = {dsk[k][1].task_id: k for k in keys}
             deadline = time.monotonic() + 2.0
             while len(summaries) < len(keys) and time.monotonic() < deadline:
                 drain(0.05)
@@ -255,8 +287,8 @@ def run_graph_on_cluster(
             try:
                 full = dict(
                     zip(
-                        [k for k in keys if k in want],
-                        client.gather([futures[k] for k in keys if k in want]),
+                        [k for k in keys if k in want and k not in stopped],
+                        client.gather([futures[k] for k in keys if k in want and k not in stopped]),
                         strict=True,
                     )
                 )

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import dask
 import networkx as nx
 
+from dagshift.runtime.cancel import Cancelled, cancel_requested, watching
 from dagshift.runtime.context import (
     FailTask,
     RunInfo,
@@ -41,8 +42,10 @@ from dagshift.runtime.context import (
     to_datetime,
 )
 from dagshift.runtime.flow import ParameterRef
+from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.state import (
+    CANCELLED,
     FAILED,
     SKIPPED,
     SUCCESS,
@@ -123,6 +126,7 @@ class RunState:
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
     topic: str | None = None  # on a cluster: where nodes publish their summaries
+    cancel: threading.Event | None = None  # set: the run was cancelled (local runs only)
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,11 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
 
             publish(run.topic, done)
         return done
-    if plan.task_id in forced:
+    if run.cancel is not None and run.cancel.is_set():
+        task_run = TaskRun.not_run(
+            plan.task_id, CANCELLED, "the run was cancelled before this task started", forced
+        )
+    elif plan.task_id in forced:
         task_run = TaskRun.not_run(
             plan.task_id, SKIPPED, "skipped by a branch or short-circuit upstream", forced
         )
@@ -296,7 +304,7 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
                 plan.task_id, verdict, f"trigger rule {node.trigger_rule} not met", forced
             )
         else:
-            task_run = _run_task(plan, run, {u.task_id: u for u in upstream_runs}, forced)
+            task_run = _run_watched(plan, run, {u.task_id: u for u in upstream_runs}, forced)
     run.info.task_runs[plan.task_id] = task_run
     for listener in run.listeners:
         listener(task_run)
@@ -304,6 +312,20 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
         from dagshift.runtime.distributed import publish
 
         publish(run.topic, task_run)
+    return task_run
+
+
+def _run_watched(
+    plan: NodePlan, run: RunState, results: Mapping[str, TaskRun], forced: frozenset[str]
+) -> TaskRun:
+    """Run the task with its output captured and the run's cancel flag visible to it."""
+    with capture() as log, watching(run.cancel):
+        task_run = _run_task(plan, run, results, forced)
+    task_run.logs = log.entries
+    if task_run.state == FAILED and run.cancel is not None and run.cancel.is_set():
+        # told to stop (a Cancelled raised, a terminated subprocess): not the task's fault
+        task_run.state = CANCELLED
+        task_run.message = "the run was cancelled while this task ran"
     return task_run
 
 
@@ -461,7 +483,8 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
         except Exception as exc:
-            retry = tries < max_tries and not isinstance(exc, FailTask)
+            retry = tries < max_tries and not isinstance(exc, FailTask | Cancelled)
+            retry = retry and not cancel_requested()
             if retry:
                 _callback(options["on_retry"], exc, None)
                 _current.reset(token)
@@ -664,12 +687,15 @@ def run_flow(
     cluster: Any = None,
     results: str | Iterable[str] = "leaves",
     run_extra: Mapping[str, Any] | None = None,
+    cancel: threading.Event | None = None,
 ) -> FlowRun:
     """Run ``flow`` once; see :meth:`Flow.run`.
 
     ``listeners`` are called with every task run as it finishes (progress, run records);
     ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
-    reused, not run again (resume). With ``cluster`` (an address, ``local:N`` or a
+    reused, not run again (resume). ``cancel``, once set, cancels the run (see
+    :mod:`dagshift.runtime.cancel`; on a cluster, tasks not started are cancelled, and running
+    ones are not told). With ``cluster`` (an address, ``local:N`` or a
     ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
     ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
     ``run_extra`` seeds the run's ``RunInfo.extra`` (what started it: the asset events of an
@@ -696,7 +722,7 @@ def run_flow(
     )
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
     if cluster is None:
-        run = RunState(info, tuple(listeners))
+        run = RunState(info, tuple(listeners), cancel=cancel)
     else:
         run = RunState(info, (), topic=f"dagshift-run{suffix}")
     dsk = to_dask_graph(flow, run, completed, suffix, share_run=cluster is not None)
@@ -709,7 +735,12 @@ def run_flow(
 
         wanted = _wanted_results(flow, results)
         task_runs = run_graph_on_cluster(
-            dsk, cluster, [node_key(flow.name, t, suffix) for t in wanted], listeners, run.topic
+            dsk,
+            cluster,
+            [node_key(flow.name, t, suffix) for t in wanted],
+            listeners,
+            run.topic,
+            cancel=cancel,
         )
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)
@@ -720,11 +751,12 @@ def run_flow(
         raise ValueError(f"unknown scheduler {scheduler!r}; use 'threads' or 'sync'")
     tasks = {tr.task_id: tr for tr in task_runs}
     leaves = [tasks[t].state for t in flow.leaves()]
+    cancelled = any(tr.state == CANCELLED for tr in task_runs)
     result = FlowRun(
         flow.name,
         info.run_id,
         ld,
-        run_state(leaves),
+        CANCELLED if cancelled else run_state(leaves),
         tasks,
         started,
         time.time(),

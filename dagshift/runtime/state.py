@@ -23,6 +23,9 @@ SUCCESS = "success"
 FAILED = "failed"
 SKIPPED = "skipped"
 UPSTREAM_FAILED = "upstream_failed"
+# A task that did not start, or was stopped, because its run was cancelled (not an Airflow
+# task state: Airflow marks such tasks failed or skipped by hand; dagshift names the cause).
+CANCELLED = "cancelled"
 
 FINAL_STATES = (SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED)
 
@@ -42,6 +45,7 @@ TRIGGER_RULES = (
 )
 
 __all__ = [
+    "CANCELLED",
     "FAILED",
     "FINAL_STATES",
     "SKIPPED",
@@ -140,6 +144,8 @@ class TaskRun:
         skip: task ids this task decided must be skipped (branching and short-circuits);
             carried downstream so that every task in it is skipped whatever its trigger rule.
         message: why the task got its state without running, or why it was skipped.
+        logs: what the body printed and logged, as ``(time, stream, level, text)`` entries
+            (see :mod:`dagshift.runtime.logcapture`); empty when it never ran.
     """
 
     task_id: str
@@ -154,6 +160,9 @@ class TaskRun:
     skip: frozenset[str] = frozenset()
     message: str | None = None
     exception: BaseException | None = field(default=None, repr=False, compare=False)
+    logs: list[tuple[float, str, str | None, str]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @property
     def duration(self) -> float | None:

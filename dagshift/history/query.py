@@ -1,0 +1,113 @@
+"""What the UI and the GraphQL API ask of the history, beyond single rows: a version's shape
+(tasks, edges, parameters, schedule, source) and what changed between two versions, the next
+scheduled runs, a short view of a checkpointed result. Reads go through the
+:class:`~dagshift.history.store.Store`; nothing here writes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from dagshift.history.store import Store, _jsonable
+
+__all__ = ["SOURCE_LIMIT", "flow_shape", "next_scheduled", "result_preview", "version_changes"]
+
+SOURCE_LIMIT = 500_000  # characters of a flow's file kept per version (for the code diff)
+PREVIEW_LIMIT = 2_000
+
+
+def flow_shape(flow: Any, path: str | os.PathLike | None) -> tuple[str, bytes | None]:
+    """What a version's page shows, as JSON (tasks, edges, parameters, schedule, the file's
+    source), and its schedule pickled so its next due time can be computed later."""
+    import cloudpickle
+
+    from dagshift.runtime.schedule import describe, flow_schedule
+
+    try:
+        spec = flow_schedule(flow)
+        schedule_text, blob = describe(spec), cloudpickle.dumps(spec)
+    except Exception as exc:  # an unreadable or unpicklable schedule still gets a page
+        schedule_text, blob = f"unreadable: {exc}", None
+    source = None
+    if path:
+        try:
+            source = Path(path).read_text(errors="replace")[:SOURCE_LIMIT]
+        except OSError:
+            source = None
+    params = {n: _jsonable(p.default) for n, p in flow.parameters.items() if not p.required}
+    shape = {
+        "tasks": [{"id": t, "kind": d["task"].task.kind} for t, d in flow.graph.nodes(data=True)],
+        "edges": sorted([u, v] for u, v in flow.graph.edges),
+        "params": {**_jsonable(dict(getattr(flow, "params", {}) or {})), **params},
+        "required": [n for n, p in flow.parameters.items() if p.required],
+        "schedule": schedule_text,
+        "source": source,
+    }
+    return json.dumps(shape, default=str), blob
+
+
+def version_changes(store: Store, flow: str, old: int, new: int) -> dict[str, Any] | None:
+    """Tasks and edges added and removed from version ``old`` to ``new``, and the unified
+    diff of the flow's file; None when either version's shape was not recorded."""
+    a, b = store.version_graph(flow, old), store.version_graph(flow, new)
+    if a is None or b is None:
+        return None
+    tasks_a = {t["id"] for t in a["tasks"]}
+    tasks_b = {t["id"] for t in b["tasks"]}
+    edges_a = {tuple(e) for e in a["edges"]}
+    edges_b = {tuple(e) for e in b["edges"]}
+    diff = difflib.unified_diff(
+        (a["source"] or "").splitlines(keepends=True),
+        (b["source"] or "").splitlines(keepends=True),
+        f"version {old}",
+        f"version {new}",
+    )
+    return {
+        "old": old,
+        "new": new,
+        "tasks_added": sorted(tasks_b - tasks_a),
+        "tasks_removed": sorted(tasks_a - tasks_b),
+        "edges_added": sorted(edges_b - edges_a),
+        "edges_removed": sorted(edges_a - edges_b),
+        "code_diff": "".join(diff),
+    }
+
+
+def next_scheduled(store: Store, now: float | None = None, limit: int = 10) -> list[dict]:
+    """The next due time of every flow whose latest version has a schedule, soonest first."""
+    import cloudpickle
+    import pendulum
+
+    when = pendulum.from_timestamp(time.time() if now is None else now)
+    out = []
+    for flow in store.flows():
+        shape = store.version_graph(flow["name"])
+        if not shape or not shape["schedule_blob"]:
+            continue
+        try:
+            due = cloudpickle.loads(shape["schedule_blob"]).next_after(when)
+        except Exception:  # pickled by code that changed since: no preview, not an error
+            continue
+        if due is not None:
+            out.append(
+                {"flow": flow["name"], "due": due.isoformat(), "schedule": shape["schedule"]}
+            )
+    return sorted(out, key=lambda r: r["due"])[:limit]
+
+
+def result_preview(uri: str | None, note: str | None, run_id: str, task_id: str) -> str | None:
+    """A short ``repr`` of a checkpointed result (or why there is none)."""
+    if not uri:
+        return note
+    from dagshift.history.checkpoint import ResultReadError, ResultStore
+
+    try:
+        data = ResultStore(Path(uri).parent.parent).read(uri, run_id, task_id)
+    except ResultReadError as exc:
+        return str(exc)
+    text = repr(data["result"])
+    return text if len(text) <= PREVIEW_LIMIT else text[: PREVIEW_LIMIT - 3] + "..."

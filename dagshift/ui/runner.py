@@ -1,0 +1,137 @@
+"""Starting, resuming and cancelling runs from the UI's process.
+
+A run started from the UI (or GraphQL's ``triggerRun``) is recorded at once, ``queued``, so
+its id can be answered before a task runs; it then runs in a small thread pool of this
+process, from the file its flow was last registered from, exactly as ``dagshift run`` would
+record it. Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
+of this process, of a ``serve`` or of a ``dagshift run`` alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from dagshift.history.checkpoint import ResultStore, resume_run, run_recorded
+from dagshift.history.store import Store, StoreError, new_run_id
+
+__all__ = ["RunError", "Runner"]
+
+_log = logging.getLogger("dagshift.ui")
+
+
+class RunError(StoreError):
+    """A run cannot be started, resumed or cancelled; the message says why."""
+
+
+class Runner:
+    """Runs flows for the UI, at most ``workers`` runs at once."""
+
+    def __init__(self, store: Store, results: ResultStore, workers: int = 4) -> None:
+        self.store, self.results = store, results
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dagshift-ui-run")
+        self._lock = threading.Lock()
+        self._prepared = False
+
+    def _load(self, name: str):
+        from dagshift.cliutil import prepare_imports
+        from dagshift.runtime.loader import LoadError, load_file
+
+        with self._lock:
+            if not self._prepared:
+                prepare_imports()  # Airflow DAG files import `airflow` from the shim
+                self._prepared = True
+        known = {f["name"]: f for f in self.store.flows()}
+        if name not in known:
+            raise RunError(f"no flow {name!r} in {self.store.path}")
+        path = known[name]["path"]
+        if not path:
+            raise RunError(f"flow {name!r} has no recorded file: register it with a file first")
+        try:
+            flows = [f for f in load_file(path) if f.name == name]
+        except LoadError as exc:
+            raise RunError(f"cannot load flow {name!r}: {exc}") from None
+        if not flows:
+            raise RunError(f"{path} no longer defines flow {name!r}")
+        return flows[0], path
+
+    def trigger(
+        self, name: str, parameters: Mapping[str, Any] | None = None, logical_date: Any = None
+    ) -> str:
+        """Record a run of flow ``name`` and start it; return its id.
+
+        Raises:
+            RunError: the flow cannot be loaded, or a parameter is missing.
+        """
+        from dagshift.runtime.context import to_datetime
+        from dagshift.runtime.executor import resolve_params
+
+        flow, path = self._load(name)
+        parameters = dict(parameters or {})
+        try:
+            params = resolve_params(flow, parameters)
+            when = to_datetime(logical_date)
+        except (ValueError, TypeError) as exc:
+            raise RunError(str(exc)) from None
+        version, _ = self.store.register(flow, path)
+        run_id = new_run_id()
+        self.store.create_run(
+            run_id,
+            flow.name,
+            logical_date=when.isoformat(),
+            params=params,
+            trigger="ui",
+            version=version,
+            path=path,
+        )
+        self._pool.submit(
+            self._guard,
+            run_recorded,
+            self.store,
+            self.results,
+            flow,
+            path=path,
+            parameters=parameters,
+            logical_date=when,
+            run_id=run_id,
+        )
+        return run_id
+
+    def resume(self, run_id: str) -> str:
+        """Run again the tasks of a failed, cancelled or interrupted run that did not succeed.
+
+        Raises:
+            RunError: the run succeeded or is still running.
+        """
+        run = self.store.get_run(run_id)
+        if run["state"] == "success":
+            raise RunError(f"run {run['run_id']} already succeeded: nothing to resume")
+        if run["state"] in ("queued", "running") and self.store.run_is_alive(run) is not False:
+            raise RunError(f"run {run['run_id']} is still {run['state']}: cancel it first")
+        if not self.store.requeue_run(run["run_id"]):
+            raise RunError(f"run {run['run_id']} changed state meanwhile: reload and retry")
+        # queued at once, so its page follows it; force: the queued row still names the pid
+        # of the process that ran it last, which may be this one
+        self._pool.submit(
+            self._guard, resume_run, self.store, self.results, run["run_id"], force=True
+        )
+        return run["run_id"]
+
+    def cancel(self, run_id: str) -> str:
+        """Cancel a run: "requested", "cancelled" or "finished" (see Store.request_cancel)."""
+        return self.store.request_cancel(self.store.get_run(run_id)["run_id"])
+
+    def _guard(self, fn, store: Store, results: ResultStore, *args, **kwargs) -> None:
+        try:
+            fn(store, results, *args, **kwargs)
+        except Exception as exc:  # the server goes on; the run says why it did not run
+            _log.exception("a run started from the UI failed to run")
+            run_id = kwargs.get("run_id") or (args[0] if isinstance(args[0], str) else None)
+            if run_id:
+                store.interrupt_runs([run_id], f"could not run: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
