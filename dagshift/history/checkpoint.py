@@ -40,6 +40,7 @@ __all__ = [
     "ResultStore",
     "ResumeError",
     "load_completed",
+    "read_result",
     "record_outlet_events",
     "resume_run",
     "run_recorded",
@@ -465,7 +466,7 @@ def load_completed(
         if row["state"] != SUCCESS or not row["result_uri"]:
             continue
         try:
-            data = _read_result(store, checkpoints, row, run_id)
+            data = read_result(store, checkpoints, row, run_id)
         except ResultReadError as exc:
             if rerun_unreadable:
                 continue
@@ -486,9 +487,15 @@ def load_completed(
     return done
 
 
-def _read_result(
+def read_result(
     store: Store, checkpoints: ResultStore, row: Mapping[str, Any], run_id: str
 ) -> dict[str, Any]:
+    """What a task run's record points at (``result_uri``): a checkpoint file, or the result
+    kept in the database itself.
+
+    Raises:
+        ResultReadError: naming the file (or the database), the run and the task.
+    """
     task_id = row["task_id"]
     if row["result_uri"] != IN_DB:
         return checkpoints.read(row["result_uri"], run_id, task_id)

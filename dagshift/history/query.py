@@ -99,14 +99,18 @@ def next_scheduled(store: Store, now: float | None = None, limit: int = 10) -> l
     return sorted(out, key=lambda r: r["due"])[:limit]
 
 
-def result_preview(uri: str | None, note: str | None, run_id: str, task_id: str) -> str | None:
+def result_preview(
+    store: Any, uri: str | None, note: str | None, run_id: str, task_id: str
+) -> str | None:
     """A short ``repr`` of a checkpointed result (or why there is none)."""
     if not uri:
         return note
-    from dagshift.history.checkpoint import ResultReadError, ResultStore
+    from dagshift.history.checkpoint import ResultReadError, ResultStore, read_result
+    from dagshift.history.store import IN_DB
 
+    files = ResultStore(store.path.parent if uri == IN_DB else Path(uri).parent.parent)
     try:
-        data = ResultStore(Path(uri).parent.parent).read(uri, run_id, task_id)
+        data = read_result(store, files, {"task_id": task_id, "result_uri": uri}, run_id)
     except ResultReadError as exc:
         return str(exc)
     text = repr(data["result"])

@@ -74,10 +74,15 @@ class TaskRun:
     row: strawberry.Private[dict]
 
     @strawberry.field(description="A short repr of the checkpointed result, or why none.")
-    async def result(self) -> str | None:
+    async def result(self, info: strawberry.Info) -> str | None:
         row = self.row
         return await asyncio.to_thread(
-            result_preview, row["result_uri"], row["result_note"], self.run_id, self.id
+            result_preview,
+            _ui(info).store,
+            row["result_uri"],
+            row["result_note"],
+            self.run_id,
+            self.id,
         )
 
 
