@@ -1,5 +1,6 @@
-"""Runs one bridged operator with real Airflow: ``python -m dagshift.compat.bridge_runner
-REQUEST REPLY`` (cloudpickle files written and read by :mod:`dagshift.compat.bridge`).
+"""Runs one bridged operator, hook method or notifier with real Airflow: ``python -m
+dagshift.compat.bridge_runner REQUEST REPLY`` (cloudpickle files written and read by
+:mod:`dagshift.compat.bridge`).
 
 This process never installs the shim: ``airflow`` here is the installed apache-airflow.
 """
@@ -35,20 +36,35 @@ class _TaskInstance:
         )
 
 
-def main(request: str, reply: str) -> int:
-    payload = cloudpickle.loads(Path(request).read_bytes())
-    pushed: dict[str, Any] = {}
+def _context(payload: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
     context = dict(payload["context"])
-    ti = _TaskInstance(context, payload["kwargs"]["task_id"], pushed)
+    ti = _TaskInstance(context, payload.get("kwargs", {}).get("task_id", ""), pushed)
     context["ti"] = context["task_instance"] = ti
     context["dag_run"] = SimpleNamespace(
         conf=context["conf"], run_id=context["run_id"], logical_date=context["logical_date"]
     )
-    try:
-        cls = getattr(importlib.import_module(payload["module"]), payload["name"])
+    return context
+
+
+def _run(payload: dict[str, Any], pushed: dict[str, Any]) -> Any:
+    cls = getattr(importlib.import_module(payload["module"]), payload["name"])
+    if payload["kind"] == "operator":
+        context = _context(payload, pushed)
         operator = cls(**payload["kwargs"])
         operator.render_template_fields(context)
-        outcome: dict[str, Any] = {"result": operator.execute(context), "pushed": pushed}
+        return operator.execute(context)
+    args, kwargs = payload["init"]
+    if payload["kind"] == "notify":
+        return cls(*args, **kwargs)(_context(payload, pushed))
+    margs, mkwargs = payload["call"]
+    return getattr(cls(*args, **kwargs), payload["method"])(*margs, **mkwargs)
+
+
+def main(request: str, reply: str) -> int:
+    payload = cloudpickle.loads(Path(request).read_bytes())
+    pushed: dict[str, Any] = {}
+    try:
+        outcome: dict[str, Any] = {"result": _run(payload, pushed), "pushed": pushed}
     except Exception as exc:  # reported to the dagshift task, which fails (or skips)
         traceback.print_exc()
         kind = "skip" if "Skip" in type(exc).__name__ else "error"

@@ -202,6 +202,23 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.macros": _MACROS,
 }
 
+# --- Hooks and connections (BaseHook is the shim's own: connections from the environment and
+# dagshift's connections file; provider hooks go through the bridge) ---
+_HOOK = {"BaseHook": "hooks:BaseHook"}
+_CONNECTION = {"Connection": "connections:Connection"}
+PATHS.update(
+    {
+        "airflow.hooks": {},
+        "airflow.hooks.base": _HOOK,
+        "airflow.hooks.base_hook": _HOOK,
+        "airflow.sdk.bases.hook": _HOOK,
+        "airflow.models.connection": _CONNECTION,
+        "airflow.sdk.definitions.connection": _CONNECTION,
+    }
+)
+PATHS["airflow.models"].update(_CONNECTION)
+PATHS["airflow.sdk"].update({**_HOOK, **_CONNECTION})
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}
