@@ -54,14 +54,20 @@ def real_airflow_has(path: str) -> bool:
 
 
 def not_in_airflow_message(path: str, error: str | None = None) -> str:
-    """What to say when neither the shim nor the installed Airflow has ``path``."""
+    """What to say when neither the shim nor the installed Airflow serves ``path``."""
     version = probe.real_airflow_version() or "(unknown version)"
-    why = f" (importing it there fails: {error})" if error else ""
+    if error:
+        return (
+            f"{path} is not in dagshift's Airflow shim, and the installed apache-airflow "
+            f"{version} fails to import it ({error}): install what it needs (the provider "
+            "package and its dependencies), or convert the file with `dagshift migrate` and "
+            "replace this use"
+        )
     return (
         f"{path} is neither in dagshift's Airflow shim nor in the installed apache-airflow "
-        f"{version}{why}: check the import against the Airflow version the file was written "
-        "for, install the provider package that has it, or convert the file with "
-        "`dagshift migrate` and replace this use"
+        f"{version}: check the import against the Airflow version the file was written for, "
+        "install the provider package that has it, or convert the file with `dagshift "
+        "migrate` and replace this use"
     )
 
 

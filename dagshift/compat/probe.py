@@ -67,8 +67,10 @@ def ask(module: str, name: str | None = None) -> dict[str, Any]:
             cached = _disk_cache().get(key)
             if cached is None:
                 cached = _ask_subprocess({"module": module, "name": name})
-                _disk_cache()[key] = cached
-                _state["dirty"] = True
+                # A failed import may depend on packages outside the cache's key: ask again.
+                if not cached.get("error"):
+                    _disk_cache()[key] = cached
+                    _state["dirty"] = True
             _answers[key] = cached
         return _answers[key]
 

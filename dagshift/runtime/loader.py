@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from dagshift.runtime.discovery import dag_files
 from dagshift.runtime.flow import Flow, _collectors
 
 __all__ = ["LoadError", "collecting", "load_file", "load_path"]
@@ -104,19 +105,15 @@ def _unique(flows: list[Flow]) -> list[Flow]:
 
 
 def load_path(path: str | Path, errors: list[LoadError] | None = None) -> list[Flow]:
-    """Load a file, or every ``.py`` file below a folder (sorted; ``_``/``.`` names skipped).
+    """Load a file, or the DAG files below a folder as Airflow's DAG discovery finds them
+    (``.airflowignore``, only files that might contain a DAG: see
+    :mod:`dagshift.runtime.discovery`), in sorted order.
 
     With ``errors`` given, a file that fails is appended to it and the other files go on;
     without it the first failure raises :class:`LoadError`.
     """
     path = Path(path)
-    files = [path]
-    if path.is_dir():
-        files = [
-            f
-            for f in sorted(path.rglob("*.py"))
-            if not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
-        ]
+    files = dag_files(path) if path.is_dir() else [path]
     flows: list[Flow] = []
     for file in files:
         try:
