@@ -7,6 +7,10 @@ variable ``AIRFLOW_CONN_<ID>`` (URI, or JSON when it starts with ``{``), then da
 connections file: ``DAGSHIFT_CONNECTIONS``, else ``.dagshift/connections.json`` in the working
 directory, a JSON object of ``conn_id`` to a URI string or a JSON-form object. Operators and
 hooks run through the bridge see the file's connections as ``AIRFLOW_CONN_*`` variables.
+
+Airflow 3 changed three details (query values in a URI are JSON-decoded; ``get_uri`` does not
+repeat a host's protocol equal to the type, and flattens only string extras; a non-JSON extra is
+an error): the installed Airflow's generation decides, Airflow 2's rules where none is.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from dagshift.compat.exceptions import AirflowException, AirflowNotFoundException
+from dagshift.runtime.discovery import installed_airflow_generation
 
 __all__ = ["Connection", "as_airflow_environment", "get_connection", "store_path"]
 
@@ -42,6 +47,16 @@ def _stored() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RuntimeError(f"{path}: the connections file must hold a JSON object")
     return data
+
+
+def _airflow3() -> bool:
+    return installed_airflow_generation() == "3"
+
+
+def _invalid(uri: str) -> AirflowException:
+    return AirflowException(
+        "Invalid connection string." if _airflow3() else f"Invalid connection string: {uri}."
+    )
 
 
 def _hostname(parts: Any) -> str:
@@ -88,6 +103,23 @@ class Connection:
         self.schema, self.port, self.extra = schema, port, extra
         if uri:
             self._parse_from_uri(uri)
+        if self.extra and _airflow3():
+            # Airflow 3 validates in the extra setter, before conn_id is set: hence None.
+            self._validate_extra(self.extra, None)
+
+    @staticmethod
+    def _validate_extra(extra: str, conn_id: str | None) -> None:
+        try:
+            parsed = json.loads(extra)
+        except ValueError:
+            message = f"Encountered non-JSON in `extra` field for connection {conn_id!r}."
+            raise ValueError(message) from None
+        if not isinstance(parsed, dict):
+            raise ValueError(
+                "Encountered JSON value in `extra` which does not parse as a dictionary in "
+                f"connection {conn_id!r}. The `extra` field must contain a JSON "
+                "representation of a Python dict."
+            )
 
     @staticmethod
     def _normalize_conn_type(conn_type: str) -> str:
@@ -98,7 +130,7 @@ class Connection:
     def _parse_from_uri(self, uri: str) -> None:
         schemes = uri.count("://")
         if schemes > 2:
-            raise AirflowException(f"Invalid connection string: {uri}.")
+            raise _invalid(uri)
         with_protocol = schemes == 2
         conn_type = urlsplit(uri).scheme
         self.conn_type = self._normalize_conn_type(conn_type)
@@ -106,7 +138,7 @@ class Connection:
         if with_protocol:
             first = rest.split("://", 1)[0]
             if "@" in first or ":" in first:
-                raise AirflowException(f"Invalid connection string: {uri}.")
+                raise _invalid(uri)
         parts = urlsplit(rest)
         host = _hostname(parts)
         protocol = parts.scheme if with_protocol else None
@@ -117,15 +149,27 @@ class Connection:
         self.password = unquote(parts.password) if parts.password else parts.password
         self.port = parts.port
         if parts.query:
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            self.extra = query[self.EXTRA_KEY] if self.EXTRA_KEY in query else json.dumps(query)
+            query: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if self.EXTRA_KEY in query:
+                self.extra = query[self.EXTRA_KEY]
+                return
+            if _airflow3():
+                for key, value in query.items():
+                    try:
+                        query[key] = json.loads(value) if value else value
+                    except ValueError:
+                        pass
+            self.extra = json.dumps(query)
 
     def get_uri(self) -> str:
         """The connection as a URI, exactly as Airflow writes it."""
+        airflow3 = _airflow3()
         uri = f"{self.conn_type.lower().replace('_', '-')}://" if self.conn_type else "//"
         protocol, host = (None, self.host)
         if self.host and "://" in self.host:
             protocol, host = self.host.split("://", 1)
+            if airflow3 and protocol == self.conn_type:  # Airflow 3 does not repeat it
+                protocol, host = None, self.host
         if protocol:
             uri += f"{protocol}://"
         authority = quote(self.login, safe="") if self.login is not None else ""
@@ -144,7 +188,9 @@ class Connection:
                 query: str | None = urlencode(self.extra_dejson)
             except TypeError:
                 query = None
-            if not (query and self.extra_dejson == dict(parse_qsl(query, keep_blank_values=True))):
+            flat = not airflow3 or all(isinstance(v, str) for v in self.extra_dejson.values())
+            same = query and self.extra_dejson == dict(parse_qsl(query, keep_blank_values=True))
+            if not (flat and same):
                 query = urlencode({self.EXTRA_KEY: self.extra})
             uri += ("?" if self.schema else "/?") + query
         return uri

@@ -25,14 +25,15 @@ from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["dag_files", "ignore_syntax", "might_contain_dag"]
+__all__ = ["dag_files", "ignore_syntax", "installed_airflow_generation", "might_contain_dag"]
 
 IGNORE_FILE = ".airflowignore"
 _log = logging.getLogger(__name__)
 _Rule = tuple  # ("re", regex, base) or ("glob", pattern, relative_to, dir_only)
 
 
-def _installed_generation() -> str | None:
+def installed_airflow_generation() -> str | None:
+    """The major version of the installed apache-airflow ("2", "3"), read without importing it."""
     try:
         return metadata.version("apache-airflow").split(".")[0]
     except metadata.PackageNotFoundError:
@@ -43,7 +44,7 @@ def ignore_syntax() -> str:
     """``regexp`` or ``glob``: ``AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX``, else Airflow's default."""
     value = os.environ.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "").strip().lower()
     if not value:
-        return "glob" if _installed_generation() == "3" else "regexp"
+        return "glob" if installed_airflow_generation() == "3" else "regexp"
     if value not in ("regexp", "glob"):
         raise ValueError(
             f"AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX={value!r}: Airflow accepts regexp or glob"
@@ -65,7 +66,7 @@ def might_contain_dag(path: Path) -> bool:
         return True
     if b"airflow" not in content:
         return False
-    words = (b"dag", b"asset") if _installed_generation() == "3" else (b"dag",)
+    words = (b"dag", b"asset") if installed_airflow_generation() == "3" else (b"dag",)
     return any(w in content for w in words)
 
 

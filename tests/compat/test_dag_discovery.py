@@ -77,7 +77,9 @@ def _airflow_lists(generation, folder, syntax):
 
 def _ours(folder, syntax, monkeypatch, generation):
     monkeypatch.setenv("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", syntax)
-    monkeypatch.setattr("dagshift.runtime.discovery._installed_generation", lambda: generation)
+    monkeypatch.setattr(
+        "dagshift.runtime.discovery.installed_airflow_generation", lambda: generation
+    )
     return {os.path.relpath(p, folder) for p in dag_files(folder)}
 
 
@@ -96,11 +98,11 @@ def test_the_default_syntax_is_the_installed_airflows(monkeypatch):
     from dagshift.runtime import discovery
 
     monkeypatch.delenv("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", raising=False)
-    monkeypatch.setattr(discovery, "_installed_generation", lambda: "3")
+    monkeypatch.setattr(discovery, "installed_airflow_generation", lambda: "3")
     assert discovery.ignore_syntax() == "glob"
-    monkeypatch.setattr(discovery, "_installed_generation", lambda: "2")
+    monkeypatch.setattr(discovery, "installed_airflow_generation", lambda: "2")
     assert discovery.ignore_syntax() == "regexp"
-    monkeypatch.setattr(discovery, "_installed_generation", lambda: None)
+    monkeypatch.setattr(discovery, "installed_airflow_generation", lambda: None)
     assert discovery.ignore_syntax() == "regexp"
 
 
