@@ -219,6 +219,58 @@ PATHS.update(
 PATHS["airflow.models"].update(_CONNECTION)
 PATHS["airflow.sdk"].update({**_HOOK, **_CONNECTION})
 
+# --- Configuration, settings and the metadata database (no database: a query fails with what
+# to do; see compat/orm.py) ---
+_CONFIGURATION = {
+    "conf": "configuration:conf",
+    "AIRFLOW_HOME": "configuration:AIRFLOW_HOME",
+    "AIRFLOW_CONFIG": "configuration:AIRFLOW_CONFIG",
+    "AirflowConfigParser": "configuration:AirflowConfigParser",
+    "get_airflow_home": "configuration:get_airflow_home",
+    "get_airflow_config": "configuration:get_airflow_config",
+}
+_SETTINGS = {
+    name: f"settings:{name}"
+    for name in (
+        "AIRFLOW_HOME",
+        "CAN_FORK",
+        "DAGS_FOLDER",
+        "LOG_FORMAT",
+        "LOGGING_LEVEL",
+        "PLUGINS_FOLDER",
+        "SIMPLE_LOG_FORMAT",
+        "SQL_ALCHEMY_CONN",
+        "Session",
+        "TIMEZONE",
+        "engine",
+    )
+}
+_SETTINGS["conf"] = "configuration:conf"
+_MODELS = {"DagModel": "orm:DagModel", "ImportError": "orm:ImportError"}
+PATHS.update(
+    {
+        "airflow.configuration": _CONFIGURATION,
+        "airflow.settings": _SETTINGS,
+        "airflow.sdk.configuration": {"conf": "configuration:conf"},
+        "airflow.models.errors": {
+            "ImportError": "orm:ImportError",
+            "ParseImportError": "orm:ImportError",
+        },
+        "airflow.utils.session": {
+            "provide_session": "orm:provide_session",
+            "create_session": "orm:create_session",
+            "NEW_SESSION": "orm:NEW_SESSION",
+        },
+    }
+)
+PATHS["airflow"].update(
+    {"settings": "@airflow.settings", "configuration": "@airflow.configuration"}
+)
+PATHS["airflow.models"].update(_MODELS)
+PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
+PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+_EXCEPTIONS["AirflowConfigException"] = "exceptions:AirflowConfigException"
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}
