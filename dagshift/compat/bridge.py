@@ -44,6 +44,8 @@ from dagshift.compat.hooks import BaseHook as _ShimBaseHook
 __all__ = ["BridgeHook", "BridgeNotifier", "BridgeOperator", "bridge_attribute", "bridge_module"]
 
 _classes: dict[tuple[str, str], Any] = {}
+# Modules of values that mean the same on both sides of the bridge.
+_PLAIN = frozenset({"builtins", "datetime", "pendulum", "pathlib", "decimal", "uuid", "docker"})
 _SERVED = "operators, sensors, hooks and notifiers"
 
 
@@ -167,6 +169,26 @@ class BridgeOperator(BaseOperator):
         own = {k: v for k, v in kwargs.items() if k in base}
         self._real_kwargs = {k: v for k, v in kwargs.items() if k not in base}
         super().__init__(**own)
+        self._check_with_real_airflow()
+
+    def _check_with_real_airflow(self) -> None:
+        """Airflow builds the operator when it parses the file, so a value its constructor
+        rejects is an import error there: build it in the probe process too. Only plain
+        values cross; arguments holding XComArgs or the file's own functions are checked when
+        the task runs."""
+        kwargs = {"task_id": self.task_id, **self._real_kwargs}
+        plain = []
+        map_leaves(kwargs, lambda v: plain.append(type(v).__module__.split(".")[0] in _PLAIN))
+        if not all(plain):
+            return
+        module, name = self._real
+        error = probe.construct_error(f"{module}:{name}", kwargs)
+        if error:
+            raise AirflowException(
+                f"{type(self).__module__}.{type(self).__name__}(task_id={self.task_id!r}) is "
+                f"rejected by the installed apache-airflow {probe.real_airflow_version()}: "
+                f"{error}"
+            )
 
     def _templated(self) -> list[str]:
         return ["_real_kwargs"]

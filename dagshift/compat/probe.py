@@ -28,7 +28,13 @@ from typing import Any
 
 from dagshift.runtime.files import write_atomic
 
-__all__ = ["ask", "bridge_enabled", "real_airflow_installed", "real_airflow_version"]
+__all__ = [
+    "ask",
+    "bridge_enabled",
+    "construct_error",
+    "real_airflow_installed",
+    "real_airflow_version",
+]
 
 _RUNNER = Path(__file__).with_name("probe_runner.py")
 _lock = threading.Lock()
@@ -73,6 +79,19 @@ def ask(module: str, name: str | None = None) -> dict[str, Any]:
                     _state["dirty"] = True
             _answers[key] = cached
         return _answers[key]
+
+
+def construct_error(target: str, kwargs: dict[str, Any]) -> str | None:
+    """Real Airflow's error building ``target`` (``module:qualname``) from ``kwargs``, if any
+    (never cached: the arguments are the file's)."""
+    import base64
+
+    import cloudpickle
+
+    payload = base64.b64encode(cloudpickle.dumps(kwargs)).decode()
+    with _lock:
+        reply = _ask_subprocess({"module": "", "target": target, "construct": payload})
+    return reply.get("error")
 
 
 def _ask_subprocess(request: dict[str, Any]) -> dict[str, Any]:

@@ -53,8 +53,26 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def construct(request: dict[str, Any]) -> dict[str, Any]:
+    """Build the real operator from plain arguments, as Airflow does when it parses the file:
+    its constructor's own checks (a bad argument value) fail here, at load."""
+    import base64
+
+    import cloudpickle
+
+    module, _, qualname = request["target"].partition(":")
+    cls = getattr(importlib.import_module(module), qualname)
+    try:
+        cls(**cloudpickle.loads(base64.b64decode(request["construct"])))
+    except Exception as exc:
+        return {"found": True, "error": _error(exc)}
+    return {"found": True, "error": None}
+
+
 def answer(request: dict[str, Any], bases: list[tuple[str, type]]) -> dict[str, Any]:
     """One reply: whether a module exists, or what one of its names is."""
+    if "construct" in request:
+        return construct(request)
     module_name = request["module"]
     try:
         module = importlib.import_module(module_name)
