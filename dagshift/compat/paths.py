@@ -271,6 +271,26 @@ PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
 PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
 _EXCEPTIONS["AirflowConfigException"] = "exceptions:AirflowConfigException"
 
+# --- E-mail: EmailOperator and airflow.utils.email with Airflow's [smtp] options (the 3.x smtp
+# provider's own EmailOperator, which reads its connection instead, goes through the bridge) ---
+_EMAIL = {"EmailOperator": "mail:EmailOperator"}
+PATHS.update(
+    {
+        "airflow.operators.email": _EMAIL,
+        "airflow.operators.email_operator": _EMAIL,
+        "airflow.utils.email": {
+            name: f"mail:{name}"
+            for name in (
+                "send_email",
+                "send_email_smtp",
+                "build_mime_message",
+                "send_mime_email",
+                "get_email_address_list",
+            )
+        },
+    }
+)
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}
