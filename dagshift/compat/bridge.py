@@ -25,6 +25,7 @@ connections file reach it as ``AIRFLOW_CONN_*`` variables.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import os
 import subprocess
@@ -44,8 +45,22 @@ from dagshift.compat.hooks import BaseHook as _ShimBaseHook
 __all__ = ["BridgeHook", "BridgeNotifier", "BridgeOperator", "bridge_attribute", "bridge_module"]
 
 _classes: dict[tuple[str, str], Any] = {}
-# Modules of values that mean the same on both sides of the bridge.
-_PLAIN = frozenset({"builtins", "datetime", "pendulum", "pathlib", "decimal", "uuid", "docker"})
+# Values that mean the same on both sides of the bridge (containers are walked).
+_PLAIN = (str, bytes, int, float, bool, type(None), datetime.date, datetime.timedelta, Path)
+_PLAIN_MODULES = frozenset({"pendulum", "docker"})
+
+
+def _code_file(value: Any) -> str | None:
+    code = getattr(value, "__code__", None)
+    return getattr(code, "co_filename", None)
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, _PLAIN):
+        return True
+    return not callable(value) and type(value).__module__.split(".")[0] in _PLAIN_MODULES
+
+
 _SERVED = "operators, sensors, hooks and notifiers"
 
 
@@ -177,8 +192,8 @@ class BridgeOperator(BaseOperator):
         values cross; arguments holding XComArgs or the file's own functions are checked when
         the task runs."""
         kwargs = {"task_id": self.task_id, **self._real_kwargs}
-        plain = []
-        map_leaves(kwargs, lambda v: plain.append(type(v).__module__.split(".")[0] in _PLAIN))
+        plain: list[bool] = []
+        map_leaves(kwargs, lambda v: plain.append(_is_plain(v)))
         if not all(plain):
             return
         module, name = self._real
@@ -206,6 +221,17 @@ class BridgeOperator(BaseOperator):
             "name": name,
             "kwargs": {"task_id": self.task_id, "params": context["params"], **self._real_kwargs},
             "context": _portable_context(context),
+        }
+        # cloudpickle ships the file's functions without their file name, and operators that
+        # run a callable elsewhere (PythonVirtualenvOperator) read its source: send the names.
+        names: list[str | None] = []
+        map_leaves(payload["kwargs"], lambda v: names.append(_code_file(v)))
+        payload["code_files"] = names
+        dag = getattr(self, "dag", None)
+        payload["dag"] = {
+            "dag_id": context["ti"].dag_id,
+            "fileloc": getattr(dag, "fileloc", None),
+            "native": bool(getattr(dag, "render_template_as_native_obj", False)),
         }
         outcome = run_real(payload, f"{module}.{name}")
         for key, value in outcome.get("pushed", {}).items():

@@ -46,11 +46,45 @@ def _context(payload: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def _restore_code_files(kwargs: dict[str, Any], names: list[str | None]) -> None:
+    """Give the DAG file's functions back their file name, so ``inspect.getsource`` works."""
+    leaves: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        else:
+            leaves.append(value)
+
+    walk(kwargs)
+    for value, name in zip(leaves, names, strict=False):
+        code = getattr(value, "__code__", None)
+        if name and code is not None and code.co_filename != name:
+            value.__code__ = code.replace(co_filename=name)
+
+
+def _real_dag(info: dict[str, Any]) -> Any:
+    """A real DAG for the operator: some read it (its file, native rendering) when they run."""
+    from airflow import DAG
+
+    dag = DAG(
+        info["dag_id"], schedule=None, render_template_as_native_obj=info["native"]
+    )  # fmt: skip
+    if info["fileloc"]:
+        dag.fileloc = info["fileloc"]
+    return dag
+
+
 def _run(payload: dict[str, Any], pushed: dict[str, Any]) -> Any:
     cls = getattr(importlib.import_module(payload["module"]), payload["name"])
     if payload["kind"] == "operator":
         context = _context(payload, pushed)
-        operator = cls(**payload["kwargs"])
+        _restore_code_files(payload["kwargs"], payload.get("code_files", []))
+        operator = cls(**payload["kwargs"], dag=_real_dag(payload["dag"]))
         operator.render_template_fields(context)
         return operator.execute(context)
     args, kwargs = payload["init"]
