@@ -112,7 +112,7 @@ def bridge_attribute(module: str, name: str) -> Any:
         return importlib.import_module(full if real_airflow_has(full) else answer["target"])
     if kind == "value" and "value" in answer:
         return answer["value"]
-    if kind not in ("operator", "sensor", "hook", "notifier"):
+    if kind not in ("operator", "sensor", "hook", "notifier", "hitl"):
         raise ImportError(
             f"{full} is a {kind} of the installed apache-airflow ({answer['target']}), and "
             f"dagshift's bridge runs only {_SERVED} of real Airflow, each in a process of its "
@@ -215,6 +215,13 @@ class BridgeOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         module, name = self._real
+        if getattr(self, "_bridged_kind", "") == "hitl":
+            raise AirflowException(
+                f"{module}.{name} is a human-in-the-loop operator: it waits for an answer given "
+                "in Airflow's UI, and dagshift has no such UI. Replace it with a task that reads "
+                "the decision (a param of the run: `dagshift run --param`), or keep this DAG "
+                "in Airflow"
+            )
         payload = {
             "kind": "operator",
             "module": module,

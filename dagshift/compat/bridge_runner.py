@@ -100,9 +100,17 @@ def main(request: str, reply: str) -> int:
     try:
         outcome: dict[str, Any] = {"result": _run(payload, pushed), "pushed": pushed}
     except Exception as exc:  # reported to the dagshift task, which fails (or skips)
-        traceback.print_exc()
         kind = "skip" if "Skip" in type(exc).__name__ else "error"
-        outcome = {"error": (kind, f"{type(exc).__name__}: {exc}"), "pushed": pushed}
+        message = f"{type(exc).__name__}: {exc}"
+        if type(exc).__name__ == "TaskDeferred":
+            message = (
+                "the operator deferred itself to a trigger (an asynchronous wait), which "
+                "dagshift's bridge cannot run: pass deferrable=False where the operator has "
+                "it, or keep this DAG in Airflow"
+            )
+        else:
+            traceback.print_exc()
+        outcome = {"error": (kind, message), "pushed": pushed}
     try:
         data = cloudpickle.dumps(outcome)
     except Exception as exc:  # a result that cannot leave this process

@@ -19,6 +19,7 @@ from typing import Any
 
 # The bases that decide how the shim serves a class, most specific first.
 _BASES = (
+    ("hitl", ("airflow.providers.standard.operators.hitl",), "HITLOperator"),
     ("sensor", ("airflow.sdk", "airflow.sensors.base"), "BaseSensorOperator"),
     ("operator", ("airflow.sdk", "airflow.models.baseoperator"), "BaseOperator"),
     ("hook", ("airflow.sdk", "airflow.hooks.base"), "BaseHook"),
