@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test setup oracle-envs browser bench lint clean
+.PHONY: demo test setup oracle-envs repo-env browser bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,21 @@ $(AIRFLOW2_STAMP): $(STAMP)
 	$(UV) pip install -q --compile-bytecode --python $(AIRFLOW2_VENV)/bin/python 'apache-airflow==2.11.2'
 	touch $@
 
-oracle-envs: $(AIRFLOW2_STAMP)
+# The whole-repository test (tests/compat/test_repository.py): dagshift installed beside Airflow
+# 2.11 and a provider that loads without a daemon, as in a team's Airflow 2 environment.
+REPO_VENV := .venv-airflow2-repo
+REPO_STAMP := $(REPO_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(REPO_STAMP): $(STAMP)
+	test -x $(REPO_VENV)/bin/python || $(PYTHON) -m venv $(REPO_VENV)
+	$(UV) pip install -q --compile-bytecode --python $(REPO_VENV)/bin/python \
+	  'apache-airflow==2.11.2' 'apache-airflow-providers-docker==4.6.1' -e .
+	rm -f $(REPO_VENV)/.installed-*
+	touch $@
+
+repo-env: $(REPO_STAMP)
+
+oracle-envs: $(AIRFLOW2_STAMP) $(REPO_STAMP)
 
 # The HTML report and the UI are tested in a real headless Chromium (Debian's package), driven
 # by the playwright release pinned in pyproject.toml (which downloads no browser of its own).
@@ -50,7 +64,7 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium is not installed and cannot be installed here: the browser test will be skipped"
 
-test: $(STAMP) $(AIRFLOW2_STAMP) browser
+test: $(STAMP) $(AIRFLOW2_STAMP) $(REPO_STAMP) browser
 	$(PY) -m pytest -q -n auto
 
 # Every README performance figure: engines set up in their own venvs, run interleaved, rendered.
@@ -68,4 +82,4 @@ lint: $(STAMP)
 	$(VENV)/bin/black --check dagshift tests bench
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW2_VENV) .pytest_cache .dagshift
+	rm -rf $(VENV) $(AIRFLOW2_VENV) $(REPO_VENV) .pytest_cache .dagshift

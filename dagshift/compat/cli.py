@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["describe", "register"]
@@ -48,6 +49,37 @@ def describe(flow: Any) -> dict[str, Any]:
     }
 
 
+def airflow_names(path: str | Path) -> dict[str, list[str]]:
+    """The Airflow names a loaded file imports, by who serves them: ``shim`` (dagshift's own
+    implementation) or ``bridge`` (real Airflow, in a process of its own)."""
+    import ast
+    import sys
+
+    from dagshift.compat.bridge import _classes
+    from dagshift.compat.paths import PATHS
+
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    found: dict[str, list[str]] = {"shim": [], "bridge": []}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [(node.module, a.name) for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [(a.name.rpartition(".")[0], a.name.rpartition(".")[2]) for a in node.names]
+        else:
+            continue
+        for module, name in names:
+            full = f"{module}.{name}" if module else name
+            if not full.startswith("airflow"):
+                continue
+            shim = full in PATHS or name in PATHS.get(module, {})
+            bridged = (module, name) in _classes or getattr(
+                sys.modules.get(full), "__dagshift_bridge__", False
+            )
+            if shim or bridged:
+                found["shim" if shim else "bridge"].append(full)
+    return {k: sorted(set(v)) for k, v in found.items()}
+
+
 def _inspect(args: argparse.Namespace) -> int:
     import dagshift.compat
     from dagshift.runtime.loader import LoadError, load_path
@@ -58,10 +90,18 @@ def _inspect(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"dagshift: cannot load {error}", file=sys.stderr)
     found = {flow.name: describe(flow) for flow in flows}
+    names: dict[str, dict[str, list[str]]] = {}
+    for info in found.values():
+        if info["file"]:
+            names.setdefault(info["file"], airflow_names(info["file"]))
+            info["airflow_names"] = names[info["file"]]
     if args.json:
         print(json.dumps(found, indent=2, default=str))
     else:
         _print(found)
+        for file, served in names.items():
+            bridged = ", ".join(served["bridge"]) or "none"
+            print(f"{file}: {len(served['shim'])} Airflow names from the shim; bridged: {bridged}")
     if errors:
         return 2
     if not flows:

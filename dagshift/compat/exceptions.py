@@ -10,6 +10,7 @@ from __future__ import annotations
 from dagshift.runtime.context import FailTask, SkipTask
 
 __all__ = [
+    "AirflowConfigException",
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
@@ -59,3 +60,7 @@ class ParamValidationError(AirflowException):
 
 class TaskDeferred(AirflowException):
     """Deferral to a trigger: dagshift has no triggerer; see the error message."""
+
+
+class AirflowConfigException(AirflowException):
+    """An option is missing or has a value of the wrong type."""

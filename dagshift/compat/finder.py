@@ -48,12 +48,12 @@ class _ShimModule(types.ModuleType):
             return importlib.import_module(full)
         if name.startswith("_"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-        from dagshift.compat.bridge import real_airflow_has
+        from dagshift.compat import probe
 
-        if real_airflow_has(self.__name__):  # a name the shim lacks, in a module it serves
-            from dagshift.compat.bridge import bridge_module
+        if probe.bridge_enabled():  # a name the shim lacks, in a module it serves
+            from dagshift.compat.bridge import bridge_attribute
 
-            return getattr(bridge_module(self.__name__), name)
+            return bridge_attribute(self.__name__, name)
         raise ImportError(missing_message(full), name=self.__name__)
 
 
@@ -64,10 +64,16 @@ class ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
         if fullname not in PATHS:
-            from dagshift.compat.bridge import real_airflow_has
+            from dagshift.compat import probe
 
-            if not real_airflow_has(fullname):
+            if not probe.bridge_enabled():
                 raise ModuleNotFoundError(missing_message(fullname), name=fullname)
+            answer = probe.ask(fullname)
+            if not answer["found"]:
+                from dagshift.compat.bridge import not_in_airflow_message
+
+                message = not_in_airflow_message(fullname, answer.get("error"))
+                raise ModuleNotFoundError(message, name=fullname)
         spec = importlib.util.spec_from_loader(fullname, self, is_package=True)
         spec.origin = "dagshift-airflow-shim"
         return spec

@@ -284,6 +284,95 @@ PATHS.update(
 )
 # ---- end of scheduling beyond the clock ----
 
+# --- Hooks and connections (BaseHook is the shim's own: connections from the environment and
+# dagshift's connections file; provider hooks go through the bridge) ---
+_HOOK = {"BaseHook": "hooks:BaseHook"}
+_CONNECTION = {"Connection": "connections:Connection"}
+PATHS.update(
+    {
+        "airflow.hooks": {},
+        "airflow.hooks.base": _HOOK,
+        "airflow.hooks.base_hook": _HOOK,
+        "airflow.sdk.bases.hook": _HOOK,
+        "airflow.models.connection": _CONNECTION,
+        "airflow.sdk.definitions.connection": _CONNECTION,
+    }
+)
+PATHS["airflow.models"].update(_CONNECTION)
+PATHS["airflow.sdk"].update({**_HOOK, **_CONNECTION})
+
+# --- Configuration, settings and the metadata database (no database: a query fails with what
+# to do; see compat/orm.py) ---
+_CONFIGURATION = {
+    "conf": "configuration:conf",
+    "AIRFLOW_HOME": "configuration:AIRFLOW_HOME",
+    "AIRFLOW_CONFIG": "configuration:AIRFLOW_CONFIG",
+    "AirflowConfigParser": "configuration:AirflowConfigParser",
+    "get_airflow_home": "configuration:get_airflow_home",
+    "get_airflow_config": "configuration:get_airflow_config",
+}
+_SETTINGS = {
+    name: f"settings:{name}"
+    for name in (
+        "AIRFLOW_HOME",
+        "CAN_FORK",
+        "DAGS_FOLDER",
+        "LOG_FORMAT",
+        "LOGGING_LEVEL",
+        "PLUGINS_FOLDER",
+        "SIMPLE_LOG_FORMAT",
+        "SQL_ALCHEMY_CONN",
+        "Session",
+        "TIMEZONE",
+        "engine",
+    )
+}
+_SETTINGS["conf"] = "configuration:conf"
+_MODELS = {"DagModel": "orm:DagModel", "ImportError": "orm:ImportError"}
+PATHS.update(
+    {
+        "airflow.configuration": _CONFIGURATION,
+        "airflow.settings": _SETTINGS,
+        "airflow.sdk.configuration": {"conf": "configuration:conf"},
+        "airflow.models.errors": {
+            "ImportError": "orm:ImportError",
+            "ParseImportError": "orm:ImportError",
+        },
+        "airflow.utils.session": {
+            "provide_session": "orm:provide_session",
+            "create_session": "orm:create_session",
+            "NEW_SESSION": "orm:NEW_SESSION",
+        },
+    }
+)
+PATHS["airflow"].update(
+    {"settings": "@airflow.settings", "configuration": "@airflow.configuration"}
+)
+PATHS["airflow.models"].update(_MODELS)
+PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
+PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+_EXCEPTIONS["AirflowConfigException"] = "exceptions:AirflowConfigException"
+
+# --- E-mail: EmailOperator and airflow.utils.email with Airflow's [smtp] options (the 3.x smtp
+# provider's own EmailOperator, which reads its connection instead, goes through the bridge) ---
+_EMAIL = {"EmailOperator": "mail:EmailOperator"}
+PATHS.update(
+    {
+        "airflow.operators.email": _EMAIL,
+        "airflow.operators.email_operator": _EMAIL,
+        "airflow.utils.email": {
+            name: f"mail:{name}"
+            for name in (
+                "send_email",
+                "send_email_smtp",
+                "build_mime_message",
+                "send_mime_email",
+                "get_email_address_list",
+            )
+        },
+    }
+)
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}

@@ -98,7 +98,8 @@ def load_sources(path: str | Path, errors: list) -> list[tuple[Any, Path]]:
     out = []
     for file in python_files(Path(path)):
         try:
-            out.extend((flow, file.resolve()) for flow in load_file(file))
+            root = path if Path(path).is_dir() else None
+            out.extend((flow, file.resolve()) for flow in load_file(file, root=root))
         except LoadError as exc:
             errors.append(exc)
     return out

@@ -75,14 +75,11 @@ class Clock:
 
 
 def python_files(path: Path) -> list[Path]:
-    """A file, or the ``.py`` files below a folder as the loader takes them."""
-    if not path.is_dir():
-        return [path]
-    return [
-        f
-        for f in sorted(path.rglob("*.py"))
-        if not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
-    ]
+    """A file, or the DAG files below a folder as the loader takes them (``.airflowignore``
+    and Airflow's "might contain a DAG" heuristic honoured)."""
+    from dagshift.runtime.discovery import dag_files
+
+    return dag_files(path) if path.is_dir() else [path]
 
 
 @dataclass

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from dagshift.runtime.discovery import dag_files
 from dagshift.runtime.flow import Flow, _collectors
 
 __all__ = ["LoadError", "collecting", "load_file", "load_path"]
@@ -54,8 +55,11 @@ def _error_line(exc: BaseException, path: Path) -> int | None:
     return frames[-1].lineno if frames else None
 
 
-def load_file(path: str | Path) -> list[Flow]:
+def load_file(path: str | Path, root: str | Path | None = None) -> list[Flow]:
     """Import one Python file and return the flows it constructed, in order.
+
+    ``root`` (the DAGs folder the file was found in) is on ``sys.path`` too while it imports,
+    as Airflow puts its DAGs folder there: a DAG in a subfolder imports the folder's helpers.
 
     Raises:
         LoadError: the file is missing, does not parse, or raised while it was imported.
@@ -63,10 +67,23 @@ def load_file(path: str | Path) -> list[Flow]:
     path = Path(path).resolve()
     if not path.is_file():
         raise LoadError(path, None, "no such file")
-    folder = str(path.parent)
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
+    with _on_sys_path(str(path.parent), None if root is None else str(Path(root).resolve())):
+        return _import(path)
+
+
+@contextlib.contextmanager
+def _on_sys_path(*folders: str | None) -> Iterator[None]:
+    added = [f for f in dict.fromkeys(folders) if f is not None and f not in sys.path]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for folder in added:
+            if folder in sys.path:
+                sys.path.remove(folder)
+
+
+def _import(path: Path) -> list[Flow]:
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -82,9 +99,6 @@ def load_file(path: str | Path) -> list[Flow]:
         sys.modules.pop(name, None)
         line = _error_line(exc, path)
         raise LoadError(path, line, f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        if added and folder in sys.path:
-            sys.path.remove(folder)
     # Loaded files are not importable by name elsewhere: ship their functions by value to
     # dask.distributed workers.
     import cloudpickle
@@ -104,23 +118,19 @@ def _unique(flows: list[Flow]) -> list[Flow]:
 
 
 def load_path(path: str | Path, errors: list[LoadError] | None = None) -> list[Flow]:
-    """Load a file, or every ``.py`` file below a folder (sorted; ``_``/``.`` names skipped).
+    """Load a file, or the DAG files below a folder as Airflow's DAG discovery finds them
+    (``.airflowignore``, only files that might contain a DAG: see
+    :mod:`dagshift.runtime.discovery`), in sorted order.
 
     With ``errors`` given, a file that fails is appended to it and the other files go on;
     without it the first failure raises :class:`LoadError`.
     """
     path = Path(path)
-    files = [path]
-    if path.is_dir():
-        files = [
-            f
-            for f in sorted(path.rglob("*.py"))
-            if not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
-        ]
+    files = dag_files(path) if path.is_dir() else [path]
     flows: list[Flow] = []
     for file in files:
         try:
-            flows.extend(load_file(file))
+            flows.extend(load_file(file, root=path if path.is_dir() else None))
         except LoadError as exc:
             if errors is None:
                 raise

@@ -207,7 +207,7 @@ def test_changed_new_broken_and_deleted_files_are_picked_up(tmp_path, service):
     clock.set(utc(2024, 1, 10, 11))
     assert len(svc.tick()) == 1  # hourly now
     flow_file(folder, "extra", "@hourly")
-    path.write_text("def broken(:\n")
+    path.write_text("from dagshift import Flow\ndef broken(:\n")  # still a flow file, broken
     clock.set(utc(2024, 1, 10, 12))
     assert len(svc.tick()) == 2  # the broken file keeps its flow; the new file is scheduled
     assert "syntax error" in svc.errors[path.resolve()]

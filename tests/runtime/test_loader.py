@@ -52,16 +52,19 @@ def test_an_exception_at_import_names_the_line_in_the_file(tmp_path):
         load_file(path)
 
 
-def test_a_folder_loads_every_file_and_reports_the_broken_ones(tmp_path):
+def test_a_folder_loads_every_dag_file_and_reports_the_broken_ones(tmp_path):
     _write(tmp_path / "a.py", FLOW.format(name="a"))
-    _write(tmp_path / "b.py", "def oops(:\n")
+    _write(tmp_path / "b.py", "from dagshift import Flow\ndef oops(:\n")
+    _write(tmp_path / "notes.py", "def oops(:\n")  # names neither Airflow nor dagshift: skipped
     (tmp_path / "sub").mkdir()
     _write(tmp_path / "sub" / "c.py", FLOW.format(name="c"))
-    _write(tmp_path / "_private.py", FLOW.format(name="private"))
+    _write(tmp_path / "_private.py", FLOW.format(name="private"))  # Airflow parses it too
+    (tmp_path / ".hidden").mkdir()
+    _write(tmp_path / ".hidden" / "d.py", FLOW.format(name="d"))
     errors = []
     flows = load_path(tmp_path, errors)
-    assert [f.name for f in flows] == ["a", "c"]
-    assert len(errors) == 1 and "b.py:1" in str(errors[0])
+    assert [f.name for f in flows] == ["private", "a", "c"]
+    assert len(errors) == 1 and "b.py:2" in str(errors[0])
 
 
 def test_a_file_can_import_its_neighbours(tmp_path):
