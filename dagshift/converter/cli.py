@@ -159,6 +159,7 @@ def _convert_file(path: str) -> dict[str, Any]:
         source=source,
         code=result.code,
         findings=[vars(f) for f in result.findings],
+        bridged=result.bridged,
     )
     return entry
 
@@ -167,8 +168,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
     """The report in the format of ``target``'s suffix (.html, .md, else JSON), written
     atomically.
 
-    JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}]}],
-    "summary": {status: count}}``, plus ``"verification"`` per file and ``verified`` /
+    JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}],
+    "bridged": [{"task_id", "operator"}]}], "summary": {status: count, "bridged": tasks}}``
+    (``bridged``: operators kept as written in converted DAGs, run by the compat shim), plus
+    ``"verification"`` per file and ``verified`` /
     ``differs`` counts with ``--verify``. HTML and Markdown come from :mod:`dagshift.verify`.
     """
     if target.endswith((".html", ".md")) or any("verification" in e for e in entries):
@@ -176,7 +179,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
 
         write_migration_report(target, entries, summary)
         return
-    files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
+    files = [
+        {**{k: e[k] for k in ("path", "status", "findings")}, "bridged": e.get("bridged", [])}
+        for e in entries
+    ]
     if target.endswith(".md"):
         lines = [
             "# dagshift migrate report",
@@ -193,7 +199,9 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
             lines.append(f"| {f['path']} | {f['status']} | {notes} |")
         text = "\n".join(lines) + "\n"
     else:
-        text = json.dumps({"files": files, "summary": summary}, indent=2) + "\n"
+        bridged = sum(len(f["bridged"]) for f in files)
+        text = json.dumps({"files": files, "summary": {**summary, "bridged": bridged}}, indent=2)
+        text += "\n"
     write_atomic(Path(target), text)
 
 
@@ -286,6 +294,9 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.report:
         write_report(args.report, entries, summary)
     line = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items())
+    bridged = sum(len(e.get("bridged", ())) for e in entries)
+    if bridged:  # operators kept as written: the converted files need the compat shim to run
+        line += f"; {bridged} operator{'s' if bridged > 1 else ''} bridged"
     if args.verify:
         verified = sum(1 for e in entries if e.get("verification") is not None)
         line += f"; verified {verified - differs} of {verified}, {differs} differ"

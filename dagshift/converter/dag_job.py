@@ -1,9 +1,11 @@
 """One DAG's conversion: analyze its region, then rewrite it, or raise Unsupported.
 
 The region is the DAG's body (a ``with DAG`` block, a ``@dag`` function, or the module-level
-statements of an assigned DAG). Analysis plans every operator call (and rewrites the callables
-they use); the rewrite turns each operator call into a task call, passing pulled XCom values
-from the tasks that produce them. Nothing here touches the module: the result is a map from
+statements of an assigned DAG). Analysis gives every operator call to the rule of the registry
+(``rules/__init__.py``) that takes it, which plans it (and rewrites the callables it uses); the
+rewrite asks the same rule for the new call, passing pulled XCom values from the tasks that
+produce them. An operator no rule converts is taken by the ``bridged`` rule: it stays as
+written, a task of the flow. Nothing here touches the module: the result is a map from
 original nodes to their replacements, applied by ``convert.py`` only if every check passed.
 """
 
@@ -16,16 +18,23 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.constants import Constants
-from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
-from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, OPERATORS, qualified
-from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
+from dagshift.converter.model import Unsupported, all_names, first_name
+from dagshift.converter.names import qualified
+from dagshift.converter.rules import (
+    REGISTRY,
+    Rule,
+    bash_operator,
+    bridged,
+    call_rule,
+    dependencies,
+    empty_operator,
+    python_operator,
+)
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
-from dagshift.converter.rules.operators import operator_args, task_call
-from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, python_plan
 from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
-from dagshift.converter.walk import walk
+from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = ["DagJob", "FileInfo"]
@@ -33,8 +42,7 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_empty": empty_operator.HELPER,
-    "_dagshift_chain": dependencies.CHAIN_HELPER,
-    "_dagshift_cross_downstream": dependencies.CROSS_HELPER,
+    **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
 }
 
@@ -57,17 +65,7 @@ class FileInfo:
     airflow3: bool = False  # written for Airflow 3 (airflow.sdk / the standard provider)
     task_wraps: dict[str, int] = field(default_factory=dict)  # task(NAME) TaskFlow calls
     constants: Constants = field(default_factory=Constants)  # names bound once to a string
-
-
-@dataclass
-class _Plan:
-    """A Bash or Empty operator call."""
-
-    kind: str
-    args: Any
-    call_args: list[cst.Arg] = field(default_factory=list)
-    pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
-    mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
+    classes: set[str] = field(default_factory=set)  # classes the file defines
 
 
 @dataclass
@@ -75,6 +73,7 @@ class _Producer:
     var: str
     index: int
     pushes: set[str]
+    bridged: bool = False  # an operator that stays as written
 
 
 @dataclass
@@ -87,26 +86,39 @@ class DagJob:
     helpers: set[str] = field(default_factory=set)
     needs: set[str] = field(default_factory=lambda: {"Flow"})
     modules: set[str] = field(default_factory=set)
-    plans: dict[int, Any] = field(default_factory=dict)
+    plans: dict[int, tuple[Rule, Any]] = field(default_factory=dict)
     producers: dict[str, _Producer] = field(default_factory=dict)
     task_vars: set[str] = field(default_factory=set)  # names bound to an operator's task
+    bridged_vars: set[str] = field(default_factory=set)  # ... to an operator that stays
+    bridged: list[dict[str, str]] = field(default_factory=list)  # task_id, operator
     dynamic_ids: bool = False
     _referenced: set[str] | None = None
 
+    def _bridged_calls(self) -> set[int]:
+        return {key for key, (_, plan) in self.plans.items() if getattr(plan, "bridged", False)}
+
     def referenced(self) -> set[str]:
-        """Names the DAG's region and its callables refer to."""
+        """Names the DAG's converted code refers to (its region and callables, not the calls
+        of operators that stay as written)."""
         if self._referenced is None:
-            nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
-            self._referenced = {name for node in nodes for name in all_names(node)}
+            roots = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
+            skip = self._bridged_calls()
+            self._referenced = {
+                n.value for root in roots for n in nodes(root, skip=skip) if type(n) is cst.Name
+            }
         return self._referenced
+
+    def bridged_names(self) -> set[str]:
+        """Names the calls of operators that stay as written refer to."""
+        wanted = self._bridged_calls()
+        calls = [n for stmt in self.region() for n in nodes(stmt) if id(n) in wanted]
+        return {name for call in calls for name in all_names(call)}
 
     # ------------------------------------------------------------------ analysis
     def region(self) -> list[cst.BaseStatement]:
         site = self.site
         if site.kind == "assign":
             return site.span[1:]
-        if site.kind == "with":
-            return list(site.node.body.body)
         return list(site.node.body.body)
 
     def run(self) -> None:
@@ -130,9 +142,13 @@ class DagJob:
             self.replacements[key] = walk(new, values)
         self._check_left(body, new_body)
         code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
+        legacy = not self.file.airflow3
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
-        previous = not self.file.airflow3 and "data_interval" in code
-        self.replacements.update(flow_block(self.site, new_body, self.file, values, previous))
+        previous = legacy and ("data_interval" in code or bool(self.bridged))
+        replacements = flow_block(self.site, new_body, self.file, values, previous)
+        if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
+            replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
+        self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
 
@@ -141,38 +157,27 @@ class DagJob:
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
         ):
             return
-        plan = self.plans.get(id(stmt.body[0].value))
-        if plan is None:
+        rule_plan = self.plans.get(id(stmt.body[0].value))
+        if rule_plan is None:
             return
+        plan = rule_plan[1]
         var = stmt.body[0].targets[0].target.value
-        self.task_vars.add(var)
+        bridged = getattr(plan, "bridged", False)
+        (self.bridged_vars if bridged else self.task_vars).add(var)
         if plan.args.task_id_value is None:
             return
-        pushes = plan.pushes if isinstance(plan, PythonPlan) else set()
-        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes)
+        pushes = getattr(plan, "pushes", set())
+        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
 
-    def plan(self, call: cst.Call, kind: str, expand: cst.Arg | None = None) -> Any:
-        what = "the operator"
-        allowed = {"bash": {"bash_command", "env"}, "empty": set()}.get(kind, PYTHON_ARGS)
-        args = operator_args(call, allowed, self.site.dag_var, what)
-        if args.task_id_value is None:
+    def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
+        """The rule's plan of an operator call, kept for the rewrite."""
+        plan = rule.plan(self, call, kind, expand)
+        if plan.args.task_id_value is None:
             self.dynamic_ids = True
-        if kind == "bash":
-            self.helpers.add("_dagshift_bash")
-            self.needs |= {"task", "render", "shell"}
-            if expand is not None:
-                if set(args.rest) - {"env"}:
-                    raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
-                mapped = bash_operator.mapped_commands(call, expand.value)
-                env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
-                return _Plan("bash", args, env, [], mapped)
-            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.constants)
-            return _Plan("bash", args, call_args, ids)
-        if kind == "empty":
-            self.helpers.add("_dagshift_empty")
-            self.needs.add("task")
-            return _Plan("empty", args)
-        return python_plan(self, call, kind, args, expand)
+        if getattr(plan, "bridged", False):
+            task_id = plan.args.task_id_value
+            self.bridged.append({"task_id": task_id or "?", "operator": plan.operator})
+        self.plans[id(call)] = (rule, plan)
 
     def register(self, fn: cst.FunctionDef, new: cst.FunctionDef, kind: str) -> None:
         code = self.file.module.code_for_node(new)
@@ -199,38 +204,18 @@ class DagJob:
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
             )
         ref: cst.BaseExpression = cst.Name(producer.var)
-        key = pull.key or ("return_value" if producer.pushes else None)
-        if key is None:
+        if pull.key is None:
             return ref
-        if key != "return_value" and key not in producer.pushes:
+        if producer.bridged:
+            raise Unsupported(
+                node, "DS079", f"a pull by key= from {task_id!r}, an operator that stays"
+            )
+        if pull.key not in producer.pushes:
             return default
-        return cst.Subscript(ref, [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))])
-
-    def build(self, plan: Any, index: int, node: cst.Call) -> cst.BaseExpression:
-        if isinstance(plan, PythonPlan):
-            extra = [kwarg(p, self.pulled(pull, index, node)) for p, pull in plan.pulls.items()]
-            if plan.expand_kwargs is not None:
-                func = task_call(plan.target, plan.target_name, plan.args, [], plan.extra_options)
-                mapped = cst.Attribute(func.func, cst.Name("expand_kwargs"))
-                return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
-            args = plan.call_args + extra
-            return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
-        if plan.kind == "bash" and plan.mapped is not None:
-            func = task_call(cst.Name("_dagshift_bash"), None, plan.args, []).func
-            if plan.call_args:  # env= fixed for every command
-                func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
-            return cst.Call(
-                cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)]
-            )
-        if plan.kind == "bash":
-            pull_args = [
-                kwarg("xcom_" + pull.param_name(), self.pulled(pull, index, node))
-                for pull in plan.pulled_ids
-            ]
-            return task_call(
-                cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args
-            )
-        return task_call(cst.Name("_dagshift_empty"), None, plan.args, [])
+        # a pushed key is a named output of the task, apart from its result
+        return cst.Call(
+            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{pull.key}"'))]
+        )
 
     def _task_doc(self, stmt: cst.BaseStatement) -> bool:
         """``t.doc_md = ...`` (or doc, doc_rst, doc_json, doc_yaml) on a task of this DAG."""
@@ -241,8 +226,19 @@ class DagJob:
         target = stmt.body[0].targets[0].target
         return target.value.value in self.task_vars and target.attr.value in DOC_ATTRIBUTES
 
+    def _on_bridged(self, stmt: cst.BaseStatement) -> bool:
+        """``t.attribute = ...`` on an operator that stays: an operator's attribute, as written."""
+        return (
+            m.matches(
+                stmt,
+                m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])]),
+            )
+            and stmt.body[0].targets[0].target.value.value in self.bridged_vars
+        )
+
     def _check_left(self, body: list[cst.BaseStatement], new_body: list[cst.CSTNode]) -> None:
-        """No name from airflow (nor the DAG variable) may be left in the converted region."""
+        """No name from airflow (nor the DAG variable) may be left in the converted region,
+        but in the calls of operators that stay (and the DAG variable not even there)."""
         allowed = {
             local
             for local, full in self.file.names.items()
@@ -251,7 +247,12 @@ class DagJob:
         heads = {n.partition(".")[0] for n in self.file.names} - allowed
         if self.site.dag_var:
             heads.add(self.site.dag_var)
+        funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
+        defs = self._kept_definitions(body)
         for old, new in zip(body, new_body, strict=True):
+            if id(old) in defs:
+                continue  # a class or function only kept operators use: it stays as written
+            kept = {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
             doc = self.site.dag_var and m.matches(  # dag.doc_md = ...: an attribute of the flow
                 old,
                 m.SimpleStatementLine(
@@ -262,6 +263,8 @@ class DagJob:
                 found = first_name(old.body[0].value, heads)
             elif self._task_doc(old):  # t.doc_md = ...: TaskRef keeps documentation
                 found = first_name(new, heads)
+            elif self._on_bridged(old):
+                found = first_name(new, {self.site.dag_var or ""})
             elif m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
@@ -269,15 +272,11 @@ class DagJob:
                     old, "DS053", "an attribute set on a task, other than doc_md and its kin"
                 )
             else:
-                found = first_name(new, heads)
+                found = first_name(new, heads, kept)
+                for call in (n for n in nodes(new) if id(n) in kept):
+                    found = found or first_name(call, {self.site.dag_var or ""})
             if found is not None:
-                left = found.value
-                at = first_name(old, {left}) or old
-                if left == self.site.dag_var:
-                    raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
-                raise Unsupported(
-                    at, "DS002", f"uses {left!r} from airflow beyond what is converted"
-                )
+                self._left(old, found)
         for key, new in self.replacements.items():
             found = first_name(new, heads - {self.site.dag_var or ""})
             if found is not None:
@@ -287,6 +286,85 @@ class DagJob:
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
+
+    def _kept_definitions(self, body: list[cst.BaseStatement]) -> set[int]:
+        """Classes and functions of the region that only operators kept as written use."""
+        wanted = self.bridged_names()
+        skip = self._bridged_calls()
+        out: set[int] = set()
+        for stmt in body:
+            if not isinstance(stmt, cst.ClassDef | cst.FunctionDef) or id(stmt) in self.originals:
+                continue
+            name = stmt.name.value
+            others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
+            if name in wanted and not any(type(n) is cst.Name and n.value == name for n in others):
+                out.add(id(stmt))
+        return out
+
+    def _bridged_originals(self, body: list[cst.BaseStatement]) -> list[cst.Call]:
+        wanted = self._bridged_calls()
+        return [n for stmt in body for n in nodes(stmt) if id(n) in wanted]
+
+    def _left(self, old: cst.CSTNode, found: Any) -> None:
+        left = found.value
+        at = first_name(old, {left}) or old
+        if left == self.site.dag_var:
+            raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
+        raise Unsupported(at, "DS002", f"uses {left!r} from airflow beyond what is converted")
+
+
+def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dict[int, Any]:
+    """The replacements with ``name=value`` added to the ``Flow(...)`` call they make."""
+
+    class _Add(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+            if not m.matches(updated.func, m.Name("Flow")):
+                return updated
+            args = list(updated.args)
+            extra = cst.Arg(cst.parse_expression(value), keyword=cst.Name(name), equal=_EQ)
+            if args and isinstance(args[-1].comma, cst.Comma):  # one argument per line
+                sep = args[0].comma if len(args) > 1 else args[-1].comma
+                args = [
+                    *args[:-1],
+                    args[-1].with_changes(comma=sep),
+                    extra.with_changes(comma=args[-1].comma),
+                ]
+            else:
+                args = (
+                    [
+                        *args[:-1],
+                        args[-1].with_changes(
+                            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                        ),
+                        extra,
+                    ]
+                    if args
+                    else [extra]
+                )
+            return updated.with_changes(args=args)
+
+    out: dict[int, Any] = {}
+    for key, new in replacements.items():
+        if isinstance(new, cst.FlattenSentinel):
+            out[key] = cst.FlattenSentinel([_first_with(n, _Add()) for n in new.nodes])
+        elif isinstance(new, cst.CSTNode):
+            out[key] = _first_with(new, _Add())
+        else:
+            out[key] = new
+    return out
+
+
+_EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+
+
+def _first_with(node: cst.CSTNode, add: cst.CSTTransformer) -> cst.CSTNode:
+    """``node`` with the items of its ``with Flow(...)`` statement given to ``add``."""
+    if isinstance(node, cst.With):
+        return node.with_changes(items=[item.visit(add) for item in node.items])
+    if isinstance(node, cst.FunctionDef):  # a @dag function: the block is in its body
+        body = [_first_with(s, add) for s in node.body.body]
+        return node.with_changes(body=node.body.with_changes(body=body))
+    return node
 
 
 class _Analyzer(cst.CSTVisitor):
@@ -301,19 +379,14 @@ class _Analyzer(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.depth -= 1
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> bool:
         names = self.job.file.names
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
             raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
-        kind = OPERATORS.get(qualified(node.func, names) or "")
-        full = qualified(node.func, names) or ""
-        if kind is not None and id(node) not in self.partials:
-            self.job.plans[id(node)] = self.job.plan(node, kind)
-            return
-        if full.endswith(("Operator", "Sensor")) and id(node) not in self.partials:
-            raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
+        if id(node) in self.partials:
+            return True
         if m.matches(
             node,
             m.Call(
@@ -323,21 +396,47 @@ class _Analyzer(cst.CSTVisitor):
                 )
             ),
         ):
-            inner = node.func.value
-            kind = OPERATORS.get(qualified(inner.func.value, names) or "")
-            if kind is None:
-                return
-            mapped_arg = {"python": "op_kwargs", "bash": "bash_command"}.get(kind)
-            if len(node.args) != 1 or not m.matches(
-                node.args[0], m.Arg(keyword=m.Name(mapped_arg or "-"))
-            ):
-                raise Unsupported(
-                    node, "DS090", "an operator mapped other than over op_kwargs / bash_command"
-                )
-            self.partials.add(id(inner))
-            self.job.plans[id(node)] = self.job.plan(
-                inner.with_changes(func=inner.func.value), kind, node.args[0]
+            return self._mapped(node, names)
+        full = qualified(node.func, names)
+        taken = call_rule(full, node, self.job.file)
+        if taken is not None and self.depth and taken[0] is bridged.RULE:
+            taken = None  # an operator made inside a function of the body: not kept as written
+        if taken is not None:
+            self.job.plan(node, *taken)
+            return not getattr(self.job.plans[id(node)][1], "bridged", False)
+        if (full or "").endswith(("Operator", "Sensor")):
+            raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
+        return True
+
+    def _mapped(self, node: cst.Call, names: dict[str, str]) -> bool:
+        """``Operator.partial(...).expand(...)``: the rule of the operator maps it."""
+        inner = node.func.value
+        operator = inner.func.value
+        taken = (
+            None
+            if self.depth
+            else call_rule(
+                qualified(operator, names), inner.with_changes(func=operator), self.job.file
             )
+        )
+        if taken is None or (self.depth and taken[0] is bridged.RULE):
+            return True
+        rule, kind = taken
+        mapped_arg = rule.mapped.get(kind)
+        if (
+            mapped_arg is None
+            or len(node.args) != 1
+            or not m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
+        ):
+            raise Unsupported(
+                node, "DS090", "an operator mapped other than over its one mapped argument"
+            )
+        self.partials.add(id(inner))
+        plan = rule.plan(self.job, inner.with_changes(func=operator), kind, node.args[0])
+        if plan.args.task_id_value is None:
+            self.job.dynamic_ids = True
+        self.job.plans[id(node)] = (rule, plan)
+        return True
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -345,28 +444,31 @@ class _Rewriter(cst.CSTTransformer):
         self.job, self.index = job, 0
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        plan = self.job.plans.get(id(original))
-        if plan is not None:
-            return self.job.build(plan, self.index, original)
+        taken = self.job.plans.get(id(original))
+        if taken is not None:
+            rule, plan = taken
+            return rule.build(self.job, plan, self.index, updated if plan_keeps(plan) else original)
         full = qualified(original.func, self.job.file.names)
-        for names, helper in (
-            (CHAIN, "_dagshift_chain"),
-            (CROSS_DOWNSTREAM, "_dagshift_cross_downstream"),
-        ):
-            if full in names:
-                self.job.helpers.add(helper)
-                return updated.with_changes(func=cst.Name(helper))
+        for rule in REGISTRY:
+            if rule.rewrite_call is not None:
+                new = rule.rewrite_call(self.job, original, updated, full)
+                if new is not None:
+                    return new
         return updated
 
     def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation):
-        # `a >> Label("why") >> b`: an edge label only annotates the edge; the edge stays
-        if isinstance(updated.operator, cst.RightShift | cst.LeftShift):
-            for side, other in ((updated.right, updated.left), (updated.left, updated.right)):
-                if (
-                    isinstance(side, cst.Call)
-                    and qualified(side.func, self.job.file.names) in LABELS
-                ):
-                    return other
+        for rule in REGISTRY:
+            if rule.rewrite_binary is not None:
+                new = rule.rewrite_binary(self.job, original, updated)
+                if new is not None:
+                    return new
+        return updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        # `t.output` of a converted operator is its result: the task's placeholder itself
+        if m.matches(original, m.Attribute(m.Name(), m.Name("output"))):
+            if original.value.value in self.job.task_vars:
+                return updated.value
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
@@ -375,9 +477,13 @@ class _Rewriter(cst.CSTTransformer):
             self.job.originals.pop(id(original))
             return new
         if is_taskflow(original, self.job.file.names):
-            new, uses_context = rewrite_taskflow(original, self.job.file)
-            self.job.needs.add("task")
-            if uses_context:
-                self.job.needs.add("get_run_context")
+            new, needs = rewrite_taskflow(original, self.job.file)
+            self.job.needs |= needs
             return new
         return updated
+
+
+def plan_keeps(plan: Any) -> bool:
+    """Whether the rule rewrites the call as it is after its children's rewrite (an operator
+    that stays keeps its arguments as written, but their own rewrites)."""
+    return getattr(plan, "bridged", False)

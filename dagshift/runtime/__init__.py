@@ -1,6 +1,6 @@
 """dagshift's functional runtime: tasks, flows, parameters, and the Dask executor."""
 
-from dagshift.runtime.context import FailTask, SkipTask, get_run_context, render, shell
+from dagshift.runtime.context import FailTask, SkipTask, get_run_context, push, render, shell
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.state import TaskRun
@@ -18,6 +18,7 @@ __all__ = [
     "TaskRef",
     "TaskRun",
     "get_run_context",
+    "push",
     "render",
     "shell",
     "task",

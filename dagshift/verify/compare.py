@@ -143,16 +143,26 @@ def _same(x: Any, y: Any) -> bool:
     return _jsonable(x) == _jsonable(y)
 
 
+def _pushed(run: Any) -> dict[str, Any]:
+    return {k: v for k, v in (run.pushed or {}).items() if not k.startswith("__")}
+
+
 def _same_outputs(a: Any, b: Any) -> bool:
-    """Same result; or, where the converter turned XCom pushes into a returned mapping
-    (``{"return_value": ..., "<pushed key>": ...}``), the same return value and pushed values."""
-    if _same(a.result, b.result):
-        return True
-    pushed = {k: v for k, v in (a.pushed or {}).items() if not k.startswith("__")}
-    if not pushed or not isinstance(b.result, dict) or "return_value" not in b.result:
+    """Same result and the same pushed values (XCom keys: named outputs once converted). A
+    key the original pushed from its result (``multiple_outputs``, which the conversion drops:
+    ``ref["key"]`` reads the result) may be a key of the converted result instead."""
+    if not _same(a.result, b.result):
         return False
-    expected = {"return_value": a.result, **pushed}
-    return set(b.result) == set(expected) and all(_same(expected[k], b.result[k]) for k in expected)
+    pushed_a, pushed_b = _pushed(a), _pushed(b)
+    if set(pushed_b) - set(pushed_a):
+        return False
+    result = b.result if isinstance(b.result, Mapping) else {}
+    missing = object()
+    for key, value in pushed_a.items():
+        other = pushed_b.get(key, result.get(key, missing))
+        if other is missing or not _same(value, other):
+            return False
+    return True
 
 
 def compare_runs(original: FlowRun, converted: FlowRun) -> list[Difference]:

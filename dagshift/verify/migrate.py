@@ -79,6 +79,7 @@ def _file_report(entry: dict[str, Any]) -> FileReport:
         graphs_before=entry.get("graphs_before", {}),
         graphs_after=entry.get("graphs_after", {}),
         verification=entry.get("verification"),
+        bridged=list(entry.get("bridged", [])),
     )
 
 
@@ -87,6 +88,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
     for e in entries:
         item = {k: e[k] for k in ("path", "status", "findings")}
         item["path"] = str(item["path"])
+        item["bridged"] = e.get("bridged", [])
         if "verification" in e:
             item["verification"] = e["verification"]
         files.append(item)
@@ -95,6 +97,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
         "files": files,
         "summary": {
             **summary,
+            "bridged": sum(len(e.get("bridged", ())) for e in entries),
             "verified": sum(1 for v in verified if all(c["ok"] for c in v)),
             "differs": sum(1 for v in verified if not all(c["ok"] for c in v)),
         },

@@ -3,10 +3,10 @@
 Airflow hands a callable its context through parameters named after context values and through
 ``**context``; dagshift hands it only its arguments. This rule rewrites the function so that
 the same values reach it: context values through ``get_run_context()`` (see ``context.py``),
-XCom pulls as new parameters fed by upstream results and pushes as a returned mapping (see
+XCom pulls as new parameters fed by upstream results, and pushes as ``push(key, value)``: a
+named output of the task, apart from its result, which stays its return value (see
 ``xcom.py``). A reference to the task instance, the context dict or ``dag_run`` that none of
-those forms covers keeps the function, and its DAG, as they were (Unsupported).
-"""
+those forms covers keeps the function, and its DAG, as they were (Unsupported)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dagshift.converter.rules.context import (
     OTHER_CONTEXT,
     context_lookup,
 )
-from dagshift.converter.rules.xcom import PUSHED, Pull, parse_pull, parse_push, returns_mapping
+from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
 __all__ = ["CallableRewrite", "rewrite_callable"]
@@ -159,7 +159,7 @@ class _Rewrite(cst.CSTTransformer):
             name = self.params[pull]
             if pull.many and not self.airflow3:  # Airflow 2 lists only tasks with a value
                 return cst.parse_expression(f"[value for value in {name} if value is not None]")
-            if pull.default is not None:
+            if pull.default is not None and not self.airflow3:  # Airflow 3 ignores default=
                 return cst.parse_expression(f"({name} if {name} is not None else {pull.default})")
             return cst.Name(name)
         key = self.names.key_of(original)
@@ -182,27 +182,11 @@ class _Rewrite(cst.CSTTransformer):
         ):
             key, _ = parse_push(call)
             value = parse_push(updated.value)[1]
-            target = cst.Subscript(
-                cst.Name(PUSHED), [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))]
+            push = cst.Call(
+                cst.Name("push"), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
             )
-            return cst.Assign([cst.AssignTarget(target)], value)
+            return updated.with_changes(value=push)
         return updated
-
-
-class _Returns(cst.CSTTransformer):
-    """``return x`` -> ``return {**xcom_pushed, "return_value": x}`` in this function only."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
-        return updated.with_changes(value=returns_mapping(updated.value))
 
 
 def _aliases(body: list[cst.BaseStatement], names: _Names) -> set[int]:
@@ -277,8 +261,8 @@ def rewrite_callable(
             while name in used or name in pulls.values():
                 name += "_xcom"
             pulls[pull] = name
-    if check.pushes and PUSHED in used:
-        raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {PUSHED!r}")
+    if check.pushes and "push" in used:
+        raise Unsupported(fn, "DS074", "the callable pushes XCom and already uses 'push'")
     rewrite = _Rewrite(names, pulls, module, airflow3)
     new_body: list[cst.BaseStatement] = [
         walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
@@ -291,12 +275,6 @@ def rewrite_callable(
         for name, key in values.items()
     ]
     prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
-    if check.pushes:
-        prologue.append(cst.parse_statement(f"{PUSHED} = {{}}\n"))
-        new_body = [walk(s, _Returns()) for s in new_body]  # type: ignore[misc]
-        if not m.matches(new_body[-1], m.SimpleStatementLine([m.Return() | m.Raise()])):
-            last = cst.SimpleStatementLine([cst.Return(returns_mapping(None))])
-            new_body.append(last)
     new_body = new_body[:head] + prologue + new_body[head:]
     if not new_body:
         new_body = [cst.SimpleStatementLine([cst.Pass()])]

@@ -18,15 +18,18 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, evaluated, kwarg, string_value
+from dagshift.converter.names import OPERATORS
+from dagshift.converter.rules import Rule
 from dagshift.converter.rules.callables import rewrite_callable
 from dagshift.converter.rules.context import check_template
-from dagshift.converter.rules.operators import OperatorArgs
+from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes
 
 __all__ = [
     "DECORATORS",
     "PYTHON_ARGS",
+    "RULE",
     "PythonPlan",
     "call_arguments",
     "python_plan",
@@ -202,8 +205,8 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         airflow3=job.file.airflow3,
         rendered=to_render,
     )
-    if done.pushes and kind != "python":
-        raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
+    if done.pushes:
+        job.needs.add("push")
     if done.uses_context:
         job.needs.add("get_run_context")
     changed = not done.function.deep_equals(fn)
@@ -241,3 +244,33 @@ def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tupl
         else:
             raise Unsupported(call, "DS034", f"a template for {item}= reaches **kwargs")
     return tuple(out)
+
+
+def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
+    kind = OPERATORS.get(full or "")
+    return kind if kind in DECORATORS else None
+
+
+def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> PythonPlan:
+    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator")
+    return python_plan(job, call, kind, args, expand)
+
+
+def _build(job: Any, plan: PythonPlan, index: int, node: cst.Call) -> cst.BaseExpression:
+    extra = [kwarg(p, job.pulled(pull, index, node)) for p, pull in plan.pulls.items()]
+    if plan.expand_kwargs is not None:
+        func = task_call(plan.target, plan.target_name, plan.args, [], plan.extra_options)
+        mapped = cst.Attribute(func.func, cst.Name("expand_kwargs"))
+        return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
+    args = plan.call_args + extra
+    return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
+
+
+RULE = Rule(
+    "python_operator",
+    DESCRIPTION,
+    calls=_calls,
+    plan=_plan,
+    build=_build,
+    mapped={kind: "op_kwargs" for kind in DECORATORS},
+)

@@ -2,7 +2,8 @@
 or ``airflow.sdk`` become dagshift's decorators of the same names (the data flow is already
 functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mapping result);
 ``execution_timeout`` becomes ``timeout``; the function body gets the context rewrite of
-``callables.py`` (no XCom pulls or pushes: a TaskFlow task passes data by arguments).
+``callables.py`` (no XCom pulls: a TaskFlow task passes data by arguments; a push becomes
+``push(key, value)``).
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
     return dec.with_changes(decorator=call.with_changes(func=target, args=[*args[:-1], last]))
 
 
-def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, bool]:
-    """The function with dagshift's decorator; True when it now reads get_run_context()."""
+def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
+    """The function with dagshift's decorator, and the dagshift names it now needs."""
     names = file.names
     decorators = []
     for dec in fn.decorators:
@@ -89,6 +90,8 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, b
         is_task = _kind(target, names) is not None
         decorators.append(_decorator(dec, names, file.airflow3) if is_task else dec)
     done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
-    if done.pulls or done.pushes:
-        raise Unsupported(fn, "DS082", "a TaskFlow function that pulls or pushes XCom by key")
-    return done.function.with_changes(decorators=decorators), done.uses_context
+    if done.pulls:
+        raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
+    needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs |= {"push"} if done.pushes else set()
+    return done.function.with_changes(decorators=decorators), needs
