@@ -277,7 +277,9 @@ class DagJob:
                     found = found or first_name(call, {self.site.dag_var or ""})
             if found is not None:
                 self._left(old, found)
+            _no_airflow_access(old, new, kept)
         for key, new in self.replacements.items():
+            _no_airflow_access(self.originals[key], new)
             found = first_name(new, heads - {self.site.dag_var or ""})
             if found is not None:
                 left = found.value
@@ -311,6 +313,29 @@ class DagJob:
         if left == self.site.dag_var:
             raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
         raise Unsupported(at, "DS002", f"uses {left!r} from airflow beyond what is converted")
+
+
+# What reaches Airflow's context or XCom at run time; none may be left in converted code.
+_ACCESS = {"xcom_pull", "xcom_push", "get_current_context", "get_template_context"}
+
+
+def _no_airflow_access(old: cst.CSTNode, new: cst.CSTNode, skip: Any = ()) -> None:
+    """Unsupported when converted code (``new``, but the ``skip`` nodes) still reaches Airflow's
+    context or XCom: a call named so, or a template pulling XCom (the rules convert every form
+    they prove; this is the proof that none is left)."""
+    for n in nodes(new, skip=skip):
+        name = None
+        if type(n) is cst.Attribute and n.attr.value in _ACCESS:
+            name = n.attr.value
+        elif type(n) is cst.Name and n.value in _ACCESS:
+            name = n.value
+        elif type(n) is cst.SimpleString and "{{" in n.value and ".xcom_p" in n.value:
+            name = "xcom in a template"
+        if name is not None:
+            at = next((x for x in nodes(old) if type(x) is type(n) and x.deep_equals(n)), old)
+            raise Unsupported(
+                at, "DS095", f"converted code would still reach Airflow at run time ({name})"
+            )
 
 
 def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dict[int, Any]:

@@ -63,6 +63,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),
         ("bash_operator/command_from_another_dedent_kept", [("DS035", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
+        ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
     ],
 )
 def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(

@@ -76,22 +76,27 @@ class PythonPlan:
     expand_kwargs: cst.BaseExpression | None = None
 
 
-def templated(node: cst.CSTNode) -> bool:
+def templated(node: cst.CSTNode, constants: Any = None) -> bool:
     """Whether a value holds a string Airflow would render as a template (Unsupported when
-    the template reads a name dagshift's run context does not have)."""
+    the template reads a name dagshift's run context does not have, ``ti.xcom_pull`` too).
+    ``constants``: the file's names bound once to a string, whose text is checked as well."""
     found = False
     for n in nodes(node):
-        if type(n) is cst.SimpleString and ("{{" in n.value or "{%" in n.value):
-            found = True
-            if isinstance(evaluated(n), str):
-                check_template(node, evaluated(n))
+        text = None
+        if type(n) is cst.SimpleString:
+            text = evaluated(n)
+        elif type(n) is cst.Name and constants is not None:
+            text = constants.text(n)
         elif type(n) is cst.FormattedStringText:
             found = found or "{{" in n.value or "{%" in n.value
+        if isinstance(text, str) and ("{{" in text or "{%" in text):
+            found = True
+            check_template(node, text)
     return found
 
 
 def call_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg]
+    call: cst.Call, rest: dict[str, cst.Arg], constants: Any = None
 ) -> tuple[list[cst.Arg], set[str], set[int | str]]:
     """op_args / op_kwargs / templates_dict as call arguments, the keywords they feed, and
     which of them (positions, keywords) hold Jinja templates the task must render."""
@@ -106,7 +111,7 @@ def call_arguments(
             if not isinstance(el, cst.Element):
                 raise Unsupported(call, "DS033", "op_args with a starred element")
             out.append(cst.Arg(el.value))
-            if templated(el.value):
+            if templated(el.value, constants):
                 rendered.add(i)
     if "op_kwargs" in rest:
         value = rest["op_kwargs"].value
@@ -118,9 +123,10 @@ def call_arguments(
                 raise Unsupported(call, "DS034", "op_kwargs key is not an identifier string")
             out.append(kwarg(key, el.value))
             keys.add(key)
-            if templated(el.value):
+            if templated(el.value, constants):
                 rendered.add(key)
     if "templates_dict" in rest:
+        templated(rest["templates_dict"].value, constants)  # its templates must convert too
         out.append(kwarg("templates_dict", rest["templates_dict"].value))
         keys.add("templates_dict")
         rendered.add("templates_dict")
@@ -145,7 +151,7 @@ def expand_kwargs_keys(call: cst.Call, value: cst.BaseExpression) -> set[str]:
 
 def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> PythonPlan:
     """The plan of a Python/Branch/ShortCircuit operator call in ``job``'s DAG."""
-    call_args, keys, rendered = call_arguments(call, args.rest)
+    call_args, keys, rendered = call_arguments(call, args.rest, job.file.constants)
     if expand is not None:
         if call_args:
             raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
