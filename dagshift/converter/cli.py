@@ -57,9 +57,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--verify",
-        action="store_true",
+        nargs="?",
+        const="run",
+        default=None,
+        metavar="graph",
         help="load each original (through the Airflow shim) and its conversion, compare their "
-        "graphs and run both at one date: this imports and runs the files' code",
+        "graphs and run both at one date: this imports and runs the files' code; "
+        "--verify=graph compares graphs, data edges and task options and runs no task",
     )
     p.add_argument(
         "--verify-date",
@@ -256,6 +260,9 @@ def _migrate(args: argparse.Namespace) -> int:
         for name, description in RULES.items():
             print(f"{name:16s} {description}")
         return 0
+    if args.verify not in (None, "run", "graph"):  # `--verify dags/`: the folder is a PATH
+        args.paths.insert(0, args.verify)
+        args.verify = "run"
     if not args.paths:
         print("dagshift migrate: give at least one PATH", file=sys.stderr)
         return 2
@@ -317,7 +324,7 @@ def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
     params = dict(_param(p) for p in args.params)
     differs = 0
     for entry in entries:
-        verify_entry(entry, logical_date=date, parameters=params)
+        verify_entry(entry, logical_date=date, parameters=params, run=args.verify == "run")
         checks = entry.get("verification")
         if checks is None:
             continue

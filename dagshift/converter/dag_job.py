@@ -148,9 +148,26 @@ class DagJob:
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
             replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
+        defaults = self._defaults_code()
+        if "retries" in code + self._dag_code() + defaults and "retry_delay" not in defaults:
+            # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
+            replacements = _with_retry_delay(replacements)
         self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
+
+    def _dag_code(self) -> str:
+        return "".join(self.file.module.code_for_node(a) for a in self.site.call_args)
+
+    def _defaults_code(self) -> str:
+        """The source of the DAG's default_args (through a module-level name)."""
+        for arg in self.site.call_args:
+            if arg.keyword and arg.keyword.value == "default_args":
+                value = arg.value
+                if isinstance(value, cst.Name):
+                    value = self.file.assigned.get(value.value, value)
+                return self.file.module.code_for_node(value)
+        return ""
 
     def _producer(self, stmt: cst.BaseStatement, index: int) -> None:
         if not m.matches(
@@ -349,37 +366,61 @@ def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dic
             extra = cst.Arg(cst.parse_expression(value), keyword=cst.Name(name), equal=_EQ)
             if args and isinstance(args[-1].comma, cst.Comma):  # one argument per line
                 sep = args[0].comma if len(args) > 1 else args[-1].comma
-                args = [
-                    *args[:-1],
-                    args[-1].with_changes(comma=sep),
-                    extra.with_changes(comma=args[-1].comma),
-                ]
+                last = extra.with_changes(comma=args[-1].comma)
+                args = [*args[:-1], args[-1].with_changes(comma=sep), last]
+            elif args:
+                space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                args = [*args[:-1], args[-1].with_changes(comma=space), extra]
             else:
-                args = (
-                    [
-                        *args[:-1],
-                        args[-1].with_changes(
-                            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                        ),
-                        extra,
-                    ]
-                    if args
-                    else [extra]
-                )
+                args = [extra]
             return updated.with_changes(args=args)
 
+    return _with_flow_args(replacements, _Add())
+
+
+def _with_flow_args(replacements: dict[int, Any], change: cst.CSTTransformer) -> dict[int, Any]:
+    """The replacements with the items of their ``with Flow(...)`` statement changed."""
     out: dict[int, Any] = {}
     for key, new in replacements.items():
         if isinstance(new, cst.FlattenSentinel):
-            out[key] = cst.FlattenSentinel([_first_with(n, _Add()) for n in new.nodes])
+            out[key] = cst.FlattenSentinel([_first_with(n, change) for n in new.nodes])
         elif isinstance(new, cst.CSTNode):
-            out[key] = _first_with(new, _Add())
+            out[key] = _first_with(new, change)
         else:
             out[key] = new
     return out
 
 
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+_AIRFLOW_RETRY_DELAY = '"retry_delay": 300'  # seconds: Airflow's [core] default_task_retry_delay
+
+
+def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
+    """The Flow's ``default_task_options`` with Airflow's retry delay, unless they have one."""
+    found = []
+
+    class _Delay(cst.CSTTransformer):
+        def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+            if not (updated.keyword and updated.keyword.value == "default_task_options"):
+                return updated
+            found.append(updated)
+            value = updated.value
+            if isinstance(value, cst.Dict):
+                element = cst.parse_expression("{" + _AIRFLOW_RETRY_DELAY + "}").elements[0]
+                last = value.elements[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+                return updated.with_changes(
+                    value=value.with_changes(elements=[*value.elements[:-1], last, element])
+                )
+            code = cst.Module([]).code_for_node(value)
+            merged = cst.parse_expression(f"{{**{code}, {_AIRFLOW_RETRY_DELAY}}}")
+            return updated.with_changes(value=merged)
+
+    out = _with_flow_args(replacements, _Delay())
+    if not found:
+        out = _with_flow_kwarg(out, "default_task_options", "{" + _AIRFLOW_RETRY_DELAY + "}")
+    return out
 
 
 def _first_with(node: cst.CSTNode, add: cst.CSTTransformer) -> cst.CSTNode:
