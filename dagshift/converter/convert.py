@@ -116,12 +116,40 @@ def _run_jobs(info: FileInfo, jobs: list[DagJob]) -> dict[int, Unsupported]:
     return failed
 
 
+def flow_blocks(module: cst.Module) -> list[cst.With]:
+    """``with Flow(...)`` blocks of dagshift already in the file (a file converted before, a
+    DAG of it converted, another kept): the operators they keep as written stay so."""
+    local = {
+        alias.evaluated_alias or alias.evaluated_name
+        for stmt in module.body
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        if isinstance(small, cst.ImportFrom)
+        and small.module is not None
+        and cst.helpers.get_full_name_for_node(small.module) == "dagshift"
+        and not isinstance(small.names, cst.ImportStar)
+        for alias in small.names
+        if alias.evaluated_name == "Flow"
+    }
+    return [
+        n
+        for n in nodes(module)
+        if type(n) is cst.With
+        and isinstance(n.items[0].item, cst.Call)
+        and isinstance(n.items[0].item.func, cst.Name)
+        and n.items[0].item.func.value in local
+    ]
+
+
 def for_bridged(info: FileInfo, jobs: list[DagJob]) -> set[int]:
     """Module-level statements (custom operator classes, their helpers) that only operators
-    kept as written use: they stay as written too, Airflow names and all (the shim runs them)."""
+    kept as written use: they stay as written too, Airflow names and all (the shim runs them);
+    and the flow blocks already in the file."""
+    blocks = flow_blocks(info.module)
     wanted = set().union(*(j.bridged_names() for j in jobs)) if jobs else set()
+    wanted |= {name for block in blocks for name in all_names(block)}
     functional = set().union(*(j.referenced() for j in jobs)) if jobs else set()
-    found: set[int] = set()
+    found: set[int] = {id(block) for block in blocks}
     changed = True
     while changed:
         changed = False
@@ -295,6 +323,11 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return Result("not_a_dag", source)
     info = survey.info(module)
     info.constants = constants
+    info.dag_vars = {site.dag_var for site in sites if site.dag_var}
+    for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here
+        asname = block.items[0].asname
+        if asname is not None and isinstance(asname.name, cst.Name):
+            info.dag_vars.add(asname.name.value)
     jobs = [DagJob(info, site) for site in sites]
     failed = _run_jobs(info, jobs)
     outside: dict[int, cst.CSTNode] = {}

@@ -66,6 +66,7 @@ class FileInfo:
     task_wraps: dict[str, int] = field(default_factory=dict)  # task(NAME) TaskFlow calls
     constants: Constants = field(default_factory=Constants)  # names bound once to a string
     classes: set[str] = field(default_factory=set)  # classes the file defines
+    dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
 
 
 @dataclass
@@ -262,8 +263,8 @@ class DagJob:
             if full in ("airflow.decorators.task", "airflow.sdk.task")
         }
         heads = {n.partition(".")[0] for n in self.file.names} - allowed
-        if self.site.dag_var:
-            heads.add(self.site.dag_var)
+        dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
+        heads |= dags
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
         defs = self._kept_definitions(body)
         for old, new in zip(body, new_body, strict=True):
@@ -281,7 +282,7 @@ class DagJob:
             elif self._task_doc(old):  # t.doc_md = ...: TaskRef keeps documentation
                 found = first_name(new, heads)
             elif self._on_bridged(old):
-                found = first_name(new, {self.site.dag_var or ""})
+                found = first_name(new, dags)
             elif m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
@@ -291,7 +292,7 @@ class DagJob:
             else:
                 found = first_name(new, heads, kept)
                 for call in (n for n in nodes(new) if id(n) in kept):
-                    found = found or first_name(call, {self.site.dag_var or ""})
+                    found = found or first_name(call, dags)
             if found is not None:
                 self._left(old, found)
             _no_airflow_access(old, new, kept)
@@ -327,7 +328,7 @@ class DagJob:
     def _left(self, old: cst.CSTNode, found: Any) -> None:
         left = found.value
         at = first_name(old, {left}) or old
-        if left == self.site.dag_var:
+        if left == self.site.dag_var or left in self.file.dag_vars:
             raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
         raise Unsupported(at, "DS002", f"uses {left!r} from airflow beyond what is converted")
 

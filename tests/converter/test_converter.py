@@ -357,3 +357,13 @@ def test_output_of_a_converted_operator_is_its_result_and_of_a_kept_one_its_xcom
     run = flow.run(logical_date=DAY)
     assert run.tasks["double"].result == 6
     assert run.tasks["sensed"].state == "failed"  # 2 * None: a sensor's XCom is None
+
+
+def test_a_pushed_key_is_a_named_output_the_puller_gets_and_the_result_stays(
+    tmp_path: Path,
+) -> None:
+    flow, run = _run("xcom/push_from_a_function_named_push", tmp_path)
+    assert run.tasks["push"].result is None  # as in Airflow: it returned nothing
+    assert run.tasks["push"].pushed == {"pushed": [1, 2]}
+    assert run.tasks["pull"].result == [1, 2]
+    assert [b.argument for b in flow.graph.edges["push", "pull"]["data"]] == ["push_pushed"]

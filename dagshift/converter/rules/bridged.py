@@ -68,7 +68,13 @@ def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
         return None
     last = func.value if isinstance(func, cst.Name) else func.attr.value
     if full is not None:  # an Airflow name: an operator or sensor class
-        return "bridged" if last.endswith(_ENDINGS) else None
+        module = full.rpartition(".")[0]
+        in_package = any(f".{p}." in f"{module}." for p in ("operators", "sensors"))
+        if last.endswith(_ENDINGS) or (
+            in_package and last[:1].isupper() and _keyword(call, "task_id")
+        ):
+            return "bridged"  # ExternalTaskMarker, TimeDeltaSensorAsync ... are operators too
+        return None
     head = cst.helpers.get_full_name_for_node(func) or ""
     if head in file.functions or last in ("override", "partial", "expand"):
         return None  # a function of the file (a factory, a TaskFlow task): not an operator

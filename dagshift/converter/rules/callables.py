@@ -26,7 +26,15 @@ from dagshift.converter.rules.context import (
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
-__all__ = ["CallableRewrite", "rewrite_callable"]
+__all__ = ["PUSH_ALIAS", "CallableRewrite", "push_import", "rewrite_callable"]
+
+PUSH_ALIAS = "_dagshift_push"
+
+
+def push_import(name: str) -> str:
+    """What ``from dagshift import ...`` names for push() under ``name``."""
+    return "push" if name == "push" else f"push as {name}"
+
 
 DESCRIPTION = "python_callable / TaskFlow body: context and XCom through parameters and returns"
 
@@ -37,6 +45,7 @@ class CallableRewrite:
     pulls: dict[str, Pull] = field(default_factory=dict)  # parameter name -> pull
     pushes: set[str] = field(default_factory=set)
     uses_context: bool = False
+    push_name: str = "push"  # the name dagshift's push() is imported under
 
 
 class _Names:
@@ -132,12 +141,18 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
 
 class _Rewrite(cst.CSTTransformer):
     def __init__(
-        self, names: _Names, params: dict[Pull, str], module: cst.Module, airflow3: bool
+        self,
+        names: _Names,
+        params: dict[Pull, str],
+        module: cst.Module,
+        airflow3: bool,
+        push_name: str = "push",
     ) -> None:
         self.names, self.params, self.module = names, params, module
         self.airflow3 = airflow3
         self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
+        self.push_name = push_name
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self.quotes.append(node.start.lstrip("rRbBfFuU")[:1])
@@ -183,7 +198,7 @@ class _Rewrite(cst.CSTTransformer):
             key, _ = parse_push(call)
             value = parse_push(updated.value)[1]
             push = cst.Call(
-                cst.Name("push"), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
+                cst.Name(self.push_name), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
             )
             return updated.with_changes(value=push)
         return updated
@@ -261,9 +276,11 @@ def rewrite_callable(
             while name in used or name in pulls.values():
                 name += "_xcom"
             pulls[pull] = name
-    if check.pushes and "push" in used:
-        raise Unsupported(fn, "DS074", "the callable pushes XCom and already uses 'push'")
-    rewrite = _Rewrite(names, pulls, module, airflow3)
+    # the file's own `push` (Airflow's example_xcom names a callable so): dagshift's under another
+    push_name = PUSH_ALIAS if "push" in used else "push"
+    if check.pushes and push_name in used:
+        raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
+    rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
     new_body: list[cst.BaseStatement] = [
         walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
     ]
@@ -285,6 +302,7 @@ def rewrite_callable(
         {name: pull for pull, name in pulls.items()},
         check.pushes,
         bool(values) or rewrite.uses_context,
+        push_name,
     )
 
 

@@ -20,7 +20,7 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, evaluated, kwarg, string_value
 from dagshift.converter.names import OPERATORS
 from dagshift.converter.rules import Rule
-from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
 from dagshift.converter.rules.xcom import Pull
@@ -212,7 +212,7 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         rendered=to_render,
     )
     if done.pushes:
-        job.needs.add("push")
+        job.needs.add(push_import(done.push_name))
     if done.uses_context:
         job.needs.add("get_run_context")
     changed = not done.function.deep_equals(fn)

@@ -14,7 +14,7 @@ import libcst as cst
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
-from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 
 __all__ = ["is_taskflow", "rewrite_taskflow"]
@@ -93,5 +93,5 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
-    needs |= {"push"} if done.pushes else set()
+    needs |= {push_import(done.push_name)} if done.pushes else set()
     return done.function.with_changes(decorators=decorators), needs
