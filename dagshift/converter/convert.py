@@ -25,7 +25,7 @@ from dagshift.converter.model import Finding, Result, Unsupported, all_names, fi
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
-from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.walk import holding, nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
@@ -206,7 +206,12 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
     out: dict[int, cst.CSTNode] = {}
     for stmt in info.module.body:
         if isinstance(stmt, cst.FunctionDef) and id(stmt) not in inside:
-            if is_taskflow(stmt, info.names):
+            kept = kept_taskflow(stmt, info.names)
+            if kept is not None:  # a TaskFlow kind no rule converts: kept as written
+                out[id(stmt)], module, kind = kept
+                jobs[0].modules.add(module)
+                jobs[0].bridged.append({"task_id": stmt.name.value, "operator": f"@task.{kind}"})
+            elif is_taskflow(stmt, info.names):
                 out[id(stmt)], needs = rewrite_taskflow(stmt, info)
                 jobs[0].needs |= needs
     return out

@@ -32,7 +32,7 @@ from dagshift.converter.rules import (
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
-from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
@@ -92,6 +92,7 @@ class DagJob:
     task_vars: set[str] = field(default_factory=set)  # names bound to an operator's task
     bridged_vars: set[str] = field(default_factory=set)  # ... to an operator that stays
     bridged: list[dict[str, str]] = field(default_factory=list)  # task_id, operator
+    kept_functions: set[int] = field(default_factory=set)  # TaskFlow functions kept as written
     dynamic_ids: bool = False
     _referenced: set[str] | None = None
 
@@ -268,7 +269,7 @@ class DagJob:
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
         defs = self._kept_definitions(body)
         for old, new in zip(body, new_body, strict=True):
-            if id(old) in defs:
+            if id(old) in defs or id(old) in self.kept_functions:
                 continue  # a class or function only kept operators use: it stays as written
             kept = {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
             doc = self.site.dag_var and m.matches(  # dag.doc_md = ...: an attribute of the flow
@@ -542,6 +543,13 @@ class _Rewriter(cst.CSTTransformer):
         if id(original) in self.job.replacements:
             new = self.job.replacements.pop(id(original))
             self.job.originals.pop(id(original))
+            return new
+        kept = kept_taskflow(original, self.job.file.names)
+        if kept is not None:  # a TaskFlow kind no rule converts: kept as written (the shim)
+            new, module, kind = kept
+            self.job.modules.add(module)
+            self.job.bridged.append({"task_id": original.name.value, "operator": f"@task.{kind}"})
+            self.job.kept_functions.add(id(original))
             return new
         if is_taskflow(original, self.job.file.names):
             new, needs = rewrite_taskflow(original, self.job.file)

@@ -367,3 +367,15 @@ def test_a_pushed_key_is_a_named_output_the_puller_gets_and_the_result_stays(
     assert run.tasks["push"].pushed == {"pushed": [1, 2]}
     assert run.tasks["pull"].result == [1, 2]
     assert [b.argument for b in flow.graph.edges["push", "pull"]["data"]] == ["push_pushed"]
+
+
+def test_a_taskflow_kind_without_a_rule_stays_as_written_and_runs_in_the_flow(
+    tmp_path: Path,
+) -> None:
+    result = convert_source(_case("taskflow/bash_and_sensor_kept_as_written"))
+    assert sorted(b["operator"] for b in result.bridged) == ["@task.bash", "@task.sensor"]
+    flow = _mixed("taskflow/bash_and_sensor_kept_as_written", tmp_path)["kept_kinds"]
+    assert set(flow.graph.edges) == {("ready", "say"), ("word", "say")}
+    run = flow.run(logical_date=DAY)
+    assert run.tasks["say"].result == f"hello {DAY}"
+    assert run.tasks["ready"].state == "success"

@@ -17,7 +17,7 @@ from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 
-__all__ = ["is_taskflow", "rewrite_taskflow"]
+__all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
 
 DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
 
@@ -79,6 +79,32 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
         return dec.with_changes(decorator=target)
     last = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return dec.with_changes(decorator=call.with_changes(func=target, args=[*args[:-1], last]))
+
+
+def kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> tuple[Any, str, str] | None:
+    """A TaskFlow function whose kind no rule converts (``@task.bash``, ``@task.sensor``,
+    ``@task.virtualenv`` ...) stays as written, run by the compat shim like a kept operator: its
+    decorator names Airflow's ``task`` through its module (``@airflow.decorators.task.bash``),
+    since ``task`` is dagshift's in the converted file. Returns (function, module to import,
+    kind), or None when the function is not such a task."""
+    decorators, found = [], None
+    for dec in fn.decorators:
+        call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
+        target = call.func if call else dec.decorator
+        kind = _kind(target, names)
+        full = qualified(target, names) or ""
+        if kind is None or kind in _KINDS:
+            decorators.append(dec)
+            continue
+        module = next(base for base in TASK_DECORATORS if full.startswith(base + "."))
+        found = (module.rpartition(".")[0], kind)
+        new_target = cst.parse_expression(full)
+        decorators.append(
+            dec.with_changes(decorator=call.with_changes(func=new_target) if call else new_target)
+        )
+    if found is None:
+        return None
+    return fn.with_changes(decorators=decorators), found[0], found[1]
 
 
 def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
