@@ -131,6 +131,8 @@ def flow_blocks(module: cst.Module) -> list[cst.With]:
         for alias in small.names
         if alias.evaluated_name == "Flow"
     }
+    if not local:  # the usual case: a file never converted
+        return []
     return [
         n
         for n in nodes(module)

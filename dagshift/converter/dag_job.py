@@ -95,6 +95,7 @@ class DagJob:
     kept_functions: set[int] = field(default_factory=set)  # TaskFlow functions kept as written
     dynamic_ids: bool = False
     _referenced: set[str] | None = None
+    _bridged_names: set[str] | None = None
 
     def _bridged_calls(self) -> set[int]:
         return {key for key, (_, plan) in self.plans.items() if getattr(plan, "bridged", False)}
@@ -111,10 +112,12 @@ class DagJob:
         return self._referenced
 
     def bridged_names(self) -> set[str]:
-        """Names the calls of operators that stay as written refer to."""
-        wanted = self._bridged_calls()
-        calls = [n for stmt in self.region() for n in nodes(stmt) if id(n) in wanted]
-        return {name for call in calls for name in all_names(call)}
+        """Names the calls of operators that stay as written refer to (after the analysis)."""
+        if self._bridged_names is None:
+            wanted = self._bridged_calls()
+            calls = self._bridged_originals(self.region()) if wanted else []
+            self._bridged_names = {name for call in calls for name in all_names(call)}
+        return self._bridged_names
 
     # ------------------------------------------------------------------ analysis
     def region(self) -> list[cst.BaseStatement]:
@@ -143,23 +146,21 @@ class DagJob:
         for key, new in list(self.replacements.items()):  # callables outside the region
             self.replacements[key] = walk(new, values)
         self._check_left(body, new_body)
-        code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
+        roots = [*body, *self.originals.values()]
         legacy = not self.file.airflow3
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
-        previous = legacy and ("data_interval" in code or bool(self.bridged))
+        previous = legacy and (bool(self.bridged) or _mentions(roots, "data_interval"))
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
             replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
         defaults = self._defaults_code()
-        if "retries" in code + self._dag_code() + defaults and "retry_delay" not in defaults:
+        may_retry = "retries" in defaults or _mentions([*roots, *self.site.call_args], "retries")
+        if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
         self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
-
-    def _dag_code(self) -> str:
-        return "".join(self.file.module.code_for_node(a) for a in self.site.call_args)
 
     def _defaults_code(self) -> str:
         """The source of the DAG's default_args (through a module-level name)."""
@@ -271,20 +272,33 @@ class DagJob:
         for old, new in zip(body, new_body, strict=True):
             if id(old) in defs or id(old) in self.kept_functions:
                 continue  # a class or function only kept operators use: it stays as written
-            kept = {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
-            doc = self.site.dag_var and m.matches(  # dag.doc_md = ...: an attribute of the flow
-                old,
-                m.SimpleStatementLine(
-                    [m.Assign([m.AssignTarget(m.Attribute(m.Name(self.site.dag_var), m.Name()))])]
-                ),
+            kept = (
+                {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
+                if funcs
+                else set()
+            )
+            attribute = _sets_attribute(old)  # `x.attr = ...` (the matchers are slow)
+            doc = (
+                attribute
+                and self.site.dag_var
+                and m.matches(  # dag.doc_md = ...: the flow's
+                    old,
+                    m.SimpleStatementLine(
+                        [
+                            m.Assign(
+                                [m.AssignTarget(m.Attribute(m.Name(self.site.dag_var), m.Name()))]
+                            )
+                        ]
+                    ),
+                )
             )
             if doc and old.body[0].targets[0].target.attr.value in _DOC_ATTRIBUTES:
                 found = first_name(old.body[0].value, heads)
-            elif self._task_doc(old):  # t.doc_md = ...: TaskRef keeps documentation
+            elif attribute and self._task_doc(old):  # t.doc_md = ...: TaskRef keeps it
                 found = first_name(new, heads)
-            elif self._on_bridged(old):
+            elif attribute and self._on_bridged(old):
                 found = first_name(new, dags)
-            elif m.matches(
+            elif attribute and m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
                 raise Unsupported(
@@ -317,6 +331,8 @@ class DagJob:
             if not isinstance(stmt, cst.ClassDef | cst.FunctionDef) or id(stmt) in self.originals:
                 continue
             name = stmt.name.value
+            if name not in wanted:
+                continue
             others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
             if name in wanted and not any(type(n) is cst.Name and n.value == name for n in others):
                 out.add(id(stmt))
@@ -324,6 +340,8 @@ class DagJob:
 
     def _bridged_originals(self, body: list[cst.BaseStatement]) -> list[cst.Call]:
         wanted = self._bridged_calls()
+        if not wanted:
+            return []
         return [n for stmt in body for n in nodes(stmt) if id(n) in wanted]
 
     def _left(self, old: cst.CSTNode, found: Any) -> None:
@@ -332,6 +350,25 @@ class DagJob:
         if left == self.site.dag_var or left in self.file.dag_vars:
             raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
         raise Unsupported(at, "DS002", f"uses {left!r} from airflow beyond what is converted")
+
+
+def _sets_attribute(stmt: cst.CSTNode) -> bool:
+    return (
+        type(stmt) is cst.SimpleStatementLine
+        and len(stmt.body) == 1
+        and type(stmt.body[0]) is cst.Assign
+        and any(type(t.target) is cst.Attribute for t in stmt.body[0].targets)
+    )
+
+
+def _mentions(roots: list[cst.CSTNode], word: str) -> bool:
+    """Whether a name or a string literal under ``roots`` holds ``word`` (cheaper than code)."""
+    return any(
+        word in n.value
+        for root in roots
+        for n in nodes(root)
+        if type(n) in (cst.Name, cst.SimpleString, cst.FormattedStringText)
+    )
 
 
 # What reaches Airflow's context or XCom at run time; none may be left in converted code.
@@ -428,7 +465,7 @@ def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
 def _first_with(node: cst.CSTNode, add: cst.CSTTransformer) -> cst.CSTNode:
     """``node`` with the items of its ``with Flow(...)`` statement given to ``add``."""
     if isinstance(node, cst.With):
-        return node.with_changes(items=[item.visit(add) for item in node.items])
+        return node.with_changes(items=[walk(item, add) for item in node.items])
     if isinstance(node, cst.FunctionDef):  # a @dag function: the block is in its body
         body = [_first_with(s, add) for s in node.body.body]
         return node.with_changes(body=node.body.with_changes(body=body))
