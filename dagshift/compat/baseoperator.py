@@ -26,6 +26,7 @@ from typing import Any
 from dagshift.compat.context import (
     XCOM_RETURN_KEY,
     build_context,
+    generation_of,
     reset_current_context,
     set_current_context,
 )
@@ -468,7 +469,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         return self._dagshift_kind
 
     def _runtime_options(self) -> dict[str, Any]:
-        generation = self._dag.generation if self._dag is not None else "3"
+        generation = generation_of(self)
         return normalize_options(
             {
                 "retries": int(self.retries or 0),

@@ -26,7 +26,7 @@ from dagshift.runtime.state import SUCCESS
 if TYPE_CHECKING:
     from dagshift.runtime.context import RunInfo, _Current
 
-__all__ = ["DagRun", "TaskInstance", "build_context", "get_current_context"]
+__all__ = ["DagRun", "TaskInstance", "build_context", "generation_of", "get_current_context"]
 
 XCOM_RETURN_KEY = "return_value"
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
@@ -34,6 +34,16 @@ _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 )
 _NOTHING = object()
 _HOSTNAME = os.uname().nodename
+
+
+def generation_of(task: Any) -> str:
+    """The Airflow generation ("2" or "3") whose semantics ``task`` follows: its DAG's, or, for
+    an operator kept in a converted flow (no DAG), the flow's ``airflow_generation``."""
+    dag = getattr(task, "dag", None)
+    if dag is not None:
+        return getattr(dag, "generation", "3")
+    flow = getattr(task, "_flow", None)
+    return str(getattr(flow, "meta", {}).get("airflow_generation", "3"))
 
 
 class _Macros:
@@ -107,7 +117,7 @@ class TaskInstance:
         self.logical_date = current.run.logical_date
         self.execution_date = current.run.logical_date
         self.hostname = _HOSTNAME
-        self._generation = getattr(getattr(task, "dag", None), "generation", "3")
+        self._generation = generation_of(task)
         self.state = "running"
 
     @property
@@ -310,13 +320,15 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
     """The Airflow context of ``task`` running as ``current`` (a runtime task handle)."""
     info = current.run
     dag = getattr(task, "dag", None)
-    generation = getattr(dag, "generation", "3")
+    generation = generation_of(task)
     dag_id = dag.dag_id if dag is not None else info.flow_name
     context = dict(_run_context(info, dag, dag_id, generation))
     ti = TaskInstance(task, current, dag_id, context["run_id"])
     params = dict(getattr(dag, "_param_defaults", {}) or {})
+    if dag is None:  # a kept operator of a converted flow: the flow's params under its own
+        params.update(info.params)
     params.update(getattr(task, "params", None) or {})
-    params.update(info.params if dag is None else info.conf)
+    params.update(info.given if dag is None else info.conf)
     context.update(
         task=task,
         ti=ti,

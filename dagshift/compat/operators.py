@@ -23,6 +23,7 @@ from typing import Any
 import pendulum
 
 from dagshift.compat.baseoperator import BaseOperator
+from dagshift.compat.context import generation_of
 from dagshift.compat.exceptions import (
     AirflowException,
     AirflowSensorTimeout,
@@ -238,7 +239,6 @@ class BashOperator(BaseOperator):
 
 def airflow_context_vars(context: dict[str, Any]) -> dict[str, str]:
     """Airflow's ``AIRFLOW_CTX_*`` environment variables for a task's subprocesses."""
-    dag = context.get("dag")
     ti = context["ti"]
     date = context["logical_date"].isoformat()
     env = {
@@ -248,7 +248,7 @@ def airflow_context_vars(context: dict[str, Any]) -> dict[str, str]:
         "AIRFLOW_CTX_DAG_RUN_ID": str(context["run_id"]),
         "AIRFLOW_CTX_DAG_OWNER": str(getattr(context["task"], "owner", "airflow")),
     }
-    if getattr(dag, "generation", "3") == "3":
+    if generation_of(context["task"]) == "3":
         env["AIRFLOW_CTX_LOGICAL_DATE"] = date
     else:
         env["AIRFLOW_CTX_EXECUTION_DATE"] = date

@@ -129,8 +129,9 @@ def _link(up: _Node, down: _Node) -> None:
         if flow is not None and flow is down.op._flow:
             flow.add_edge(up.op.task_id, down.op.task_id)
         return
-    op = up.op or down.op
-    ref = up.ref or down.ref
+    op = up.op if up.op is not None else down.op
+    # `is not None`: a TaskRef has no truth value while the flow is defined
+    ref = up.ref if up.ref is not None else down.ref
     if op is None:  # two runtime tasks
         up.ref.set_downstream(down.ref)
         return

@@ -57,9 +57,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--verify",
-        action="store_true",
+        nargs="?",
+        const="run",
+        default=None,
+        metavar="graph",
         help="load each original (through the Airflow shim) and its conversion, compare their "
-        "graphs and run both at one date: this imports and runs the files' code",
+        "graphs and run both at one date: this imports and runs the files' code; "
+        "--verify=graph compares graphs, data edges and task options and runs no task",
     )
     p.add_argument(
         "--verify-date",
@@ -159,6 +163,7 @@ def _convert_file(path: str) -> dict[str, Any]:
         source=source,
         code=result.code,
         findings=[vars(f) for f in result.findings],
+        bridged=result.bridged,
     )
     return entry
 
@@ -167,8 +172,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
     """The report in the format of ``target``'s suffix (.html, .md, else JSON), written
     atomically.
 
-    JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}]}],
-    "summary": {status: count}}``, plus ``"verification"`` per file and ``verified`` /
+    JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}],
+    "bridged": [{"task_id", "operator"}]}], "summary": {status: count, "bridged": tasks}}``
+    (``bridged``: operators kept as written in converted DAGs, run by the compat shim), plus
+    ``"verification"`` per file and ``verified`` /
     ``differs`` counts with ``--verify``. HTML and Markdown come from :mod:`dagshift.verify`.
     """
     if target.endswith((".html", ".md")) or any("verification" in e for e in entries):
@@ -176,7 +183,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
 
         write_migration_report(target, entries, summary)
         return
-    files = [{k: e[k] for k in ("path", "status", "findings")} for e in entries]
+    files = [
+        {**{k: e[k] for k in ("path", "status", "findings")}, "bridged": e.get("bridged", [])}
+        for e in entries
+    ]
     if target.endswith(".md"):
         lines = [
             "# dagshift migrate report",
@@ -193,7 +203,9 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
             lines.append(f"| {f['path']} | {f['status']} | {notes} |")
         text = "\n".join(lines) + "\n"
     else:
-        text = json.dumps({"files": files, "summary": summary}, indent=2) + "\n"
+        bridged = sum(len(f["bridged"]) for f in files)
+        text = json.dumps({"files": files, "summary": {**summary, "bridged": bridged}}, indent=2)
+        text += "\n"
     write_atomic(Path(target), text)
 
 
@@ -248,6 +260,9 @@ def _migrate(args: argparse.Namespace) -> int:
         for name, description in RULES.items():
             print(f"{name:16s} {description}")
         return 0
+    if args.verify not in (None, "run", "graph"):  # `--verify dags/`: the folder is a PATH
+        args.paths.insert(0, args.verify)
+        args.verify = "run"
     if not args.paths:
         print("dagshift migrate: give at least one PATH", file=sys.stderr)
         return 2
@@ -286,6 +301,9 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.report:
         write_report(args.report, entries, summary)
     line = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items())
+    bridged = sum(len(e.get("bridged", ())) for e in entries)
+    if bridged:  # operators kept as written: the converted files need the compat shim to run
+        line += f"; {bridged} operator{'s' if bridged > 1 else ''} bridged"
     if args.verify:
         verified = sum(1 for e in entries if e.get("verification") is not None)
         line += f"; verified {verified - differs} of {verified}, {differs} differ"
@@ -306,7 +324,7 @@ def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
     params = dict(_param(p) for p in args.params)
     differs = 0
     for entry in entries:
-        verify_entry(entry, logical_date=date, parameters=params)
+        verify_entry(entry, logical_date=date, parameters=params, run=args.verify == "run")
         checks = entry.get("verification")
         if checks is None:
             continue

@@ -21,11 +21,11 @@ from dagshift.converter.constants import Constants
 from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import USES, Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
-from dagshift.converter.model import Finding, Result, Unsupported, first_name
+from dagshift.converter.model import Finding, Result, Unsupported, all_names, first_name
 from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
-from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.walk import holding, nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
@@ -42,6 +42,10 @@ class _Survey:
         self.references: Counter[str] = Counter()
         self.uses: Counter[str] = Counter()
         self.wraps: Counter[str] = Counter()
+        self.classes: set[str] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = node.name.value
@@ -82,6 +86,7 @@ class _Survey:
             dict(self.uses),
             airflow3,
             dict(self.wraps),
+            classes=self.classes,
         )
 
 
@@ -111,6 +116,55 @@ def _run_jobs(info: FileInfo, jobs: list[DagJob]) -> dict[int, Unsupported]:
     return failed
 
 
+def flow_blocks(module: cst.Module) -> list[cst.With]:
+    """``with Flow(...)`` blocks of dagshift already in the file (a file converted before, a
+    DAG of it converted, another kept): the operators they keep as written stay so."""
+    local = {
+        alias.evaluated_alias or alias.evaluated_name
+        for stmt in module.body
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        if isinstance(small, cst.ImportFrom)
+        and small.module is not None
+        and cst.helpers.get_full_name_for_node(small.module) == "dagshift"
+        and not isinstance(small.names, cst.ImportStar)
+        for alias in small.names
+        if alias.evaluated_name == "Flow"
+    }
+    if not local:  # the usual case: a file never converted
+        return []
+    return [
+        n
+        for n in nodes(module)
+        if type(n) is cst.With
+        and isinstance(n.items[0].item, cst.Call)
+        and isinstance(n.items[0].item.func, cst.Name)
+        and n.items[0].item.func.value in local
+    ]
+
+
+def for_bridged(info: FileInfo, jobs: list[DagJob]) -> set[int]:
+    """Module-level statements (custom operator classes, their helpers) that only operators
+    kept as written use: they stay as written too, Airflow names and all (the shim runs them);
+    and the flow blocks already in the file."""
+    blocks = flow_blocks(info.module)
+    wanted = set().union(*(j.bridged_names() for j in jobs)) if jobs else set()
+    wanted |= {name for block in blocks for name in all_names(block)}
+    functional = set().union(*(j.referenced() for j in jobs)) if jobs else set()
+    found: set[int] = {id(block) for block in blocks}
+    changed = True
+    while changed:
+        changed = False
+        for stmt in info.module.body:
+            defined = _defined(stmt)
+            if id(stmt) in found or not defined & wanted or defined & functional:
+                continue
+            found.add(id(stmt))
+            wanted |= set(all_names(stmt))
+            changed = True
+    return found
+
+
 def _fail_on_leftovers(
     info: FileInfo, jobs: list[DagJob], failed: dict[int, Unsupported], outside: dict
 ) -> None:
@@ -119,7 +173,7 @@ def _fail_on_leftovers(
     while changed:
         changed = False
         ok = [j for j in jobs if id(j) not in failed]
-        skip = set(outside) | {k for j in ok for k in j.replacements}
+        skip = set(outside) | {k for j in ok for k in j.replacements} | for_bridged(info, ok)
         skip |= {id(j.site.node) for j in jobs} | {id(s) for j in jobs for s in j.site.span}
         for stmt in info.module.body:
             left = _leftovers_in(stmt, info, skip)
@@ -154,11 +208,14 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
     out: dict[int, cst.CSTNode] = {}
     for stmt in info.module.body:
         if isinstance(stmt, cst.FunctionDef) and id(stmt) not in inside:
-            if is_taskflow(stmt, info.names):
-                out[id(stmt)], uses_context = rewrite_taskflow(stmt, info)
-                jobs[0].needs.add("task")
-                if uses_context:
-                    jobs[0].needs.add("get_run_context")
+            kept = kept_taskflow(stmt, info.names)
+            if kept is not None:  # a TaskFlow kind no rule converts: kept as written
+                out[id(stmt)], module, kind = kept
+                jobs[0].modules.add(module)
+                jobs[0].bridged.append({"task_id": stmt.name.value, "operator": f"@task.{kind}"})
+            elif is_taskflow(stmt, info.names):
+                out[id(stmt)], needs = rewrite_taskflow(stmt, info)
+                jobs[0].needs |= needs
     return out
 
 
@@ -273,6 +330,11 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return Result("not_a_dag", source)
     info = survey.info(module)
     info.constants = constants
+    info.dag_vars = {site.dag_var for site in sites if site.dag_var}
+    for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here
+        asname = block.items[0].asname
+        if asname is not None and isinstance(asname.name, cst.Name):
+            info.dag_vars.add(asname.name.value)
     jobs = [DagJob(info, site) for site in sites]
     failed = _run_jobs(info, jobs)
     outside: dict[int, cst.CSTNode] = {}
@@ -311,7 +373,7 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
     replacements: dict[int, Any] = dict(outside)
     for job in ok:
         replacements.update(job.replacements)
-    skip = set(replacements) | {id(j.site.node) for j in jobs}
+    skip = set(replacements) | {id(j.site.node) for j in jobs} | for_bridged(info, ok)
     skip |= {id(s) for j in jobs for s in j.site.span}
     left = _leftovers(info, skip)
     if failures:  # the decorators of the DAGs that stay need no finding of their own
@@ -321,9 +383,11 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
     failures = failures + [
         Unsupported(n, "DS002", f"uses {n.value!r} from airflow, which stays") for n in left
     ]
-    return _marked(
+    result = _marked(
         info.module, source, failures, replacements, ok, info.names, bool(outside), have, syntax
     )
+    result.bridged = [b for j in ok for b in j.bridged]
+    return result
 
 
 def _marked(

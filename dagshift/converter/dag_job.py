@@ -1,9 +1,11 @@
 """One DAG's conversion: analyze its region, then rewrite it, or raise Unsupported.
 
 The region is the DAG's body (a ``with DAG`` block, a ``@dag`` function, or the module-level
-statements of an assigned DAG). Analysis plans every operator call (and rewrites the callables
-they use); the rewrite turns each operator call into a task call, passing pulled XCom values
-from the tasks that produce them. Nothing here touches the module: the result is a map from
+statements of an assigned DAG). Analysis gives every operator call to the rule of the registry
+(``rules/__init__.py``) that takes it, which plans it (and rewrites the callables it uses); the
+rewrite asks the same rule for the new call, passing pulled XCom values from the tasks that
+produce them. An operator no rule converts is taken by the ``bridged`` rule: it stays as
+written, a task of the flow. Nothing here touches the module: the result is a map from
 original nodes to their replacements, applied by ``convert.py`` only if every check passed.
 """
 
@@ -16,16 +18,23 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.constants import Constants
-from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
-from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, OPERATORS, qualified
-from dagshift.converter.rules import bash_operator, dependencies, empty_operator, python_operator
+from dagshift.converter.model import Unsupported, all_names, first_name
+from dagshift.converter.names import qualified
+from dagshift.converter.rules import (
+    REGISTRY,
+    Rule,
+    bash_operator,
+    bridged,
+    call_rule,
+    dependencies,
+    empty_operator,
+    python_operator,
+)
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
-from dagshift.converter.rules.operators import operator_args, task_call
-from dagshift.converter.rules.python_operator import PYTHON_ARGS, PythonPlan, python_plan
-from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
-from dagshift.converter.walk import walk
+from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = ["DagJob", "FileInfo"]
@@ -33,8 +42,7 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_empty": empty_operator.HELPER,
-    "_dagshift_chain": dependencies.CHAIN_HELPER,
-    "_dagshift_cross_downstream": dependencies.CROSS_HELPER,
+    **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
 }
 
@@ -57,17 +65,8 @@ class FileInfo:
     airflow3: bool = False  # written for Airflow 3 (airflow.sdk / the standard provider)
     task_wraps: dict[str, int] = field(default_factory=dict)  # task(NAME) TaskFlow calls
     constants: Constants = field(default_factory=Constants)  # names bound once to a string
-
-
-@dataclass
-class _Plan:
-    """A Bash or Empty operator call."""
-
-    kind: str
-    args: Any
-    call_args: list[cst.Arg] = field(default_factory=list)
-    pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
-    mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
+    classes: set[str] = field(default_factory=set)  # classes the file defines
+    dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
 
 
 @dataclass
@@ -75,6 +74,7 @@ class _Producer:
     var: str
     index: int
     pushes: set[str]
+    bridged: bool = False  # an operator that stays as written
 
 
 @dataclass
@@ -87,26 +87,43 @@ class DagJob:
     helpers: set[str] = field(default_factory=set)
     needs: set[str] = field(default_factory=lambda: {"Flow"})
     modules: set[str] = field(default_factory=set)
-    plans: dict[int, Any] = field(default_factory=dict)
+    plans: dict[int, tuple[Rule, Any]] = field(default_factory=dict)
     producers: dict[str, _Producer] = field(default_factory=dict)
     task_vars: set[str] = field(default_factory=set)  # names bound to an operator's task
+    bridged_vars: set[str] = field(default_factory=set)  # ... to an operator that stays
+    bridged: list[dict[str, str]] = field(default_factory=list)  # task_id, operator
+    kept_functions: set[int] = field(default_factory=set)  # TaskFlow functions kept as written
     dynamic_ids: bool = False
     _referenced: set[str] | None = None
+    _bridged_names: set[str] | None = None
+
+    def _bridged_calls(self) -> set[int]:
+        return {key for key, (_, plan) in self.plans.items() if getattr(plan, "bridged", False)}
 
     def referenced(self) -> set[str]:
-        """Names the DAG's region and its callables refer to."""
+        """Names the DAG's converted code refers to (its region and callables, not the calls
+        of operators that stay as written)."""
         if self._referenced is None:
-            nodes = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
-            self._referenced = {name for node in nodes for name in all_names(node)}
+            roots = [*self.region(), *self.originals.values()] if self.site.kind != "other" else []
+            skip = self._bridged_calls()
+            self._referenced = {
+                n.value for root in roots for n in nodes(root, skip=skip) if type(n) is cst.Name
+            }
         return self._referenced
+
+    def bridged_names(self) -> set[str]:
+        """Names the calls of operators that stay as written refer to (after the analysis)."""
+        if self._bridged_names is None:
+            wanted = self._bridged_calls()
+            calls = self._bridged_originals(self.region()) if wanted else []
+            self._bridged_names = {name for call in calls for name in all_names(call)}
+        return self._bridged_names
 
     # ------------------------------------------------------------------ analysis
     def region(self) -> list[cst.BaseStatement]:
         site = self.site
         if site.kind == "assign":
             return site.span[1:]
-        if site.kind == "with":
-            return list(site.node.body.body)
         return list(site.node.body.body)
 
     def run(self) -> None:
@@ -129,50 +146,58 @@ class DagJob:
         for key, new in list(self.replacements.items()):  # callables outside the region
             self.replacements[key] = walk(new, values)
         self._check_left(body, new_body)
-        code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
+        roots = [*body, *self.originals.values()]
+        legacy = not self.file.airflow3
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
-        previous = not self.file.airflow3 and "data_interval" in code
-        self.replacements.update(flow_block(self.site, new_body, self.file, values, previous))
+        previous = legacy and (bool(self.bridged) or _mentions(roots, "data_interval"))
+        replacements = flow_block(self.site, new_body, self.file, values, previous)
+        if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
+            replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
+        defaults = self._defaults_code()
+        may_retry = "retries" in defaults or _mentions([*roots, *self.site.call_args], "retries")
+        if may_retry and "retry_delay" not in defaults:
+            # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
+            replacements = _with_retry_delay(replacements)
+        self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
+
+    def _defaults_code(self) -> str:
+        """The source of the DAG's default_args (through a module-level name)."""
+        for arg in self.site.call_args:
+            if arg.keyword and arg.keyword.value == "default_args":
+                value = arg.value
+                if isinstance(value, cst.Name):
+                    value = self.file.assigned.get(value.value, value)
+                return self.file.module.code_for_node(value)
+        return ""
 
     def _producer(self, stmt: cst.BaseStatement, index: int) -> None:
         if not m.matches(
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
         ):
             return
-        plan = self.plans.get(id(stmt.body[0].value))
-        if plan is None:
+        rule_plan = self.plans.get(id(stmt.body[0].value))
+        if rule_plan is None:
             return
+        plan = rule_plan[1]
         var = stmt.body[0].targets[0].target.value
-        self.task_vars.add(var)
+        bridged = getattr(plan, "bridged", False)
+        (self.bridged_vars if bridged else self.task_vars).add(var)
         if plan.args.task_id_value is None:
             return
-        pushes = plan.pushes if isinstance(plan, PythonPlan) else set()
-        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes)
+        pushes = getattr(plan, "pushes", set())
+        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
 
-    def plan(self, call: cst.Call, kind: str, expand: cst.Arg | None = None) -> Any:
-        what = "the operator"
-        allowed = {"bash": {"bash_command", "env"}, "empty": set()}.get(kind, PYTHON_ARGS)
-        args = operator_args(call, allowed, self.site.dag_var, what)
-        if args.task_id_value is None:
+    def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
+        """The rule's plan of an operator call, kept for the rewrite."""
+        plan = rule.plan(self, call, kind, expand)
+        if plan.args.task_id_value is None:
             self.dynamic_ids = True
-        if kind == "bash":
-            self.helpers.add("_dagshift_bash")
-            self.needs |= {"task", "render", "shell"}
-            if expand is not None:
-                if set(args.rest) - {"env"}:
-                    raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
-                mapped = bash_operator.mapped_commands(call, expand.value)
-                env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
-                return _Plan("bash", args, env, [], mapped)
-            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.constants)
-            return _Plan("bash", args, call_args, ids)
-        if kind == "empty":
-            self.helpers.add("_dagshift_empty")
-            self.needs.add("task")
-            return _Plan("empty", args)
-        return python_plan(self, call, kind, args, expand)
+        if getattr(plan, "bridged", False):
+            task_id = plan.args.task_id_value
+            self.bridged.append({"task_id": task_id or "?", "operator": plan.operator})
+        self.plans[id(call)] = (rule, plan)
 
     def register(self, fn: cst.FunctionDef, new: cst.FunctionDef, kind: str) -> None:
         code = self.file.module.code_for_node(new)
@@ -199,38 +224,18 @@ class DagJob:
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
             )
         ref: cst.BaseExpression = cst.Name(producer.var)
-        key = pull.key or ("return_value" if producer.pushes else None)
-        if key is None:
+        if pull.key is None:
             return ref
-        if key != "return_value" and key not in producer.pushes:
+        if producer.bridged:
+            raise Unsupported(
+                node, "DS079", f"a pull by key= from {task_id!r}, an operator that stays"
+            )
+        if pull.key not in producer.pushes:
             return default
-        return cst.Subscript(ref, [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))])
-
-    def build(self, plan: Any, index: int, node: cst.Call) -> cst.BaseExpression:
-        if isinstance(plan, PythonPlan):
-            extra = [kwarg(p, self.pulled(pull, index, node)) for p, pull in plan.pulls.items()]
-            if plan.expand_kwargs is not None:
-                func = task_call(plan.target, plan.target_name, plan.args, [], plan.extra_options)
-                mapped = cst.Attribute(func.func, cst.Name("expand_kwargs"))
-                return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
-            args = plan.call_args + extra
-            return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
-        if plan.kind == "bash" and plan.mapped is not None:
-            func = task_call(cst.Name("_dagshift_bash"), None, plan.args, []).func
-            if plan.call_args:  # env= fixed for every command
-                func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
-            return cst.Call(
-                cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)]
-            )
-        if plan.kind == "bash":
-            pull_args = [
-                kwarg("xcom_" + pull.param_name(), self.pulled(pull, index, node))
-                for pull in plan.pulled_ids
-            ]
-            return task_call(
-                cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args
-            )
-        return task_call(cst.Name("_dagshift_empty"), None, plan.args, [])
+        # a pushed key is a named output of the task, apart from its result
+        return cst.Call(
+            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{pull.key}"'))]
+        )
 
     def _task_doc(self, stmt: cst.BaseStatement) -> bool:
         """``t.doc_md = ...`` (or doc, doc_rst, doc_json, doc_yaml) on a task of this DAG."""
@@ -241,44 +246,73 @@ class DagJob:
         target = stmt.body[0].targets[0].target
         return target.value.value in self.task_vars and target.attr.value in DOC_ATTRIBUTES
 
+    def _on_bridged(self, stmt: cst.BaseStatement) -> bool:
+        """``t.attribute = ...`` on an operator that stays: an operator's attribute, as written."""
+        return (
+            m.matches(
+                stmt,
+                m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])]),
+            )
+            and stmt.body[0].targets[0].target.value.value in self.bridged_vars
+        )
+
     def _check_left(self, body: list[cst.BaseStatement], new_body: list[cst.CSTNode]) -> None:
-        """No name from airflow (nor the DAG variable) may be left in the converted region."""
+        """No name from airflow (nor the DAG variable) may be left in the converted region,
+        but in the calls of operators that stay (and the DAG variable not even there)."""
         allowed = {
             local
             for local, full in self.file.names.items()
             if full in ("airflow.decorators.task", "airflow.sdk.task")
         }
         heads = {n.partition(".")[0] for n in self.file.names} - allowed
-        if self.site.dag_var:
-            heads.add(self.site.dag_var)
+        dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
+        heads |= dags
+        funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
+        defs = self._kept_definitions(body)
         for old, new in zip(body, new_body, strict=True):
-            doc = self.site.dag_var and m.matches(  # dag.doc_md = ...: an attribute of the flow
-                old,
-                m.SimpleStatementLine(
-                    [m.Assign([m.AssignTarget(m.Attribute(m.Name(self.site.dag_var), m.Name()))])]
-                ),
+            if id(old) in defs or id(old) in self.kept_functions:
+                continue  # a class or function only kept operators use: it stays as written
+            kept = (
+                {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
+                if funcs
+                else set()
+            )
+            attribute = _sets_attribute(old)  # `x.attr = ...` (the matchers are slow)
+            doc = (
+                attribute
+                and self.site.dag_var
+                and m.matches(  # dag.doc_md = ...: the flow's
+                    old,
+                    m.SimpleStatementLine(
+                        [
+                            m.Assign(
+                                [m.AssignTarget(m.Attribute(m.Name(self.site.dag_var), m.Name()))]
+                            )
+                        ]
+                    ),
+                )
             )
             if doc and old.body[0].targets[0].target.attr.value in _DOC_ATTRIBUTES:
                 found = first_name(old.body[0].value, heads)
-            elif self._task_doc(old):  # t.doc_md = ...: TaskRef keeps documentation
+            elif attribute and self._task_doc(old):  # t.doc_md = ...: TaskRef keeps it
                 found = first_name(new, heads)
-            elif m.matches(
+            elif attribute and self._on_bridged(old):
+                found = first_name(new, dags)
+            elif attribute and m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
                 raise Unsupported(
                     old, "DS053", "an attribute set on a task, other than doc_md and its kin"
                 )
             else:
-                found = first_name(new, heads)
+                found = first_name(new, heads, kept)
+                for call in (n for n in nodes(new) if id(n) in kept):
+                    found = found or first_name(call, dags)
             if found is not None:
-                left = found.value
-                at = first_name(old, {left}) or old
-                if left == self.site.dag_var:
-                    raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
-                raise Unsupported(
-                    at, "DS002", f"uses {left!r} from airflow beyond what is converted"
-                )
+                self._left(old, found)
+            _no_airflow_access(old, new, kept)
         for key, new in self.replacements.items():
+            _no_airflow_access(self.originals[key], new)
             found = first_name(new, heads - {self.site.dag_var or ""})
             if found is not None:
                 left = found.value
@@ -287,6 +321,155 @@ class DagJob:
                 raise Unsupported(
                     at, "DS002", f"uses {left!r} from airflow beyond what is converted"
                 )
+
+    def _kept_definitions(self, body: list[cst.BaseStatement]) -> set[int]:
+        """Classes and functions of the region that only operators kept as written use."""
+        wanted = self.bridged_names()
+        skip = self._bridged_calls()
+        out: set[int] = set()
+        for stmt in body:
+            if not isinstance(stmt, cst.ClassDef | cst.FunctionDef) or id(stmt) in self.originals:
+                continue
+            name = stmt.name.value
+            if name not in wanted:
+                continue
+            others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
+            if name in wanted and not any(type(n) is cst.Name and n.value == name for n in others):
+                out.add(id(stmt))
+        return out
+
+    def _bridged_originals(self, body: list[cst.BaseStatement]) -> list[cst.Call]:
+        wanted = self._bridged_calls()
+        if not wanted:
+            return []
+        return [n for stmt in body for n in nodes(stmt) if id(n) in wanted]
+
+    def _left(self, old: cst.CSTNode, found: Any) -> None:
+        left = found.value
+        at = first_name(old, {left}) or old
+        if left == self.site.dag_var or left in self.file.dag_vars:
+            raise Unsupported(at, "DS052", f"the DAG object {left!r} is used beyond dag=")
+        raise Unsupported(at, "DS002", f"uses {left!r} from airflow beyond what is converted")
+
+
+def _sets_attribute(stmt: cst.CSTNode) -> bool:
+    return (
+        type(stmt) is cst.SimpleStatementLine
+        and len(stmt.body) == 1
+        and type(stmt.body[0]) is cst.Assign
+        and any(type(t.target) is cst.Attribute for t in stmt.body[0].targets)
+    )
+
+
+def _mentions(roots: list[cst.CSTNode], word: str) -> bool:
+    """Whether a name or a string literal under ``roots`` holds ``word`` (cheaper than code)."""
+    return any(
+        word in n.value
+        for root in roots
+        for n in nodes(root)
+        if type(n) in (cst.Name, cst.SimpleString, cst.FormattedStringText)
+    )
+
+
+# What reaches Airflow's context or XCom at run time; none may be left in converted code.
+_ACCESS = {"xcom_pull", "xcom_push", "get_current_context", "get_template_context"}
+
+
+def _no_airflow_access(old: cst.CSTNode, new: cst.CSTNode, skip: Any = ()) -> None:
+    """Unsupported when converted code (``new``, but the ``skip`` nodes) still reaches Airflow's
+    context or XCom: a call named so, or a template pulling XCom (the rules convert every form
+    they prove; this is the proof that none is left)."""
+    for n in nodes(new, skip=skip):
+        name = None
+        if type(n) is cst.Attribute and n.attr.value in _ACCESS:
+            name = n.attr.value
+        elif type(n) is cst.Name and n.value in _ACCESS:
+            name = n.value
+        elif type(n) is cst.SimpleString and "{{" in n.value and ".xcom_p" in n.value:
+            name = "xcom in a template"
+        if name is not None:
+            at = next((x for x in nodes(old) if type(x) is type(n) and x.deep_equals(n)), old)
+            raise Unsupported(
+                at, "DS095", f"converted code would still reach Airflow at run time ({name})"
+            )
+
+
+def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dict[int, Any]:
+    """The replacements with ``name=value`` added to the ``Flow(...)`` call they make."""
+
+    class _Add(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+            if not m.matches(updated.func, m.Name("Flow")):
+                return updated
+            args = list(updated.args)
+            extra = cst.Arg(cst.parse_expression(value), keyword=cst.Name(name), equal=_EQ)
+            if args and isinstance(args[-1].comma, cst.Comma):  # one argument per line
+                sep = args[0].comma if len(args) > 1 else args[-1].comma
+                last = extra.with_changes(comma=args[-1].comma)
+                args = [*args[:-1], args[-1].with_changes(comma=sep), last]
+            elif args:
+                space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                args = [*args[:-1], args[-1].with_changes(comma=space), extra]
+            else:
+                args = [extra]
+            return updated.with_changes(args=args)
+
+    return _with_flow_args(replacements, _Add())
+
+
+def _with_flow_args(replacements: dict[int, Any], change: cst.CSTTransformer) -> dict[int, Any]:
+    """The replacements with the items of their ``with Flow(...)`` statement changed."""
+    out: dict[int, Any] = {}
+    for key, new in replacements.items():
+        if isinstance(new, cst.FlattenSentinel):
+            out[key] = cst.FlattenSentinel([_first_with(n, change) for n in new.nodes])
+        elif isinstance(new, cst.CSTNode):
+            out[key] = _first_with(new, change)
+        else:
+            out[key] = new
+    return out
+
+
+_EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+_AIRFLOW_RETRY_DELAY = '"retry_delay": 300'  # seconds: Airflow's [core] default_task_retry_delay
+
+
+def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
+    """The Flow's ``default_task_options`` with Airflow's retry delay, unless they have one."""
+    found = []
+
+    class _Delay(cst.CSTTransformer):
+        def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+            if not (updated.keyword and updated.keyword.value == "default_task_options"):
+                return updated
+            found.append(updated)
+            value = updated.value
+            if isinstance(value, cst.Dict):
+                element = cst.parse_expression("{" + _AIRFLOW_RETRY_DELAY + "}").elements[0]
+                last = value.elements[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+                return updated.with_changes(
+                    value=value.with_changes(elements=[*value.elements[:-1], last, element])
+                )
+            code = cst.Module([]).code_for_node(value)
+            merged = cst.parse_expression(f"{{**{code}, {_AIRFLOW_RETRY_DELAY}}}")
+            return updated.with_changes(value=merged)
+
+    out = _with_flow_args(replacements, _Delay())
+    if not found:
+        out = _with_flow_kwarg(out, "default_task_options", "{" + _AIRFLOW_RETRY_DELAY + "}")
+    return out
+
+
+def _first_with(node: cst.CSTNode, add: cst.CSTTransformer) -> cst.CSTNode:
+    """``node`` with the items of its ``with Flow(...)`` statement given to ``add``."""
+    if isinstance(node, cst.With):
+        return node.with_changes(items=[walk(item, add) for item in node.items])
+    if isinstance(node, cst.FunctionDef):  # a @dag function: the block is in its body
+        body = [_first_with(s, add) for s in node.body.body]
+        return node.with_changes(body=node.body.with_changes(body=body))
+    return node
 
 
 class _Analyzer(cst.CSTVisitor):
@@ -301,19 +484,14 @@ class _Analyzer(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.depth -= 1
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> bool:
         names = self.job.file.names
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
             raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
-        kind = OPERATORS.get(qualified(node.func, names) or "")
-        full = qualified(node.func, names) or ""
-        if kind is not None and id(node) not in self.partials:
-            self.job.plans[id(node)] = self.job.plan(node, kind)
-            return
-        if full.endswith(("Operator", "Sensor")) and id(node) not in self.partials:
-            raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
+        if id(node) in self.partials:
+            return True
         if m.matches(
             node,
             m.Call(
@@ -323,21 +501,47 @@ class _Analyzer(cst.CSTVisitor):
                 )
             ),
         ):
-            inner = node.func.value
-            kind = OPERATORS.get(qualified(inner.func.value, names) or "")
-            if kind is None:
-                return
-            mapped_arg = {"python": "op_kwargs", "bash": "bash_command"}.get(kind)
-            if len(node.args) != 1 or not m.matches(
-                node.args[0], m.Arg(keyword=m.Name(mapped_arg or "-"))
-            ):
-                raise Unsupported(
-                    node, "DS090", "an operator mapped other than over op_kwargs / bash_command"
-                )
-            self.partials.add(id(inner))
-            self.job.plans[id(node)] = self.job.plan(
-                inner.with_changes(func=inner.func.value), kind, node.args[0]
+            return self._mapped(node, names)
+        full = qualified(node.func, names)
+        taken = call_rule(full, node, self.job.file)
+        if taken is not None and self.depth and taken[0] is bridged.RULE:
+            taken = None  # an operator made inside a function of the body: not kept as written
+        if taken is not None:
+            self.job.plan(node, *taken)
+            return not getattr(self.job.plans[id(node)][1], "bridged", False)
+        if (full or "").endswith(("Operator", "Sensor")):
+            raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
+        return True
+
+    def _mapped(self, node: cst.Call, names: dict[str, str]) -> bool:
+        """``Operator.partial(...).expand(...)``: the rule of the operator maps it."""
+        inner = node.func.value
+        operator = inner.func.value
+        taken = (
+            None
+            if self.depth
+            else call_rule(
+                qualified(operator, names), inner.with_changes(func=operator), self.job.file
             )
+        )
+        if taken is None or (self.depth and taken[0] is bridged.RULE):
+            return True
+        rule, kind = taken
+        mapped_arg = rule.mapped.get(kind)
+        if (
+            mapped_arg is None
+            or len(node.args) != 1
+            or not m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
+        ):
+            raise Unsupported(
+                node, "DS090", "an operator mapped other than over its one mapped argument"
+            )
+        self.partials.add(id(inner))
+        plan = rule.plan(self.job, inner.with_changes(func=operator), kind, node.args[0])
+        if plan.args.task_id_value is None:
+            self.job.dynamic_ids = True
+        self.job.plans[id(node)] = (rule, plan)
+        return True
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -345,28 +549,31 @@ class _Rewriter(cst.CSTTransformer):
         self.job, self.index = job, 0
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        plan = self.job.plans.get(id(original))
-        if plan is not None:
-            return self.job.build(plan, self.index, original)
+        taken = self.job.plans.get(id(original))
+        if taken is not None:
+            rule, plan = taken
+            return rule.build(self.job, plan, self.index, updated if plan_keeps(plan) else original)
         full = qualified(original.func, self.job.file.names)
-        for names, helper in (
-            (CHAIN, "_dagshift_chain"),
-            (CROSS_DOWNSTREAM, "_dagshift_cross_downstream"),
-        ):
-            if full in names:
-                self.job.helpers.add(helper)
-                return updated.with_changes(func=cst.Name(helper))
+        for rule in REGISTRY:
+            if rule.rewrite_call is not None:
+                new = rule.rewrite_call(self.job, original, updated, full)
+                if new is not None:
+                    return new
         return updated
 
     def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation):
-        # `a >> Label("why") >> b`: an edge label only annotates the edge; the edge stays
-        if isinstance(updated.operator, cst.RightShift | cst.LeftShift):
-            for side, other in ((updated.right, updated.left), (updated.left, updated.right)):
-                if (
-                    isinstance(side, cst.Call)
-                    and qualified(side.func, self.job.file.names) in LABELS
-                ):
-                    return other
+        for rule in REGISTRY:
+            if rule.rewrite_binary is not None:
+                new = rule.rewrite_binary(self.job, original, updated)
+                if new is not None:
+                    return new
+        return updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        # `t.output` of a converted operator is its result: the task's placeholder itself
+        if m.matches(original, m.Attribute(m.Name(), m.Name("output"))):
+            if original.value.value in self.job.task_vars:
+                return updated.value
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
@@ -374,10 +581,21 @@ class _Rewriter(cst.CSTTransformer):
             new = self.job.replacements.pop(id(original))
             self.job.originals.pop(id(original))
             return new
+        kept = kept_taskflow(original, self.job.file.names)
+        if kept is not None:  # a TaskFlow kind no rule converts: kept as written (the shim)
+            new, module, kind = kept
+            self.job.modules.add(module)
+            self.job.bridged.append({"task_id": original.name.value, "operator": f"@task.{kind}"})
+            self.job.kept_functions.add(id(original))
+            return new
         if is_taskflow(original, self.job.file.names):
-            new, uses_context = rewrite_taskflow(original, self.job.file)
-            self.job.needs.add("task")
-            if uses_context:
-                self.job.needs.add("get_run_context")
+            new, needs = rewrite_taskflow(original, self.job.file)
+            self.job.needs |= needs
             return new
         return updated
+
+
+def plan_keeps(plan: Any) -> bool:
+    """Whether the rule rewrites the call as it is after its children's rewrite (an operator
+    that stays keeps its arguments as written, but their own rewrites)."""
+    return getattr(plan, "bridged", False)

@@ -56,6 +56,8 @@ class Bindings:
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         self._import += 1
+        if _from_dagshift(node):
+            return  # dagshift's own names (a file converted before): not the file's
         if not is_airflow_import(node) and not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
                 self.found.add(alias.evaluated_alias or alias.evaluated_name)
@@ -70,6 +72,29 @@ def _names(node: cst.CSTNode) -> set[str]:
     out: set[str] = set()
     for el in getattr(node, "elements", []):
         out |= _names(el.value)
+    return out
+
+
+def _from_dagshift(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.ImportFrom)
+        and node.module is not None
+        and not node.relative
+        and cst.helpers.get_full_name_for_node(node.module) == "dagshift"
+        and not isinstance(node.names, cst.ImportStar)
+    )
+
+
+def _imported_from_dagshift(module: cst.Module) -> set[str]:
+    """``from dagshift import a, b as c`` at module level: {"a", "b as c"}."""
+    out: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if _from_dagshift(small):
+                    for alias in small.names:
+                        name, local = alias.evaluated_name, alias.evaluated_alias
+                        out.add(f"{name} as {local}" if local and local != name else name)
     return out
 
 
@@ -111,6 +136,7 @@ def finish_imports(
     """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules
     (``have``: the names the file binds)."""
     used = _referenced(module)
+    needs = set(needs) - _imported_from_dagshift(module)  # a file converted before has some
     new_lines = [f"import {m}\n" for m in sorted(modules) if m not in have]
     if needs:
         new_lines.append(f"from dagshift import {', '.join(sorted(needs))}\n")

@@ -36,6 +36,8 @@ class Result:
     status: str  # converted | partial | unchanged | not_a_dag
     code: str
     findings: list[Finding] = field(default_factory=list)
+    # operators kept as written in converted DAGs: {"task_id", "operator"} each
+    bridged: list[dict[str, str]] = field(default_factory=list)
 
 
 class Unsupported(Exception):
@@ -91,9 +93,10 @@ def all_names(node: cst.CSTNode) -> list[str]:
 REFERENCES = {cst.Attribute: ("value",), cst.Arg: ("value",), cst.Param: ("default",)}
 
 
-def first_name(node: cst.CSTNode, wanted: set[str]) -> Any:
-    """The first reference to one of ``wanted`` (a Name node, or its value for new trees)."""
-    for n in nodes(node, REFERENCES):
+def first_name(node: cst.CSTNode, wanted: set[str], skip: Any = ()) -> Any:
+    """The first reference to one of ``wanted`` (a Name node, or its value for new trees),
+    not looking into the nodes whose ids are in ``skip``."""
+    for n in nodes(node, REFERENCES, skip):
         if type(n) is cst.Name and n.value in wanted:
             return n
     return None

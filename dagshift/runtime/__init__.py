@@ -10,7 +10,7 @@ from dagshift.runtime.assets import (
     outlet_events,
     triggering_asset_events,
 )
-from dagshift.runtime.context import FailTask, SkipTask, get_run_context, render, shell
+from dagshift.runtime.context import FailTask, SkipTask, get_run_context, push, render, shell
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.state import TaskRun
@@ -35,6 +35,7 @@ __all__ = [
     "TaskRun",
     "get_run_context",
     "outlet_events",
+    "push",
     "render",
     "shell",
     "task",

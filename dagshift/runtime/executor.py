@@ -54,7 +54,7 @@ from dagshift.runtime.state import (
     decide,
     run_state,
 )
-from dagshift.runtime.task import MapSpec, TaskNode, TaskRef
+from dagshift.runtime.task import MapSpec, Pushed, TaskNode, TaskRef
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
@@ -359,7 +359,12 @@ def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, An
             out = [r for r, s in pairs if s == SUCCESS]
         else:
             out = upstream.result if upstream is not None and upstream.state == SUCCESS else None
-        for key in value.selector:
+        selector = value.selector
+        if selector and isinstance(selector[0], Pushed):  # a named output, not the result
+            ok = upstream is not None and upstream.state == SUCCESS
+            out = (upstream.pushed or {}).get(selector[0].key) if ok else None
+            selector = selector[1:]
+        for key in selector:
             if out is None:
                 break
             out = out.get(key) if isinstance(out, Mapping) else out[key]

@@ -23,7 +23,7 @@ from dagshift.runtime.state import validate_trigger_rule
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
 
-__all__ = ["MapSpec", "Task", "TaskNode", "TaskRef", "task"]
+__all__ = ["MapSpec", "Pushed", "Task", "TaskNode", "TaskRef", "task"]
 
 # Options every task has, with their defaults. A flow's ``default_task_options`` sit between
 # these and the options given to ``@task(...)`` or ``.override(...)``.
@@ -246,10 +246,20 @@ class TaskNode:
         return self.options["trigger_rule"]
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """A selector: the value a task published under ``key`` with :func:`dagshift.push` (a
+    named output, apart from its result), not a key of its result."""
+
+    key: str
+
+
 class TaskRef:
     """Placeholder for a task's result while a flow is being defined.
 
     ``ref["key"]`` stands for one key (or index) of the result; it is the same node.
+    ``ref.pushed("key")`` stands for the value the task pushed under ``key`` (a named
+    output: Airflow's ``xcom_push``), None when the task pushed none.
     Documentation attributes (``ref.doc_md = "..."``, also ``doc``, ``doc_rst``, ``doc_json``,
     ``doc_yaml``) are kept in the node's ``meta``, as Airflow keeps them on the operator.
     """
@@ -282,6 +292,12 @@ class TaskRef:
 
     def __getitem__(self, key: Any) -> TaskRef:
         return TaskRef(self.flow, self.task_id, (*self.selector, key))
+
+    def pushed(self, key: str) -> TaskRef:
+        """The task's named output ``key`` (what it published with ``push(key, value)``)."""
+        if self.selector:
+            raise TypeError(f"pushed({key!r}) is taken from the task, not from a part of it")
+        return TaskRef(self.flow, self.task_id, (Pushed(key),))
 
     def __iter__(self):
         raise TypeError(

@@ -24,7 +24,29 @@ import networkx as nx
 from dagshift.runtime.executor import FlowRun
 from dagshift.runtime.flow import Flow
 
-__all__ = ["Difference", "FlowVerification", "compare_graphs", "compare_runs", "verify_flows"]
+__all__ = [
+    "Difference",
+    "FlowVerification",
+    "compare_graphs",
+    "compare_options",
+    "compare_runs",
+    "verify_flows",
+]
+
+# Task options whose values must match (callbacks are compared by presence: the shim wraps
+# an Airflow callback, the converted flow holds the function itself)
+_OPTIONS = (
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "timeout",
+    "trigger_rule",
+    "ignore_downstream_trigger_rules",
+    "drop_result_on_skip",
+)
+_CALLBACKS = ("on_success", "on_failure", "on_retry")
+_RETRY = {"retry_delay", "retry_exponential_backoff", "max_retry_delay"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,29 @@ def compare_graphs(
     return diffs
 
 
+def compare_options(original: Flow, converted: Flow) -> list[Difference]:
+    """Differences in each common task's kind and options (retries, trigger rule ...)."""
+    diffs: list[Difference] = []
+    for task_id, a in original.tasks.items():
+        b = converted.tasks.get(task_id)
+        if b is None:
+            continue  # reported by the graph comparison
+        if a.kind != b.kind:
+            message = f"{task_id}: a {a.kind} task in the original, a {b.kind} after conversion"
+            diffs.append(Difference("option", original.name, task_id, message, a.kind, b.kind))
+        # a task that skips none keeps its result either way
+        names = _OPTIONS if a.kind != "task" else _OPTIONS[:-1]
+        if not a.options.get("retries") and not b.options.get("retries"):
+            names = [k for k in names if k not in _RETRY]  # no retry: how one waits is moot
+        pairs = [(k, a.options.get(k), b.options.get(k)) for k in names]
+        pairs += [(k, a.options.get(k) is None, b.options.get(k) is None) for k in _CALLBACKS]
+        for key, x, y in pairs:
+            if not _same(x, y):
+                message = f"{task_id}: {key} is {x!r} in the original, {y!r} after conversion"
+                diffs.append(Difference("option", original.name, task_id, message, x, y))
+    return diffs
+
+
 def _same(x: Any, y: Any) -> bool:
     if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
         return True
@@ -143,16 +188,26 @@ def _same(x: Any, y: Any) -> bool:
     return _jsonable(x) == _jsonable(y)
 
 
+def _pushed(run: Any) -> dict[str, Any]:
+    return {k: v for k, v in (run.pushed or {}).items() if not k.startswith("__")}
+
+
 def _same_outputs(a: Any, b: Any) -> bool:
-    """Same result; or, where the converter turned XCom pushes into a returned mapping
-    (``{"return_value": ..., "<pushed key>": ...}``), the same return value and pushed values."""
-    if _same(a.result, b.result):
-        return True
-    pushed = {k: v for k, v in (a.pushed or {}).items() if not k.startswith("__")}
-    if not pushed or not isinstance(b.result, dict) or "return_value" not in b.result:
+    """Same result and the same pushed values (XCom keys: named outputs once converted). A
+    key the original pushed from its result (``multiple_outputs``, which the conversion drops:
+    ``ref["key"]`` reads the result) may be a key of the converted result instead."""
+    if not _same(a.result, b.result):
         return False
-    expected = {"return_value": a.result, **pushed}
-    return set(b.result) == set(expected) and all(_same(expected[k], b.result[k]) for k in expected)
+    pushed_a, pushed_b = _pushed(a), _pushed(b)
+    if set(pushed_b) - set(pushed_a):
+        return False
+    result = b.result if isinstance(b.result, Mapping) else {}
+    missing = object()
+    for key, value in pushed_a.items():
+        other = pushed_b.get(key, result.get(key, missing))
+        if other is missing or not _same(value, other):
+            return False
+    return True
 
 
 def compare_runs(original: FlowRun, converted: FlowRun) -> list[Difference]:
@@ -226,6 +281,9 @@ def verify_flows(
             )
             continue
         pulls = set((xcom_pulls or {}).get(original.name, ()))
+        if not run:  # without a run the pulls are those the converted flow passes as data
+            pulls |= {(u, v) for u, v, d in other.graph.edges(data=True) if d["data"]}
+        check.differences += compare_options(original, other)
         if run:
             # Both start from the same state of Python's `random` (a branch that picks at
             # random picks alike), as a test would seed it

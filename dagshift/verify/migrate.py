@@ -2,7 +2,9 @@
 
 The converter never imports the files it converts. Verification does, on request: it loads
 each original through the import shim and its conversion through the runtime, draws both
-graphs and runs both at one logical date (see :mod:`dagshift.verify.compare`). Reports are
+graphs and runs both at one logical date (see :mod:`dagshift.verify.compare`); with
+``--verify=graph`` it compares graphs, data edges and task options and runs no task (the
+files are still imported: module-level code runs, as when Airflow parses them). Reports are
 written atomically in the format of the file's suffix: ``.html`` (self-contained page),
 ``.md`` (for a pull request) or JSON (the converter's schema plus ``verification`` per file).
 """
@@ -31,8 +33,10 @@ def verify_entry(
     *,
     logical_date: Any = None,
     parameters: Mapping[str, Any] | None = None,
+    run: bool = True,
 ) -> dict[str, Any]:
-    """Verify one converter entry (``path``, ``status``, ``source``, ``code``) in place.
+    """Verify one converter entry (``path``, ``status``, ``source``, ``code``) in place;
+    ``run=False``: compare graphs, data edges and task options only, running no task.
 
     Adds ``verification`` (a list of per-flow results, or None when there is nothing to
     verify), ``graphs_before`` and ``graphs_after``; a file that cannot be loaded gets a
@@ -63,7 +67,9 @@ def verify_entry(
             sys.path.remove(str(original.parent.resolve()))
         entry["graphs_before"] = _graphs(before)
         entry["graphs_after"] = _graphs(after)
-        checks = verify_flows(before, after, logical_date=logical_date, parameters=parameters)
+        checks = verify_flows(
+            before, after, logical_date=logical_date, parameters=parameters, run=run
+        )
     entry["verification"] = [check.to_dict() for check in checks]
     return entry
 
@@ -79,6 +85,7 @@ def _file_report(entry: dict[str, Any]) -> FileReport:
         graphs_before=entry.get("graphs_before", {}),
         graphs_after=entry.get("graphs_after", {}),
         verification=entry.get("verification"),
+        bridged=list(entry.get("bridged", [])),
     )
 
 
@@ -87,6 +94,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
     for e in entries:
         item = {k: e[k] for k in ("path", "status", "findings")}
         item["path"] = str(item["path"])
+        item["bridged"] = e.get("bridged", [])
         if "verification" in e:
             item["verification"] = e["verification"]
         files.append(item)
@@ -95,6 +103,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
         "files": files,
         "summary": {
             **summary,
+            "bridged": sum(len(e.get("bridged", ())) for e in entries),
             "verified": sum(1 for v in verified if all(c["ok"] for c in v)),
             "differs": sum(1 for v in verified if not all(c["ok"] for c in v)),
         },

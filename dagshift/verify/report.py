@@ -34,6 +34,8 @@ class FileReport:
         before, after: the source before and after conversion (``after`` None if unchanged).
         graphs_before, graphs_after: DAG / flow name -> graph (edge attr ``data``: data edge).
         verification: ``FlowVerification.to_dict()`` per flow, or None when not verified.
+        bridged: ``{"task_id", "operator"}`` dicts: operators kept as written in converted
+            DAGs (run by the compat shim).
     """
 
     path: str
@@ -44,6 +46,7 @@ class FileReport:
     graphs_before: dict[str, nx.DiGraph] = field(default_factory=dict)
     graphs_after: dict[str, nx.DiGraph] = field(default_factory=dict)
     verification: list[dict[str, Any]] | None = None
+    bridged: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def verified(self) -> str:
@@ -168,6 +171,18 @@ def _findings_html(findings: Sequence[dict[str, Any]]) -> str:
     return f'<h3>TODOs and findings</h3><ul class="findings">{items}</ul>'
 
 
+def _bridged_html(bridged: Sequence[dict[str, str]]) -> str:
+    if not bridged:
+        return ""
+    items = "".join(
+        f"<li><code>{escape(b['task_id'])}</code> ({escape(b['operator'])})</li>" for b in bridged
+    )
+    return (
+        "<h3>Bridged: operators kept as written (run by the compat shim)</h3>"
+        f'<ul class="bridged">{items}</ul>'
+    )
+
+
 def _verification_html(report: FileReport) -> str:
     if report.verification is None:
         return "<p>Verification: not run.</p>"
@@ -210,6 +225,7 @@ def _file_section(index: int, report: FileReport) -> str:
         f'<h2>{escape(report.path)} <span class="badge {escape(report.status)}">'
         f"{escape(report.status)}</span></h2>",
         _findings_html(report.findings),
+        _bridged_html(report.bridged),
         _graphs_html(report),
     ]
     if report.before is not None and report.after is not None and report.before != report.after:
@@ -228,7 +244,7 @@ def render_html(files: Iterable[FileReport], title: str = "dagshift migration re
     rows = "".join(
         f'<tr data-status="{escape(f.status)}"><td><a href="#f{i}">{escape(f.path)}</a></td>'
         f'<td><span class="badge {escape(f.status)}">{escape(f.status)}</span></td>'
-        f"<td>{len(f.findings)}</td>"
+        f"<td>{len(f.findings)}</td><td>{len(f.bridged)}</td>"
         f'<td><span class="badge {f.verified.replace(" ", "_")}">{f.verified}</span></td></tr>'
         for i, f in enumerate(files)
     )
@@ -236,6 +252,7 @@ def render_html(files: Iterable[FileReport], title: str = "dagshift migration re
         f'<button data-filter="{s}">{s} ({counts.get(s, 0)})</button>' for s in STATUSES
     )
     totals = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
+    totals += f"; {sum(len(f.bridged) for f in files)} operators bridged"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}{_pygments_css()}</style>"
@@ -243,7 +260,8 @@ def render_html(files: Iterable[FileReport], title: str = "dagshift migration re
         f"<h1>{escape(title)}</h1><p>{len(files)} files: {totals}.</p>"
         f'<div class="filters">{buttons}</div>'
         f'<table class="summary" id="summary" data-files="{len(files)}"><thead><tr><th>file</th>'
-        f"<th>status</th><th>findings</th><th>verification</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>status</th><th>findings</th><th>bridged</th><th>verification</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
         + "".join(_file_section(i, f) for i, f in enumerate(files))
         + "</body></html>\n"
     )
@@ -275,14 +293,24 @@ def render_markdown(files: Iterable[FileReport], title: str = "dagshift migratio
     counts = Counter(f.status for f in files)
     out = [f"# {title}", "", "| status | files |", "| --- | --- |"]
     out += [f"| {s} | {counts.get(s, 0)} |" for s in STATUSES]
-    out += ["", "| file | status | findings | verification |", "| --- | --- | --- | --- |"]
-    out += [f"| `{f.path}` | {f.status} | {len(f.findings)} | {f.verified} |" for f in files]
+    out += [f"| operators bridged | {sum(len(f.bridged) for f in files)} |"]
+    out += ["", "| file | status | findings | bridged | verification |"]
+    out += ["| --- | --- | --- | --- | --- |"]
+    out += [
+        f"| `{f.path}` | {f.status} | {len(f.findings)} | {len(f.bridged)} | {f.verified} |"
+        for f in files
+    ]
     for f in files:
         out += ["", f"## `{f.path}` — {f.status}", ""]
         for finding in f.findings:
             out.append(
                 f"- [ ] line {finding.get('line') or '?'}: `{finding.get('code')}` "
                 f"{escape(str(finding.get('message')))}"
+            )
+        for b in f.bridged:
+            out.append(
+                f"- bridged (kept as written, runs through the shim): `{b['task_id']}` "
+                f"({b['operator']})"
             )
         for name, graph in f.graphs_after.items():
             out += ["", f"Flow `{name}`:", "", _fence(graph_mermaid(graph), "mermaid")]

@@ -27,7 +27,7 @@ def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
     (src / "sub").mkdir(parents=True)
     legacy = _input("empty_operator/legacy_dummy")
     (src / "sub" / "legacy.py").write_text(legacy)
-    (src / "kept.py").write_text(_input("unsupported/sensor_kept"))
+    (src / "kept.py").write_text(_input("xcom/pull_with_computed_id_kept"))
     (src / "broken.py").write_text("x = (\n")
     (src / "plain.py").write_text("print(1)\n")
     report = tmp_path / "report.json"
@@ -35,7 +35,7 @@ def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
     assert code == 2
     assert (src / "sub" / "legacy.py").read_text() == legacy
     assert "Flow(" in (tmp_path / "out" / "sub" / "legacy.py").read_text()
-    assert "# dagshift: TODO(DS030)" in (tmp_path / "out" / "kept.py").read_text()
+    assert "# dagshift: TODO(DS072)" in (tmp_path / "out" / "kept.py").read_text()
     assert not (tmp_path / "out" / "plain.py").exists()
     data = json.loads(report.read_text())
     assert data["summary"] == {
@@ -44,11 +44,16 @@ def test_cli_writes_a_mirror_tree_reports_failures_and_leaves_input_alone(
         "unchanged": 0,
         "not_a_dag": 1,
         "failed": 1,
+        "bridged": 0,
     }
     by_path = {Path(f["path"]).name: f for f in data["files"]}
     assert by_path["broken.py"]["findings"][0]["code"] == "DS901"
     assert by_path["kept.py"]["findings"] == [
-        {"code": "DS030", "line": 5, "message": "FileSensor is not converted"}
+        {
+            "code": "DS072",
+            "line": 7,
+            "message": "xcom_pull task_ids is not a string literal or a list of them",
+        }
     ]
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "1 converted, 1 partial, 0 unchanged, 1 not a dag, 1 failed"
@@ -115,12 +120,12 @@ def test_migrating_a_tree_never_imports_its_files(tmp_path: Path) -> None:
 
 
 def test_a_markdown_report_lists_every_file_with_its_findings(tmp_path: Path) -> None:
-    (tmp_path / "kept.py").write_text(_input("unsupported/sensor_kept"))
+    (tmp_path / "kept.py").write_text(_input("xcom/pull_with_computed_id_kept"))
     report = tmp_path / "r.md"
     main([str(tmp_path / "kept.py"), "--check", "--report", str(report)])
     text = report.read_text()
     assert "| partial | 1 |" in text
-    assert "line 5: `DS030` FileSensor is not converted" in text
+    assert "line 7: `DS072` xcom_pull task_ids is not a string literal or a list of them" in text
 
 
 def test_output_is_written_atomically_without_temporary_files_left(tmp_path: Path) -> None:
@@ -167,14 +172,19 @@ def test_list_rules_names_every_rule_with_its_description(
     assert main(["--list-rules"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert any(line.startswith("xcom ") and "xcom_pull" in line for line in out)
-    assert len(out) == 11
+    assert any(line.startswith("bridged ") and "kept as written" in line for line in out)
+    assert len(out) == 12
 
 
 def test_jobs_give_the_same_report_and_files_as_one_process(tmp_path: Path) -> None:
     src = tmp_path / "dags"
     src.mkdir()
     for i, case in enumerate(
-        ["empty_operator/legacy_dummy", "unsupported/sensor_kept", "xcom/pull_and_push_styles"]
+        [
+            "empty_operator/legacy_dummy",
+            "xcom/pull_with_computed_id_kept",
+            "xcom/pull_and_push_styles",
+        ]
     ):
         (src / f"d{i}.py").write_text(_input(case))
     reports = []

@@ -93,6 +93,65 @@ def test_every_example_dag_of_an_airflow_release_converts_stably(version: str) -
     assert counts["converted"] + counts["partial"] > 0
 
 
+def _blocking() -> tuple[Counter[str], Counter[str], int]:
+    """Per finding code: the partial files it is in, and those where it is the only code;
+    and how many operators the converted files keep as written (bridged)."""
+    codes: Counter[str] = Counter()
+    only: Counter[str] = Counter()
+    bridged = 0
+    for version in [*VERSIONS, "installed"]:
+        for _, source in _sources(version):
+            result = convert_source(source)
+            bridged += len(result.bridged)
+            found = {f.code for f in result.findings}
+            codes.update(found)
+            if len(found) == 1:
+                only.update(found)
+    return codes, only, bridged
+
+
+def _graph_checks(tmp_path: Path) -> tuple[int, int, list[str]]:
+    """Every converted example DAG loaded beside its original (through the compat shim when it
+    keeps operators as written): (files loaded, files whose original does not load here either
+    (a provider or module this machine lacks), the graph differences found)."""
+    import dagshift.compat
+    from dagshift.runtime.loader import LoadError, load_path
+    from dagshift.verify.compare import verify_flows
+
+    dagshift.compat.install()
+    loaded, unloadable, problems = 0, 0, []
+    for version in [*VERSIONS, "installed"]:
+        for name, source in _sources(version):
+            result = convert_source(source)
+            if result.status != "converted":
+                continue
+            stem = f"{version.replace('.', '_')}_{Path(name).stem}"
+            original, converted = tmp_path / f"o_{stem}.py", tmp_path / f"c_{stem}.py"
+            original.write_text(source)
+            converted.write_text(result.code)
+            try:
+                before = load_path(str(original))
+            except LoadError:
+                unloadable += 1
+                continue
+            try:
+                after = load_path(str(converted))
+            except LoadError as exc:
+                problems.append(f"{name}: the original loads, the conversion does not: {exc}")
+                continue
+            loaded += 1
+            for check in verify_flows(before, after, run=False):
+                problems += [f"{name}: {d.message}" for d in check.differences]
+    return loaded, unloadable, problems
+
+
+def test_every_converted_example_dag_that_loads_has_its_originals_graph(tmp_path: Path) -> None:
+    loaded, _, problems = _graph_checks(tmp_path)
+    assert not problems, problems
+    if not loaded:
+        pytest.skip("no example DAGs to be had")
+
+
 if __name__ == "__main__":
     total: Counter[str] = Counter()
     for version in [*VERSIONS, "installed"]:
@@ -100,22 +159,18 @@ if __name__ == "__main__":
         total += counts
         print(version, dict(sorted(counts.items())), sum(counts.values()))
     print("total", dict(sorted(total.items())), sum(total.values()))
+    dags = total["converted"] + total["partial"]
+    print(f"DAG files converted with no TODO: {total['converted']} of {dags}")
+    codes, only, bridged = _blocking()
+    print(f"operators bridged (kept as written) in converted files: {bridged}")
+    print("codes still blocking (files with the code, files where it is the only one):")
+    for code, n in codes.most_common():
+        print(f"  {code} {n} ({only[code]})")
+    import tempfile
 
-
-def test_every_converted_example_dag_loads_as_flows(tmp_path: Path) -> None:
-    from dagshift.runtime.loader import load_path
-
-    loaded = 0
-    for version in [*VERSIONS, "installed"]:
-        for name, source in _sources(version):
-            result = convert_source(source)
-            if result.status != "converted":
-                continue
-            path = tmp_path / f"{version}_{Path(name).name}"
-            path.write_text(result.code)
-            flows = load_path(str(path))
-            assert flows, name
-            assert all(flow.graph.number_of_nodes() for flow in flows), name
-            loaded += 1
-    if not loaded:
-        pytest.skip("no example DAGs to be had")
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded, unloadable, problems = _graph_checks(Path(tmp))
+    print(f"converted files loading beside their original: {loaded}, of which differ by graph:")
+    print(f"  {len(problems)}; converted files whose original does not load here: {unloadable}")
+    for problem in problems:
+        print("  ", problem)

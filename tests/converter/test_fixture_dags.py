@@ -27,9 +27,6 @@ DAGSHIFT = ROOT / ".venv" / "bin" / "dagshift"
 FIXTURES = sorted((ROOT / "fixtures" / "dags").glob("*.py"))
 DATE = "2024-01-15"
 
-# Differences a user is told about (docs/converter.md): a task that pushes XCom keys returns
-# a mapping of them with its return value under "return_value".
-PUSHING = {("legacy_110_python_xcom", "transform")}
 # Files left out, with the reason.
 EXCLUDED: dict[str, str] = {
     "af3_xcomarg_map_zip": "XComArg .map()/.zip() are converted by no rule (the DAG stays, DS092) "
@@ -86,8 +83,6 @@ def _differences(runs: dict[str, Any], expected: dict[str, tuple[str, dict]], st
                 out.append((dag, task_id, got.get("state"), state))
             elif isinstance(want, tuple):
                 value = got.get("result")
-                if (stem, task_id) in PUSHING:
-                    value = value["return_value"]
                 if value != result:
                     out.append((dag, task_id, value, result))
     return out

@@ -188,6 +188,31 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    # operators no rule converts stay as written in the converted flow (bridged)
+    "af2_bridged_operators": {
+        "af2_bridged_operators": (
+            S,
+            {
+                "count": (S, 3),
+                "wait": S,
+                "describe": (S, "2024-01-15 n=3 retries=2 owner=data"),
+                "report": (S, ["2024-01-15 n=3 retries=2 owner=data", "none"]),
+            },
+        )
+    },
+    "af3_bridged_operators": {
+        "af3_bridged_operators": (
+            S,
+            {
+                "produce": (S, 42),
+                "wait": S,
+                "pause": S,
+                "stamp": (S, "42 rows on 2024-01-15 try 1"),
+                # a pull from a task that does not exist: None in Airflow 3
+                "summarize": (S, {"stamp": "42 rows on 2024-01-15 try 1", "missing": None}),
+            },
+        )
+    },
     "af2_branching": {
         "af2_branching": (
             S,

@@ -182,3 +182,63 @@ def test_a_task_that_varies_between_runs_of_the_original_is_named_not_compared(t
     check = entry["verification"][0]
     assert [d["task"] for d in check["differences"]] == ["fixed"]
     assert check["varying"] == ["now"]
+
+
+MARKED_DAG = """
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def touch():
+    open({marker!r}, "w").close()
+    return 1
+
+
+def use(ti):
+    return ti.xcom_pull(task_ids="touch")
+
+
+with DAG("marked", schedule=None, default_args={{"retries": 1}}) as dag:
+    a = PythonOperator(task_id="touch", python_callable=touch)
+    b = PythonOperator(task_id="use", python_callable=use, trigger_rule="all_done")
+    a >> b
+"""
+
+
+def test_verify_graph_compares_graphs_and_options_and_runs_no_task(tmp_path):
+    marker = tmp_path / "ran"
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "marked.py").write_text(MARKED_DAG.format(marker=str(marker)))
+    code, _, stderr = _migrate(
+        str(dags),
+        "--out",
+        str(tmp_path / "out"),
+        "--verify=graph",
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert code == 0, stderr
+    assert stderr.splitlines()[-1].endswith("verified 1 of 1, 0 differ")
+    assert not marker.exists()  # no task ran
+
+    from dagshift.verify.migrate import verify_entry
+
+    source = (dags / "marked.py").read_text()
+    converted = (tmp_path / "out" / "marked.py").read_text()
+    for old, new, expected in (
+        ('trigger_rule="all_done"', 'trigger_rule="all_success"', "trigger_rule"),
+        ('"retry_delay": 300', '"retry_delay": 0', "retry_delay"),
+        ("(touch_xcom=a)\n    a >> b", "(touch_xcom=None)", "lost the dependency touch >> use"),
+    ):
+        assert old in converted, old
+        entry = {
+            "path": str(dags / "marked.py"),
+            "status": "converted",
+            "source": source,
+            "code": converted.replace(old, new),
+        }
+        verify_entry(entry, run=False)
+        messages = [d["message"] for c in entry["verification"] for d in c["differences"]]
+        assert any(expected in m for m in messages), (old, messages)
+    assert not marker.exists()

@@ -84,7 +84,9 @@ def test_the_html_report_counts_and_draws():
 
 def test_the_markdown_report_has_summary_diff_mermaid_and_todos():
     md = render_markdown(_reports())
-    assert "| converted | 1 |" in md and "| `dags/custom.py` | partial | 1 | not verified |" in md
+    assert (
+        "| converted | 1 |" in md and "| `dags/custom.py` | partial | 1 | 0 | not verified |" in md
+    )
     assert "```mermaid\nflowchart LR" in md and "n0 --> n1" in md and "n1 -.-> n2" in md
     assert "<details><summary>diff</summary>" in md and "+@task" in md
     assert (

@@ -3,10 +3,10 @@
 Airflow hands a callable its context through parameters named after context values and through
 ``**context``; dagshift hands it only its arguments. This rule rewrites the function so that
 the same values reach it: context values through ``get_run_context()`` (see ``context.py``),
-XCom pulls as new parameters fed by upstream results and pushes as a returned mapping (see
+XCom pulls as new parameters fed by upstream results, and pushes as ``push(key, value)``: a
+named output of the task, apart from its result, which stays its return value (see
 ``xcom.py``). A reference to the task instance, the context dict or ``dag_run`` that none of
-those forms covers keeps the function, and its DAG, as they were (Unsupported).
-"""
+those forms covers keeps the function, and its DAG, as they were (Unsupported)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,18 @@ from dagshift.converter.rules.context import (
     OTHER_CONTEXT,
     context_lookup,
 )
-from dagshift.converter.rules.xcom import PUSHED, Pull, parse_pull, parse_push, returns_mapping
+from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
-__all__ = ["CallableRewrite", "rewrite_callable"]
+__all__ = ["PUSH_ALIAS", "CallableRewrite", "push_import", "rewrite_callable"]
+
+PUSH_ALIAS = "_dagshift_push"
+
+
+def push_import(name: str) -> str:
+    """What ``from dagshift import ...`` names for push() under ``name``."""
+    return "push" if name == "push" else f"push as {name}"
+
 
 DESCRIPTION = "python_callable / TaskFlow body: context and XCom through parameters and returns"
 
@@ -37,6 +45,7 @@ class CallableRewrite:
     pulls: dict[str, Pull] = field(default_factory=dict)  # parameter name -> pull
     pushes: set[str] = field(default_factory=set)
     uses_context: bool = False
+    push_name: str = "push"  # the name dagshift's push() is imported under
 
 
 class _Names:
@@ -132,12 +141,18 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
 
 class _Rewrite(cst.CSTTransformer):
     def __init__(
-        self, names: _Names, params: dict[Pull, str], module: cst.Module, airflow3: bool
+        self,
+        names: _Names,
+        params: dict[Pull, str],
+        module: cst.Module,
+        airflow3: bool,
+        push_name: str = "push",
     ) -> None:
         self.names, self.params, self.module = names, params, module
         self.airflow3 = airflow3
         self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
+        self.push_name = push_name
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self.quotes.append(node.start.lstrip("rRbBfFuU")[:1])
@@ -159,7 +174,7 @@ class _Rewrite(cst.CSTTransformer):
             name = self.params[pull]
             if pull.many and not self.airflow3:  # Airflow 2 lists only tasks with a value
                 return cst.parse_expression(f"[value for value in {name} if value is not None]")
-            if pull.default is not None:
+            if pull.default is not None and not self.airflow3:  # Airflow 3 ignores default=
                 return cst.parse_expression(f"({name} if {name} is not None else {pull.default})")
             return cst.Name(name)
         key = self.names.key_of(original)
@@ -182,27 +197,11 @@ class _Rewrite(cst.CSTTransformer):
         ):
             key, _ = parse_push(call)
             value = parse_push(updated.value)[1]
-            target = cst.Subscript(
-                cst.Name(PUSHED), [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{key}"')))]
+            push = cst.Call(
+                cst.Name(self.push_name), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
             )
-            return cst.Assign([cst.AssignTarget(target)], value)
+            return updated.with_changes(value=push)
         return updated
-
-
-class _Returns(cst.CSTTransformer):
-    """``return x`` -> ``return {**xcom_pushed, "return_value": x}`` in this function only."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
-        return updated.with_changes(value=returns_mapping(updated.value))
 
 
 def _aliases(body: list[cst.BaseStatement], names: _Names) -> set[int]:
@@ -277,9 +276,11 @@ def rewrite_callable(
             while name in used or name in pulls.values():
                 name += "_xcom"
             pulls[pull] = name
-    if check.pushes and PUSHED in used:
-        raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {PUSHED!r}")
-    rewrite = _Rewrite(names, pulls, module, airflow3)
+    # the file's own `push` (Airflow's example_xcom names a callable so): dagshift's under another
+    push_name = PUSH_ALIAS if "push" in used else "push"
+    if check.pushes and push_name in used:
+        raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
+    rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
     new_body: list[cst.BaseStatement] = [
         walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
     ]
@@ -291,12 +292,6 @@ def rewrite_callable(
         for name, key in values.items()
     ]
     prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
-    if check.pushes:
-        prologue.append(cst.parse_statement(f"{PUSHED} = {{}}\n"))
-        new_body = [walk(s, _Returns()) for s in new_body]  # type: ignore[misc]
-        if not m.matches(new_body[-1], m.SimpleStatementLine([m.Return() | m.Raise()])):
-            last = cst.SimpleStatementLine([cst.Return(returns_mapping(None))])
-            new_body.append(last)
     new_body = new_body[:head] + prologue + new_body[head:]
     if not new_body:
         new_body = [cst.SimpleStatementLine([cst.Pass()])]
@@ -307,6 +302,7 @@ def rewrite_callable(
         {name: pull for pull, name in pulls.items()},
         check.pushes,
         bool(values) or rewrite.uses_context,
+        push_name,
     )
 
 

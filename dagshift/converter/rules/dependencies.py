@@ -6,7 +6,14 @@ An edge ``Label("...")`` between two tasks only annotates the edge: the edge sta
 
 from __future__ import annotations
 
-__all__ = ["CHAIN_HELPER", "CROSS_HELPER"]
+from typing import Any
+
+import libcst as cst
+
+from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, qualified
+from dagshift.converter.rules import Rule
+
+__all__ = ["CHAIN_HELPER", "CROSS_HELPER", "RULE"]
 
 DESCRIPTION = "chain() / cross_downstream() -> _dagshift_chain / _dagshift_cross_downstream"
 
@@ -34,3 +41,28 @@ def _dagshift_cross_downstream(from_tasks, to_tasks):
     for up in from_tasks:
         up >> list(to_tasks)
 """
+
+HELPERS = {"_dagshift_chain": CHAIN_HELPER, "_dagshift_cross_downstream": CROSS_HELPER}
+
+
+def _rewrite_call(job: Any, original: cst.Call, updated: cst.Call, full: str | None) -> Any:
+    for names, helper in (
+        (CHAIN, "_dagshift_chain"),
+        (CROSS_DOWNSTREAM, "_dagshift_cross_downstream"),
+    ):
+        if full in names:
+            job.helpers.add(helper)
+            return updated.with_changes(func=cst.Name(helper))
+    return None
+
+
+def _rewrite_binary(job: Any, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> Any:
+    # `a >> Label("why") >> b`: an edge label only annotates the edge; the edge stays
+    if isinstance(updated.operator, cst.RightShift | cst.LeftShift):
+        for side, other in ((updated.right, updated.left), (updated.left, updated.right)):
+            if isinstance(side, cst.Call) and qualified(side.func, job.file.names) in LABELS:
+                return other
+    return None
+
+
+RULE = Rule("dependencies", DESCRIPTION, rewrite_call=_rewrite_call, rewrite_binary=_rewrite_binary)

@@ -18,15 +18,18 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, evaluated, kwarg, string_value
-from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.names import OPERATORS
+from dagshift.converter.rules import Rule
+from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.context import check_template
-from dagshift.converter.rules.operators import OperatorArgs
+from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes
 
 __all__ = [
     "DECORATORS",
     "PYTHON_ARGS",
+    "RULE",
     "PythonPlan",
     "call_arguments",
     "python_plan",
@@ -73,22 +76,27 @@ class PythonPlan:
     expand_kwargs: cst.BaseExpression | None = None
 
 
-def templated(node: cst.CSTNode) -> bool:
+def templated(node: cst.CSTNode, constants: Any = None) -> bool:
     """Whether a value holds a string Airflow would render as a template (Unsupported when
-    the template reads a name dagshift's run context does not have)."""
+    the template reads a name dagshift's run context does not have, ``ti.xcom_pull`` too).
+    ``constants``: the file's names bound once to a string, whose text is checked as well."""
     found = False
     for n in nodes(node):
-        if type(n) is cst.SimpleString and ("{{" in n.value or "{%" in n.value):
-            found = True
-            if isinstance(evaluated(n), str):
-                check_template(node, evaluated(n))
+        text = None
+        if type(n) is cst.SimpleString:
+            text = evaluated(n)
+        elif type(n) is cst.Name and constants is not None:
+            text = constants.text(n)
         elif type(n) is cst.FormattedStringText:
             found = found or "{{" in n.value or "{%" in n.value
+        if isinstance(text, str) and ("{{" in text or "{%" in text):
+            found = True
+            check_template(node, text)
     return found
 
 
 def call_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg]
+    call: cst.Call, rest: dict[str, cst.Arg], constants: Any = None
 ) -> tuple[list[cst.Arg], set[str], set[int | str]]:
     """op_args / op_kwargs / templates_dict as call arguments, the keywords they feed, and
     which of them (positions, keywords) hold Jinja templates the task must render."""
@@ -103,7 +111,7 @@ def call_arguments(
             if not isinstance(el, cst.Element):
                 raise Unsupported(call, "DS033", "op_args with a starred element")
             out.append(cst.Arg(el.value))
-            if templated(el.value):
+            if templated(el.value, constants):
                 rendered.add(i)
     if "op_kwargs" in rest:
         value = rest["op_kwargs"].value
@@ -115,9 +123,10 @@ def call_arguments(
                 raise Unsupported(call, "DS034", "op_kwargs key is not an identifier string")
             out.append(kwarg(key, el.value))
             keys.add(key)
-            if templated(el.value):
+            if templated(el.value, constants):
                 rendered.add(key)
     if "templates_dict" in rest:
+        templated(rest["templates_dict"].value, constants)  # its templates must convert too
         out.append(kwarg("templates_dict", rest["templates_dict"].value))
         keys.add("templates_dict")
         rendered.add("templates_dict")
@@ -142,7 +151,7 @@ def expand_kwargs_keys(call: cst.Call, value: cst.BaseExpression) -> set[str]:
 
 def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> PythonPlan:
     """The plan of a Python/Branch/ShortCircuit operator call in ``job``'s DAG."""
-    call_args, keys, rendered = call_arguments(call, args.rest)
+    call_args, keys, rendered = call_arguments(call, args.rest, job.file.constants)
     if expand is not None:
         if call_args:
             raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
@@ -202,8 +211,8 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         airflow3=job.file.airflow3,
         rendered=to_render,
     )
-    if done.pushes and kind != "python":
-        raise Unsupported(call, "DS076", "a branch or short-circuit callable pushes XCom")
+    if done.pushes:
+        job.needs.add(push_import(done.push_name))
     if done.uses_context:
         job.needs.add("get_run_context")
     changed = not done.function.deep_equals(fn)
@@ -241,3 +250,33 @@ def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tupl
         else:
             raise Unsupported(call, "DS034", f"a template for {item}= reaches **kwargs")
     return tuple(out)
+
+
+def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
+    kind = OPERATORS.get(full or "")
+    return kind if kind in DECORATORS else None
+
+
+def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> PythonPlan:
+    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator")
+    return python_plan(job, call, kind, args, expand)
+
+
+def _build(job: Any, plan: PythonPlan, index: int, node: cst.Call) -> cst.BaseExpression:
+    extra = [kwarg(p, job.pulled(pull, index, node)) for p, pull in plan.pulls.items()]
+    if plan.expand_kwargs is not None:
+        func = task_call(plan.target, plan.target_name, plan.args, [], plan.extra_options)
+        mapped = cst.Attribute(func.func, cst.Name("expand_kwargs"))
+        return cst.Call(mapped, [cst.Arg(plan.expand_kwargs)])
+    args = plan.call_args + extra
+    return task_call(plan.target, plan.target_name, plan.args, args, plan.extra_options)
+
+
+RULE = Rule(
+    "python_operator",
+    DESCRIPTION,
+    calls=_calls,
+    plan=_plan,
+    build=_build,
+    mapped={kind: "op_kwargs" for kind in DECORATORS},
+)

@@ -2,7 +2,8 @@
 or ``airflow.sdk`` become dagshift's decorators of the same names (the data flow is already
 functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mapping result);
 ``execution_timeout`` becomes ``timeout``; the function body gets the context rewrite of
-``callables.py`` (no XCom pulls or pushes: a TaskFlow task passes data by arguments).
+``callables.py`` (no XCom pulls: a TaskFlow task passes data by arguments; a push becomes
+``push(key, value)``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import libcst as cst
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
-from dagshift.converter.rules.callables import rewrite_callable
+from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 
-__all__ = ["is_taskflow", "rewrite_taskflow"]
+__all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
 
 DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
 
@@ -80,8 +81,34 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
     return dec.with_changes(decorator=call.with_changes(func=target, args=[*args[:-1], last]))
 
 
-def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, bool]:
-    """The function with dagshift's decorator; True when it now reads get_run_context()."""
+def kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> tuple[Any, str, str] | None:
+    """A TaskFlow function whose kind no rule converts (``@task.bash``, ``@task.sensor``,
+    ``@task.virtualenv`` ...) stays as written, run by the compat shim like a kept operator: its
+    decorator names Airflow's ``task`` through its module (``@airflow.decorators.task.bash``),
+    since ``task`` is dagshift's in the converted file. Returns (function, module to import,
+    kind), or None when the function is not such a task."""
+    decorators, found = [], None
+    for dec in fn.decorators:
+        call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
+        target = call.func if call else dec.decorator
+        kind = _kind(target, names)
+        full = qualified(target, names) or ""
+        if kind is None or kind in _KINDS:
+            decorators.append(dec)
+            continue
+        module = next(base for base in TASK_DECORATORS if full.startswith(base + "."))
+        found = (module.rpartition(".")[0], kind)
+        new_target = cst.parse_expression(full)
+        decorators.append(
+            dec.with_changes(decorator=call.with_changes(func=new_target) if call else new_target)
+        )
+    if found is None:
+        return None
+    return fn.with_changes(decorators=decorators), found[0], found[1]
+
+
+def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
+    """The function with dagshift's decorator, and the dagshift names it now needs."""
     names = file.names
     decorators = []
     for dec in fn.decorators:
@@ -89,6 +116,8 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, b
         is_task = _kind(target, names) is not None
         decorators.append(_decorator(dec, names, file.airflow3) if is_task else dec)
     done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
-    if done.pulls or done.pushes:
-        raise Unsupported(fn, "DS082", "a TaskFlow function that pulls or pushes XCom by key")
-    return done.function.with_changes(decorators=decorators), done.uses_context
+    if done.pulls:
+        raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
+    needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs |= {push_import(done.push_name)} if done.pushes else set()
+    return done.function.with_changes(decorators=decorators), needs

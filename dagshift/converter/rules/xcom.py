@@ -1,8 +1,8 @@
 """XCom: ``ti.xcom_pull(...)`` becomes a parameter fed by the upstream result (a data edge);
-``ti.xcom_push(key=..., value=...)`` makes the task return a mapping of its pushed keys plus
-``"return_value"``; pulls inside Jinja strings (``{{ ti.xcom_pull(task_ids='a') }}``) become
-template variables passed to the task.
-"""
+``ti.xcom_push(key=..., value=...)`` becomes ``push(key, value)``, a named output of the task
+(its result stays its return value) that a pull by ``key=`` reads as ``ref.pushed(key)``; pulls
+inside Jinja strings (``{{ ti.xcom_pull(task_ids='a') }}``) become template variables passed to
+the task."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ import libcst as cst
 
 from dagshift.converter.model import Unsupported, string_value
 
-__all__ = ["PUSHED", "Pull", "ident", "jinja_pulls", "parse_pull", "parse_push", "returns_mapping"]
+__all__ = ["Pull", "ident", "jinja_pulls", "parse_pull", "parse_push"]
 
-DESCRIPTION = "xcom_pull -> parameter fed by the upstream result; xcom_push -> returned mapping"
-
-PUSHED = "xcom_pushed"  # the dict a pushing callable fills
+DESCRIPTION = "xcom_pull -> parameter fed by the upstream result; xcom_push -> push(key, value)"
 
 
 @dataclass(frozen=True)
@@ -81,16 +79,6 @@ def parse_push(call: cst.Call) -> tuple[str, cst.BaseExpression]:
     if key is None or "value" not in found:
         raise Unsupported(call, "DS073", "xcom_push without a string-literal key and a value")
     return key, found["value"]
-
-
-def returns_mapping(value: cst.BaseExpression | None) -> cst.Dict:
-    """``{**xcom_pushed, "return_value": value}``."""
-    return cst.Dict(
-        [
-            cst.StarredDictElement(cst.Name(PUSHED)),
-            cst.DictElement(cst.SimpleString('"return_value"'), value or cst.Name("None")),
-        ]
-    )
 
 
 _Q = r"""(['"])"""

@@ -1,0 +1,66 @@
+"""BashOperator calls in a DAG's body: what the registry dispatches to (the command's own
+rewrite, Jinja and XCom in ``bash_command`` and ``env``, is ``bash_operator.py``'s).
+
+A call becomes ``_dagshift_bash(command, env=..., xcom_<id>=<upstream>)``; a mapped
+``BashOperator.partial(...).expand(bash_command=[...])`` becomes
+``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.names import OPERATORS
+from dagshift.converter.rules import Rule, bash_operator
+from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
+from dagshift.converter.rules.xcom import Pull
+
+__all__ = ["RULE", "BashPlan"]
+
+DESCRIPTION = bash_operator.DESCRIPTION
+
+
+@dataclass
+class BashPlan:
+    args: OperatorArgs
+    call_args: list[cst.Arg] = field(default_factory=list)
+    pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
+    mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
+
+
+def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
+    return "bash" if OPERATORS.get(full or "") == "bash" else None
+
+
+def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPlan:
+    args = operator_args(call, {"bash_command", "env"}, job.site.dag_var, "the operator")
+    job.helpers.add("_dagshift_bash")
+    job.needs |= {"task", "render", "shell"}
+    if expand is not None:
+        if set(args.rest) - {"env"}:
+            raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
+        mapped = bash_operator.mapped_commands(call, expand.value)
+        env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
+        return BashPlan(args, env, [], mapped)
+    call_args, ids = bash_operator.bash_arguments(call, args.rest, job.file.constants)
+    return BashPlan(args, call_args, ids)
+
+
+def _build(job: Any, plan: BashPlan, index: int, node: cst.Call) -> cst.BaseExpression:
+    if plan.mapped is not None:
+        func = task_call(cst.Name("_dagshift_bash"), None, plan.args, []).func
+        if plan.call_args:  # env= fixed for every command
+            func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
+        return cst.Call(cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)])
+    pull_args = [
+        kwarg("xcom_" + pull.param_name(), job.pulled(pull, index, node))
+        for pull in plan.pulled_ids
+    ]
+    return task_call(cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args)
+
+
+RULE = Rule("bash_operator", DESCRIPTION, _calls, _plan, _build, mapped={"bash": "bash_command"})
