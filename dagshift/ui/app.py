@@ -37,6 +37,7 @@ __all__ = ["UI", "create_app"]
 
 HERE = Path(__file__).parent
 ACTIVE = ("queued", "running")
+CHANGES_SHOWN = 10  # a flow page shows what changed in its last ten versions
 
 
 @dataclass
@@ -126,9 +127,10 @@ def flow_page(request: Request) -> Response:
     if not versions:
         return _page(request, "error.html", 404, message=f"no flow {name!r} in {store.path}")
     latest = store.version_graph(name)
+    recent = versions[-(CHANGES_SHOWN + 1) :]  # each change reads two versions' sources
     changes = [
         version_changes(store, name, a["version"], b["version"])
-        for a, b in zip(versions, versions[1:], strict=False)
+        for a, b in zip(recent, recent[1:], strict=False)
     ]
     graph = None
     if latest is not None:
