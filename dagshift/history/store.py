@@ -404,7 +404,8 @@ class Store:
             self._change(
                 f"requeue run {run_id}",
                 (
-                    "UPDATE runs SET state = 'queued', message = NULL WHERE run_id = ? "
+                    "UPDATE runs SET state = 'queued', message = NULL, pid = NULL, host = NULL "
+                    "WHERE run_id = ? "
                     "AND state NOT IN ('queued', 'running', 'success')",
                     (run_id,),
                 ),

@@ -164,12 +164,15 @@ def _run_context(store: Store, run_id: str) -> dict[str, Any]:
     origin = min(starts, default=run["start"] or 0)
     ends = [t["end"] for t in tasks if t["end"] is not None]
     span = max(max(ends, default=origin) - origin, 1e-3)
+    # a run whose process died stays 'running' in the history: nothing will change it
+    gone = run["state"] in ACTIVE and run["pid"] is not None and store.run_is_alive(run) is False
     return {
         "run": run,
         "tasks": tasks,
         "graph": _graph(ids, edges, states),
         "gantt": {"origin": origin, "span": span},
-        "active": run["state"] in ACTIVE,
+        "gone": gone,
+        "active": run["state"] in ACTIVE and not gone,
     }
 
 
