@@ -84,18 +84,15 @@ def next_scheduled(store: Store, now: float | None = None, limit: int = 10) -> l
 
     when = pendulum.from_timestamp(time.time() if now is None else now)
     out = []
-    for flow in store.flows():
-        shape = store.version_graph(flow["name"])
-        if not shape or not shape["schedule_blob"]:
+    for row in store.latest_schedules():
+        if not row["blob"]:
             continue
         try:
-            due = cloudpickle.loads(shape["schedule_blob"]).next_after(when)
+            due = cloudpickle.loads(row["blob"]).next_after(when)
         except Exception:  # pickled by code that changed since: no preview, not an error
             continue
         if due is not None:
-            out.append(
-                {"flow": flow["name"], "due": due.isoformat(), "schedule": shape["schedule"]}
-            )
+            out.append({"flow": row["flow"], "due": due.isoformat(), "schedule": row["schedule"]})
     return sorted(out, key=lambda r: r["due"])[:limit]
 
 

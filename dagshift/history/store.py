@@ -346,6 +346,15 @@ class Store:
         out["schedule_blob"] = rows[0]["schedule"]
         return out
 
+    def latest_schedules(self) -> list[dict[str, Any]]:
+        """Each flow's latest recorded schedule: ``flow``, ``schedule`` (text), ``blob``."""
+        rows = self._query(
+            "SELECT g.flow, json_extract(g.graph, '$.schedule') AS schedule, g.schedule AS blob "
+            "FROM version_graphs g JOIN (SELECT flow, MAX(version) AS v FROM version_graphs "
+            "GROUP BY flow) m ON g.flow = m.flow AND g.version = m.v ORDER BY g.flow"
+        )
+        return [dict(r) for r in rows]
+
     def flows(self) -> list[dict[str, Any]]:
         """Every flow with its latest version, path and run count."""
         rows = self._query(
@@ -480,7 +489,8 @@ class Store:
             self._change(
                 f"requeue run {run_id}",
                 (
-                    "UPDATE runs SET state = 'queued', message = NULL WHERE run_id = ? "
+                    "UPDATE runs SET state = 'queued', message = NULL, pid = NULL, host = NULL "
+                    "WHERE run_id = ? "
                     "AND state NOT IN ('queued', 'running', 'success')",
                     (run_id,),
                 ),

@@ -37,6 +37,7 @@ __all__ = ["UI", "create_app"]
 
 HERE = Path(__file__).parent
 ACTIVE = ("queued", "running")
+CHANGES_SHOWN = 10  # a flow page shows what changed in its last ten versions
 
 
 @dataclass
@@ -126,9 +127,10 @@ def flow_page(request: Request) -> Response:
     if not versions:
         return _page(request, "error.html", 404, message=f"no flow {name!r} in {store.path}")
     latest = store.version_graph(name)
+    recent = versions[-(CHANGES_SHOWN + 1) :]  # each change reads two versions' sources
     changes = [
         version_changes(store, name, a["version"], b["version"])
-        for a, b in zip(versions, versions[1:], strict=False)
+        for a, b in zip(recent, recent[1:], strict=False)
     ]
     graph = None
     if latest is not None:
@@ -162,12 +164,15 @@ def _run_context(store: Store, run_id: str) -> dict[str, Any]:
     origin = min(starts, default=run["start"] or 0)
     ends = [t["end"] for t in tasks if t["end"] is not None]
     span = max(max(ends, default=origin) - origin, 1e-3)
+    # a run whose process died stays 'running' in the history: nothing will change it
+    gone = run["state"] in ACTIVE and run["pid"] is not None and store.run_is_alive(run) is False
     return {
         "run": run,
         "tasks": tasks,
         "graph": _graph(ids, edges, states),
         "gantt": {"origin": origin, "span": span},
-        "active": run["state"] in ACTIVE,
+        "gone": gone,
+        "active": run["state"] in ACTIVE and not gone,
     }
 
 

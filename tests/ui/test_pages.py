@@ -159,3 +159,53 @@ def test_the_migration_report_is_shown_with_its_flows_linked_to_their_runs(tmp_p
     assert "converted" in row and "verified" in row
     assert f'href="/flows/{flow_name}"' in row
     assert 'href="/migration"' in home
+
+
+def test_home_lists_the_next_scheduled_run_of_each_scheduled_flow(tmp_path):
+    from starlette.testclient import TestClient
+
+    from dagshift.history.checkpoint import ResultStore
+    from dagshift.history.query import next_scheduled
+    from dagshift.ui.app import create_app
+
+    flow = tmp_path / "daily.py"
+    flow.write_text(
+        "import datetime\nfrom dagshift import Flow, task\n@task\ndef a():\n    return 1\n"
+        "with Flow('daily', schedule='30 6 * * *', "
+        "start_date=datetime.datetime(2024, 1, 1)) as flow:\n    a()\n"
+        "with Flow('manual') as other:\n    a()\n"
+    )
+    db = tmp_path / "h.db"
+    assert dagshift("register", flow, "--db", db, cwd=tmp_path).returncode == 0
+    store = Store(db)
+    now = 1_717_200_000  # 2024-06-01T00:00:00Z
+    assert next_scheduled(store, now=now) == [
+        {"flow": "daily", "due": "2024-06-01T06:30:00+00:00", "schedule": "30 6 * * *"}
+    ]
+    client = TestClient(create_app(store, ResultStore(tmp_path / "r")), base_url="http://127.0.0.1")
+    body = client.get("/").text
+    section = body[body.index("<h2>Next scheduled</h2>") : body.index("<h2>Recent</h2>")]
+    assert 'href="/flows/daily"' in section and "manual" not in section
+
+
+def test_a_run_whose_process_died_says_so_and_is_not_polled(tmp_path):
+    from starlette.testclient import TestClient
+
+    from dagshift.history.checkpoint import ResultStore
+    from dagshift.ui.app import create_app
+
+    store = Store(tmp_path / "h.db")
+    for run_id in ("dead", "alive", "waiting"):
+        store.create_run(run_id, "f", logical_date="2024-01-01T00:00:00+00:00", params={})
+    store.start_run("dead")
+    store.start_run("alive")  # this very process
+    store._change(
+        "a process that is gone", ("UPDATE runs SET pid = ? WHERE run_id = 'dead'", (2**22 + 1,))
+    )
+    client = TestClient(create_app(store, ResultStore(tmp_path / "r")), base_url="http://127.0.0.1")
+    dead = client.get("/runs/dead").text
+    assert 'id="gone"' in dead and "is gone: resume it" in dead
+    assert 'hx-trigger="every 1s"' not in dead
+    for live in ("alive", "waiting"):  # running here, and queued (no process yet)
+        body = client.get(f"/runs/{live}").text
+        assert 'hx-trigger="every 1s"' in body and 'id="gone"' not in body
