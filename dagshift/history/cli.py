@@ -27,10 +27,20 @@ from dagshift.cliutil import jsonable
 from dagshift.cliutil import param as _param
 from dagshift.cliutil import prepare_imports as _prepare_imports
 
-__all__ = ["add_run_options", "load_sources", "register", "resume_command", "run_flows"]
+__all__ = [
+    "add_run_options",
+    "db_option",
+    "load_sources",
+    "open_history",
+    "register",
+    "results_option",
+    "resume_command",
+    "run_flows",
+]
 
 
-def _db_option(p: argparse.ArgumentParser) -> None:
+def db_option(p: argparse.ArgumentParser) -> None:
+    """``--db PATH``: the history database."""
     p.add_argument(
         "--db",
         metavar="PATH",
@@ -38,7 +48,8 @@ def _db_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _results_option(p: argparse.ArgumentParser) -> None:
+def results_option(p: argparse.ArgumentParser) -> None:
+    """``--results DIR|URL``: where results are checkpointed."""
     p.add_argument(
         "--results",
         metavar="DIR|URL",
@@ -64,8 +75,8 @@ def _cluster_option(p: argparse.ArgumentParser) -> None:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options ``dagshift run`` gets from the history: --db, --results, --resume ..."""
-    _db_option(p)
-    _results_option(p)
+    db_option(p)
+    results_option(p)
     p.add_argument(
         "--resume",
         metavar="RUN_ID",
@@ -81,7 +92,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _open(args: argparse.Namespace):
+def open_history(args: argparse.Namespace):
+    """The Store and ResultStore that ``--db`` and ``--results`` (or their defaults) name."""
     from dagshift.history.checkpoint import ResultStore
     from dagshift.history.store import Store, default_db_path
 
@@ -109,7 +121,7 @@ def run_flows(args: argparse.Namespace, sources, params: dict, options: dict) ->
     """Run each (flow, file) once, recorded in the history; return the FlowRuns."""
     from dagshift.history.checkpoint import run_recorded
 
-    store, results = _open(args)
+    store, results = open_history(args)
     runs = []
     for flow, file in sources:
         run = run_recorded(
@@ -136,7 +148,7 @@ def resume_command(args: argparse.Namespace) -> int:
         options.update(cluster=args.cluster, results="all")
     _prepare_imports()
     try:
-        store, results = _open(args)
+        store, results = open_history(args)
         before = store.task_runs(store.get_run(args.resume)["run_id"])
         reused = sum(1 for t in before if t["state"] == "success" and t["result_uri"])
         run = resume_run(
@@ -204,7 +216,7 @@ def _runs(args: argparse.Namespace) -> int:
         if len(words) > 1:
             _err(f"give at most one flow name, got {' '.join(words)}")
             return 2
-        store, _ = _open(args)
+        store, _ = open_history(args)
         flow = words[0] if words else args.flow
         rows = [_run_json(r, store) for r in store.list_runs(flow, args.state, args.limit)]
     except StoreError as exc:
@@ -240,7 +252,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _show_run(args: argparse.Namespace, run_id: str) -> int:
-    store, _ = _open(args)
+    store, _ = open_history(args)
     run = _run_json(store.get_run(run_id), store)
     tasks = [_task_json(t) for t in store.task_runs(run["run_id"])]
     if args.json:
@@ -279,7 +291,7 @@ def _show_logs(args: argparse.Namespace, run_id: str) -> int:
     """``runs show RUN_ID --logs [--task ID]``: what the tasks printed and logged."""
     from dagshift.history.logs import format_logs
 
-    store, _ = _open(args)
+    store, _ = open_history(args)
     run = store.get_run(run_id)
     tasks = store.task_runs(run["run_id"])
     if args.task is not None and args.task not in {t["task_id"] for t in tasks}:
@@ -304,7 +316,7 @@ def _show_logs(args: argparse.Namespace, run_id: str) -> int:
 
 def _cancel_run(args: argparse.Namespace, run_id: str) -> int:
     """``runs cancel RUN_ID``: ask the process running it to stop (or stop a queued run)."""
-    store, _ = _open(args)
+    store, _ = open_history(args)
     run = store.get_run(run_id)
     outcome = store.request_cancel(run["run_id"])
     messages = {
@@ -329,7 +341,7 @@ def _register(args: argparse.Namespace) -> int:
         _err(f"cannot load {error}")
     rows = []
     try:
-        store, _ = _open(args)
+        store, _ = open_history(args)
         for flow, file in sources:
             try:
                 flow_schedule(flow)  # what serve would refuse is refused here, before a version
@@ -368,7 +380,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _prepare_imports()
     try:
-        store, results = _open(args)
+        store, results = open_history(args)
     except StoreError as exc:
         _err(str(exc))
         return 2
@@ -380,11 +392,14 @@ def _serve(args: argparse.Namespace) -> int:
             except (OSError, ValueError, RuntimeError) as exc:
                 _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
                 return 2
-        if args.ui is not None:
-            ui = _start_ui(args, store, results)
-            if ui is None:
+        # What other parts of dagshift run beside the service in this process (the UI's
+        # `serve --ui`, registered by dagshift/ui/cli.py): each returns a stop function, or
+        # None when it could not start.
+        for start in getattr(args, "companions", ()):
+            stop = start(args, store, results)
+            if stop is None:
                 return 2
-            stack.callback(setattr, ui, "should_exit", True)
+            stack.callback(stop)
         service = Service(
             args.paths,
             store,
@@ -406,16 +421,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_ui(args: argparse.Namespace, store, results) -> Any:
-    """``serve --ui PORT``: the web UI in the same process, on loopback unless --ui-host."""
-    try:
-        from dagshift.ui.server import start_in_thread
-    except ImportError as exc:
-        _err(f"--ui needs the UI's extra: pip install 'dagshift[ui]' ({exc})")
-        return None
-    return start_in_thread(store, results, host=args.ui_host, port=args.ui)
-
-
 def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
     """One client for the whole service (``local:N`` starts its cluster once, not per run)."""
     from dagshift.runtime.distributed import client_for
@@ -435,7 +440,7 @@ def _backfill(args: argparse.Namespace) -> int:
         return 2
     _prepare_imports()
     try:
-        store, results = _open(args)
+        store, results = open_history(args)
         flow, path = _find_flow(store, args.flow, args.path)
         try:
             spec = flow_schedule(flow)
@@ -617,34 +622,6 @@ def _find_flow(store, name: str, path: str | None):
     return chosen[0]
 
 
-# ------------------------------------------------------------------------- dagshift ui
-def _ui(args: argparse.Namespace) -> int:
-    from dagshift.history.store import StoreError
-
-    try:
-        from dagshift.ui.server import serve
-    except ImportError as exc:
-        _err(f"the UI needs its extra: pip install 'dagshift[ui]' ({exc})")
-        return 2
-    if not 0 < args.port < 65536:
-        _err(f"--port must be between 1 and 65535, got {args.port}")
-        return 2
-    try:
-        store, results = _open(args)
-    except StoreError as exc:
-        _err(str(exc))
-        return 2
-    return serve(
-        store,
-        results,
-        host=args.host,
-        port=args.port,
-        token=args.token,
-        read_only=args.read_only,
-        report=args.report,
-    )
-
-
 # ------------------------------------------------------------------------- register
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``runs``, ``register``, ``serve`` and ``backfill`` to the ``dagshift`` command."""
@@ -663,7 +640,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", help="only runs in this state (success, failed, running ...)")
     p.add_argument("--limit", type=int, default=50, help="at most this many runs (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _db_option(p)
+    db_option(p)
     p.set_defaults(func=_runs)
 
     p = sub.add_parser(
@@ -674,7 +651,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="FILE|FOLDER")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _db_option(p)
+    db_option(p)
     p.set_defaults(func=_register)
 
     p = sub.add_parser(
@@ -705,20 +682,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds between file scans (default 5)",
     )
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
-    p.add_argument(
-        "--ui",
-        type=int,
-        metavar="PORT",
-        help="also serve the web UI on this port, in this process (see dagshift ui)",
-    )
-    p.add_argument(
-        "--ui-host",
-        default="127.0.0.1",
-        help="with --ui: the address to bind (beyond loopback a token is printed)",
-    )
     _cluster_option(p)
-    _db_option(p)
-    _results_option(p)
+    db_option(p)
+    results_option(p)
     p.set_defaults(func=_serve)
 
     p = sub.add_parser(
@@ -754,28 +720,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", choices=("threads", "sync"), default="threads")
     _cluster_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    _db_option(p)
-    _results_option(p)
+    db_option(p)
+    results_option(p)
     p.set_defaults(func=_backfill)
-
-    p = sub.add_parser(
-        "ui",
-        help="web pages and a GraphQL API over the run history",
-        description="Serve the run history as web pages (flows, versions, runs, task logs; "
-        "start, resume and cancel runs) and as a GraphQL API at /graphql. Loopback only by "
-        "default; any other --host needs a token (generated and printed when not given).",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8790, help="port (default 8790)")
-    p.add_argument(
-        "--token", help="the token clients must give (default: $DAGSHIFT_UI_TOKEN, else new)"
-    )
-    p.add_argument("--read-only", action="store_true", help="refuse to start, resume or cancel")
-    p.add_argument(
-        "--report",
-        metavar="FILE.json",
-        help="show this `dagshift migrate --report FILE.json` at /migration",
-    )
-    _db_option(p)
-    _results_option(p)
-    p.set_defaults(func=_ui)
