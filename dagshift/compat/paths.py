@@ -282,6 +282,15 @@ PATHS.update(
         "airflow.providers.standard.sensors.external_task": _EXTERNAL,
     }
 )
+PATHS.update(
+    {
+        "airflow.providers.standard.triggers": {},
+        "airflow.providers.standard.triggers.file": {
+            "FileDeleteTrigger": "assets:FileDeleteTrigger",
+            "DirectoryFileDeleteTrigger": "assets:DirectoryFileDeleteTrigger",
+        },
+    }
+)
 # ---- end of scheduling beyond the clock ----
 
 # --- Hooks and connections (BaseHook is the shim's own: connections from the environment and

@@ -203,13 +203,27 @@ class Service:
                 self.log(f"{gone} is gone: stopped scheduling {name!r}")
         self._report_unproduced()
 
+    def _poll_watchers(self) -> None:
+        """Record an event for each firing of an asset watcher of a loaded consumer."""
+        from dagshift.runtime.assets import iter_assets
+
+        for entry in list(self.entries.values()):
+            for asset in iter_assets(entry.spec.assets) if entry.spec.assets else ():
+                for watcher in asset.watchers:
+                    for extra in watcher.poll():
+                        asset_history.record_event(self.store, asset.uri, asset.name, extra)
+                        self.log(f"watcher {watcher.name!r} fired: an event of {asset.uri!r}")
+
     def _report_unproduced(self) -> None:
         """Name assets that consumers wait on and no loaded flow produces (once each)."""
-        from dagshift.runtime.assets import flow_outlets
+        from dagshift.runtime.assets import flow_outlets, iter_assets
 
         produced: set[str] = set()
         for entry in self.entries.values():
             produced |= flow_outlets(entry.flow)
+            for asset in iter_assets(entry.spec.assets) if entry.spec.assets else ():
+                if asset.watchers:
+                    produced.add(asset.uri)
         for name, entry in self.entries.items():
             if entry.spec.assets is None:
                 continue
@@ -333,6 +347,7 @@ class Service:
         self._reap()
         if scanned:
             started += self._recover()
+        self._poll_watchers()
         now = self.clock.now()
         skip: set[str] = set()  # flows whose run could not be recorded: next tick
         while len(self._active) < self.max_runs:

@@ -43,6 +43,7 @@ __all__ = [
     "asset_condition",
     "dataset_prechecks",
     "flow_outlets",
+    "iter_assets",
     "outlet_events",
     "sanitize_uri",
     "task_outlets",
@@ -301,6 +302,14 @@ def _as_condition(value: Any) -> BaseAsset:
     if not items or not all(isinstance(i, BaseAsset) for i in items):
         raise TypeError(f"expected assets or an asset condition, got {value!r}")
     return AssetAll(*items)
+
+
+def iter_assets(condition: BaseAsset) -> Iterator[Asset]:
+    """The assets of a condition (not its aliases), depth first."""
+    if isinstance(condition, Asset):
+        yield condition
+    for part in getattr(condition, "objects", ()):
+        yield from iter_assets(part)
 
 
 def asset_condition(schedule: Any) -> BaseAsset | None:

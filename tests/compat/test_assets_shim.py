@@ -55,5 +55,5 @@ def test_an_asset_watcher_fails_at_load_saying_what_to_do(shim):
     from dagshift.compat.assets import AssetWatcher
     from dagshift.compat.exceptions import AirflowException
 
-    with pytest.raises(AirflowException, match="cannot run the trigger object"):
+    with pytest.raises(AirflowException, match="cannot run the trigger object .it watches only"):
         AssetWatcher("w", object())

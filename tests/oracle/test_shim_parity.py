@@ -69,7 +69,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_asset_decorator": _ASSETS,
     "example:example_asset_partition": _ASSETS,
     "example:example_asset_state_store": _ASSETS,
-    "example:example_asset_with_watchers": _ASSETS,
     "example:example_outlet_event_extra": _ASSETS,
     "example:example_custom_weight": "out of scope: a priority-weight plugin module",
     "example:example_workday_timetable": "out of scope: a custom timetable plugin",
