@@ -59,6 +59,7 @@ from dagshift.runtime.schedule import ScheduleError, ScheduleSpec, flow_schedule
 __all__ = ["Clock", "Service", "python_files"]
 
 DEFAULT_MAX_ACTIVE_RUNS = 16  # per flow, Airflow's default
+_SERVED_TRIGGERS = ("scheduled", "asset")  # the runs a serve starts, and so takes over
 ASSET_POLL = 1.0  # seconds between looks for asset events other processes wrote
 _EPS = timedelta(microseconds=1)
 
@@ -422,7 +423,11 @@ class Service:
         """Take over the runs of known flows whose process was killed: each resumes where it
         stopped (tasks recorded as succeeded are not run again), within the limits."""
         try:
-            orphans = self.store.orphans(self.entries, ours=self.active_runs)
+            orphans = [
+                run
+                for run in self.store.orphans(self.entries, ours=self.active_runs)
+                if run["trigger"] in _SERVED_TRIGGERS  # a killed `dagshift run` resumes by hand
+            ]
         except StoreError as exc:
             self.log(f"cannot look for runs left by a stopped process: {exc}")
             return []
