@@ -22,7 +22,7 @@ from dagshift.converter.dag_job import HELPERS, DagJob, FileInfo
 from dagshift.converter.imports import USES, Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported, all_names, first_name
-from dagshift.converter.names import DAG_DECORATORS, TASK_DECORATORS, imports, qualified
+from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
@@ -88,6 +88,17 @@ class _Survey:
             dict(self.wraps),
             classes=self.classes,
         )
+
+
+_DAG_NAMES = DAGS | DAG_DECORATORS
+
+
+def _may_define_a_dag(names: dict[str, str]) -> bool:
+    """Whether the file's airflow imports reach a DAG class or ``@dag`` (or a module of one)."""
+    return any(
+        full in _DAG_NAMES or any(d.startswith(full + ".") for d in _DAG_NAMES)
+        for full in names.values()
+    )
 
 
 def _fail(jobs: list[DagJob], failed: dict[int, Unsupported], code: str, message: str) -> None:
@@ -322,7 +333,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         names = imports(module)
     except Unsupported as exc:
         return _marked(module, source, [exc], {}, [], syntax=syntax)
-    if not names:
+    if not _may_define_a_dag(names):  # a converted file keeping operators imports airflow
         return Result("not_a_dag", source)
     survey, bindings, constants = _Survey(names), Bindings(), Constants()
     sites = find_sites(module, names, [survey, bindings, constants])
