@@ -5,6 +5,7 @@ from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.state import TaskRun
 from dagshift.runtime.task import Task, TaskRef, task
+from dagshift.runtime.variables import Variable
 
 __all__ = [
     "CycleError",
@@ -17,6 +18,7 @@ __all__ = [
     "Task",
     "TaskRef",
     "TaskRun",
+    "Variable",
     "get_run_context",
     "render",
     "shell",

@@ -21,6 +21,8 @@ from typing import Any
 
 import pendulum
 
+from dagshift.runtime.variables import VariableAccessor
+
 __all__ = [
     "FailTask",
     "RunInfo",
@@ -114,6 +116,7 @@ def get_run_context() -> dict[str, Any]:
 
     Keys: ``ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
     data_interval_end, params, run_id, conf, task_id, try_number, map_index, flow_name``,
+    ``var`` (``var["value"].KEY``, ``var["json"].KEY``: Variables),
     plus ``task_runs`` (the runs of tasks finished so far in this run).
 
     Raises:
@@ -134,6 +137,7 @@ def get_run_context() -> dict[str, Any]:
         map_index=current.map_index,
         task_runs=current.run.task_runs,
         run=current.run,
+        var={"value": VariableAccessor(False), "json": VariableAccessor(True)},
     )
     return ctx
 

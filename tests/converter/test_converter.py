@@ -53,7 +53,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
     ("case", "findings"),
     [
         ("unsupported/sensor_kept", [("DS030", 5)]),
-        ("unsupported/variable_kept", [("DS002", 7)]),
+        ("variables/setdefault_kept", [("DS002", 8)]),
+        ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
         ("context/unknown_context_value_kept", [("DS061", 5)]),

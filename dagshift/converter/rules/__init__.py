@@ -17,6 +17,7 @@ from dagshift.converter.rules import (
     operators,
     python_operator,
     taskflow,
+    variables,
     xcom,
 )
 
@@ -36,5 +37,6 @@ RULES = {
         taskflow,
         dependencies,
         airflow_values,
+        variables,
     )
 }

@@ -121,6 +121,7 @@ TEMPLATE_NAMES = {
     "params",
     "run_id",
     "macros",
+    "var",
 }
 
 
