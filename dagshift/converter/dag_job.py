@@ -9,6 +9,7 @@ original nodes to their replacements, applied by ``convert.py`` only if every ch
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ HELPERS = {
     "_dagshift_render": python_operator.RENDER_HELPER,
 }
 
+
+# conv-rules: Airflow 2's date neighbours of a run, which the runtime derives from its interval
+_NEIGHBOURS = re.compile(r"\b(next|prev)_(ds|ds_nodash|execution_date)\b")
 
 # Attributes a DAG file may set on its DAG that only document it: set on the flow as well.
 # (On a task, DOC_ATTRIBUTES only: dagshift's TaskRef keeps them.)
@@ -131,7 +135,10 @@ class DagJob:
         self._check_left(body, new_body)
         code = "".join(self.file.module.code_for_node(n) for n in [*body, *self.originals.values()])
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
-        previous = not self.file.airflow3 and "data_interval" in code
+        # (conv-rules: the date neighbours, next_ds ..., are derived from that interval)
+        previous = not self.file.airflow3 and bool(
+            "data_interval" in code or _NEIGHBOURS.search(code)
+        )
         self.replacements.update(flow_block(self.site, new_body, self.file, values, previous))
         self.needs |= values.needs
         self.modules |= values.modules
@@ -166,7 +173,9 @@ class DagJob:
                 mapped = bash_operator.mapped_commands(call, expand.value)
                 env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
                 return _Plan("bash", args, env, [], mapped)
-            call_args, ids = bash_operator.bash_arguments(call, args.rest, self.file.constants)
+            call_args, ids = bash_operator.bash_arguments(
+                call, args.rest, self.file.constants, legacy=not self.file.airflow3  # conv-rules
+            )
             return _Plan("bash", args, call_args, ids)
         if kind == "empty":
             self.helpers.add("_dagshift_empty")

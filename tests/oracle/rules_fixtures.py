@@ -15,6 +15,46 @@ _KEY_ERROR = "caught 'Variable dagshift_absent does not exist'"
 _SHAPE = '{\n  "ds": "2024-01-15",\n  "n": [\n    1,\n    2\n  ]\n}'
 
 
+def _neighbours(dag_id: str, nxt: str, prev: str, next_date: str, prev_date: str) -> list:
+    """The ``neighbours`` task's result in Airflow 2.11 (``str()`` of each value)."""
+    return [
+        nxt,
+        prev,
+        "2024-01-14",
+        "20240116",
+        nxt.replace("-", ""),
+        prev.replace("-", ""),
+        "2024-01-16",
+        "20240114",
+        next_date,
+        prev_date,
+        "2024-01-15T00:00:00+00:00",
+        f"{dag_id}__neighbours__20240115",
+        "2024-01-22",
+    ]
+
+
+def _templated(dag_id: str, nxt: str, prev: str, next_date: str, prev_date: str) -> str:
+    nodash = [v.replace("-", "") for v in (prev, nxt)]
+    return (
+        f"{prev} {nxt} {nodash[0]} {nodash[1]} 2024-01-14 20240116 {next_date} {prev_date}"
+        f" 20240115 {dag_id}__templated__20240115"
+    )
+
+
+def _context_dag(dag_id: str, nxt: str, prev: str, next_date: str, prev_date: str) -> dict:
+    return {
+        "neighbours": (S, _neighbours(dag_id, nxt, prev, next_date, prev_date)),
+        "templated": (S, _templated(dag_id, nxt, prev, next_date, prev_date)),
+    }
+
+
+_DAILY = ("2024-01-15", "2024-01-14", "2024-01-15 00:00:00+00:00", "2024-01-14 00:00:00+00:00")
+# 02:15 daily at 2024-01-15 00:00: the interval [01-13 02:15, 01-14 02:15] ends at the next
+# logical date, and the previous schedule before the date is that same 01-14 02:15
+_CRON = ("2024-01-14", "2024-01-14", "2024-01-14 02:15:00+00:00", "2024-01-14 02:15:00+00:00")
+_NONE = ("None", "None", "None", "None")
+
 RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
     "af2_r_variables": {
         "af2_r_variables": (
@@ -27,6 +67,47 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "remember": (S, None),
                 "read_back": (S, ["2024-01-15", _SHAPE, {"ds": "2024-01-15", "n": [1, 2]}, None]),
                 "templated": (S, "hi 5 none"),
+            },
+        )
+    },
+    "af2_r_context": {
+        "af2_r_context_daily": (
+            S,
+            {
+                **_context_dag("af2_r_context_daily", *_DAILY),
+                "run_values": (
+                    S,
+                    "nobody 2024-01-15 20240115T000000 15.01.2024 2024-01-14T00:00:00+00:00",
+                ),
+            },
+        ),
+        "af2_r_context_cron": (S, _context_dag("af2_r_context_cron", *_CRON)),
+        "af2_r_context_none": (S, _context_dag("af2_r_context_none", *_NONE)),
+    },
+    "af3_r_context": {
+        "af3_r_context": (
+            S,
+            {
+                "values": (
+                    S,
+                    {
+                        "absent": "fallback",
+                        "conf": {},
+                        "end": "2024-01-15T00:00:00+00:00",
+                        "formatted": "15/01/2024",
+                        "greeting": "hi",
+                        "later": "2024-01-04T00:00:00",
+                        "limits": {"rows": 5},
+                        "logical": "2024-01-15T00:00:00+00:00",
+                        "rows": 5,
+                        "week_ago": "2024-01-08",
+                    },
+                ),
+                "templated": (
+                    S,
+                    "2024-01-15 20240115 2024-01-15T00:00:00+00:00 20240115T000000"
+                    " 20240115T000000+0000 nobody hi 5 2024-01-16",
+                ),
             },
         )
     },

@@ -1,6 +1,6 @@
 """The converter rules' fixtures convert entirely, and the conversions give what Airflow gives.
 
-Every ``fixtures/dags/*_r_*.py`` (Variables, ...) must
+Every ``fixtures/dags/*_r_*.py`` (Variables, the context values per Airflow generation) must
 convert with no TODO; its output, run with ``dagshift run --json --date 2024-01-15``, must give
 the same DAG ids, run states, and every task's state and result, exactly, as the original file
 in its Airflow (2.11 for 1.10/2.x style, 3.3 for 3.x style; see
@@ -39,6 +39,10 @@ def rules_oracle() -> dict[str, dict]:
         if paths:
             runs |= oracle_runs(paths, generation)
     return runs
+
+
+def test_there_are_rule_fixtures_of_both_generations():
+    assert {oracle_generation(p) for p in RULE_FIXTURES} == {"2", "3"}
 
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")

@@ -33,7 +33,7 @@ def _dagshift_bash(command, env=None, **values):
 """
 
 
-def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
+def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.BaseExpression:
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
 
     class _T(cst.CSTTransformer):
@@ -45,16 +45,19 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
             ids.extend(i for i in found if i not in ids)
             new = updated.with_changes(value=text)
             if isinstance(evaluated(new), str):
-                check_template(node, evaluated(new), {"xcom_" + p.param_name() for p in ids})
+                extra = {"xcom_" + p.param_name() for p in ids}
+                check_template(node, evaluated(new), extra, legacy=legacy)
             return new
 
     return walk(node, _T())  # type: ignore[return-value]
 
 
 def bash_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants
+    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants, legacy: bool = False
 ) -> tuple[list[cst.Arg], list[Pull]]:
     """Call arguments for ``_dagshift_bash`` and the XCom pulls in its templates.
+
+    ``legacy``: the file is written for Airflow 1.10/2.x (its templates have more names).
 
     ``bash_command`` is a string literal, or a name the module binds once to a string (or to
     ``textwrap.dedent(string)``, see ``constants.py``) without XCom in it: the name stays as
@@ -68,11 +71,11 @@ def bash_arguments(
             raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
             raise Unsupported(call, "DS075", "XCom in a bash_command kept in a variable")
-        check_template(call, named)
+        check_template(call, named, legacy=legacy)
         out = [cst.Arg(command)]
         ids: list[Pull] = []
         if "env" in rest:
-            out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
+            out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
         return out, ids
     if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
         raise Unsupported(
@@ -82,9 +85,9 @@ def bash_arguments(
     if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
-    out = [cst.Arg(_pulls_in(command, ids))]
+    out = [cst.Arg(_pulls_in(command, ids, legacy))]
     if "env" in rest:
-        out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
+        out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
     return out, ids
 
 
