@@ -84,6 +84,12 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "af2_r_context_cron": (S, _context_dag("af2_r_context_cron", *_CRON)),
         "af2_r_context_none": (S, _context_dag("af2_r_context_none", *_NONE)),
     },
+    "af3_r_params": {
+        "af3_r_params": (
+            S,
+            {"report": (S, {"plain": 3, "rows": 10, "who": "ops"}), "templated": (S, "20 ops")},
+        )
+    },
     "af3_r_context": {
         "af3_r_context": (
             S,

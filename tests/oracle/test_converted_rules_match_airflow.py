@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dagshift.converter.convert import convert_source
-from tests.oracle.harness import airflow_run
+from tests.oracle.harness import OracleError, airflow_run
 from tests.oracle.test_fixture_dags_in_airflow import (
     ENV,
     FIXTURE_DAGS,
@@ -112,3 +112,22 @@ def test_airflow_3_missing_variable_is_no_key_error_so_that_dag_stays(tmp_path):
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     assert run["sdk_exception"]["tasks"]["by_exception"]["result"] == "caught"
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_converted_param_schema_accepts_and_refuses_the_runs_airflow_does(tmp_path):
+    path = FIXTURE_DAGS / "af3_r_params.py"
+    out = tmp_path / "converted" / path.name
+    out.parent.mkdir()
+    out.write_text(convert_source(path.read_text()).code)
+    good = {"rows": 3, "who": "dev"}
+    airflow = airflow_run(path, "2024-01-15", generation="3", params=good, env=ENV)
+    run, stderr = dagshift_run(out, ENV, tmp_path, good)
+    assert run is not None, stderr
+    assert not differences("af3_r_params", airflow, run)
+    for bad, why in (({"rows": 0}, "0 is less than the minimum of 1"), ({"who": "x"}, "'x'")):
+        with pytest.raises(OracleError, match=f"Invalid input for param {next(iter(bad))}"):
+            airflow_run(path, "2024-01-15", generation="3", params=bad, env=ENV)
+        run, stderr = dagshift_run(out, ENV, tmp_path, bad)
+        assert run is None
+        assert f"Invalid input for param {next(iter(bad))}: {why}" in stderr

@@ -15,6 +15,7 @@ from dagshift.converter.rules import (
     dependencies,
     empty_operator,
     operators,
+    params,
     python_operator,
     taskflow,
     variables,
@@ -38,5 +39,6 @@ RULES = {
         dependencies,
         airflow_values,
         variables,
+        params,
     )
 }

@@ -5,7 +5,8 @@ Three forms, several per file: ``with DAG(...) as dag:`` (anywhere), a module-le
 the last one that uses the DAG or its tasks become the block; function and class definitions
 among them move above it, unchanged), and ``@dag`` functions (the body becomes the block).
 Arguments: dag_id, schedule / schedule_interval -> schedule, description, start_date,
-end_date, catchup, tags, params, max_active_runs, documentation ones as metadata, and
+end_date, catchup, tags, params (``Param`` values: see ``params.py``), max_active_runs,
+documentation ones as metadata, and
 default_args: its task options -> default_task_options, its start_date/end_date -> the flow's.
 """
 
@@ -21,6 +22,7 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
 __all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
@@ -176,8 +178,12 @@ def flow_arguments(
     call_args: Sequence[cst.Arg],
     dag_id: str | None,
     assigned: dict[str, cst.BaseExpression],
+    names: dict[str, str] | None = None,
+    needs: set[str] | None = None,
 ) -> list[cst.Arg]:
-    """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants)."""
+    """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants,
+    ``names``: the file's airflow imports, to find ``Param`` in ``params``; ``needs`` gets the
+    dagshift names the arguments use)."""
     args: list[cst.Arg] = []
     first: cst.Arg | None = cst.Arg(cst.SimpleString(f'"{dag_id}"')) if dag_id else None
     from_defaults: dict[str, cst.BaseExpression] = {}
@@ -195,6 +201,10 @@ def flow_arguments(
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
                 )
+        elif key == "params" and (declared := flow_params(arg.value, names or {})) is not None:
+            args.append(arg.with_changes(value=declared))
+            if needs is not None:
+                needs.add("Parameter")
         elif key in _FLOW_ARGS:
             args.append(arg)
         else:
@@ -227,7 +237,9 @@ def flow_block(
     previous_interval: bool = False,
 ) -> dict[int, Any]:
     """Replacements that make the DAG's region a ``with Flow(...)`` block."""
-    args = flow_arguments(site.node, site.call_args, site.dag_id, file.assigned)
+    args = flow_arguments(
+        site.node, site.call_args, site.dag_id, file.assigned, file.names, values.needs
+    )
     args = [walk(a, values) for a in args]
     if previous_interval:
         extra = kwarg("data_interval", cst.SimpleString('"previous"'))
