@@ -66,6 +66,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("bash_operator/template_with_other_names_kept", [("DS063", 6)]),
         ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),
         ("bash_operator/command_from_another_dedent_kept", [("DS035", 12)]),
+        ("bash_operator/command_from_a_loop_variable_kept", [("DS035", 7)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
     ],
 )

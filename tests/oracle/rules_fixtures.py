@@ -84,6 +84,17 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "af2_r_context_cron": (S, _context_dag("af2_r_context_cron", *_CRON)),
         "af2_r_context_none": (S, _context_dag("af2_r_context_none", *_NONE)),
     },
+    "af3_r_bash_commands": {
+        "af3_r_bash_commands": (
+            S,
+            {
+                "fstring": (S, "orders 003 20240115 run-orders"),
+                "concat": (S, "run-orders 2024"),
+                "formatted": (S, "orders 3 ops"),
+                "report": (S, "ops on 2024-01-15"),
+            },
+        )
+    },
     "af3_r_params": {
         "af3_r_params": (
             S,
