@@ -70,6 +70,11 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_r_default_args": {
+        "af2_r_default_args_merged": (S, {"flaky": (S, "second try")}),
+        "af2_r_default_args_built": (F, {"no_retry": F}),
+        "af2_r_default_args_returned": (S, {"broken": F, "after": (S, "ran anyway")}),
+    },
     "af2_r_context": {
         "af2_r_context_daily": (
             S,

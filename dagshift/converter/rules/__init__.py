@@ -12,6 +12,7 @@ from dagshift.converter.rules import (
     callables,
     context,
     dag_definition,
+    default_args,
     dependencies,
     empty_operator,
     operators,
@@ -28,6 +29,7 @@ RULES = {
     module.__name__.rpartition(".")[2]: module.DESCRIPTION
     for module in (
         dag_definition,
+        default_args,
         operators,
         python_operator,
         bash_operator,

@@ -21,6 +21,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
+from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
@@ -146,14 +147,25 @@ def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[Da
 
 
 def _default_args(
-    value: cst.BaseExpression, assigned: dict[str, cst.BaseExpression]
+    value: cst.BaseExpression, assigned: dict[str, cst.BaseExpression], info: Any = None
 ) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
     """default_args -> (default_task_options value or None, flow arguments it gives)."""
     node = value
     if isinstance(value, cst.Name):
         node = assigned.get(value.value)  # type: ignore[assignment]
-    if not isinstance(node, cst.Dict):
-        raise Unsupported(value, "DS023", "default_args is not a dict literal (or a name of one)")
+    plain = isinstance(node, cst.Dict) and not any(
+        isinstance(el, cst.StarredDictElement) for el in node.elements
+    )
+    if not plain:
+        read = read_default_args(value, info) if info is not None else None
+        if read is None:
+            raise Unsupported(
+                value,
+                "DS023",
+                "default_args is not a dict known statically (a literal, dict(...), a merge "
+                "of those, or a name bound once to one or to a function of the file returning one)",
+            )
+        return _read_options(value, read)
     options: list[cst.DictElement] = []
     flow: dict[str, cst.BaseExpression] = {}
     for el in node.elements:
@@ -173,6 +185,22 @@ def _default_args(
     return cst.Dict(options), flow
 
 
+def _read_options(
+    value: cst.BaseExpression, read: DefaultArgs
+) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
+    """(default_task_options, flow arguments) from default_args read by ``default_args.py``."""
+    options: list[cst.DictElement] = []
+    flow: dict[str, cst.BaseExpression] = {}
+    for key, (expr, written) in read.items():
+        if key in TASK_OPTIONS:
+            options.append(cst.DictElement(cst.SimpleString(f'"{TASK_OPTIONS[key]}"'), expr))
+        elif key in ("start_date", "end_date"):
+            flow[key] = expr
+        elif not ignorable(key, written):
+            raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
+    return (cst.Dict(options) if options else None), flow
+
+
 def flow_arguments(
     call: cst.CSTNode,
     call_args: Sequence[cst.Arg],
@@ -180,10 +208,12 @@ def flow_arguments(
     assigned: dict[str, cst.BaseExpression],
     names: dict[str, str] | None = None,
     needs: set[str] | None = None,
+    info: Any = None,
 ) -> list[cst.Arg]:
     """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants,
     ``names``: the file's airflow imports, to find ``Param`` in ``params``; ``needs`` gets the
-    dagshift names the arguments use)."""
+    dagshift names the arguments use; ``info``: the file's FileInfo, to read default_args
+    built in code)."""
     args: list[cst.Arg] = []
     first: cst.Arg | None = cst.Arg(cst.SimpleString(f'"{dag_id}"')) if dag_id else None
     from_defaults: dict[str, cst.BaseExpression] = {}
@@ -196,7 +226,7 @@ def flow_arguments(
         elif key in ("schedule", "schedule_interval"):
             args.append(arg.with_changes(keyword=cst.Name("schedule")))
         elif key == "default_args":
-            options, from_defaults = _default_args(arg.value, assigned)
+            options, from_defaults = _default_args(arg.value, assigned, info)
             if options is not None:
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
@@ -238,7 +268,7 @@ def flow_block(
 ) -> dict[int, Any]:
     """Replacements that make the DAG's region a ``with Flow(...)`` block."""
     args = flow_arguments(
-        site.node, site.call_args, site.dag_id, file.assigned, file.names, values.needs
+        site.node, site.call_args, site.dag_id, file.assigned, file.names, values.needs, file
     )
     args = [walk(a, values) for a in args]
     if previous_interval:
