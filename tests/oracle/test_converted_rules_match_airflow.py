@@ -24,11 +24,23 @@ from tests.oracle.test_fixture_dags_in_airflow import (
     oracle_generation,
     oracle_runs,
 )
-from tests.oracle.test_shim_parity import DAGSHIFT, dagshift_run, differences
+from tests.oracle.test_shim_parity import (
+    DAGSHIFT,
+    EXAMPLE_FOLDERS,
+    dagshift_run,
+    differences,
+)
 
 pytestmark = pytest.mark.oracle
 
 RULE_FIXTURES = sorted(FIXTURE_DAGS.glob("*_r_*.py"))
+# Airflow 3.3's own examples that these rules made convert (dag_run.conf in a template,
+# dag_display_name, Params with schemas): their conversions must match Airflow too
+_EXAMPLES = EXAMPLE_FOLDERS["example"]
+UNBLOCKED = [
+    _EXAMPLES / f"{name}.py" if _EXAMPLES else Path(name)
+    for name in ("example_trigger_target_dag", "example_display_name", "example_params_trigger_ui")
+]
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +143,18 @@ def test_a_converted_param_schema_accepts_and_refuses_the_runs_airflow_does(tmp_
         run, stderr = dagshift_run(out, ENV, tmp_path, bad)
         assert run is None
         assert f"Invalid input for param {next(iter(bad))}: {why}" in stderr
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("path", UNBLOCKED, ids=lambda p: p.stem)
+def test_airflow_example_these_rules_unblock_converts_and_matches_airflow(path, tmp_path):
+    if not path.exists():
+        pytest.skip(f"{path} is not installed")
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    out = tmp_path / path.name
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = oracle_runs([path], "3")[path.stem]
+    assert not differences(path.stem, airflow, run)

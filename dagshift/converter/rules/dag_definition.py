@@ -46,6 +46,7 @@ _FLOW_ARGS = {
     "orientation",
     "owner_links",
     "access_control",
+    "dag_display_name",  # the name the UI shows: metadata of the flow
 }
 
 
