@@ -53,6 +53,7 @@ _DAILY = ("2024-01-15", "2024-01-14", "2024-01-15 00:00:00+00:00", "2024-01-14 0
 # 02:15 daily at 2024-01-15 00:00: the interval [01-13 02:15, 01-14 02:15] ends at the next
 # logical date, and the previous schedule before the date is that same 01-14 02:15
 _CRON = ("2024-01-14", "2024-01-14", "2024-01-14 02:15:00+00:00", "2024-01-14 02:15:00+00:00")
+_SIX_HOURS = ("2024-01-15", "2024-01-14", "2024-01-15 00:00:00+00:00", "2024-01-14 18:00:00+00:00")
 _NONE = ("None", "None", "None", "None")
 
 RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
@@ -87,6 +88,7 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         ),
         "af2_r_context_cron": (S, _context_dag("af2_r_context_cron", *_CRON)),
+        "af2_r_context_6h": (S, _context_dag("af2_r_context_6h", *_SIX_HOURS)),
         "af2_r_context_none": (S, _context_dag("af2_r_context_none", *_NONE)),
     },
     "af3_r_bash_commands": {
