@@ -127,7 +127,8 @@ def get_run_context() -> dict[str, Any]:
     Keys: ``ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
     data_interval_end, params, run_id, conf, task_id, try_number, map_index, flow_name``,
     ``macros``, ``var`` (``var["value"].KEY``, ``var["json"].KEY``: Variables), ``dag_run``
-    (conf, run_id, logical_date, data interval), Airflow 2's ``task_instance_key_str``,
+    (conf, run_id, logical_date, data interval), ``ti`` / ``task_instance`` (task_id, dag_id,
+    map_index), ``task`` (task_id), ``dag`` (dag_id), Airflow 2's ``task_instance_key_str``,
     ``execution_date`` (the logical date) and date neighbours (``next_ds``, ``prev_ds``,
     ``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` and
     their ``_nodash`` forms),
@@ -154,10 +155,26 @@ def get_run_context() -> dict[str, Any]:
         macros=macros,
         var={"value": VariableAccessor(False), "json": VariableAccessor(True)},
         dag_run=DagRunView(current.run),
+        # what an Airflow callback or callable reads of these objects most (the converter
+        # lets through only these attributes)
+        ti=_View(task_id=current.task_id, dag_id=ctx["dag_id"], map_index=current.map_index),
+        task=_View(task_id=current.task_id),
+        dag=_View(dag_id=ctx["dag_id"]),
         task_instance_key_str=f"{ctx['dag_id']}__{current.task_id}__{ctx['ds_nodash']}",
     )
+    ctx["task_instance"] = ctx["ti"]
     ctx.update(airflow2_neighbours(current.run))
     return ctx
+
+
+class _View:
+    """A read-only object with a few named attributes (``ti.task_id``, ``dag.dag_id``)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"<{', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())}>"
 
 
 class DagRunView:

@@ -68,6 +68,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("bash_operator/command_from_another_dedent_kept", [("DS035", 12)]),
         ("bash_operator/command_from_a_loop_variable_kept", [("DS035", 7)]),
         ("default_args/changed_after_kept", [("DS023", 8)]),
+        ("callbacks/context_passed_on_kept", [("DS024", 13)]),
+        ("callbacks/list_of_callbacks_kept", [("DS024", 10)]),
         ("default_args/keys_not_known_kept", [("DS023", 7)]),
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),

@@ -71,6 +71,25 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_r_callbacks": {
+        "af2_r_callbacks": (
+            S,
+            {
+                "fine": (S, "fine"),
+                "broken": F,
+                "second_try": (S, "second"),
+                "collect": (
+                    S,
+                    [
+                        "failure broken ValueError('broken')",
+                        "retry second_try ConnectionError",
+                        "success fine",
+                        "success second_try",
+                    ],
+                ),
+            },
+        )
+    },
     "af2_r_default_args": {
         "af2_r_default_args_merged": (S, {"flaky": (S, "second try")}),
         "af2_r_default_args_built": (F, {"no_retry": F}),

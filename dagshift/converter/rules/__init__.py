@@ -10,6 +10,7 @@ from dagshift.converter.rules import (
     airflow_values,
     bash_operator,
     callables,
+    callbacks,
     context,
     dag_definition,
     default_args,
@@ -30,6 +31,7 @@ RULES = {
     for module in (
         dag_definition,
         default_args,
+        callbacks,
         operators,
         python_operator,
         bash_operator,

@@ -21,6 +21,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
+from dagshift.converter.rules.callbacks import CALLBACKS, callback_option
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
@@ -166,7 +167,7 @@ def _default_args(
                 "default_args is not a dict known statically (a literal, dict(...), a merge "
                 "of those, or a name bound once to one or to a function of the file returning one)",
             )
-        return _read_options(value, read)
+        return _read_options(value, read, info)
     options: list[cst.DictElement] = []
     flow: dict[str, cst.BaseExpression] = {}
     for el in node.elements:
@@ -176,18 +177,32 @@ def _default_args(
             options.append(el.with_changes(key=new_key) if key != TASK_OPTIONS[key] else el)
         elif key in ("start_date", "end_date"):
             flow[key] = el.value
+        elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
+            options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
         elif not ignorable(key or "", el.value):
-            raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
+            raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
         return None, flow
     if isinstance(value, cst.Name) and len(options) == len(node.elements):
-        return value, flow
+        # the very dict, when its keys are all the runtime's option names already
+        # (execution_timeout is timeout, on_failure_callback on_failure ...)
+        if all(o.key is e.key for o, e in zip(options, node.elements, strict=True)):
+            return value, flow
     options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
     return cst.Dict(options), flow
 
 
+def _not_converted(key: str | None) -> str:
+    if key in CALLBACKS:  # rules/callbacks.py says which callbacks convert
+        return (
+            f"default_args {key} is not one function of this file reading only context "
+            "values dagshift has"
+        )
+    return f"default_args key {key!r} is not converted"
+
+
 def _read_options(
-    value: cst.BaseExpression, read: DefaultArgs
+    value: cst.BaseExpression, read: DefaultArgs, info: Any
 ) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
     """(default_task_options, flow arguments) from default_args read by ``default_args.py``."""
     options: list[cst.DictElement] = []
@@ -197,8 +212,10 @@ def _read_options(
             options.append(cst.DictElement(cst.SimpleString(f'"{TASK_OPTIONS[key]}"'), expr))
         elif key in ("start_date", "end_date"):
             flow[key] = expr
+        elif key in CALLBACKS and (option := callback_option(key, written, info)):
+            options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
         elif not ignorable(key, written):
-            raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
+            raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow
 
 
