@@ -59,6 +59,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
         ("context/unknown_context_value_kept", [("DS061", 5)]),
         ("context/airflow3_has_no_next_ds", [("DS063", 6)]),
+        ("context/template_object_attributes", [("DS063", 7)]),
         ("context/airflow3_callable_without_neighbours_kept", [("DS061", 6)]),
         ("callables/context_passed_along_kept", [("DS060", 10)]),
         ("taskflow/task_group_kept", [("DS002", 9)]),

@@ -146,6 +146,7 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                         "week_ago": "2024-01-08",
                     },
                 ),
+                "objects": (S, "af3_r_context objects objects -1 af3_r_context af3_r_context"),
                 "templated": (
                     S,
                     "2024-01-15 20240115 2024-01-15T00:00:00+00:00 20240115T000000"

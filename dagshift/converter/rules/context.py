@@ -18,6 +18,8 @@ template or passes the callable nothing, so its DAG stays. ``macros``, ``var`` a
 
 from __future__ import annotations
 
+from typing import Any
+
 import libcst as cst
 
 from dagshift.converter.model import Unsupported
@@ -161,9 +163,34 @@ TEMPLATE_NAMES = {
     "run_id",
     "macros",
     "var",
-    "dag_run",
+}
+# Objects a template may read only some attributes of: the run context's views have these.
+TEMPLATE_OBJECTS = {
+    "dag_run": {"conf", "logical_date", "data_interval_start", "data_interval_end", "dag_id"},
+    "dag": {"dag_id"},
+    "task": {"task_id"},
+    "ti": {"task_id", "dag_id", "map_index"},
+    "task_instance": {"task_id", "dag_id", "map_index"},
 }
 _LEGACY_TEMPLATE_NAMES = TEMPLATE_NAMES | set(LEGACY_VALUES) | {"execution_date"}
+
+
+def _object_reads(tree: Any) -> list[str]:
+    """``obj.attr`` reads of TEMPLATE_OBJECTS that the views lack, and bare uses (``obj``)."""
+    import jinja2.nodes
+
+    bad: list[str] = []
+
+    def visit(node: Any, parent: Any) -> None:
+        if isinstance(node, jinja2.nodes.Name) and node.name in TEMPLATE_OBJECTS:
+            attr = parent.attr if isinstance(parent, jinja2.nodes.Getattr) else None
+            if attr not in TEMPLATE_OBJECTS[node.name]:
+                bad.append(f"{node.name}.{attr}" if attr else node.name)
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    visit(tree, None)
+    return bad
 
 
 def check_template(
@@ -183,11 +210,12 @@ def check_template(
     env = jinja2.Environment()
     env.filters.update(FILTERS)  # Airflow's filters: a template using another one stays
     try:
-        used = jinja2.meta.find_undeclared_variables(env.parse(text))
+        tree = env.parse(text)
+        used = jinja2.meta.find_undeclared_variables(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
-    known = _LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES
-    missing = sorted(used - known - set(extra))
+    known = (_LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES) | set(TEMPLATE_OBJECTS)
+    missing = sorted((used - known - set(extra)) | set(_object_reads(tree)))
     if missing:
         raise Unsupported(
             node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"
