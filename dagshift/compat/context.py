@@ -15,11 +15,10 @@ import contextvars
 import logging
 import os
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dagshift.compat.variables import VariableAccessor
-from dagshift.runtime.context import current_task
+from dagshift.runtime.context import airflow2_neighbours, current_task
 from dagshift.runtime.context import macros as _runtime_macros
 from dagshift.runtime.state import SUCCESS
 
@@ -296,22 +295,9 @@ def _run_context(info: RunInfo, dag: Any, dag_id: str, generation: str) -> dict[
         "prev_start_date_success": None,
     }
     if generation != "3":
-        yesterday, tomorrow = ld - timedelta(days=1), ld + timedelta(days=1)
-        shared.update(
-            # A manual run's relatives in Airflow 2: its data interval's ends.
-            execution_date=ld,
-            next_execution_date=info.data_interval_end,
-            prev_execution_date=info.data_interval_start,
-            next_ds=info.data_interval_end.strftime("%Y-%m-%d"),
-            next_ds_nodash=info.data_interval_end.strftime("%Y%m%d"),
-            prev_ds=info.data_interval_start.strftime("%Y-%m-%d"),
-            prev_ds_nodash=info.data_interval_start.strftime("%Y%m%d"),
-            prev_execution_date_success=None,
-            yesterday_ds=yesterday.strftime("%Y-%m-%d"),
-            yesterday_ds_nodash=yesterday.strftime("%Y%m%d"),
-            tomorrow_ds=tomorrow.strftime("%Y-%m-%d"),
-            tomorrow_ds_nodash=tomorrow.strftime("%Y%m%d"),
-        )
+        # the dates around the run, as Airflow 2.11 derives them (one derivation with the
+        # runtime's, which converted flows read)
+        shared.update(airflow2_neighbours(info), prev_execution_date_success=None)
     info.extra[key] = shared
     return shared
 

@@ -9,12 +9,22 @@ form counted: assignments, loop and ``with`` targets, imports, parameters, defin
 A use of such a name anywhere either reads that one value or fails with ``NameError``, in
 Airflow and in the converted flow alike. A ``from ... import *`` of any module could bind
 anything: then no name is known.
+
+:meth:`Constants.value` goes one step further, as real DAG files build commands: an expression
+made only of string and number literals, such names (bound once to such an expression),
+f-strings of them (conversions and plain format specs included), ``+`` of two strings and
+``"...".format(...)`` of them has the one value Python gives it when the file loads. It is
+computed here by reading (an f-string's text is unescaped as Python does, each field formatted
+with :func:`format`): no code of the file runs.
 """
 
 from __future__ import annotations
 
+import ast
+import string
 import textwrap
 from collections import Counter
+from typing import Any
 
 import libcst as cst
 
@@ -143,18 +153,100 @@ class Constants:
 
     def text(self, node: cst.BaseExpression) -> str | None:
         """The string ``node`` (a Name) is bound to, when the module binds it once, else None."""
-        if not isinstance(node, cst.Name) or not self._once(node.value):
+        if not isinstance(node, cst.Name):
             return None
-        value = self.values.get(node.value)
-        dedent = False
-        if isinstance(value, cst.Call) and self._is_dedent(value.func):
-            args = value.args
-            if len(args) != 1 or args[0].keyword is not None or args[0].star:
+        found = self.value(node)
+        return found if isinstance(found, str) else None
+
+    def value(self, node: cst.BaseExpression, _seen: frozenset[str] = frozenset()) -> Any:
+        """The str, int or float ``node`` evaluates to when the file loads, or None when that
+        is not known statically (see the module docstring)."""
+        if isinstance(node, cst.Name):
+            return self._named(node.value, _seen)
+        if isinstance(node, cst.Integer | cst.Float):
+            return node.evaluated_value
+        if isinstance(node, cst.SimpleString):
+            found = evaluated(node)
+            return found if isinstance(found, str) else None
+        if isinstance(node, cst.ConcatenatedString):
+            return _joined(self.value(node.left, _seen), self.value(node.right, _seen))
+        if isinstance(node, cst.FormattedString):
+            return self._formatted(node, _seen)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            return _joined(self.value(node.left, _seen), self.value(node.right, _seen))
+        if isinstance(node, cst.Call):
+            return self._called(node, _seen)
+        return None
+
+    def _named(self, name: str, seen: frozenset[str]) -> Any:
+        if name in seen or not self._once(name) or name not in self.values:
+            return None
+        return self.value(self.values[name], seen | {name})
+
+    def _called(self, call: cst.Call, seen: frozenset[str]) -> Any:
+        args = call.args
+        if any(a.star for a in args):
+            return None
+        if self._is_dedent(call.func):
+            if len(args) != 1 or args[0].keyword is not None:
                 return None
-            value, dedent = args[0].value, True
-        if not isinstance(value, cst.SimpleString | cst.ConcatenatedString):
+            found = self.value(args[0].value, seen)
+            return textwrap.dedent(found) if isinstance(found, str) else None
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "format"):
             return None
-        text = evaluated(value)
-        if not isinstance(text, str):  # bytes, or an f-string part
+        template = self.value(func.value, seen)
+        if not isinstance(template, str) or not _plain_fields(template):
             return None
-        return textwrap.dedent(text) if dedent else text
+        values = [self.value(a.value, seen) for a in args]
+        if any(v is None for v in values):
+            return None
+        positional = [v for a, v in zip(args, values, strict=True) if a.keyword is None]
+        named = {a.keyword.value: v for a, v in zip(args, values, strict=True) if a.keyword}
+        try:
+            return template.format(*positional, **named)
+        except (IndexError, KeyError, ValueError):  # Python fails the same call when loading
+            return None
+
+    def _formatted(self, node: cst.FormattedString, seen: frozenset[str]) -> str | None:
+        prefix = node.start.lower().replace("f", "")  # r, and the opening quote(s)
+        out: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text = part.value.replace("{{", "{").replace("}}", "}")
+                out.append(ast.literal_eval(prefix + text + node.end))
+                continue
+            if part.equal is not None:  # f"{x=}" also prints the expression's source
+                return None
+            found = self.value(part.expression, seen)
+            spec = part.format_spec or []
+            if found is None or not all(isinstance(p, cst.FormattedStringText) for p in spec):
+                return None
+            found = {"r": repr, "s": str, "a": ascii}.get(part.conversion or "", _same)(found)
+            try:
+                out.append(format(found, "".join(p.value for p in spec)))
+            except ValueError:
+                return None
+        return "".join(out)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _joined(left: Any, right: Any) -> str | None:
+    return left + right if isinstance(left, str) and isinstance(right, str) else None
+
+
+def _plain_fields(template: str) -> bool:
+    """``str.format`` fields that are only positions or names (no attribute, index, nesting)."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return False
+    for _, name, spec, _ in fields:
+        if name is None:
+            continue
+        if not (name == "" or name.isdigit() or name.isidentifier()) or "{" in (spec or ""):
+            return False
+    return True

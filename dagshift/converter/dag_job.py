@@ -11,6 +11,7 @@ original nodes to their replacements, applied by ``convert.py`` only if every ch
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,9 @@ HELPERS = {
     "_dagshift_render": python_operator.RENDER_HELPER,
 }
 
+
+# conv-rules: Airflow 2's date neighbours of a run, which the runtime derives from its interval
+_NEIGHBOURS = re.compile(r"\b(next|prev)_(ds|ds_nodash|execution_date)\b")
 
 # Attributes a DAG file may set on its DAG that only document it: set on the flow as well.
 # (On a task, DOC_ATTRIBUTES only: dagshift's TaskRef keeps them.)
@@ -149,7 +153,12 @@ class DagJob:
         roots = [*body, *self.originals.values()]
         legacy = not self.file.airflow3
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
-        previous = legacy and (bool(self.bridged) or _mentions(roots, "data_interval"))
+        # (the date neighbours, next_ds ..., are derived from that interval too)
+        previous = legacy and (
+            bool(self.bridged)
+            or _mentions(roots, "data_interval")
+            or _mentions(roots, _NEIGHBOURS)
+        )
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
             replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
@@ -361,10 +370,12 @@ def _sets_attribute(stmt: cst.CSTNode) -> bool:
     )
 
 
-def _mentions(roots: list[cst.CSTNode], word: str) -> bool:
-    """Whether a name or a string literal under ``roots`` holds ``word`` (cheaper than code)."""
+def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
+    """Whether a name or a string literal under ``roots`` holds ``word`` (or matches it, a
+    pattern); cheaper than printing the code."""
+    found = word.search if isinstance(word, re.Pattern) else (lambda text: word in text)
     return any(
-        word in n.value
+        found(n.value)
         for root in roots
         for n in nodes(root)
         if type(n) in (cst.Name, cst.SimpleString, cst.FormattedStringText)

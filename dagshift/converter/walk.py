@@ -97,15 +97,26 @@ def _may_hold_node(annotation: Any) -> bool:
     return any(_may_hold_node(arg) for arg in typing.get_args(annotation))
 
 
+# type -> fields that can hold a node but that the recording did not meet: libcst visits some
+# only when set (FormattedStringExpression.format_spec), so a node that has one records again
+_UNMET: dict[type, tuple[str, ...]] = {}
+
+
 def _fields(node: Any) -> tuple[str, ...]:
     kind = type(node)
     fields = _FIELDS.get(kind)
-    if fields is None:
+    unmet = _UNMET.get(kind)
+    if fields is None or (unmet and any(getattr(node, name) is not None for name in unmet)):
         recorder = _Recorder()
         node._visit_and_replace_children(recorder)
         hints = typing.get_type_hints(kind)
         fields = _FIELDS[kind] = tuple(
             name for name in recorder.fields if _may_hold_node(hints.get(name, cst.CSTNode))
+        )
+        _UNMET[kind] = tuple(
+            name
+            for name in kind.__dataclass_fields__
+            if name not in recorder.fields and _may_hold_node(hints.get(name))
         )
     return fields
 

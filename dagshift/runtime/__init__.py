@@ -15,6 +15,7 @@ from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.state import TaskRun
 from dagshift.runtime.task import Task, TaskRef, task
+from dagshift.runtime.variables import Variable
 
 __all__ = [
     "Asset",
@@ -33,6 +34,7 @@ __all__ = [
     "Task",
     "TaskRef",
     "TaskRun",
+    "Variable",
     "get_run_context",
     "outlet_events",
     "push",

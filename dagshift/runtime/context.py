@@ -5,6 +5,12 @@ finished so far). While a task body runs, a context variable points at that run 
 task, so ``get_run_context()`` can hand the body Airflow's familiar names (``ds``, ``ts``,
 ``logical_date``, ``params`` ...) without the executor building a dictionary for every task:
 the dictionary is built only when a task asks for it.
+
+Airflow 1.10/2.x also named a run's neighbours (``next_ds``, ``prev_execution_date``,
+``yesterday_ds`` ...; gone in Airflow 3). They are here with the values Airflow 2.11 gives a run
+started on demand (``dag.test()``), derived from the run's data interval as it derives them: a
+scheduled flow's "previous" interval ends at the next logical date and starts at (or, for a date
+off the schedule, ends at) the previous one; a flow without a schedule has neither (None).
 """
 
 from __future__ import annotations
@@ -12,14 +18,20 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import random
 import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import dateutil
 import pendulum
+
+from dagshift.runtime.variables import VariableAccessor
 
 __all__ = [
     "FailTask",
@@ -114,6 +126,12 @@ def get_run_context() -> dict[str, Any]:
 
     Keys: ``ds, ds_nodash, ts, ts_nodash, logical_date, data_interval_start,
     data_interval_end, params, run_id, conf, task_id, try_number, map_index, flow_name``,
+    ``macros``, ``var`` (``var["value"].KEY``, ``var["json"].KEY``: Variables), ``dag_run``
+    (conf, run_id, logical_date, data interval), ``ti`` / ``task_instance`` (task_id, dag_id,
+    map_index), ``task`` (task_id), ``dag`` (dag_id), Airflow 2's ``task_instance_key_str``,
+    ``execution_date`` (the logical date) and date neighbours (``next_ds``, ``prev_ds``,
+    ``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` and
+    their ``_nodash`` forms),
     plus ``task_runs`` (the runs of tasks finished so far in this run).
 
     Raises:
@@ -134,8 +152,67 @@ def get_run_context() -> dict[str, Any]:
         map_index=current.map_index,
         task_runs=current.run.task_runs,
         run=current.run,
+        macros=macros,
+        var={"value": VariableAccessor(False), "json": VariableAccessor(True)},
+        dag_run=DagRunView(current.run),
+        # what an Airflow callback or callable reads of these objects most (the converter
+        # lets through only these attributes)
+        ti=_View(task_id=current.task_id, dag_id=ctx["dag_id"], map_index=current.map_index),
+        task=_View(task_id=current.task_id),
+        dag=_View(dag_id=ctx["dag_id"]),
+        task_instance_key_str=f"{ctx['dag_id']}__{current.task_id}__{ctx['ds_nodash']}",
     )
+    ctx["task_instance"] = ctx["ti"]
+    ctx.update(airflow2_neighbours(current.run))
     return ctx
+
+
+class _View:
+    """A read-only object with a few named attributes (``ti.task_id``, ``dag.dag_id``)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"<{', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())}>"
+
+
+class DagRunView:
+    """``dag_run`` in a template or callable: the run's conf, id and dates (read only)."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.dag_id = run.flow_name
+        self.run_id = run.run_id
+        self.conf = run.conf
+        self.logical_date = run.logical_date
+        self.data_interval_start = run.data_interval_start
+        self.data_interval_end = run.data_interval_end
+
+    def __repr__(self) -> str:
+        return f"<DagRun {self.dag_id} @ {self.logical_date}: {self.run_id}>"
+
+
+def airflow2_neighbours(run: RunInfo) -> dict[str, Any]:
+    """Airflow 2's names for the dates around a run (see the module docstring)."""
+    ld, start, end = run.logical_date, run.data_interval_start, run.data_interval_end
+    scheduled = start != end  # the "point" interval of a flow without a schedule
+    following = end if scheduled else None
+    # a date on the schedule ends its interval; one off it falls after the interval's end
+    previous = (start if end == ld else end) if scheduled else None
+    yesterday, tomorrow = ld - timedelta(days=1), ld + timedelta(days=1)
+    out: dict[str, Any] = {
+        "execution_date": ld,
+        "next_execution_date": following,
+        "prev_execution_date": previous,
+        "yesterday_ds": yesterday.strftime("%Y-%m-%d"),
+        "yesterday_ds_nodash": yesterday.strftime("%Y%m%d"),
+        "tomorrow_ds": tomorrow.strftime("%Y-%m-%d"),
+        "tomorrow_ds_nodash": tomorrow.strftime("%Y%m%d"),
+    }
+    for name, value in (("next", following), ("prev", previous)):
+        out[f"{name}_ds"] = value.strftime("%Y-%m-%d") if value is not None else None
+        out[f"{name}_ds_nodash"] = value.strftime("%Y%m%d") if value is not None else None
+    return out
 
 
 def current_task() -> _Current | None:
@@ -158,6 +235,10 @@ class _Macros:
     timedelta = timedelta
     json = json
     pendulum = pendulum
+    time = time
+    uuid = uuid
+    random = random
+    dateutil = dateutil
 
     @staticmethod
     def ds_add(ds: str, days: int) -> str:
@@ -182,7 +263,31 @@ def _jinja_env(native: bool = False):
     import jinja2.nativetypes
 
     cls = jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment
-    return cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+def _formatted(fmt: str) -> Any:
+    return lambda value: None if value is None else value.strftime(fmt)
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _iso_nodash(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("-", "").replace(":", "")
+
+
+# Airflow's template filters (the same five in 2.x and 3.x; ds_add is a macro, not a filter)
+FILTERS = {
+    "ds": _formatted("%Y-%m-%d"),
+    "ds_nodash": _formatted("%Y%m%d"),
+    "ts": _iso,
+    "ts_nodash": _formatted("%Y%m%dT%H%M%S"),
+    "ts_nodash_with_tz": _iso_nodash,
+}
 
 
 def render(template: str, *, native: bool = False, **extra: Any) -> Any:

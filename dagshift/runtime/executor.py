@@ -673,6 +673,8 @@ def resolve_params(flow: Flow, parameters: Mapping[str, Any] | None) -> dict[str
             f"flow {flow.name!r} needs a value for parameter(s) {', '.join(missing)}: "
             f"pass parameters={{...}} (or --param NAME=VALUE)"
         )
+    for name, p in flow.parameters.items():  # conv-rules: a schema, as Airflow's Param has
+        p.validate(params[name])
     return params
 
 

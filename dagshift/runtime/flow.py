@@ -68,13 +68,24 @@ class Parameter(ParameterRef):
     """A value given when the flow runs: ``flow.run(parameters={"day": ...})``.
 
     Inside ``with Flow(...)`` it registers itself on the flow; pass it to tasks like any value.
+    As a value of ``Flow(params={...})`` (under its own name) it declares that run parameter.
+    ``description`` documents it; the other keywords are a JSON Schema (``type="integer"``,
+    ``minimum=0``, ``enum=[...]`` ...) that the run's value (given, else the default) must
+    satisfy, checked with jsonschema as Airflow checks a ``Param``.
+
+    Example:
+        ``Flow("report", params={"rows": Parameter("rows", 10, type="integer", minimum=1)})``
     """
 
-    __slots__ = ("default",)
+    __slots__ = ("default", "description", "schema")
 
-    def __init__(self, name: str, default: Any = _NO_DEFAULT) -> None:
+    def __init__(
+        self, name: str, default: Any = _NO_DEFAULT, *, description: str | None = None, **schema
+    ) -> None:
         super().__init__(name)
         self.default = default
+        self.description = description
+        self.schema = schema
         flow = current_flow()
         if flow is not None:
             flow.add_parameter(self)
@@ -82,6 +93,19 @@ class Parameter(ParameterRef):
     @property
     def required(self) -> bool:
         return self.default is _NO_DEFAULT
+
+    def validate(self, value: Any) -> Any:
+        """``value`` if it satisfies the schema; ValueError naming the parameter if not."""
+        if not self.schema:
+            return value
+        from jsonschema import FormatChecker, ValidationError, validate
+
+        try:
+            validate(value, self.schema, format_checker=FormatChecker())
+        except ValidationError as err:
+            # Airflow's words (ParamValidationError), so a user finds the same message
+            raise ValueError(f"Invalid input for param {self.name}: {err.message}") from None
+        return value
 
 
 class Flow:
@@ -144,6 +168,7 @@ class Flow:
         self.catchup = catchup
         self.tags = list(tags)
         self.params = dict(params or {})
+        declared = [v for v in self.params.values() if isinstance(v, Parameter)]
         self.default_task_options = normalize_options(default_task_options or {})
         self.max_active_runs = max_active_runs
         if max_active_tasks is not None and (
@@ -159,6 +184,8 @@ class Flow:
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
+        for parameter in declared:  # params={"rows": Parameter("rows", 10, type="integer")}
+            self._declare(parameter)
         self._ordered = True  # every edge so far goes from an older node to a newer one
         self._id_counters: dict[str, int] = {}
         self._tokens: list[contextvars.Token] = []
@@ -186,6 +213,18 @@ class Flow:
             return self.graph.nodes[task_id]["task"]
         except KeyError:
             raise KeyError(f"flow {self.name!r} has no task {task_id!r}") from None
+
+    def _declare(self, parameter: Parameter) -> None:
+        if self.params.get(parameter.name) is not parameter:
+            raise ValueError(
+                f"flow {self.name!r}: params holds Parameter {parameter.name!r} under another "
+                "name; give it the key it is stored under"
+            )
+        if parameter.required:
+            del self.params[parameter.name]
+        else:  # the default reads as a plain param, in its place
+            self.params[parameter.name] = parameter.default
+        self.add_parameter(parameter)
 
     def add_parameter(self, parameter: Parameter) -> None:
         if parameter.name in self.parameters:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.oracle.harness import ROOT, OracleError, airflow_run_many
+from tests.oracle.rules_fixtures import RULES_EXPECTED
 
 pytestmark = pytest.mark.oracle
 
@@ -885,6 +886,9 @@ PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
         },
     ),
 }
+
+# the converter rules' fixtures (fixtures/dags/*_r_*.py) keep their expectations apart
+EXPECTED.update(RULES_EXPECTED)
 
 # 2.x-style files Airflow 3 still imports: (dag_id, task_id) -> (result on 2.11, result on 3.3)
 # where the two differ; every other state and result must be the same on both.

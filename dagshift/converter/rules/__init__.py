@@ -54,13 +54,17 @@ def _registry() -> list[Rule]:
         bash_call,
         bridged,
         callables,
+        callbacks,
         context,
         dag_definition,
+        default_args,
         dependencies,
         empty_operator,
         operators,
+        params,
         python_operator,
         taskflow,
+        variables,
         xcom,
     )
 
@@ -69,6 +73,8 @@ def _registry() -> list[Rule]:
 
     return [
         described(dag_definition),
+        described(default_args),
+        described(callbacks),
         described(operators),
         python_operator.RULE,
         bash_call.RULE,
@@ -79,6 +85,8 @@ def _registry() -> list[Rule]:
         described(taskflow),
         dependencies.RULE,
         described(airflow_values),
+        described(variables),
+        described(params),
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 

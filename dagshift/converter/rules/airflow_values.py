@@ -4,7 +4,10 @@
 may use the enum's attributes, it stays and keeps its DAG as it is);
 ``AirflowSkipException`` / ``AirflowFailException`` -> ``SkipTask`` / ``FailTask``;
 ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
-(midnight UTC n days ago, as Airflow computes it).
+(midnight UTC n days ago, as Airflow computes it);
+``Variable.get/set/delete(...)`` -> ``dagshift.Variable.get/set/delete(...)`` where it means
+the same
+(``variables.py`` says where).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import libcst as cst
 
 from dagshift.converter.model import evaluated
 from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
+from dagshift.converter.rules.variables import catches_key_error, variable_call
+from dagshift.converter.walk import nodes
 
 __all__ = ["AirflowValues"]
 
@@ -27,6 +32,15 @@ class AirflowValues(cst.CSTTransformer):
         self.needs: set[str] = set()
         self.modules: set[str] = set()
         self._rule = 0  # inside a trigger_rule= value: a TriggerRule member is its string
+        self._airflow3 = any(
+            full.startswith(("airflow.sdk", "airflow.providers.standard"))
+            for full in names.values()
+        )
+        self._guarded: set[int] = set()  # calls inside a try that catches KeyError
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if self._airflow3 and catches_key_error(node):
+            self._guarded |= {id(n) for n in nodes(node.body) if isinstance(n, cst.Call)}
 
     def visit_Arg(self, node: cst.Arg) -> None:
         self._rule += bool(node.keyword and node.keyword.value == "trigger_rule")
@@ -68,6 +82,11 @@ class AirflowValues(cst.CSTTransformer):
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call):
+        if variable_call(original, self.names) and id(original) not in self._guarded:
+            # dagshift.Variable, not Variable: a name left as the file's import spells it
+            # would read as the airflow name that stays, to every check after this one
+            self.modules.add("dagshift")
+            return updated.with_changes(func=updated.func.with_changes(value=_DAGSHIFT_VARIABLE))
         if qualified(original.func, self.names) not in DAYS_AGO:
             return updated
         if len(updated.args) != 1 or updated.args[0].keyword or updated.args[0].star:
@@ -87,4 +106,5 @@ def _is_rule_key(node: cst.DictElement) -> bool:
     return isinstance(node.key, cst.SimpleString) and evaluated(node.key) == "trigger_rule"
 
 
+_DAGSHIFT_VARIABLE = cst.Attribute(cst.Name("dagshift"), cst.Name("Variable"))
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

@@ -46,7 +46,9 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         mapped = bash_operator.mapped_commands(call, expand.value)
         env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
         return BashPlan(args, env, [], mapped)
-    call_args, ids = bash_operator.bash_arguments(call, args.rest, job.file.constants)
+    call_args, ids = bash_operator.bash_arguments(
+        call, args.rest, job.file.constants, legacy=not job.file.airflow3
+    )
     return BashPlan(args, call_args, ids)
 
 

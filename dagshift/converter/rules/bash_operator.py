@@ -1,10 +1,14 @@
 """BashOperator -> a ``_dagshift_bash`` task that renders the command and env like Airflow.
 
-``bash_command`` must be a string literal (or adjacent literals), or a name bound once to one
-(or to ``textwrap.dedent`` of one, as in Airflow's tutorial), that does not name a
-``.sh``/``.bash`` template file. ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env
-becomes ``{{ xcom_a }}`` (with ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by
-task ``a``'s result (see ``xcom.py``).
+``bash_command`` must be a string literal (or adjacent literals), or an expression whose
+string is known statically (``constants.py``: names bound once to literals or to
+``textwrap.dedent`` of one, as in Airflow's tutorial; f-strings, ``+`` and ``.format`` of
+them, as real files build commands), that does not name a ``.sh``/``.bash`` template file. An
+expression stays as written: Python computes the same string when the converted file loads,
+as when Airflow parsed the original, and ``render()`` renders it as Airflow's Jinja would.
+``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}`` (with
+``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by task ``a``'s result (see
+``xcom.py``).
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
 """
 
@@ -33,7 +37,7 @@ def _dagshift_bash(command, env=None, **values):
 """
 
 
-def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
+def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.BaseExpression:
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
 
     class _T(cst.CSTTransformer):
@@ -45,46 +49,55 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull]) -> cst.BaseExpression:
             ids.extend(i for i in found if i not in ids)
             new = updated.with_changes(value=text)
             if isinstance(evaluated(new), str):
-                check_template(node, evaluated(new), {"xcom_" + p.param_name() for p in ids})
+                extra = {"xcom_" + p.param_name() for p in ids}
+                check_template(node, evaluated(new), extra, legacy=legacy)
             return new
 
     return walk(node, _T())  # type: ignore[return-value]
 
 
 def bash_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants
+    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants, legacy: bool = False
 ) -> tuple[list[cst.Arg], list[Pull]]:
     """Call arguments for ``_dagshift_bash`` and the XCom pulls in its templates.
 
-    ``bash_command`` is a string literal, or a name the module binds once to a string (or to
-    ``textwrap.dedent(string)``, see ``constants.py``) without XCom in it: the name stays as
-    it is (the binding is the user's code), its text is checked as a literal's would be.
+    ``legacy``: the file is written for Airflow 1.10/2.x (its templates have more names).
+
+    ``bash_command`` is a string literal, or an expression whose string ``constants.py`` knows
+    (names bound once, f-strings, ``+``, ``.format``) without XCom in it: the expression stays
+    as it is (the user's code), its text is checked as a literal's would be.
     """
     arg = rest.get("bash_command")
     command = arg.value if arg else None
-    named = constants.text(command) if command is not None else None
-    if named is not None:
+    literal = isinstance(command, cst.SimpleString | cst.ConcatenatedString) and isinstance(
+        evaluated(command), str
+    )
+    named = None if literal or command is None else constants.value(command)
+    if isinstance(named, str):
         if named.rstrip().endswith((".sh", ".bash")):
             raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
-            raise Unsupported(call, "DS075", "XCom in a bash_command kept in a variable")
-        check_template(call, named)
+            raise Unsupported(call, "DS075", "XCom in a bash_command built in code")
+        check_template(call, named, legacy=legacy)
         out = [cst.Arg(command)]
         ids: list[Pull] = []
         if "env" in rest:
-            out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
+            out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
         return out, ids
-    if not isinstance(command, cst.SimpleString | cst.ConcatenatedString):
+    if not literal:
         raise Unsupported(
-            call, "DS035", "bash_command is not a string literal nor a name bound once to one"
+            call,
+            "DS035",
+            "bash_command is not a string known statically (literals, names bound once to "
+            "them, f-strings, + and .format of those)",
         )
     text = evaluated(command)
-    if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
+    if text.rstrip().endswith((".sh", ".bash")):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
-    out = [cst.Arg(_pulls_in(command, ids))]
+    out = [cst.Arg(_pulls_in(command, ids, legacy))]
     if "env" in rest:
-        out.append(kwarg("env", _pulls_in(rest["env"].value, ids)))
+        out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
     return out, ids
 
 

@@ -18,10 +18,10 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, string_value
 from dagshift.converter.rules.context import (
     ATTRIBUTES,
-    CONTEXT_VALUES,
     OBJECTS,
     OTHER_CONTEXT,
     context_lookup,
+    context_values,
 )
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
@@ -88,8 +88,9 @@ class _Names:
 class _Check(cst.CSTVisitor):
     """Every reference to the context names must be one of the forms rewritten below."""
 
-    def __init__(self, names: _Names, fed: set[str], module: cst.Module) -> None:
+    def __init__(self, names: _Names, fed: set[str], module: cst.Module, airflow3: bool) -> None:
         self.names, self.fed, self.module = names, fed, module
+        self.values = context_values(legacy=not airflow3)
         self.allowed: set[int] = set()
         self.pulls: list[tuple[cst.Call, Pull]] = []
         self.pushes: set[str] = set()
@@ -109,7 +110,7 @@ class _Check(cst.CSTVisitor):
                 self.pushes.add(parse_push(node)[0])
                 self._allow(func.value)
         key = self.names.key_of(node)
-        if key in CONTEXT_VALUES:
+        if key in self.values:
             self._allow(node.func)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -118,7 +119,7 @@ class _Check(cst.CSTVisitor):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         key = self.names.key_of(node)
-        if key in CONTEXT_VALUES or (key is not None and key in self.fed):
+        if key in self.values or (key is not None and key in self.fed):
             self._allow(node.value)
         elif key is not None and key not in OBJECTS:
             raise Unsupported(
@@ -150,6 +151,7 @@ class _Rewrite(cst.CSTTransformer):
     ) -> None:
         self.names, self.params, self.module = names, params, module
         self.airflow3 = airflow3
+        self.values = context_values(legacy=not airflow3)
         self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
         self.push_name = push_name
@@ -178,13 +180,13 @@ class _Rewrite(cst.CSTTransformer):
                 return cst.parse_expression(f"({name} if {name} is not None else {pull.default})")
             return cst.Name(name)
         key = self.names.key_of(original)
-        if key in CONTEXT_VALUES:
-            return self._lookup(CONTEXT_VALUES[key])
+        if key in self.values:
+            return self._lookup(self.values[key])
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript):
         key = self.names.key_of(original)
-        return self._lookup(CONTEXT_VALUES[key]) if key in CONTEXT_VALUES else updated
+        return self._lookup(self.values[key]) if key in self.values else updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         key = self.names.attribute(original)
@@ -217,8 +219,9 @@ def _aliases(body: list[cst.BaseStatement], names: _Names) -> set[int]:
 
 
 def _split_params(
-    fn: cst.FunctionDef, fed_positional: int, fed_keywords: set[str]
+    fn: cst.FunctionDef, fed_positional: int, fed_keywords: set[str], airflow3: bool
 ) -> tuple[list[cst.Param], dict[str, str], dict[str, str]]:
+    context = context_values(legacy=not airflow3)
     params = fn.params
     if params.posonly_params:
         raise Unsupported(fn, "DS062", "positional-only parameters in the callable")
@@ -230,8 +233,8 @@ def _split_params(
         fed = (i < fed_positional and i < len(params.params)) or name in fed_keywords
         if fed:
             kept.append(p)
-        elif name in CONTEXT_VALUES:
-            values[name] = CONTEXT_VALUES[name]
+        elif name in context:
+            values[name] = context[name]
         elif name in OBJECTS:
             objects[name] = OBJECTS[name]
         elif name in OTHER_CONTEXT:
@@ -254,7 +257,7 @@ def rewrite_callable(
     rendered: tuple[str, ...] = (),
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
-    kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords))
+    kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords), airflow3)
     star = fn.params.star_kwarg
     catch_all = star.name.value if isinstance(star, cst.Param) else None
     names = _Names(objects, catch_all)
@@ -264,7 +267,7 @@ def rewrite_callable(
     aliases = _aliases(body, names)
     kept_names = {p.name.value for p in kept}
     extra_fed = set(fed_keywords) - kept_names
-    check = _Check(names, extra_fed, module)
+    check = _Check(names, extra_fed, module, airflow3)
     for stmt in body:
         if id(stmt) not in aliases:
             walk(stmt, check)

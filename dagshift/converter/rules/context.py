@@ -5,9 +5,20 @@ A callable's parameter named after a context value (``ds``, ``execution_date``, 
 body; ``context["ds"]`` / ``kwargs.get("ds")`` through a ``**context`` catch-all and
 ``dag_run.conf``, ``ti.try_number``, ``dag.dag_id``, ``task.task_id`` (see ``ATTRIBUTES``)
 become the same lookup. ``execution_date`` is the logical date (same value).
+
+Per the file's Airflow generation: Airflow 3 removed ``next_ds``, ``prev_ds``,
+``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` (and their
+``_nodash`` forms) and changed ``task_instance_key_str`` (its run id where 2.x had
+``ds_nodash``): those convert only in a file written for Airflow 1.10/2.x (``legacy``), where
+dagshift's run context has Airflow 2.11's values; in an Airflow 3 file Airflow fails the
+template or passes the callable nothing, so its DAG stays. ``macros``, ``var`` and
+``dag_run`` (conf, run_id, logical_date, data interval) and Airflow's template filters
+(``ds``, ``ds_nodash``, ``ts``, ``ts_nodash``, ``ts_nodash_with_tz``) are in both.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import libcst as cst
 
@@ -17,10 +28,12 @@ __all__ = [
     "ATTRIBUTES",
     "check_template",
     "CONTEXT_VALUES",
+    "LEGACY_VALUES",
     "OBJECTS",
     "OTHER_CONTEXT",
     "TI_NAMES",
     "context_lookup",
+    "context_values",
 ]
 
 DESCRIPTION = (
@@ -41,7 +54,34 @@ CONTEXT_VALUES = {
     "run_id": "run_id",
     "try_number": "try_number",
     "ts_nodash_with_tz": "ts_nodash_with_tz",
+    "macros": "macros",
+    "var": "var",
 }
+# Names only Airflow 1.10/2.x has (Airflow 3 removed or changed them): the same keys in dagshift.
+LEGACY_VALUES = {
+    name: name
+    for name in (
+        "next_ds",
+        "next_ds_nodash",
+        "prev_ds",
+        "prev_ds_nodash",
+        "next_execution_date",
+        "prev_execution_date",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "task_instance_key_str",
+    )
+}
+_LEGACY_CONTEXT = {**CONTEXT_VALUES, **LEGACY_VALUES}
+
+
+def context_values(legacy: bool) -> dict[str, str]:
+    """Context name -> run context key for a file written for Airflow 1.10/2.x (``legacy``) or 3."""
+    return _LEGACY_CONTEXT if legacy else CONTEXT_VALUES
+
+
 TI_NAMES = {"ti", "task_instance"}
 # Context objects reached only for these attributes: (object, attribute) -> context key.
 ATTRIBUTES = {
@@ -51,6 +91,9 @@ ATTRIBUTES = {
     ("ti", "run_id"): "run_id",
     ("dag_run", "conf"): "conf",
     ("dag_run", "run_id"): "run_id",
+    ("dag_run", "logical_date"): "logical_date",
+    ("dag_run", "data_interval_start"): "data_interval_start",
+    ("dag_run", "data_interval_end"): "data_interval_end",
     ("dag", "dag_id"): "dag_id",
     ("task", "task_id"): "task_id",
 }
@@ -58,8 +101,6 @@ OBJECTS = {"ti": "ti", "task_instance": "ti", "dag_run": "dag_run", "dag": "dag"
 # Context names dagshift has no equivalent value for: a callable that reads one stays as it is.
 OTHER_CONTEXT = {
     "conf",
-    "macros",
-    "var",
     "templates_dict",
     "test_mode",
     "prev_ds",
@@ -121,21 +162,60 @@ TEMPLATE_NAMES = {
     "params",
     "run_id",
     "macros",
+    "var",
 }
+# Objects a template may read only some attributes of: the run context's views have these.
+TEMPLATE_OBJECTS = {
+    "dag_run": {"conf", "logical_date", "data_interval_start", "data_interval_end", "dag_id"},
+    "dag": {"dag_id"},
+    "task": {"task_id"},
+    "ti": {"task_id", "dag_id", "map_index"},
+    "task_instance": {"task_id", "dag_id", "map_index"},
+}
+_LEGACY_TEMPLATE_NAMES = TEMPLATE_NAMES | set(LEGACY_VALUES) | {"execution_date"}
 
 
-def check_template(node: cst.CSTNode, text: str, extra: set[str] = frozenset()) -> None:
-    """Unsupported unless every name the template reads has the same value in dagshift."""
+def _object_reads(tree: Any) -> list[str]:
+    """``obj.attr`` reads of TEMPLATE_OBJECTS that the views lack, and bare uses (``obj``)."""
+    import jinja2.nodes
+
+    bad: list[str] = []
+
+    def visit(node: Any, parent: Any) -> None:
+        if isinstance(node, jinja2.nodes.Name) and node.name in TEMPLATE_OBJECTS:
+            attr = parent.attr if isinstance(parent, jinja2.nodes.Getattr) else None
+            if attr not in TEMPLATE_OBJECTS[node.name]:
+                bad.append(f"{node.name}.{attr}" if attr else node.name)
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    visit(tree, None)
+    return bad
+
+
+def check_template(
+    node: cst.CSTNode, text: str, extra: set[str] = frozenset(), *, legacy: bool = False
+) -> None:
+    """Unsupported unless every name the template reads has the same value in dagshift.
+
+    ``legacy``: the file is written for Airflow 1.10/2.x, whose context has more names.
+    """
     if "{{" not in text and "{%" not in text:
         return
     import jinja2
     import jinja2.meta
 
+    from dagshift.runtime.context import FILTERS
+
+    env = jinja2.Environment()
+    env.filters.update(FILTERS)  # Airflow's filters: a template using another one stays
     try:
-        used = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text))
+        tree = env.parse(text)
+        used = jinja2.meta.find_undeclared_variables(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
-    missing = sorted(used - TEMPLATE_NAMES - set(extra))
+    known = (_LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES) | set(TEMPLATE_OBJECTS)
+    missing = sorted((used - known - set(extra)) | set(_object_reads(tree)))
     if missing:
         raise Unsupported(
             node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"

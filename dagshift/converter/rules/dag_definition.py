@@ -5,7 +5,8 @@ Three forms, several per file: ``with DAG(...) as dag:`` (anywhere), a module-le
 the last one that uses the DAG or its tasks become the block; function and class definitions
 among them move above it, unchanged), and ``@dag`` functions (the body becomes the block).
 Arguments: dag_id, schedule / schedule_interval -> schedule, description, start_date,
-end_date, catchup, tags, params, max_active_runs, documentation ones as metadata, and
+end_date, catchup, tags, params (``Param`` values: see ``params.py``), max_active_runs,
+documentation ones as metadata, and
 default_args: its task options -> default_task_options, its start_date/end_date -> the flow's.
 """
 
@@ -20,7 +21,10 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
+from dagshift.converter.rules.callbacks import CALLBACKS, callback_option
+from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
 __all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
@@ -43,6 +47,7 @@ _FLOW_ARGS = {
     "orientation",
     "owner_links",
     "access_control",
+    "dag_display_name",  # the name the UI shows: metadata of the flow
 }
 
 
@@ -144,14 +149,25 @@ def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[Da
 
 
 def _default_args(
-    value: cst.BaseExpression, assigned: dict[str, cst.BaseExpression]
+    value: cst.BaseExpression, assigned: dict[str, cst.BaseExpression], info: Any = None
 ) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
     """default_args -> (default_task_options value or None, flow arguments it gives)."""
     node = value
     if isinstance(value, cst.Name):
         node = assigned.get(value.value)  # type: ignore[assignment]
-    if not isinstance(node, cst.Dict):
-        raise Unsupported(value, "DS023", "default_args is not a dict literal (or a name of one)")
+    plain = isinstance(node, cst.Dict) and not any(
+        isinstance(el, cst.StarredDictElement) for el in node.elements
+    )
+    if not plain:
+        read = read_default_args(value, info) if info is not None else None
+        if read is None:
+            raise Unsupported(
+                value,
+                "DS023",
+                "default_args is not a dict known statically (a literal, dict(...), a merge "
+                "of those, or a name bound once to one or to a function of the file returning one)",
+            )
+        return _read_options(value, read, info)
     options: list[cst.DictElement] = []
     flow: dict[str, cst.BaseExpression] = {}
     for el in node.elements:
@@ -161,14 +177,46 @@ def _default_args(
             options.append(el.with_changes(key=new_key) if key != TASK_OPTIONS[key] else el)
         elif key in ("start_date", "end_date"):
             flow[key] = el.value
+        elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
+            options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
         elif not ignorable(key or "", el.value):
-            raise Unsupported(value, "DS024", f"default_args key {key!r} is not converted")
+            raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
         return None, flow
     if isinstance(value, cst.Name) and len(options) == len(node.elements):
-        return value, flow
+        # the very dict, when its keys are all the runtime's option names already
+        # (execution_timeout is timeout, on_failure_callback on_failure ...)
+        if all(o.key is e.key for o, e in zip(options, node.elements, strict=True)):
+            return value, flow
     options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
     return cst.Dict(options), flow
+
+
+def _not_converted(key: str | None) -> str:
+    if key in CALLBACKS:  # rules/callbacks.py says which callbacks convert
+        return (
+            f"default_args {key} is not one function of this file reading only context "
+            "values dagshift has"
+        )
+    return f"default_args key {key!r} is not converted"
+
+
+def _read_options(
+    value: cst.BaseExpression, read: DefaultArgs, info: Any
+) -> tuple[cst.BaseExpression | None, dict[str, cst.BaseExpression]]:
+    """(default_task_options, flow arguments) from default_args read by ``default_args.py``."""
+    options: list[cst.DictElement] = []
+    flow: dict[str, cst.BaseExpression] = {}
+    for key, (expr, written) in read.items():
+        if key in TASK_OPTIONS:
+            options.append(cst.DictElement(cst.SimpleString(f'"{TASK_OPTIONS[key]}"'), expr))
+        elif key in ("start_date", "end_date"):
+            flow[key] = expr
+        elif key in CALLBACKS and (option := callback_option(key, written, info)):
+            options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
+        elif not ignorable(key, written):
+            raise Unsupported(value, "DS024", _not_converted(key))
+    return (cst.Dict(options) if options else None), flow
 
 
 def flow_arguments(
@@ -176,8 +224,14 @@ def flow_arguments(
     call_args: Sequence[cst.Arg],
     dag_id: str | None,
     assigned: dict[str, cst.BaseExpression],
+    names: dict[str, str] | None = None,
+    needs: set[str] | None = None,
+    info: Any = None,
 ) -> list[cst.Arg]:
-    """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants)."""
+    """``Flow(...)`` arguments for a DAG's arguments (``assigned``: module-level constants,
+    ``names``: the file's airflow imports, to find ``Param`` in ``params``; ``needs`` gets the
+    dagshift names the arguments use; ``info``: the file's FileInfo, to read default_args
+    built in code)."""
     args: list[cst.Arg] = []
     first: cst.Arg | None = cst.Arg(cst.SimpleString(f'"{dag_id}"')) if dag_id else None
     from_defaults: dict[str, cst.BaseExpression] = {}
@@ -190,11 +244,15 @@ def flow_arguments(
         elif key in ("schedule", "schedule_interval"):
             args.append(arg.with_changes(keyword=cst.Name("schedule")))
         elif key == "default_args":
-            options, from_defaults = _default_args(arg.value, assigned)
+            options, from_defaults = _default_args(arg.value, assigned, info)
             if options is not None:
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
                 )
+        elif key == "params" and (declared := flow_params(arg.value, names or {})) is not None:
+            args.append(arg.with_changes(value=declared))
+            if needs is not None:
+                needs.add("Parameter")
         elif key in _FLOW_ARGS:
             args.append(arg)
         else:
@@ -227,7 +285,9 @@ def flow_block(
     previous_interval: bool = False,
 ) -> dict[int, Any]:
     """Replacements that make the DAG's region a ``with Flow(...)`` block."""
-    args = flow_arguments(site.node, site.call_args, site.dag_id, file.assigned)
+    args = flow_arguments(
+        site.node, site.call_args, site.dag_id, file.assigned, file.names, values.needs, file
+    )
     args = [walk(a, values) for a in args]
     if previous_interval:
         extra = kwarg("data_interval", cst.SimpleString('"previous"'))

@@ -1,0 +1,160 @@
+"""The converter rules' fixtures convert entirely, and the conversions give what Airflow gives.
+
+Every ``fixtures/dags/*_r_*.py`` (Variables, the context values per Airflow generation) must
+convert with no TODO; its output, run with ``dagshift run --json --date 2024-01-15``, must give
+the same DAG ids, run states, and every task's state and result, exactly, as the original file
+in its Airflow (2.11 for 1.10/2.x style, 3.3 for 3.x style; see
+test_fixture_dags_in_airflow.py). The corners the rules decide on are pinned here against the
+oracle too: Airflow 3's Variable.get raises no KeyError for a missing variable.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dagshift.converter.convert import convert_source
+from tests.oracle.harness import OracleError, airflow_run
+from tests.oracle.test_fixture_dags_in_airflow import (
+    ENV,
+    FIXTURE_DAGS,
+    env_for,
+    oracle_generation,
+    oracle_runs,
+)
+from tests.oracle.test_shim_parity import (
+    DAGSHIFT,
+    EXAMPLE_FOLDERS,
+    dagshift_run,
+    differences,
+)
+
+pytestmark = pytest.mark.oracle
+
+RULE_FIXTURES = sorted(FIXTURE_DAGS.glob("*_r_*.py"))
+# Airflow 3.3's own examples that these rules made convert (dag_run.conf in a template,
+# dag_display_name, Params with schemas): their conversions must match Airflow too
+_EXAMPLES = EXAMPLE_FOLDERS["example"]
+UNBLOCKED = [
+    _EXAMPLES / f"{name}.py" if _EXAMPLES else Path(name)
+    for name in ("example_trigger_target_dag", "example_display_name", "example_params_trigger_ui")
+]
+
+
+@pytest.fixture(scope="module")
+def rules_oracle() -> dict[str, dict]:
+    runs: dict[str, dict] = {}
+    for generation in ("2", "3"):
+        paths = [p for p in RULE_FIXTURES if oracle_generation(p) == generation]
+        if paths:
+            runs |= oracle_runs(paths, generation)
+    return runs
+
+
+def test_there_are_rule_fixtures_of_both_generations():
+    assert {oracle_generation(p) for p in RULE_FIXTURES} == {"2", "3"}
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("path", RULE_FIXTURES, ids=lambda p: p.stem)
+def test_rule_fixture_converts_fully_and_runs_as_in_airflow(path: Path, rules_oracle, tmp_path):
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    assert "airflow" not in {line.split()[1].split(".")[0] for line in _imports(result.code)}
+    out = tmp_path / path.name
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, env_for(path), tmp_path)
+    assert run is not None, f"dagshift run gave no JSON:\n{stderr}"
+    found = differences(path.stem, rules_oracle[path.stem], run)
+    assert not found, "\n".join(found) + f"\n--- dagshift stderr:\n{stderr[-3000:]}"
+
+
+def _imports(code: str) -> list[str]:
+    return [ln for ln in code.splitlines() if ln.startswith(("import ", "from "))]
+
+
+_SDK_KEY_ERROR = textwrap.dedent("""
+    import pendulum
+
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG, Variable
+
+
+    def by_key_error():
+        try:
+            return Variable.get("dagshift_absent")
+        except KeyError:
+            return "caught"
+
+
+    def by_exception():
+        try:
+            return Variable.get("dagshift_absent")
+        except Exception:
+            return "caught"
+
+
+    with DAG("sdk_key_error", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+        PythonOperator(task_id="by_key_error", python_callable=by_key_error)
+
+    with DAG("sdk_exception", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+        PythonOperator(task_id="by_exception", python_callable=by_exception)
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_airflow_3_missing_variable_is_no_key_error_so_that_dag_stays(tmp_path):
+    path = tmp_path / "af3_sdk_key_error.py"
+    path.write_text(_SDK_KEY_ERROR)
+    airflow = airflow_run(path, "2024-01-15", generation="3", env=ENV)
+    assert airflow["sdk_key_error"]["tasks"]["by_key_error"]["state"] == "failed"
+    assert airflow["sdk_exception"]["tasks"]["by_exception"] == {
+        "state": "success",
+        "result": "caught",
+    }
+    result = convert_source(_SDK_KEY_ERROR)
+    assert result.status == "partial"
+    assert [f.code for f in result.findings] == ["DS002"]
+    assert 'with Flow("sdk_exception"' in result.code  # the other DAG converts
+    out = tmp_path / "converted" / path.name
+    out.parent.mkdir()
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    assert run["sdk_exception"]["tasks"]["by_exception"]["result"] == "caught"
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_converted_param_schema_accepts_and_refuses_the_runs_airflow_does(tmp_path):
+    path = FIXTURE_DAGS / "af3_r_params.py"
+    out = tmp_path / "converted" / path.name
+    out.parent.mkdir()
+    out.write_text(convert_source(path.read_text()).code)
+    good = {"rows": 3, "who": "dev"}
+    airflow = airflow_run(path, "2024-01-15", generation="3", params=good, env=ENV)
+    run, stderr = dagshift_run(out, ENV, tmp_path, good)
+    assert run is not None, stderr
+    assert not differences("af3_r_params", airflow, run)
+    for bad, why in (({"rows": 0}, "0 is less than the minimum of 1"), ({"who": "x"}, "'x'")):
+        with pytest.raises(OracleError, match=f"Invalid input for param {next(iter(bad))}"):
+            airflow_run(path, "2024-01-15", generation="3", params=bad, env=ENV)
+        run, stderr = dagshift_run(out, ENV, tmp_path, bad)
+        assert run is None
+        assert f"Invalid input for param {next(iter(bad))}: {why}" in stderr
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("path", UNBLOCKED, ids=lambda p: p.stem)
+def test_airflow_example_these_rules_unblock_converts_and_matches_airflow(path, tmp_path):
+    if not path.exists():
+        pytest.skip(f"{path} is not installed")
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    out = tmp_path / path.name
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = oracle_runs([path], "3")[path.stem]
+    assert not differences(path.stem, airflow, run)
