@@ -6,48 +6,15 @@ scheduled runs, a short view of a checkpointed result. Reads go through the
 from __future__ import annotations
 
 import difflib
-import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from dagshift.history.store import Store, _jsonable
+from dagshift.history.store import SOURCE_LIMIT, Store, flow_shape
 
 __all__ = ["SOURCE_LIMIT", "flow_shape", "next_scheduled", "result_preview", "version_changes"]
 
-SOURCE_LIMIT = 500_000  # characters of a flow's file kept per version (for the code diff)
 PREVIEW_LIMIT = 2_000
-
-
-def flow_shape(flow: Any, path: str | os.PathLike | None) -> tuple[str, bytes | None]:
-    """What a version's page shows, as JSON (tasks, edges, parameters, schedule, the file's
-    source), and its schedule pickled so its next due time can be computed later."""
-    import cloudpickle
-
-    from dagshift.runtime.schedule import describe, flow_schedule
-
-    try:
-        spec = flow_schedule(flow)
-        schedule_text, blob = describe(spec), cloudpickle.dumps(spec)
-    except Exception as exc:  # an unreadable or unpicklable schedule still gets a page
-        schedule_text, blob = f"unreadable: {exc}", None
-    source = None
-    if path:
-        try:
-            source = Path(path).read_text(errors="replace")[:SOURCE_LIMIT]
-        except OSError:
-            source = None
-    params = {n: _jsonable(p.default) for n, p in flow.parameters.items() if not p.required}
-    shape = {
-        "tasks": [{"id": t, "kind": d["task"].task.kind} for t, d in flow.graph.nodes(data=True)],
-        "edges": sorted([u, v] for u, v in flow.graph.edges),
-        "params": {**_jsonable(dict(getattr(flow, "params", {}) or {})), **params},
-        "required": [n for n, p in flow.parameters.items() if p.required],
-        "schedule": schedule_text,
-        "source": source,
-    }
-    return json.dumps(shape, default=str), blob
 
 
 def version_changes(store: Store, flow: str, old: int, new: int) -> dict[str, Any] | None:

@@ -313,8 +313,6 @@ class Store:
                         now,
                     ),
                 )
-                from dagshift.history.query import flow_shape
-
                 graph, schedule = flow_shape(flow, path)
                 db.execute(
                     "INSERT OR REPLACE INTO version_graphs VALUES (?, ?, ?, ?)",
@@ -778,6 +776,39 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return repr(value)
+
+
+SOURCE_LIMIT = 500_000  # characters of a flow's file kept per version (for the code diff)
+
+
+def flow_shape(flow: Any, path: str | os.PathLike | None) -> tuple[str, bytes | None]:
+    """What a version's page shows, as JSON (tasks, edges, parameters, schedule, the file's
+    source), and its schedule pickled so its next due time can be computed later."""
+    import cloudpickle
+
+    from dagshift.runtime.schedule import describe, flow_schedule
+
+    try:
+        spec = flow_schedule(flow)
+        schedule_text, blob = describe(spec), cloudpickle.dumps(spec)
+    except Exception as exc:  # an unreadable or unpicklable schedule still gets a page
+        schedule_text, blob = f"unreadable: {exc}", None
+    source = None
+    if path:
+        try:
+            source = Path(path).read_text(errors="replace")[:SOURCE_LIMIT]
+        except OSError:
+            source = None
+    params = {n: _jsonable(p.default) for n, p in flow.parameters.items() if not p.required}
+    shape = {
+        "tasks": [{"id": t, "kind": d["task"].task.kind} for t, d in flow.graph.nodes(data=True)],
+        "edges": sorted([u, v] for u, v in flow.graph.edges),
+        "params": {**_jsonable(dict(getattr(flow, "params", {}) or {})), **params},
+        "required": [n for n, p in flow.parameters.items() if p.required],
+        "schedule": schedule_text,
+        "source": source,
+    }
+    return json.dumps(shape, default=str), blob
 
 
 # ---------------------------------------------------------------------- versions

@@ -41,7 +41,6 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
-from dagshift.runtime.flow import ParameterRef
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.state import (
@@ -54,7 +53,7 @@ from dagshift.runtime.state import (
     decide,
     run_state,
 )
-from dagshift.runtime.task import MapSpec, Pushed, TaskNode, TaskRef
+from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow

@@ -16,9 +16,13 @@ from typing import Any
 
 import networkx as nx
 
+from dagshift.runtime.active import _active, _collectors, current_flow
+from dagshift.runtime.executor import run_flow
+from dagshift.runtime.graph import to_dot, to_mermaid
 from dagshift.runtime.task import (
     META_OPTIONS,
     MapSpec,
+    ParameterRef,
     Task,
     TaskNode,
     TaskRef,
@@ -28,20 +32,11 @@ from dagshift.runtime.task import (
 
 __all__ = ["Binding", "CycleError", "Flow", "Parameter", "ParameterRef", "current_flow"]
 
-_active: contextvars.ContextVar[Flow | None] = contextvars.ContextVar("dagshift_flow", default=None)
-_collectors: contextvars.ContextVar[tuple[list[Flow], ...]] = contextvars.ContextVar(
-    "dagshift_flow_collectors", default=()
-)
 _NO_DEFAULT = object()
 
 
 class CycleError(ValueError):
     """An edge would make the flow's graph cyclic."""
-
-
-def current_flow() -> Flow | None:
-    """The flow whose ``with`` block is open, if any."""
-    return _active.get()
 
 
 @dataclass(frozen=True)
@@ -50,18 +45,6 @@ class Binding:
 
     argument: str
     selector: tuple[Any, ...] = ()
-
-
-class ParameterRef:
-    """Placeholder for a run parameter's value."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<Parameter {self.name}>"
 
 
 class Parameter(ParameterRef):
@@ -334,8 +317,6 @@ class Flow:
 
     def visualize(self, format: str = "mermaid") -> str:
         """The graph as Mermaid (default) or DOT text; data edges are labelled with arguments."""
-        from dagshift.runtime.graph import to_dot, to_mermaid
-
         if format == "mermaid":
             return to_mermaid(self)
         if format == "dot":
@@ -371,8 +352,6 @@ class Flow:
                 (a dask.distributed address, ``local:N`` or a Client) with ``results``
                 (which results come back from the cluster), ``listeners``, ``completed``.
         """
-        from dagshift.runtime.executor import run_flow
-
         return run_flow(
             self,
             parameters=parameters,

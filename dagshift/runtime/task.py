@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from dagshift.runtime.active import current_flow
 from dagshift.runtime.state import validate_trigger_rule
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
 
-__all__ = ["MapSpec", "Pushed", "Task", "TaskNode", "TaskRef", "task"]
+__all__ = ["MapSpec", "ParameterRef", "Pushed", "Task", "TaskNode", "TaskRef", "task"]
 
 # Options every task has, with their defaults. A flow's ``default_task_options`` sit between
 # these and the options given to ``@task(...)`` or ``.override(...)``.
@@ -145,8 +146,6 @@ class Task:
         return new
 
     def __call__(self, *args: Any, upstream_tasks: Iterable[Any] = (), **kwargs: Any) -> Any:
-        from dagshift.runtime.flow import current_flow
-
         flow = current_flow()
         if flow is None:
             if upstream_tasks:
@@ -196,8 +195,6 @@ class _Partial:
         self.fixed = fixed
 
     def _flow(self) -> Flow:
-        from dagshift.runtime.flow import current_flow
-
         flow = current_flow()
         if flow is None:
             raise RuntimeError(
@@ -252,6 +249,18 @@ class Pushed:
     named output, apart from its result), not a key of its result."""
 
     key: str
+
+
+class ParameterRef:
+    """Placeholder for a run parameter's value (a :class:`~dagshift.runtime.flow.Parameter`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Parameter {self.name}>"
 
 
 class TaskRef:
