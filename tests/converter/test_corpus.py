@@ -126,7 +126,10 @@ def _graph_checks(tmp_path: Path) -> tuple[int, int, list[str]]:
             if result.status != "converted":
                 continue
             stem = f"{version.replace('.', '_')}_{Path(name).stem}"
-            original, converted = tmp_path / f"o_{stem}.py", tmp_path / f"c_{stem}.py"
+            # the same file name on both sides: a DAG may take its id from it (Path(__file__))
+            original, converted = (tmp_path / side / f"{stem}.py" for side in ("o", "c"))
+            original.parent.mkdir(exist_ok=True)
+            converted.parent.mkdir(exist_ok=True)
             original.write_text(source)
             converted.write_text(result.code)
             try:
