@@ -370,7 +370,13 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         return [self]
 
     def get_direct_relative_ids(self, upstream: bool = False) -> set[str]:
-        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+        own = set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+        flow = self._flow
+        if flow is not None and self.task_id in flow.graph:
+            # in a converted flow, functional tasks next to it are relatives too (`op >> ref`)
+            near = flow.graph.predecessors if upstream else flow.graph.successors
+            own |= set(near(self.task_id))
+        return own
 
     # ---------------------------------------------------------- dependencies
     def _ends(self, upstream: bool) -> list[BaseOperator]:

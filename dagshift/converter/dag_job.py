@@ -161,7 +161,10 @@ class DagJob:
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
             replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
         defaults = self._defaults_code()
-        may_retry = "retries" in defaults or _mentions([*roots, *self.site.call_args], "retries")
+        emitted = [v for v in replacements.values() if isinstance(v, cst.CSTNode)]
+        may_retry = "retries" in defaults or _mentions(
+            [*roots, *self.site.call_args, *emitted], "retries"
+        )  # default_args read from a function's return come out only in the emitted Flow
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
@@ -453,6 +456,8 @@ def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
                 return updated
             found.append(updated)
             value = updated.value
+            if _mentions([value], "retry_delay"):
+                return updated  # the delay the DAG's default_args give, however built
             if isinstance(value, cst.Dict):
                 element = cst.parse_expression("{" + _AIRFLOW_RETRY_DELAY + "}").elements[0]
                 last = value.elements[-1].with_changes(

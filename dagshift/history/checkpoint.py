@@ -356,6 +356,8 @@ def run_recorded(
     recorder = _Recorder(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )
+    # where the task context reads recorded asset events (inlet_events) and other runs
+    options["run_extra"] = {"dagshift.history": str(store.path), **options.get("run_extra", {})}
     watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))
     options["cancel"] = watcher.event
     watcher.start()
