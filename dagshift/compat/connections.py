@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from dagshift.compat.exceptions import AirflowException, AirflowNotFoundException
 from dagshift.runtime.discovery import installed_airflow_generation
+from dagshift.runtime.files import read_json_object
 
 __all__ = ["Connection", "as_airflow_environment", "get_connection", "store_path"]
 
@@ -35,18 +36,7 @@ def store_path() -> Path:
 
 
 def _stored() -> dict[str, Any]:
-    path = store_path()
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise RuntimeError(
-            f"{path}: cannot read the connections file ({exc}); fix or delete the file"
-        ) from exc
-    if not isinstance(data, dict):
-        raise RuntimeError(f"{path}: the connections file must hold a JSON object")
-    return data
+    return read_json_object(store_path(), "the connections file")
 
 
 def _airflow3() -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["write_atomic"]
+__all__ = ["read_json_object", "write_atomic"]
 
 # Read once: os.umask can only be read by setting it, which is not safe while threads run.
 _UMASK = os.umask(0)
@@ -35,6 +37,24 @@ def write_atomic(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object a small store keeps in ``path`` (``what`` names it in errors: "the
+    variable store"), or {} when there is no such file.
+
+    Raises:
+        RuntimeError: the file cannot be read or parsed, or holds no JSON object.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"{path}: cannot read {what} ({exc}); fix or delete the file") from exc
+    if not isinstance(data, dict):
+        raise RuntimeError(f"{path}: {what} must hold a JSON object")
+    return data
 
 
 def _text(data: str | bytes) -> dict[str, str]:

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from dagshift.runtime.files import write_atomic
+from dagshift.runtime.files import read_json_object, write_atomic
 
 __all__ = ["Variable", "VariableAccessor"]
 
@@ -32,18 +32,7 @@ def store_path() -> Path:
 
 
 def _load_store() -> dict[str, Any]:
-    path = store_path()
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise RuntimeError(
-            f"{path}: cannot read the variable store ({exc}); fix or delete the file"
-        ) from exc
-    if not isinstance(data, dict):
-        raise RuntimeError(f"{path}: the variable store must hold a JSON object")
-    return data
+    return read_json_object(store_path(), "the variable store")
 
 
 def _save(stored: dict[str, Any]) -> None:
