@@ -24,6 +24,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -415,8 +416,9 @@ def record_outlet_events(store: Store, flow: Any, run_id: str, task_run: TaskRun
 
 
 class _CancelWatcher:
-    """Polls the history for a cancel of one run (asked by another process) and sets the
-    run's cancel flag when it comes."""
+    """The cancel flag of one recorded run, set when a cancel of it is asked (by another
+    process, through the history). One polling thread per Store serves every run recorded
+    through it (:class:`_CancelPoller`): 200 runs at once poll with one query, not 200."""
 
     POLL = 0.5
 
@@ -424,27 +426,60 @@ class _CancelWatcher:
         self.store, self.run_id = store, run_id
         self.event = event or threading.Event()
         self.reason: str | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._watch, name=f"dagshift-cancel-{run_id}", daemon=True
-        )
 
     def start(self) -> None:
-        self._thread.start()
+        _CancelPoller.of(self.store).watch(self)
 
     def stop(self) -> None:
-        self._done.set()
+        _CancelPoller.of(self.store).forget(self)
 
-    def _watch(self) -> None:
-        while not self._done.wait(self.POLL):
+
+class _CancelPoller:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.watched: dict[str, _CancelWatcher] = {}
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, store: Store) -> _CancelPoller:
+        with _writers_lock:
+            poller = store.__dict__.get("_dagshift_cancel_poller")
+            if poller is None:
+                poller = store.__dict__["_dagshift_cancel_poller"] = cls(store)
+            return poller
+
+    def watch(self, watcher: _CancelWatcher) -> None:
+        with self.lock:
+            self.watched[watcher.run_id] = watcher
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._poll, name="dagshift-cancel", daemon=True
+                )
+                self.thread.start()
+
+    def forget(self, watcher: _CancelWatcher) -> None:
+        with self.lock:
+            if self.watched.get(watcher.run_id) is watcher:
+                del self.watched[watcher.run_id]
+
+    def _poll(self) -> None:
+        while True:
+            time.sleep(_CancelWatcher.POLL)
+            with self.lock:
+                watched = dict(self.watched)
+                if not watched:
+                    self.thread = None  # the next run to watch starts another
+                    return
             try:
-                reason = self.store.cancel_requested(self.run_id)
+                asked = self.store.cancels_requested(list(watched))
             except StoreError:
                 continue  # a busy database: ask again at the next poll
-            if reason:
-                self.reason = reason
-                self.event.set()
-                return
+            for run_id, reason in asked.items():
+                watcher = watched[run_id]
+                watcher.reason = reason
+                watcher.event.set()
+                self.forget(watcher)
 
 
 def _dumps_or_none(value: Any) -> bytes | None:

@@ -523,8 +523,20 @@ class Store:
 
     def cancel_requested(self, run_id: str) -> str | None:
         """The reason given if a cancel of this (running) run was requested, else None."""
-        rows = self._query("SELECT reason FROM run_cancels WHERE run_id = ?", (run_id,))
-        return (rows[0]["reason"] or "cancelled on request") if rows else None
+        return self.cancels_requested([run_id]).get(run_id)
+
+    def cancels_requested(self, run_ids: list[str]) -> dict[str, str]:
+        """Of ``run_ids``, those whose cancel was requested, with the reason given."""
+        found: dict[str, str] = {}
+        for at in range(0, len(run_ids), 500):  # SQLite's limit on bound parameters
+            chunk = run_ids[at : at + 500]
+            rows = self._query(
+                f"SELECT run_id, reason FROM run_cancels WHERE run_id IN "
+                f"({', '.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+            found.update({r["run_id"]: r["reason"] or "cancelled on request" for r in rows})
+        return found
 
     def interrupt_runs(self, run_ids: list[str], message: str) -> None:
         """Record runs that were stopped before they finished as ``interrupted``."""
