@@ -385,13 +385,9 @@ def _serve(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 2
     with contextlib.ExitStack() as stack:
-        options: dict[str, Any] = {"scheduler": args.scheduler}
-        if args.cluster:
-            try:
-                options.update(cluster=_connect(stack, args.cluster), results="all")
-            except (OSError, ValueError, RuntimeError) as exc:
-                _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
-                return 2
+        options = _run_options(args, stack)
+        if options is None:
+            return 2
         # What other parts of dagshift run beside the service in this process (the UI's
         # `serve --ui`, registered by dagshift/ui/cli.py): each returns a stop function, or
         # None when it could not start.
@@ -419,6 +415,19 @@ def _serve(args: argparse.Namespace) -> int:
         # open at exit: their runs are recorded, so leave at once.
         os._exit(0)
     return 0
+
+
+def _run_options(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, Any] | None:
+    """What every run of ``serve`` or ``backfill`` is started with: the scheduler, and the
+    cluster's client (one for the whole command); None when the cluster cannot be reached."""
+    options: dict[str, Any] = {"scheduler": args.scheduler}
+    if args.cluster:
+        try:
+            options.update(cluster=_connect(stack, args.cluster), results="all")
+        except (OSError, ValueError, RuntimeError) as exc:
+            _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
+            return None
+    return options
 
 
 def _connect(stack: contextlib.ExitStack, cluster: str) -> Any:
@@ -481,13 +490,9 @@ def _backfill(args: argparse.Namespace) -> int:
         f"{workers} at a time" + (f", {skipped} already succeeded" if skipped else "")
     )
     with contextlib.ExitStack() as stack:
-        options: dict[str, Any] = {"scheduler": args.scheduler}
-        if args.cluster:
-            try:
-                options.update(cluster=_connect(stack, args.cluster), results="all")
-            except (OSError, ValueError, RuntimeError) as exc:
-                _err(f"cannot reach the cluster {args.cluster}: {type(exc).__name__}: {exc}")
-                return 2
+        options = _run_options(args, stack)
+        if options is None:
+            return 2
         if intervals:
             options["data_intervals"] = intervals
         runs = _run_plan(store, results, flow, path, plan, dict(args.params), workers, options)
