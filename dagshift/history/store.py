@@ -157,6 +157,22 @@ CREATE TABLE IF NOT EXISTS run_cancels (
     requested REAL NOT NULL,
     reason TEXT
 );
+-- Runs handed to a `serve` (dagshift/history/handoff.py reads and writes these): each live
+-- serve and the flows it serves, and the queued runs waiting for one to claim them.
+CREATE TABLE IF NOT EXISTS services (
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started REAL NOT NULL,
+    seen REAL NOT NULL,
+    poll REAL NOT NULL,
+    flows TEXT NOT NULL,
+    PRIMARY KEY (pid, host)
+);
+CREATE TABLE IF NOT EXISTS run_handoffs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    flow TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.

@@ -1,9 +1,11 @@
 """Starting, resuming and cancelling runs from the UI's process.
 
 A run started from the UI (or GraphQL's ``triggerRun``) is recorded at once, ``queued``, so
-its id can be answered before a task runs; it then runs in a small thread pool of this
-process, from the file its flow was last registered from, exactly as ``dagshift run`` would
-record it. Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
+its id can be answered before a task runs. When a live ``dagshift serve`` on the same history
+serves its flow, the run is handed to it (:mod:`dagshift.history.handoff`: the serve claims it
+at its next tick, once across serves); else it runs in a small thread pool of this process,
+from the file its flow was last registered from, exactly as ``dagshift run`` would record it.
+Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
 of this process, of a ``serve`` or of a ``dagshift run`` alike.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from dagshift.history import handoff
 from dagshift.history.checkpoint import ResultStore, resume_run, run_recorded
 from dagshift.history.store import Store, StoreError, new_run_id
 
@@ -61,7 +64,8 @@ class Runner:
     def trigger(
         self, name: str, parameters: Mapping[str, Any] | None = None, logical_date: Any = None
     ) -> str:
-        """Record a run of flow ``name`` and start it; return its id.
+        """Record a run of flow ``name`` and start it (or hand it to the ``serve`` that
+        serves the flow); return its id.
 
         Raises:
             RunError: the flow cannot be loaded, or a parameter is missing.
@@ -78,6 +82,19 @@ class Runner:
             raise RunError(str(exc)) from None
         version, _ = self.store.register(flow, path)
         run_id = new_run_id()
+        if handoff.live_service(self.store, flow.name) is not None:
+            handoff.hand_off(
+                self.store,
+                run_id,
+                flow.name,
+                parameters=parameters,
+                params=params,
+                logical_date=when.isoformat(),
+                trigger="ui",
+                version=version,
+                path=path,
+            )
+            return run_id
         self.store.create_run(
             run_id,
             flow.name,
