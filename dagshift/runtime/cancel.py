@@ -43,49 +43,55 @@ _event: contextvars.ContextVar[Flag | None] = contextvars.ContextVar(
 )
 
 
+# What each run's ClusterFlag last answered in this process: (set, when asked).
+_answers: dict[str, tuple[bool, float]] = {}
+_ANSWERS_KEPT = 10_000
+
+
 class ClusterFlag:
     """A run's cancel flag as tasks on dask.distributed workers see it.
 
     It is the ``distributed.Event`` named ``name`` on the scheduler: the client running the
-    run :meth:`raise_on` sets it; on a worker :meth:`is_set` asks the scheduler (at most every
-    ``CLUSTER_CHECK`` seconds, through the worker's client) and remembers once it is set.
-    Pickled, only the name travels.
+    run :meth:`raise_on` sets it; on a worker :meth:`is_set` asks the scheduler (through the
+    worker's client), at most every ``CLUSTER_CHECK`` seconds for all the run's tasks on that
+    worker, and remembers once it is set. Pickled, only the name travels.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._set = False
-        self._asked = float("-inf")
 
     def __reduce__(self):
         return ClusterFlag, (self.name,)
 
     def is_set(self) -> bool:
-        if self._set:
-            return True
+        told, asked = _answers.get(self.name, (False, float("-inf")))
         now = time.monotonic()
-        if now - self._asked >= CLUSTER_CHECK:
-            self._asked = now
-            try:
-                from distributed import Event
+        if told or now - asked < CLUSTER_CHECK:
+            return told
+        try:
+            from distributed import Event
 
-                self._set = bool(Event(self.name).is_set())
-            except Exception:  # no scheduler to ask (the cluster is closing): not told yet
-                return False
-        return self._set
+            told = bool(Event(self.name).is_set())
+        except Exception:  # no scheduler to ask (the cluster is closing): not told yet
+            return False
+        if len(_answers) >= _ANSWERS_KEPT:
+            _answers.clear()  # runs long over; a live one asks again
+        _answers[self.name] = (told, now)
+        return told
 
     def raise_on(self, client: Any) -> None:
         """Set the flag on ``client``'s cluster: every task of the run sees it."""
         from distributed import Event
 
         Event(self.name, client=client).set()
-        self._set = True
+        _answers[self.name] = (True, time.monotonic())
 
     def clear(self, client: Any) -> None:
         """Forget the flag on the cluster (the run is over)."""
         from distributed import Event
 
         Event(self.name, client=client).clear()
+        _answers.pop(self.name, None)
 
 
 class Cancelled(Exception):
