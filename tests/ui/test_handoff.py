@@ -186,3 +186,28 @@ def test_a_handed_off_run_cancelled_while_it_waits_for_a_slot_is_never_started(f
     assert store.get_run(waiting)["state"] == "cancelled"
     assert [m[0] for m in _marks(tmp)] == [busy, later["run_id"]]
     assert store.task_runs(waiting) == []
+
+
+def test_a_handed_off_run_left_unclaimed_by_a_killed_serve_is_run_by_the_ui(folder):
+    tmp, db, env = folder
+    (tmp / "hold").write_text("")
+    serve = _serve(tmp, db, env, "--max-active", "1")
+    ui = None
+    try:
+        _wait(lambda: _serving(db) == {serve.pid}, "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        busy = _trigger(ui, 0)  # holds the serve's one slot
+        _wait(lambda: store.get_run(busy)["state"] == "running", "the first run to start")
+        waiting = _trigger(ui, 7)
+        assert store.get_run(waiting)["state"] == "queued"
+        serve.kill()  # SIGKILL before it could claim the second run
+        serve.wait()
+        taken_back = _ended(store, waiting)
+    finally:
+        if ui is not None:
+            ui.stop()
+        _stop(serve)
+    assert taken_back["state"] == "success" and taken_back["pid"] == ui.proc.pid
+    assert taken_back["attempts"] == 1
+    assert [m for m in _marks(tmp) if m[0] == waiting] == [(waiting, ui.proc.pid)]
