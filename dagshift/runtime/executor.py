@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import dask
 import networkx as nx
 
-from dagshift.runtime.cancel import Cancelled, cancel_requested, watching
+from dagshift.runtime.cancel import Cancelled, ClusterFlag, Flag, cancel_requested, watching
 from dagshift.runtime.context import (
     FailTask,
     RunInfo,
@@ -125,7 +125,7 @@ class RunState:
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
     topic: str | None = None  # on a cluster: where nodes publish their summaries
-    cancel: threading.Event | None = None  # set: the run was cancelled (local runs only)
+    cancel: Flag | None = None  # set: the run was cancelled (on a cluster: a ClusterFlag)
 
 
 @dataclass(frozen=True)
@@ -700,10 +700,10 @@ def run_flow(
     ``listeners`` are called with every task run as it finishes (progress, run records);
     ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
     reused, not run again (resume). ``cancel``, once set, cancels the run (see
-    :mod:`dagshift.runtime.cancel`; on a cluster, tasks not started are cancelled, and running
-    ones are not told). With ``cluster`` (an address, ``local:N`` or a
-    ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
-    ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
+    :mod:`dagshift.runtime.cancel`; on a cluster too: the tasks on the workers are told).
+    With ``cluster`` (an address, ``local:N`` or a ``distributed.Client``) the tasks run on
+    dask.distributed, and only the results named by ``results`` (``"all"``, ``"leaves"``,
+    ``"none"`` or task ids) come back to this process.
     ``run_extra`` seeds the run's ``RunInfo.extra`` (what started it: the asset events of an
     asset-triggered run, read by the task context).
     """
@@ -730,7 +730,8 @@ def run_flow(
     if cluster is None:
         run = RunState(info, tuple(listeners), cancel=cancel)
     else:
-        run = RunState(info, (), topic=f"dagshift-run{suffix}")
+        flag = None if cancel is None else ClusterFlag(f"dagshift-cancel{suffix}")
+        run = RunState(info, (), topic=f"dagshift-run{suffix}", cancel=flag)
     dsk = to_dask_graph(flow, run, completed, suffix, share_run=cluster is not None)
     keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
     started = time.time()
@@ -747,6 +748,7 @@ def run_flow(
             listeners,
             run.topic,
             cancel=cancel,
+            flag=run.cancel,
         )
     elif scheduler == "sync":
         task_runs = dask.get(dsk, keys)

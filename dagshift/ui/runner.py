@@ -1,9 +1,13 @@
 """Starting, resuming and cancelling runs from the UI's process.
 
 A run started from the UI (or GraphQL's ``triggerRun``) is recorded at once, ``queued``, so
-its id can be answered before a task runs; it then runs in a small thread pool of this
-process, from the file its flow was last registered from, exactly as ``dagshift run`` would
-record it. Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
+its id can be answered before a task runs. When a live ``dagshift serve`` on the same history
+serves its flow, the run is handed to it (:mod:`dagshift.history.handoff`: the serve claims it
+at its next tick, once across serves); else it runs in a small thread pool of this process,
+from the file its flow was last registered from, exactly as ``dagshift run`` would record it.
+A handed-off run that no serve claimed before every serve of its flow went away (stopped,
+killed) is taken back, by the same compare-and-swap, and run here.
+Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
 of this process, of a ``serve`` or of a ``dagshift run`` alike.
 """
 
@@ -15,12 +19,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from dagshift.history import handoff
 from dagshift.history.checkpoint import ResultStore, resume_run, run_recorded
 from dagshift.history.store import Store, StoreError, new_run_id
 
 __all__ = ["RunError", "Runner"]
 
 _log = logging.getLogger("dagshift.ui")
+HANDOFF_CHECK = 1.0  # seconds between looks at the runs handed to a serve and not yet claimed
 
 
 class RunError(StoreError):
@@ -35,6 +41,9 @@ class Runner:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dagshift-ui-run")
         self._lock = threading.Lock()
         self._prepared = False
+        self._handed: dict[str, dict[str, Any]] = {}  # run id -> how to run it here after all
+        self._watcher: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def _load(self, name: str):
         from dagshift.cliutil import prepare_imports
@@ -61,7 +70,8 @@ class Runner:
     def trigger(
         self, name: str, parameters: Mapping[str, Any] | None = None, logical_date: Any = None
     ) -> str:
-        """Record a run of flow ``name`` and start it; return its id.
+        """Record a run of flow ``name`` and start it (or hand it to the ``serve`` that
+        serves the flow); return its id.
 
         Raises:
             RunError: the flow cannot be loaded, or a parameter is missing.
@@ -78,6 +88,20 @@ class Runner:
             raise RunError(str(exc)) from None
         version, _ = self.store.register(flow, path)
         run_id = new_run_id()
+        if handoff.live_service(self.store, flow.name) is not None:
+            handoff.hand_off(
+                self.store,
+                run_id,
+                flow.name,
+                parameters=parameters,
+                params=params,
+                logical_date=when.isoformat(),
+                trigger="ui",
+                version=version,
+                path=path,
+            )
+            self._watch(run_id, flow=flow, path=path, parameters=parameters, logical_date=when)
+            return run_id
         self.store.create_run(
             run_id,
             flow.name,
@@ -133,5 +157,48 @@ class Runner:
             if run_id:
                 store.interrupt_runs([run_id], f"could not run: {type(exc).__name__}: {exc}")
 
+    def _watch(self, run_id: str, **how: Any) -> None:
+        with self._lock:
+            self._handed[run_id] = how
+            if self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._take_back, name="dagshift-ui-handoffs", daemon=True
+                )
+                self._watcher.start()
+
+    def _take_back(self) -> None:
+        """Run here the handed-off runs left unclaimed by serves that went away."""
+        while not self._closed.wait(HANDOFF_CHECK):
+            with self._lock:
+                if not self._handed:
+                    self._watcher = None
+                    return
+                pending = dict(self._handed)
+            for run_id, how in pending.items():
+                try:
+                    run = self.store.get_run(run_id)
+                    if run["state"] == "queued" and run["pid"] is None:
+                        if handoff.live_service(self.store, how["flow"].name) is not None:
+                            continue  # still waiting for a slot in a live serve
+                        if not handoff.claim(self.store, run_id):
+                            continue  # a serve took it meanwhile
+                        _log.warning(
+                            "run %s: no serve of its flow is left; running it here", run_id
+                        )
+                        self._pool.submit(
+                            self._guard,
+                            run_recorded,
+                            self.store,
+                            self.results,
+                            run_id=run_id,
+                            start_from=("queued",),
+                            **how,
+                        )
+                except StoreError:
+                    continue  # the history is busy: look again next time
+                with self._lock:
+                    self._handed.pop(run_id, None)
+
     def close(self) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -209,3 +209,30 @@ def test_a_run_whose_process_died_says_so_and_is_not_polled(tmp_path):
     for live in ("alive", "waiting"):  # running here, and queued (no process yet)
         body = client.get(f"/runs/{live}").text
         assert 'hx-trigger="every 1s"' in body and 'id="gone"' not in body
+
+
+def test_hostile_paths_findings_and_flow_names_in_a_report_show_as_text_on_the_migration_page(
+    tmp_path,
+):
+    from starlette.testclient import TestClient
+
+    from dagshift.history.checkpoint import ResultStore
+    from dagshift.ui.app import create_app
+
+    evil = "</svg><script>alert('report')</script>"
+    report = tmp_path / "report.json"
+    entry = {
+        "path": f"dags/{evil}.py",
+        "status": "partial",
+        "findings": [{"code": f"TODO({evil})", "line": 3, "message": f"<img src=x>{evil}"}],
+        "verification": [{"flow": evil, "ok": False, "differences": []}],
+    }
+    report.write_text(json.dumps({"summary": {"partial": 1}, "files": [entry]}))
+    store = Store(tmp_path / "h.db")
+    app = create_app(store, ResultStore(tmp_path / "res"), report=report)
+    body = TestClient(app, base_url="http://127.0.0.1").get("/migration").text
+    assert "<script>alert(" not in body and "<img src=x" not in body
+    shown = "&lt;/svg&gt;&lt;script&gt;alert(&#39;report&#39;)&lt;/script&gt;"
+    assert (
+        body.count(shown) == 5
+    )  # the file (row and its key), the finding's code and text, the flow

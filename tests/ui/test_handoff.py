@@ -1,0 +1,213 @@
+"""A run started from the UI is handed to a running `dagshift serve` of its flow on the same
+history (real processes on one SQLite file): the serve runs it, once even with two serves;
+with no live serve (none, stopped, or killed) the UI runs it itself."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dagshift.history.store import Store
+
+from .conftest import ROOT, Server, dagshift
+
+# Each run appends "<run id> <pid>" to the file MARKS: who ran it, and how many times; a run
+# with n=0 then waits while the file HOLD exists.
+MARKER = """
+import os, time
+from dagshift import Flow, Parameter, get_run_context, task
+
+@task
+def mark(n):
+    while n == 0 and os.path.exists(os.environ["HOLD"]):
+        time.sleep(0.01)
+    with open(os.environ["MARKS"], "a") as fh:
+        fh.write(f"{get_run_context()['run_id']} {os.getpid()}\\n")
+    return n * 10
+
+with Flow("marker") as flow:
+    mark(Parameter("n", default=1))
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "marker.py").write_text(MARKER)
+    env = {"MARKS": str(tmp_path / "marks.txt"), "HOLD": str(tmp_path / "hold")}
+    db = tmp_path / "h.db"
+    registered = dagshift("register", "flows/marker.py", "--db", db, cwd=tmp_path, env=env)
+    assert registered.returncode == 0, registered.stderr
+    return tmp_path, db, env
+
+
+def _serve(folder: Path, db: Path, env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dagshift", "serve", "flows", "--db", str(db), "--poll", "0.2"]
+        + list(args),
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _serving(db: Path) -> set[int]:
+    """The pids of the serves that have announced the flow `marker`."""
+    with sqlite3.connect(db) as con:
+        try:
+            rows = con.execute("SELECT pid, flows FROM services").fetchall()
+        except sqlite3.OperationalError:  # not created yet
+            return set()
+    return {pid for pid, flows in rows if '"marker"' in flows}
+
+
+def _wait(condition, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (got := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return got
+
+
+def _trigger(ui: Server, n: int) -> str:
+    query = f'mutation {{ triggerRun(flow: "marker", parameters: {{n: {n}}}) {{ id }} }}'
+    answer = httpx.post(ui.url + "/graphql", json={"query": query}, timeout=30).json()
+    assert "errors" not in answer, answer
+    return answer["data"]["triggerRun"]["id"]
+
+
+def _ended(store: Store, run_id: str) -> dict:
+    return _wait(
+        lambda: (r := store.get_run(run_id))["state"] not in ("queued", "running") and r,
+        f"run {run_id} to end",
+    )
+
+
+def _marks(folder: Path) -> list[tuple[str, int]]:
+    path = folder / "marks.txt"
+    lines = path.read_text().split() if path.exists() else []
+    return [(lines[i], int(lines[i + 1])) for i in range(0, len(lines), 2)]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_runs_started_from_the_ui_are_run_once_by_one_of_two_serves(folder):
+    tmp, db, env = folder
+    serves = [_serve(tmp, db, env), _serve(tmp, db, env)]
+    ui = None
+    try:
+        pids = {p.pid for p in serves}
+        _wait(lambda: _serving(db) == pids, "both serves to announce the flow")
+        ui = Server(tmp, db, env=env)
+        ids = [_trigger(ui, n) for n in range(6)]
+        store = Store(db)
+        runs = [_ended(store, run_id) for run_id in ids]
+    finally:
+        if ui is not None:
+            ui.stop()
+        for proc in serves:
+            _stop(proc)
+    assert [r["state"] for r in runs] == ["success"] * 6
+    assert {r["pid"] for r in runs} <= pids  # run by a serve, not by the UI's process
+    assert all(r["attempts"] == 1 and r["trigger"] == "ui" for r in runs)
+    marks = _marks(tmp)
+    assert sorted(m[0] for m in marks) == sorted(ids)  # each run ran once, none twice
+    assert all(pid == store.get_run(run_id)["pid"] for run_id, pid in marks)
+    results = {r["run_id"]: store.task_runs(r["run_id"])[0]["state"] for r in runs}
+    assert set(results.values()) == {"success"}
+    logged = "".join(p.stderr.read() for p in serves)
+    assert sum(f"started run {run_id}" in logged for run_id in ids) == 6
+
+
+def test_with_no_live_serve_the_ui_runs_the_flow_itself(folder):
+    tmp, db, env = folder
+    ui = Server(tmp, db, env=env)
+    try:
+        store = Store(db)
+        alone = _ended(store, _trigger(ui, 1))  # no serve at all
+        stopped = _serve(tmp, db, env)
+        _wait(lambda: _serving(db) == {stopped.pid}, "the serve to announce the flow")
+        handed = _ended(store, _trigger(ui, 2))
+        _stop(stopped)  # a serve that stops withdraws
+        after_stop = _ended(store, _trigger(ui, 3))
+        killed = _serve(tmp, db, env)
+        _wait(lambda: killed.pid in _serving(db), "the second serve to announce the flow")
+        killed.kill()  # SIGKILL: it cannot withdraw, its pid is gone
+        killed.wait()
+        after_kill = _ended(store, _trigger(ui, 4))
+    finally:
+        ui.stop()
+    assert handed["state"] == "success" and handed["pid"] == stopped.pid
+    for run in (alone, after_stop, after_kill):
+        assert run["state"] == "success" and run["pid"] == ui.proc.pid
+    assert killed.pid not in _serving(db)  # the dead serve's entry was cleared
+
+
+def test_a_handed_off_run_cancelled_while_it_waits_for_a_slot_is_never_started(folder):
+    tmp, db, env = folder
+    (tmp / "hold").write_text("")
+    serve = _serve(tmp, db, env, "--max-active", "1")
+    ui = None
+    try:
+        _wait(lambda: _serving(db) == {serve.pid}, "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        busy = _trigger(ui, 0)  # holds the serve's one slot
+        _wait(lambda: store.get_run(busy)["state"] == "running", "the first run to start")
+        waiting = _trigger(ui, 5)
+        assert store.get_run(waiting)["state"] == "queued"
+        query = f'mutation {{ cancelRun(id: "{waiting}") {{ state }} }}'
+        answer = httpx.post(ui.url + "/graphql", json={"query": query}, timeout=30).json()
+        assert answer["data"]["cancelRun"]["state"] == "cancelled"
+        (tmp / "hold").unlink()
+        assert _ended(store, busy)["state"] == "success"
+        later = _ended(store, _trigger(ui, 6))  # the serve has ticked past the cancelled one
+    finally:
+        if ui is not None:
+            ui.stop()
+        _stop(serve)
+    assert later["state"] == "success" and later["pid"] == serve.pid
+    assert store.get_run(waiting)["state"] == "cancelled"
+    assert [m[0] for m in _marks(tmp)] == [busy, later["run_id"]]
+    assert store.task_runs(waiting) == []
+
+
+def test_a_handed_off_run_left_unclaimed_by_a_killed_serve_is_run_by_the_ui(folder):
+    tmp, db, env = folder
+    (tmp / "hold").write_text("")
+    serve = _serve(tmp, db, env, "--max-active", "1")
+    ui = None
+    try:
+        _wait(lambda: _serving(db) == {serve.pid}, "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        busy = _trigger(ui, 0)  # holds the serve's one slot
+        _wait(lambda: store.get_run(busy)["state"] == "running", "the first run to start")
+        waiting = _trigger(ui, 7)
+        assert store.get_run(waiting)["state"] == "queued"
+        serve.kill()  # SIGKILL before it could claim the second run
+        serve.wait()
+        taken_back = _ended(store, waiting)
+    finally:
+        if ui is not None:
+            ui.stop()
+        _stop(serve)
+    assert taken_back["state"] == "success" and taken_back["pid"] == ui.proc.pid
+    assert taken_back["attempts"] == 1
+    assert [m for m in _marks(tmp) if m[0] == waiting] == [(waiting, ui.proc.pid)]
