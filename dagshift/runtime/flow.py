@@ -324,6 +324,14 @@ class Flow:
         raise ValueError(f"unknown format {format!r}; use 'mermaid' or 'dot'")
 
     # ------------------------------------------------------------------ running
+    def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when
+        the run would be refused (a required parameter without a value, one its schema
+        rejects) before any task starts."""
+        from dagshift.runtime.executor import resolve_params
+
+        return resolve_params(self, parameters)
+
     def run(
         self,
         parameters: Mapping[str, Any] | None = None,
