@@ -6,7 +6,9 @@ serves its flow, the run is handed to it (:mod:`dagshift.history.handoff`: the s
 at its next tick, once across serves); else it runs in a small thread pool of this process,
 from the file its flow was last registered from, exactly as ``dagshift run`` would record it.
 A handed-off run that no serve claimed before every serve of its flow went away (stopped,
-killed) is taken back, by the same compare-and-swap, and run here.
+killed) is taken back, by the same compare-and-swap, and run here; so is one whose serve was
+killed while it ran, when no serve of its flow is left to take it over (it resumes: tasks
+recorded as succeeded do not run again).
 Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
 of this process, of a ``serve`` or of a ``dagshift run`` alike.
 """
@@ -167,7 +169,8 @@ class Runner:
                 self._watcher.start()
 
     def _take_back(self) -> None:
-        """Run here the handed-off runs left unclaimed by serves that went away."""
+        """Run here the handed-off runs that no serve of their flow is left to run: those
+        never claimed, and those whose claimant died (resumed); watched until they end."""
         while not self._closed.wait(HANDOFF_CHECK):
             with self._lock:
                 if not self._handed:
@@ -177,27 +180,54 @@ class Runner:
             for run_id, how in pending.items():
                 try:
                     run = self.store.get_run(run_id)
-                    if run["state"] == "queued" and run["pid"] is None:
-                        if handoff.live_service(self.store, how["flow"].name) is not None:
-                            continue  # still waiting for a slot in a live serve
-                        if not handoff.claim(self.store, run_id):
-                            continue  # a serve took it meanwhile
-                        _log.warning(
-                            "run %s: no serve of its flow is left; running it here", run_id
-                        )
-                        self._pool.submit(
-                            self._guard,
-                            run_recorded,
-                            self.store,
-                            self.results,
-                            run_id=run_id,
-                            start_from=("queued",),
-                            **how,
-                        )
+                    if run["state"] in ("queued", "running") and self._orphaned(run):
+                        self._run_here(run, how)
+                    elif run["state"] not in ("queued", "running"):
+                        with self._lock:
+                            self._handed.pop(run_id, None)
                 except StoreError:
                     continue  # the history is busy: look again next time
-                with self._lock:
-                    self._handed.pop(run_id, None)
+
+    def _orphaned(self, run: Mapping[str, Any]) -> bool:
+        """Unclaimed, or its claimant is gone, and no live serve of its flow would take it."""
+        if run["pid"] is not None and self.store.run_is_alive(run) is not False:
+            return False  # claimed by a live process (a serve, or this one)
+        return handoff.live_service(self.store, run["flow"]) is None
+
+    def _run_here(self, run: Mapping[str, Any], how: Mapping[str, Any]) -> None:
+        run_id = run["run_id"]
+        if run["pid"] is None:
+            if not handoff.claim(self.store, run_id):
+                return  # a serve took it meanwhile
+            _log.warning("run %s: no serve of its flow is left; running it here", run_id)
+            self._pool.submit(
+                self._guard,
+                run_recorded,
+                self.store,
+                self.results,
+                run_id=run_id,
+                start_from=("queued",),
+                **how,
+            )
+            return
+        if not self.store.claim(run):
+            return  # a restarted serve (or another) took it over first
+        _log.warning(
+            "run %s: the serve that ran it (pid %s) is gone and no serve of its flow is left; "
+            "resuming it here",
+            run_id,
+            run["pid"],
+        )
+        # force: the run now names this process, which is alive
+        self._pool.submit(
+            self._guard,
+            resume_run,
+            self.store,
+            self.results,
+            run_id,
+            force=True,
+            rerun_unreadable=True,
+        )
 
     def close(self) -> None:
         self._closed.set()
