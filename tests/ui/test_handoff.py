@@ -214,14 +214,17 @@ def test_a_handed_off_run_left_unclaimed_by_a_killed_serve_is_run_by_the_ui(fold
 
 
 # A flow of two steps: `first` succeeds at once, `second` waits while HOLD exists. Each step
-# appends "<run id> <step> <input> <pid>" to STEPS: which process ran it, on what, how often.
+# appends "<run id> <step> <input> <run type> <pid>" to STEPS: which process ran it, on what,
+# how often, and the run_type Airflow's `dag_run` shows it (dagshift's shim reads the same).
 TWO_STEPS = """
 import os, time
 from dagshift import Flow, Parameter, get_run_context, task
 
 def _mark(step, value):
+    ctx = get_run_context()
+    kind = ctx["run"].extra.get("dagshift.run_type", "manual")
     with open(os.environ["STEPS"], "a") as fh:
-        fh.write(f"{get_run_context()['run_id']} {step} {value} {os.getpid()}\\n")
+        fh.write(f"{ctx['run_id']} {step} {value} {kind} {os.getpid()}\\n")
 
 @task
 def first(n):
@@ -272,19 +275,23 @@ def _held_in(store: Store, run_id: str, pids: set[int]) -> int:
     return pid
 
 
-def _steps(folder: Path) -> list[tuple[str, str, int, int]]:
+def _steps(folder: Path) -> list[tuple[str, str, int, str, int]]:
     path = folder / "steps.txt"
     lines = [line.split() for line in path.read_text().splitlines()] if path.exists() else []
-    return [(run, step, int(value), int(pid)) for run, step, value, pid in lines]
+    return [(run, step, int(value), kind, int(pid)) for run, step, value, kind, pid in lines]
 
 
 def _assert_resumed(tmp: Path, store: Store, run: dict, killed: int, by: int) -> None:
     """Run once to success across two processes: `first` by the killed serve only, `second`
-    by the one that took the run over, on `first`'s checkpointed result."""
+    by the one that took the run over, on `first`'s checkpointed result, both as a manual run
+    (Airflow's run_type of a triggered run; not `scheduled` after the takeover)."""
     assert run["state"] == "success" and run["pid"] == by and run["trigger"] == "ui"
     assert run["attempts"] == 2
     steps = [s for s in _steps(tmp) if s[0] == run["run_id"]]
-    assert steps == [(run["run_id"], "first", 1, killed), (run["run_id"], "second", 2, by)]
+    assert steps == [
+        (run["run_id"], "first", 1, "manual", killed),
+        (run["run_id"], "second", 2, "manual", by),
+    ]
     tasks = {t["task_id"]: (t["state"], t["attempt"]) for t in store.task_runs(run["run_id"])}
     assert tasks == {"first": ("success", 1), "second": ("success", 2)}
 
