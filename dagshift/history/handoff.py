@@ -71,8 +71,9 @@ def withdraw(store: Store) -> None:
     )
 
 
-def live_service(store: Store, flow: str) -> dict[str, Any] | None:
-    """A live ``serve`` that serves ``flow`` (``pid``, ``host``, ``seen``...), or None.
+def live_service(store: Store, flow: str, host: str | None = None) -> dict[str, Any] | None:
+    """A live ``serve`` that serves ``flow`` (``pid``, ``host``, ``seen``...), or None; with
+    ``host``, only one on that host (only those can tell that a run's process there is gone).
 
     Entries of serves on this host whose process is gone (killed) are removed on the way."""
     rows = [dict(r) for r in store._query("SELECT * FROM services ORDER BY started")]
@@ -85,7 +86,12 @@ def live_service(store: Store, flow: str) -> dict[str, Any] | None:
         elif not alive:
             gone.append((row["pid"], row["host"]))
             continue
-        if alive and found is None and flow in json.loads(row["flows"]):
+        if (
+            alive
+            and found is None
+            and flow in json.loads(row["flows"])
+            and host in (None, row["host"])
+        ):
             found = row
     if gone:
         store._change(

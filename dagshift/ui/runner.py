@@ -190,9 +190,12 @@ class Runner:
 
     def _orphaned(self, run: Mapping[str, Any]) -> bool:
         """Unclaimed, or its claimant is gone, and no live serve of its flow would take it."""
-        if run["pid"] is not None and self.store.run_is_alive(run) is not False:
-            return False  # claimed by a live process (a serve, or this one)
-        return handoff.live_service(self.store, run["flow"]) is None
+        if run["pid"] is None:
+            return handoff.live_service(self.store, run["flow"]) is None
+        if self.store.run_is_alive(run) is not False:
+            return False  # claimed by a live process (a serve, or this one), or unknown
+        # only a serve on the dead claimant's host (this one) can see it is gone and take over
+        return handoff.live_service(self.store, run["flow"], host=run["host"]) is None
 
     def _run_here(self, run: Mapping[str, Any], how: Mapping[str, Any]) -> None:
         run_id = run["run_id"]

@@ -360,6 +360,13 @@ def test_a_handed_off_run_whose_only_serve_is_killed_mid_run_is_resumed_by_the_u
         store = Store(db)
         run_id = _trigger_two_steps(ui)
         _held_in(store, run_id, {serve.pid})
+        # a serve of the flow on another machine, announced a moment ago: it cannot see that
+        # a process on this host is gone, so it is no reason for the UI to wait
+        with sqlite3.connect(db) as con:
+            con.execute(
+                "INSERT INTO services VALUES (1, 'elsewhere.example', ?, ?, 3600, ?)",
+                (time.time(), time.time(), '["twostep"]'),
+            )
         serve.kill()
         serve.wait()
         (tmp / "hold").unlink()
