@@ -34,6 +34,7 @@ from dagshift.history.assets import origin_statement
 from dagshift.history.store import Store, StoreError
 
 __all__ = [
+    "active",
     "announce",
     "claim",
     "hand_off",
@@ -183,3 +184,13 @@ def handed_off(store: Store, run_ids: Iterable[str]) -> set[str]:
         (HANDOFF, *ids),
     )
     return {r["run_id"] for r in rows}
+
+
+def active(store: Store) -> list[str]:
+    """The handed-off runs still queued or running, claimed or not."""
+    rows = store._query(
+        "SELECT r.run_id FROM runs r JOIN run_origins o ON o.run_id = r.run_id "
+        "WHERE r.state IN ('queued', 'running') AND json_extract(o.reason, '$.kind') = ?",
+        (HANDOFF,),
+    )
+    return [r["run_id"] for r in rows]

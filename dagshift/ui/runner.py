@@ -7,8 +7,9 @@ at its next tick, once across serves); else it runs in a small thread pool of th
 from the file its flow was last registered from, exactly as ``dagshift run`` would record it.
 A handed-off run that no serve claimed before every serve of its flow went away (stopped,
 killed) is taken back, by the same compare-and-swap, and run here; so is one whose serve was
-killed while it ran, when no serve of its flow is left to take it over (it resumes: tasks
-recorded as succeeded do not run again).
+killed while it ran, when no serve of its flow is left on that host to take it over (it
+resumes: tasks recorded as succeeded do not run again). A UI that starts watches the
+handed-off runs it finds in the history the same way (:meth:`Runner.adopt`).
 Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
 of this process, of a ``serve`` or of a ``dagshift run`` alike.
 """
@@ -43,18 +44,22 @@ class Runner:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dagshift-ui-run")
         self._lock = threading.Lock()
         self._prepared = False
-        self._handed: dict[str, dict[str, Any]] = {}  # run id -> how to run it here after all
+        self._handed: set[str] = set()  # runs handed to a serve, watched until they end
         self._watcher: threading.Thread | None = None
         self._closed = threading.Event()
 
-    def _load(self, name: str):
+    def _prepare(self) -> None:
         from dagshift.cliutil import prepare_imports
-        from dagshift.runtime.loader import LoadError, load_file
 
         with self._lock:
             if not self._prepared:
                 prepare_imports()  # Airflow DAG files import `airflow` from the shim
                 self._prepared = True
+
+    def _load(self, name: str):
+        from dagshift.runtime.loader import LoadError, load_file
+
+        self._prepare()
         known = {f["name"]: f for f in self.store.flows()}
         if name not in known:
             raise RunError(f"no flow {name!r} in {self.store.path}")
@@ -102,7 +107,7 @@ class Runner:
                 version=version,
                 path=path,
             )
-            self._watch(run_id, flow=flow, path=path, parameters=parameters, logical_date=when)
+            self._watch(run_id)
             return run_id
         self.store.create_run(
             run_id,
@@ -159,9 +164,18 @@ class Runner:
             if run_id:
                 store.interrupt_runs([run_id], f"could not run: {type(exc).__name__}: {exc}")
 
-    def _watch(self, run_id: str, **how: Any) -> None:
+    def adopt(self) -> None:
+        """Watch the handed-off runs still queued or running in the history (handed off by
+        an earlier UI, say), to run them here if every serve that could goes away."""
+        try:
+            for run_id in handoff.active(self.store):
+                self._watch(run_id)
+        except StoreError as exc:
+            _log.warning("cannot look for runs handed to a serve: %s", exc)
+
+    def _watch(self, run_id: str) -> None:
         with self._lock:
-            self._handed[run_id] = how
+            self._handed.add(run_id)
             if self._watcher is None:
                 self._watcher = threading.Thread(
                     target=self._take_back, name="dagshift-ui-handoffs", daemon=True
@@ -176,15 +190,15 @@ class Runner:
                 if not self._handed:
                     self._watcher = None
                     return
-                pending = dict(self._handed)
-            for run_id, how in pending.items():
+                pending = sorted(self._handed)
+            for run_id in pending:
                 try:
                     run = self.store.get_run(run_id)
                     if run["state"] in ("queued", "running") and self._orphaned(run):
-                        self._run_here(run, how)
+                        self._run_here(run)
                     elif run["state"] not in ("queued", "running"):
                         with self._lock:
-                            self._handed.pop(run_id, None)
+                            self._handed.discard(run_id)
                 except StoreError:
                     continue  # the history is busy: look again next time
 
@@ -197,30 +211,26 @@ class Runner:
         # only a serve on the dead claimant's host (this one) can see it is gone and take over
         return handoff.live_service(self.store, run["flow"], host=run["host"]) is None
 
-    def _run_here(self, run: Mapping[str, Any], how: Mapping[str, Any]) -> None:
+    def _run_here(self, run: Mapping[str, Any]) -> None:
+        """Claim ``run`` by compare-and-swap and run it from its record (its file,
+        parameters and logical date; the tasks recorded as succeeded are not run again)."""
         run_id = run["run_id"]
+        options: dict[str, Any] = {}
         if run["pid"] is None:
             if not handoff.claim(self.store, run_id):
                 return  # a serve took it meanwhile
             _log.warning("run %s: no serve of its flow is left; running it here", run_id)
-            self._pool.submit(
-                self._guard,
-                run_recorded,
-                self.store,
-                self.results,
-                run_id=run_id,
-                start_from=("queued",),
-                **how,
+            options["start_from"] = ("queued",)  # not if it was cancelled meanwhile
+        else:
+            if not self.store.claim(run):
+                return  # a restarted serve (or another) took it over first
+            _log.warning(
+                "run %s: the serve that ran it (pid %s) is gone and no serve of its flow is "
+                "left; resuming it here",
+                run_id,
+                run["pid"],
             )
-            return
-        if not self.store.claim(run):
-            return  # a restarted serve (or another) took it over first
-        _log.warning(
-            "run %s: the serve that ran it (pid %s) is gone and no serve of its flow is left; "
-            "resuming it here",
-            run_id,
-            run["pid"],
-        )
+        self._prepare()
         # force: the run now names this process, which is alive
         self._pool.submit(
             self._guard,
@@ -230,6 +240,7 @@ class Runner:
             run_id,
             force=True,
             rerun_unreadable=True,
+            **options,
         )
 
     def close(self) -> None:

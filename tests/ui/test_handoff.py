@@ -377,3 +377,27 @@ def test_a_handed_off_run_whose_only_serve_is_killed_mid_run_is_resumed_by_the_u
         _stop(serve)
     _assert_resumed(tmp, store, run, serve.pid, ui.proc.pid)
     assert "resuming it here" in ui.proc.stderr.read()
+
+
+def test_a_ui_started_later_resumes_a_handed_off_run_left_by_a_killed_serve(two_steps):
+    tmp, db, env = two_steps
+    serve = _serve(tmp, db, env)
+    ui = later = None
+    try:
+        _wait(lambda: serve.pid in _serving(db), "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        run_id = _trigger_two_steps(ui)
+        _held_in(store, run_id, {serve.pid})
+        ui.stop()  # the UI that handed the run off is gone too
+        serve.kill()
+        serve.wait()
+        (tmp / "hold").unlink()
+        later = Server(tmp, db, env=env)  # it finds the run in the history
+        run = _ended(store, run_id)
+    finally:
+        for server in (ui, later):
+            if server is not None:
+                server.stop()
+        _stop(serve)
+    _assert_resumed(tmp, store, run, serve.pid, later.proc.pid)
