@@ -10,6 +10,13 @@ is still queued, and drops the mark in the same transaction; so a run starts onc
 serves watch the history, and a run cancelled while it waited is not claimed. A serve is live
 while its process lives (same host) or, on another host, while it announced itself within a
 few of its scan periods.
+
+A handed-off run stays marked as such in its origin (``run_origins``, kind ``handoff``), so
+when the process that claimed it dies (a serve SIGKILLed mid-run) it is taken over like a
+scheduled run: by the next file scan of a serve of its flow on that host (the restarted one,
+or another), or by the UI that handed it off when no serve of the flow is left; the claim is
+the store's compare-and-swap on the dead pid and host, so it resumes once, and tasks recorded
+as succeeded are not run again.
 """
 
 from __future__ import annotations
@@ -23,9 +30,21 @@ from typing import Any
 
 import cloudpickle
 
+from dagshift.history.assets import origin_statement
 from dagshift.history.store import Store, StoreError
 
-__all__ = ["announce", "claim", "hand_off", "live_service", "waiting", "withdraw"]
+__all__ = [
+    "active",
+    "announce",
+    "claim",
+    "hand_off",
+    "handed_off",
+    "live_service",
+    "waiting",
+    "withdraw",
+]
+
+HANDOFF = "handoff"  # the kind of a handed-off run's origin
 
 SCANS_OF_SILENCE = 3  # a serve on another host not seen for this many scan periods is gone
 _SLACK = 5.0  # seconds, on top: a scan may wait for a slow tick
@@ -53,8 +72,9 @@ def withdraw(store: Store) -> None:
     )
 
 
-def live_service(store: Store, flow: str) -> dict[str, Any] | None:
-    """A live ``serve`` that serves ``flow`` (``pid``, ``host``, ``seen``...), or None.
+def live_service(store: Store, flow: str, host: str | None = None) -> dict[str, Any] | None:
+    """A live ``serve`` that serves ``flow`` (``pid``, ``host``, ``seen``...), or None; with
+    ``host``, only one on that host (only those can tell that a run's process there is gone).
 
     Entries of serves on this host whose process is gone (killed) are removed on the way."""
     rows = [dict(r) for r in store._query("SELECT * FROM services ORDER BY started")]
@@ -67,7 +87,12 @@ def live_service(store: Store, flow: str) -> dict[str, Any] | None:
         elif not alive:
             gone.append((row["pid"], row["host"]))
             continue
-        if alive and found is None and flow in json.loads(row["flows"]):
+        if (
+            alive
+            and found is None
+            and flow in json.loads(row["flows"])
+            and host in (None, row["host"])
+        ):
             found = row
     if gone:
         store._change(
@@ -109,6 +134,7 @@ def hand_off(
         also=(
             ("UPDATE runs SET pid = NULL, host = NULL WHERE run_id = ?", (run_id,)),
             ("INSERT INTO run_handoffs VALUES (?, ?, ?)", (run_id, flow, time.time())),
+            origin_statement(run_id, {"kind": HANDOFF, "trigger": trigger}),
         ),
     )
     if not recorded:
@@ -145,3 +171,26 @@ def claim(store: Store, run_id: str) -> bool:
         )
         == 2
     )
+
+
+def handed_off(store: Store, run_ids: Iterable[str]) -> set[str]:
+    """Which of ``run_ids`` were handed to a serve (claimed since or not)."""
+    ids = list(run_ids)
+    if not ids:
+        return set()
+    rows = store._query(
+        "SELECT run_id FROM run_origins WHERE json_extract(reason, '$.kind') = ? "
+        f"AND run_id IN ({', '.join('?' * len(ids))})",
+        (HANDOFF, *ids),
+    )
+    return {r["run_id"] for r in rows}
+
+
+def active(store: Store) -> list[str]:
+    """The handed-off runs still queued or running, claimed or not."""
+    rows = store._query(
+        "SELECT r.run_id FROM runs r JOIN run_origins o ON o.run_id = r.run_id "
+        "WHERE r.state IN ('queued', 'running') AND json_extract(o.reason, '$.kind') = ?",
+        (HANDOFF,),
+    )
+    return [r["run_id"] for r in rows]

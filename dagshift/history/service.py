@@ -25,7 +25,9 @@ while no service ran are still pending when one starts.
 A run left queued or running by a process that is gone (``serve`` killed with SIGKILL, a
 crash) is taken over at the next file scan by a ``serve`` of its flow on the same host, once
 (claimed in one transaction, so two services never both take it): it resumes, and tasks
-recorded as succeeded are not run again.
+recorded as succeeded are not run again. That holds for the runs a serve starts (scheduled,
+asset-triggered) and for those the UI handed to one; a killed ``dagshift run`` is resumed by
+hand.
 
 A run the UI starts of a flow a live ``serve`` serves is handed to it (each serve announces
 the flows it serves at every file scan): each tick claims such queued runs, once across
@@ -432,10 +434,14 @@ class Service:
         """Take over the runs of known flows whose process was killed: each resumes where it
         stopped (tasks recorded as succeeded are not run again), within the limits."""
         try:
+            found = self.store.orphans(self.entries, ours=self.active_runs)
+            # a handed-off run with no pid yet waits for a claim (_take_handoffs), not this
+            handed = handoff.handed_off(self.store, [r["run_id"] for r in found if r["pid"]])
             orphans = [
                 run
-                for run in self.store.orphans(self.entries, ours=self.active_runs)
-                if run["trigger"] in _SERVED_TRIGGERS  # a killed `dagshift run` resumes by hand
+                for run in found
+                # a killed `dagshift run` (or UI run) resumes by hand
+                if run["trigger"] in _SERVED_TRIGGERS or run["run_id"] in handed
             ]
         except StoreError as exc:
             self.log(f"cannot look for runs left by a stopped process: {exc}")
@@ -516,9 +522,11 @@ class Service:
                 pendulum.parse(origin["data_interval_end"]),
             )
         events = None
-        if origin.get("reason", {}).get("kind") == "asset":
+        kind = origin.get("reason", {}).get("kind")
+        if kind == "asset":
             events = asset_history.events_for_run(self.store, run["run_id"]) or None
-        return _Due(ld, ld, interval, events)
+        run_type = "manual" if kind == handoff.HANDOFF else "scheduled"
+        return _Due(ld, ld, interval, events, run_type)
 
     def _launch(self, entry: _Entry, run_id: str, due: _Due, extra: dict[str, Any]) -> None:
         stopped = threading.Event()

@@ -307,7 +307,8 @@ def create_app(
         ],
     )
     guard = Guard(app, host, token, allowed_hosts)
-    app.state.ui = UI(
-        store, Runner(store, results), read_only, guard, Path(report) if report else None
-    )
+    runner = Runner(store, results)
+    if not read_only:
+        runner.adopt()  # runs an earlier UI handed to a serve: run here if no serve is left
+    app.state.ui = UI(store, runner, read_only, guard, Path(report) if report else None)
     return guard

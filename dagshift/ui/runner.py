@@ -6,7 +6,10 @@ serves its flow, the run is handed to it (:mod:`dagshift.history.handoff`: the s
 at its next tick, once across serves); else it runs in a small thread pool of this process,
 from the file its flow was last registered from, exactly as ``dagshift run`` would record it.
 A handed-off run that no serve claimed before every serve of its flow went away (stopped,
-killed) is taken back, by the same compare-and-swap, and run here.
+killed) is taken back, by the same compare-and-swap, and run here; so is one whose serve was
+killed while it ran, when no serve of its flow is left on that host to take it over (it
+resumes: tasks recorded as succeeded do not run again). A UI that starts watches the
+handed-off runs it finds in the history the same way (:meth:`Runner.adopt`).
 Cancel goes through the history (:meth:`Store.request_cancel`), so it stops a run
 of this process, of a ``serve`` or of a ``dagshift run`` alike.
 """
@@ -41,18 +44,22 @@ class Runner:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dagshift-ui-run")
         self._lock = threading.Lock()
         self._prepared = False
-        self._handed: dict[str, dict[str, Any]] = {}  # run id -> how to run it here after all
+        self._handed: set[str] = set()  # runs handed to a serve, watched until they end
         self._watcher: threading.Thread | None = None
         self._closed = threading.Event()
 
-    def _load(self, name: str):
+    def _prepare(self) -> None:
         from dagshift.cliutil import prepare_imports
-        from dagshift.runtime.loader import LoadError, load_file
 
         with self._lock:
             if not self._prepared:
                 prepare_imports()  # Airflow DAG files import `airflow` from the shim
                 self._prepared = True
+
+    def _load(self, name: str):
+        from dagshift.runtime.loader import LoadError, load_file
+
+        self._prepare()
         known = {f["name"]: f for f in self.store.flows()}
         if name not in known:
             raise RunError(f"no flow {name!r} in {self.store.path}")
@@ -100,7 +107,7 @@ class Runner:
                 version=version,
                 path=path,
             )
-            self._watch(run_id, flow=flow, path=path, parameters=parameters, logical_date=when)
+            self._watch(run_id)
             return run_id
         self.store.create_run(
             run_id,
@@ -157,9 +164,18 @@ class Runner:
             if run_id:
                 store.interrupt_runs([run_id], f"could not run: {type(exc).__name__}: {exc}")
 
-    def _watch(self, run_id: str, **how: Any) -> None:
+    def adopt(self) -> None:
+        """Watch the handed-off runs still queued or running in the history (handed off by
+        an earlier UI, say), to run them here if every serve that could goes away."""
+        try:
+            for run_id in handoff.active(self.store):
+                self._watch(run_id)
+        except StoreError as exc:
+            _log.warning("cannot look for runs handed to a serve: %s", exc)
+
+    def _watch(self, run_id: str) -> None:
         with self._lock:
-            self._handed[run_id] = how
+            self._handed.add(run_id)
             if self._watcher is None:
                 self._watcher = threading.Thread(
                     target=self._take_back, name="dagshift-ui-handoffs", daemon=True
@@ -167,37 +183,65 @@ class Runner:
                 self._watcher.start()
 
     def _take_back(self) -> None:
-        """Run here the handed-off runs left unclaimed by serves that went away."""
+        """Run here the handed-off runs that no serve of their flow is left to run: those
+        never claimed, and those whose claimant died (resumed); watched until they end."""
         while not self._closed.wait(HANDOFF_CHECK):
             with self._lock:
                 if not self._handed:
                     self._watcher = None
                     return
-                pending = dict(self._handed)
-            for run_id, how in pending.items():
+                pending = sorted(self._handed)
+            for run_id in pending:
                 try:
                     run = self.store.get_run(run_id)
-                    if run["state"] == "queued" and run["pid"] is None:
-                        if handoff.live_service(self.store, how["flow"].name) is not None:
-                            continue  # still waiting for a slot in a live serve
-                        if not handoff.claim(self.store, run_id):
-                            continue  # a serve took it meanwhile
-                        _log.warning(
-                            "run %s: no serve of its flow is left; running it here", run_id
-                        )
-                        self._pool.submit(
-                            self._guard,
-                            run_recorded,
-                            self.store,
-                            self.results,
-                            run_id=run_id,
-                            start_from=("queued",),
-                            **how,
-                        )
+                    if run["state"] in ("queued", "running") and self._orphaned(run):
+                        self._run_here(run)
+                    elif run["state"] not in ("queued", "running"):
+                        with self._lock:
+                            self._handed.discard(run_id)
                 except StoreError:
                     continue  # the history is busy: look again next time
-                with self._lock:
-                    self._handed.pop(run_id, None)
+
+    def _orphaned(self, run: Mapping[str, Any]) -> bool:
+        """Unclaimed, or its claimant is gone, and no live serve of its flow would take it."""
+        if run["pid"] is None:
+            return handoff.live_service(self.store, run["flow"]) is None
+        if self.store.run_is_alive(run) is not False:
+            return False  # claimed by a live process (a serve, or this one), or unknown
+        # only a serve on the dead claimant's host (this one) can see it is gone and take over
+        return handoff.live_service(self.store, run["flow"], host=run["host"]) is None
+
+    def _run_here(self, run: Mapping[str, Any]) -> None:
+        """Claim ``run`` by compare-and-swap and run it from its record (its file,
+        parameters and logical date; the tasks recorded as succeeded are not run again)."""
+        run_id = run["run_id"]
+        options: dict[str, Any] = {}
+        if run["pid"] is None:
+            if not handoff.claim(self.store, run_id):
+                return  # a serve took it meanwhile
+            _log.warning("run %s: no serve of its flow is left; running it here", run_id)
+            options["start_from"] = ("queued",)  # not if it was cancelled meanwhile
+        else:
+            if not self.store.claim(run):
+                return  # a restarted serve (or another) took it over first
+            _log.warning(
+                "run %s: the serve that ran it (pid %s) is gone and no serve of its flow is "
+                "left; resuming it here",
+                run_id,
+                run["pid"],
+            )
+        self._prepare()
+        # force: the run now names this process, which is alive
+        self._pool.submit(
+            self._guard,
+            resume_run,
+            self.store,
+            self.results,
+            run_id,
+            force=True,
+            rerun_unreadable=True,
+            **options,
+        )
 
     def close(self) -> None:
         self._closed.set()

@@ -211,3 +211,193 @@ def test_a_handed_off_run_left_unclaimed_by_a_killed_serve_is_run_by_the_ui(fold
     assert taken_back["state"] == "success" and taken_back["pid"] == ui.proc.pid
     assert taken_back["attempts"] == 1
     assert [m for m in _marks(tmp) if m[0] == waiting] == [(waiting, ui.proc.pid)]
+
+
+# A flow of two steps: `first` succeeds at once, `second` waits while HOLD exists. Each step
+# appends "<run id> <step> <input> <run type> <pid>" to STEPS: which process ran it, on what,
+# how often, and the run_type Airflow's `dag_run` shows it (dagshift's shim reads the same).
+TWO_STEPS = """
+import os, time
+from dagshift import Flow, Parameter, get_run_context, task
+
+def _mark(step, value):
+    ctx = get_run_context()
+    kind = ctx["run"].extra.get("dagshift.run_type", "manual")
+    with open(os.environ["STEPS"], "a") as fh:
+        fh.write(f"{ctx['run_id']} {step} {value} {kind} {os.getpid()}\\n")
+
+@task
+def first(n):
+    _mark("first", n)
+    return n + 1
+
+@task
+def second(x):
+    while os.path.exists(os.environ["HOLD"]):
+        time.sleep(0.01)
+    _mark("second", x)
+    return x * 10
+
+with Flow("twostep") as flow:
+    second(first(Parameter("n", default=1)))
+"""
+
+
+@pytest.fixture
+def two_steps(folder):
+    tmp, db, env = folder
+    (tmp / "flows" / "twostep.py").write_text(TWO_STEPS)
+    env = {**env, "STEPS": str(tmp / "steps.txt")}
+    registered = dagshift("register", "flows/twostep.py", "--db", db, cwd=tmp, env=env)
+    assert registered.returncode == 0, registered.stderr
+    (tmp / "hold").write_text("")
+    return tmp, db, env
+
+
+def _trigger_two_steps(ui: Server) -> str:
+    query = 'mutation { triggerRun(flow: "twostep", parameters: {n: 1}) { id } }'
+    answer = httpx.post(ui.url + "/graphql", json={"query": query}, timeout=30).json()
+    assert "errors" not in answer, answer
+    return answer["data"]["triggerRun"]["id"]
+
+
+def _held_in(store: Store, run_id: str, pids: set[int]) -> int:
+    """Wait until a serve of ``pids`` runs ``run_id`` with `first` recorded as succeeded and
+    `second` held; return that serve's pid."""
+
+    def held():
+        run = store.get_run(run_id)
+        tasks = {t["task_id"]: t["state"] for t in store.task_runs(run_id)}
+        return run["state"] == "running" and tasks.get("first") == "success" and run["pid"]
+
+    pid = _wait(held, f"run {run_id} to be held in its second task")
+    assert pid in pids
+    return pid
+
+
+def _steps(folder: Path) -> list[tuple[str, str, int, str, int]]:
+    path = folder / "steps.txt"
+    lines = [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+    return [(run, step, int(value), kind, int(pid)) for run, step, value, kind, pid in lines]
+
+
+def _assert_resumed(tmp: Path, store: Store, run: dict, killed: int, by: int) -> None:
+    """Run once to success across two processes: `first` by the killed serve only, `second`
+    by the one that took the run over, on `first`'s checkpointed result, both as a manual run
+    (Airflow's run_type of a triggered run; not `scheduled` after the takeover)."""
+    assert run["state"] == "success" and run["pid"] == by and run["trigger"] == "ui"
+    assert run["attempts"] == 2
+    steps = [s for s in _steps(tmp) if s[0] == run["run_id"]]
+    assert steps == [
+        (run["run_id"], "first", 1, "manual", killed),
+        (run["run_id"], "second", 2, "manual", by),
+    ]
+    tasks = {t["task_id"]: (t["state"], t["attempt"]) for t in store.task_runs(run["run_id"])}
+    assert tasks == {"first": ("success", 1), "second": ("success", 2)}
+
+
+def test_a_handed_off_run_whose_serve_is_killed_mid_run_is_resumed_by_another_serve(two_steps):
+    tmp, db, env = two_steps
+    serves = {p.pid: p for p in (_serve(tmp, db, env), _serve(tmp, db, env))}
+    ui = None
+    try:
+        _wait(lambda: {p for p in serves if p in _serving(db)} == set(serves), "both serves")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        run_id = _trigger_two_steps(ui)
+        killed = _held_in(store, run_id, set(serves))
+        serves[killed].kill()  # SIGKILL mid-run: its run stays `running` under a dead pid
+        serves[killed].wait()
+        (tmp / "hold").unlink()
+        run = _ended(store, run_id)
+    finally:
+        if ui is not None:
+            ui.stop()
+        for proc in serves.values():
+            _stop(proc)
+    (survivor,) = set(serves) - {killed}
+    _assert_resumed(tmp, store, run, killed, survivor)  # not by the UI: a serve was left
+    logged = serves[survivor].stderr.read()
+    assert f"resuming run {run_id} of 'twostep'" in logged and "1 task(s) done" in logged
+
+
+def test_a_handed_off_run_whose_serve_is_killed_mid_run_is_resumed_by_the_restarted_serve(
+    two_steps,
+):
+    tmp, db, env = two_steps
+    first = _serve(tmp, db, env)
+    restarted = None
+    ui = None
+    try:
+        _wait(lambda: first.pid in _serving(db), "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        run_id = _trigger_two_steps(ui)
+        _held_in(store, run_id, {first.pid})
+        ui.stop()  # only a serve is left to take the run over
+        first.kill()
+        first.wait()
+        assert store.get_run(run_id)["state"] == "running"  # under a dead pid, until...
+        restarted = _serve(tmp, db, env)
+        (tmp / "hold").unlink()
+        run = _ended(store, run_id)
+    finally:
+        if ui is not None:
+            ui.stop()
+        for proc in (first, restarted):
+            if proc is not None:
+                _stop(proc)
+    _assert_resumed(tmp, store, run, first.pid, restarted.pid)
+
+
+def test_a_handed_off_run_whose_only_serve_is_killed_mid_run_is_resumed_by_the_ui(two_steps):
+    tmp, db, env = two_steps
+    serve = _serve(tmp, db, env)
+    ui = None
+    try:
+        _wait(lambda: serve.pid in _serving(db), "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        run_id = _trigger_two_steps(ui)
+        _held_in(store, run_id, {serve.pid})
+        # a serve of the flow on another machine, announced a moment ago: it cannot see that
+        # a process on this host is gone, so it is no reason for the UI to wait
+        with sqlite3.connect(db) as con:
+            con.execute(
+                "INSERT INTO services VALUES (1, 'elsewhere.example', ?, ?, 3600, ?)",
+                (time.time(), time.time(), '["twostep"]'),
+            )
+        serve.kill()
+        serve.wait()
+        (tmp / "hold").unlink()
+        run = _ended(store, run_id)
+    finally:
+        if ui is not None:
+            ui.stop()
+        _stop(serve)
+    _assert_resumed(tmp, store, run, serve.pid, ui.proc.pid)
+    assert "resuming it here" in ui.proc.stderr.read()
+
+
+def test_a_ui_started_later_resumes_a_handed_off_run_left_by_a_killed_serve(two_steps):
+    tmp, db, env = two_steps
+    serve = _serve(tmp, db, env)
+    ui = later = None
+    try:
+        _wait(lambda: serve.pid in _serving(db), "the serve to announce the flow")
+        ui = Server(tmp, db, env=env)
+        store = Store(db)
+        run_id = _trigger_two_steps(ui)
+        _held_in(store, run_id, {serve.pid})
+        ui.stop()  # the UI that handed the run off is gone too
+        serve.kill()
+        serve.wait()
+        (tmp / "hold").unlink()
+        later = Server(tmp, db, env=env)  # it finds the run in the history
+        run = _ended(store, run_id)
+    finally:
+        for server in (ui, later):
+            if server is not None:
+                server.stop()
+        _stop(serve)
+    _assert_resumed(tmp, store, run, serve.pid, later.proc.pid)
