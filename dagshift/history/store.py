@@ -452,10 +452,19 @@ class Store:
             args += tuple(only_from)
         try:
             with self._write() as db:
+                before = db.execute(
+                    "SELECT state, pid, host FROM runs WHERE run_id = ?", (run_id,)
+                ).fetchone()
                 if db.execute(sql, args).rowcount != 1:
                     return False
-                # a cancel asked of an earlier attempt does not stop this one (resume after it)
-                db.execute("DELETE FROM run_cancels WHERE run_id = ?", (run_id,))
+                owned = before is not None and tuple(before) in {
+                    (state, os.getpid(), socket.gethostname()) for state in ("queued", "running")
+                }
+                if not owned:
+                    # a cancel asked of an earlier attempt (ended, or its process gone) does not
+                    # stop this one (a resume after it); one asked while this process held the
+                    # run (claimed for a takeover, requeued for a resume) is this attempt's
+                    db.execute("DELETE FROM run_cancels WHERE run_id = ?", (run_id,))
                 return True
         except sqlite3.Error as exc:
             raise self._error(exc, f"start run {run_id}") from None
@@ -506,19 +515,23 @@ class Store:
         )
 
     def requeue_run(self, run_id: str) -> bool:
-        """Mark an ended, unsuccessful run ``queued`` again (a resume about to start); False
-        if it is not in such a state."""
-        return bool(
-            self._change(
-                f"requeue run {run_id}",
-                (
-                    "UPDATE runs SET state = 'queued', message = NULL, pid = NULL, host = NULL "
-                    "WHERE run_id = ? "
-                    "AND state NOT IN ('queued', 'running', 'success')",
-                    (run_id,),
-                ),
-            )
-        )
+        """Mark an ended, unsuccessful run ``queued`` again, owned by this process (a resume
+        about to start here); False if it is not in such a state. Owned, not ownerless: a
+        ``serve`` taking over orphans (queued or running with no live process) must not
+        claim it between this and its start. A cancel asked of an earlier attempt is
+        forgotten."""
+        try:
+            with self._write() as db:
+                changed = db.execute(
+                    "UPDATE runs SET state = 'queued', message = NULL, pid = ?, host = ? "
+                    "WHERE run_id = ? AND state NOT IN ('queued', 'running', 'success')",
+                    (os.getpid(), socket.gethostname(), run_id),
+                ).rowcount
+                if changed:
+                    db.execute("DELETE FROM run_cancels WHERE run_id = ?", (run_id,))
+                return bool(changed)
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"requeue run {run_id}") from None
 
     def request_cancel(self, run_id: str, reason: str = "cancelled on request") -> str:
         """Cancel a run: ``"requested"`` (its live process will stop it, polling
