@@ -33,6 +33,11 @@ from dagshift.converter.rules import (
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
+from dagshift.converter.rules.task_groups import (
+    group_prefixes,
+    is_group_function,
+    rewrite_group_function,
+)
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
@@ -76,7 +81,7 @@ class FileInfo:
 @dataclass
 class _Producer:
     var: str
-    index: int
+    index: float
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
 
@@ -98,6 +103,8 @@ class DagJob:
     bridged: list[dict[str, str]] = field(default_factory=list)  # task_id, operator
     kept_functions: set[int] = field(default_factory=set)  # TaskFlow functions kept as written
     dynamic_ids: bool = False
+    group_items: set[int] | None = None  # TaskGroup(...) calls that are `with` items
+    nested_index: dict[int, float] = field(default_factory=dict)  # statements in groups
     _referenced: set[str] | None = None
     _bridged_names: set[str] | None = None
 
@@ -141,6 +148,7 @@ class DagJob:
             analyzer.index = index
             walk(stmt, analyzer)
             self._producer(stmt, index)
+            self._grouped_producers(stmt, index)
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
         new_body = []
@@ -182,7 +190,19 @@ class DagJob:
                 return self.file.module.code_for_node(value)
         return ""
 
-    def _producer(self, stmt: cst.BaseStatement, index: int) -> None:
+    def _grouped_producers(self, stmt: cst.BaseStatement, index: int) -> None:
+        """The producers inside ``with TaskGroup`` blocks: their ids have the groups' prefix,
+        and they are ordered between ``index`` and the next statement of the region."""
+        inside = group_prefixes(stmt, self.file.names)
+        for k, (child, prefix) in enumerate(inside):
+            at = index + (k + 1) / (len(inside) + 1)
+            self.nested_index[id(child)] = at
+            if prefix is None:
+                self.dynamic_ids = True  # a pull by id cannot be matched to its task
+            else:
+                self._producer(child, at, prefix)
+
+    def _producer(self, stmt: cst.BaseStatement, index: float, prefix: str = "") -> None:
         if not m.matches(
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
         ):
@@ -197,7 +217,7 @@ class DagJob:
         if plan.args.task_id_value is None:
             return
         pushes = getattr(plan, "pushes", set())
-        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
+        self.producers[prefix + plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
 
     def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
         """The rule's plan of an operator call, kept for the rewrite."""
@@ -562,6 +582,12 @@ class _Rewriter(cst.CSTTransformer):
     def __init__(self, job: DagJob) -> None:
         self.job, self.index = job, 0
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        at = self.job.nested_index.get(id(node)) if self.job.nested_index else None
+        if at is not None:  # a statement inside a `with TaskGroup` block: its own position
+            self.index = at
+        return super().on_visit(node)
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         taken = self.job.plans.get(id(original))
         if taken is not None:
@@ -606,6 +632,8 @@ class _Rewriter(cst.CSTTransformer):
             new, needs = rewrite_taskflow(original, self.job.file)
             self.job.needs |= needs
             return new
+        if is_group_function(original, self.job.file.names):
+            return rewrite_group_function(updated, self.job)
         return updated
 
 

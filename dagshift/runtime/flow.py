@@ -19,6 +19,7 @@ import networkx as nx
 from dagshift.runtime.active import _active, _collectors, current_flow
 from dagshift.runtime.executor import run_flow
 from dagshift.runtime.graph import to_dot, to_mermaid
+from dagshift.runtime.groups import current_group
 from dagshift.runtime.task import (
     META_OPTIONS,
     MapSpec,
@@ -167,6 +168,7 @@ class Flow:
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
+        self.groups: dict[str, Any] = {}  # full id -> Group (runtime/groups.py)
         for parameter in declared:  # params={"rows": Parameter("rows", 10, type="integer")}
             self._declare(parameter)
         self._ordered = True  # every edge so far goes from an older node to a newer one
@@ -214,12 +216,13 @@ class Flow:
             raise ValueError(f"flow {self.name!r} already has a parameter {parameter.name!r}")
         self.parameters[parameter.name] = parameter
 
-    def _new_id(self, task_: Task) -> str:
+    def _new_id(self, task_: Task, group: Any = None) -> str:
         if task_.task_id is not None:
-            if task_.task_id in self.graph:
-                raise ValueError(f"flow {self.name!r} already has a task with id {task_.task_id!r}")
-            return task_.task_id
-        base = task_.name
+            task_id = group.child_id(task_.task_id) if group is not None else task_.task_id
+            if task_id in self.graph:
+                raise ValueError(f"flow {self.name!r} already has a task with id {task_id!r}")
+            return task_id
+        base = group.child_id(task_.name) if group is not None else task_.name
         if base not in self.graph:
             return base
         # Counting per name keeps adding the same task many times linear, not quadratic.
@@ -241,9 +244,13 @@ class Flow:
     ) -> TaskRef:
         """Add one call of ``task_`` as a node; return its placeholder."""
         kwargs = dict(kwargs or {})
-        task_id = self._new_id(task_)
-        options = {**_defaults(), **self.default_task_options, **task_.options}
+        group = current_group(self)  # a Group open in this flow: its id prefix and options
+        task_id = self._new_id(task_, group)
+        grouped = group.task_options if group is not None else {}
+        options = {**_defaults(), **self.default_task_options, **grouped, **task_.options}
         docs = {k: options.pop(k) for k in META_OPTIONS & set(options)}  # documentation, outlets
+        if group is not None:
+            docs["groups"] = group.ancestors()
         node = TaskNode(
             task_id,
             task_,

@@ -326,7 +326,7 @@ class TaskRef:
             self.flow.add_edge(self.task_id, ref.task_id)
 
     def set_upstream(self, other: Any) -> None:
-        for ref in _refs(other):
+        for ref in _refs(other, upstream=True):
             self.flow.add_edge(ref.task_id, self.task_id)
 
     def __rshift__(self, other: Any) -> Any:
@@ -346,14 +346,19 @@ class TaskRef:
         return self
 
 
-def _refs(obj: Any) -> list[TaskRef]:
+def _refs(obj: Any, upstream: bool = False) -> list[TaskRef]:
+    """The tasks ``obj`` stands for on one side of ``>>``: a group (runtime/groups.py) stands
+    for its last tasks ``upstream``, for its first ones downstream."""
     if isinstance(obj, TaskRef):
         return [obj]
     if isinstance(obj, list | tuple | set | frozenset):
         out: list[TaskRef] = []
         for item in obj:
-            out.extend(_refs(item))
+            out.extend(_refs(item, upstream))
         return out
+    ends = getattr(obj, "__dagshift_ends__", None)
+    if callable(ends):
+        return ends(upstream)
     as_ref = getattr(obj, "__dagshift_ref__", None)
     if callable(as_ref):
         return _refs(as_ref())
