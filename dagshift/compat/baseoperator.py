@@ -458,6 +458,8 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if upstream._flow is None and self._dag is not None:
                 upstream.dag = self._dag
             upstream.downstream_task_ids.add(self.task_id)
+            # both ends know the edge, as in Airflow: a group's roots are found through it
+            self.upstream_task_ids.add(upstream.task_id)
             if holder.key != XCOM_RETURN_KEY:
                 order.append(upstream.task_id)
                 return

@@ -224,6 +224,34 @@ with DAG("groups", start_date=START, schedule=None):
     assert run.tasks["pick"].result == "load"  # Airflow 2 keeps a branch's return value
 
 
+def test_a_task_before_a_group_of_taskflow_calls_reaches_only_its_first_task(load, dag_file):
+    # Airflow 3.3 (example_task_group_decorator): start >> group links start to task_1 only;
+    # the data edges inside the group make task_2 and task_3 no roots of it
+    path = dag_file(HEADER + """
+from airflow.decorators import task, task_group
+
+@task
+def step(value):
+    return value
+
+@task_group
+def steps(value):
+    step.override(task_id="third")(step.override(task_id="second")(step(value)))
+
+with DAG("roots", start_date=START, schedule=None):
+    start = step.override(task_id="start")(0)
+    start >> steps(1)
+""")
+    flow = load(path)["roots"]
+    upstream = {t: flow.upstream_ids(t) for t in flow.tasks}
+    assert upstream == {
+        "start": [],
+        "steps.step": ["start"],
+        "steps.second": ["steps.step"],
+        "steps.third": ["steps.second"],
+    }
+
+
 def test_xcom_pull_follows_the_files_airflow_generation(load, dag_file):
     body = """
 def produce():
