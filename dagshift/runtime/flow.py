@@ -27,6 +27,7 @@ from dagshift.runtime.task import (
     Task,
     TaskNode,
     TaskRef,
+    _callbacks,
     normalize_options,
     refs_of,
 )
@@ -120,6 +121,10 @@ class Flow:
         max_active_tasks: at most this many tasks of one run at once (Airflow's
             ``max_active_tasks``, formerly ``concurrency``); default 16. Every run of the
             process shares one pool of threads besides (``$DAGSHIFT_MAX_THREADS``, 256).
+        on_success, on_failure: a function (or a list) called with the run's context, its
+            ``reason`` ("success" / "task_failure", Airflow's words) and no task's keys, once a
+            run has succeeded or failed (Airflow's DAG ``on_success_callback`` /
+            ``on_failure_callback``); one that raises changes nothing.
         data_interval: the data interval of a run started for a date without one: "point"
             (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
             date, as Airflow 1.10/2.x).
@@ -140,6 +145,8 @@ class Flow:
         max_active_runs: int | None = None,
         max_active_tasks: int | None = None,
         data_interval: str = "point",
+        on_success: Any = None,
+        on_failure: Any = None,
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -165,6 +172,9 @@ class Flow:
         if data_interval not in ("point", "previous"):
             raise ValueError(f"data_interval must be 'point' or 'previous', not {data_interval!r}")
         self.data_interval = data_interval
+        # the run's callbacks (Airflow's DAG on_success_callback / on_failure_callback)
+        self.on_success = _callbacks(on_success, "on_success")
+        self.on_failure = _callbacks(on_failure, "on_failure")
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}

@@ -38,6 +38,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "on_success": None,
     "on_failure": None,
     "on_retry": None,
+    "on_execute": None,  # before each try
+    "on_skipped": None,  # when the task itself skips (SkipTask), not when skipped by others
     "ignore_downstream_trigger_rules": True,
     "drop_result_on_skip": True,
 }
@@ -94,7 +96,21 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         out["trigger_rule"] = validate_trigger_rule(out["trigger_rule"])
     if "retries" in out:
         out["retries"] = int(out["retries"] or 0)
+    for key in _CALLBACKS & set(out):
+        out[key] = _callbacks(out[key], key)
     return out
+
+
+_CALLBACKS = frozenset({"on_success", "on_failure", "on_retry", "on_execute", "on_skipped"})
+
+
+def _callbacks(value: Any, name: str) -> Any:
+    """A callback option: None, a callable, or a list of callables (called in order)."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, list | tuple) and all(callable(v) for v in value):
+        return list(value) or None
+    raise TypeError(f"{name} must be a callable or a list of callables, not {value!r}")
 
 
 class Task:
@@ -399,9 +415,11 @@ def task(fn: Callable[..., Any] | None = None, **options: Any):
     """Make a function a task: ``@task`` or ``@task(name=..., retries=..., ...)``.
 
     Options: ``name``, ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
-    ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``on_success``, ``on_failure``,
-    ``on_retry``, ``params`` (laid over the flow's params for this task). Durations are
-    timedeltas or seconds.
+    ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``params`` (laid over the flow's params
+    for this task), and callbacks, each a function of the run context or a list of them, called
+    as Airflow calls its ``on_*_callback``: ``on_execute`` (before each try), ``on_retry`` (a
+    try failed and another follows), ``on_failure`` (the last try failed), ``on_success``,
+    ``on_skipped`` (the task raised SkipTask). Durations are timedeltas or seconds.
     """
     return _decorate("task", fn, options)
 
