@@ -176,6 +176,11 @@ class DagJob:
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
+        if legacy and _mentions([*roots, *self.site.call_args, *emitted], "on_success"):
+            # Airflow 2.11 calls on_success_callback also after a task skipped itself
+            replacements = _with_default_option(
+                replacements, "success_callback_on_skip", '"success_callback_on_skip": True'
+            )
         self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
@@ -468,18 +473,24 @@ _AIRFLOW_RETRY_DELAY = '"retry_delay": 300'  # seconds: Airflow's [core] default
 
 def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
     """The Flow's ``default_task_options`` with Airflow's retry delay, unless they have one."""
+    return _with_default_option(replacements, "retry_delay", _AIRFLOW_RETRY_DELAY)
+
+
+def _with_default_option(replacements: dict[int, Any], key: str, entry: str) -> dict[int, Any]:
+    """The Flow's ``default_task_options`` with ``entry`` (``"key": value``), unless they
+    mention ``key`` already."""
     found = []
 
-    class _Delay(cst.CSTTransformer):
+    class _Add(cst.CSTTransformer):
         def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
             if not (updated.keyword and updated.keyword.value == "default_task_options"):
                 return updated
             found.append(updated)
             value = updated.value
-            if _mentions([value], "retry_delay"):
-                return updated  # the delay the DAG's default_args give, however built
+            if _mentions([value], key):
+                return updated  # what the DAG's default_args give, however built
             if isinstance(value, cst.Dict):
-                element = cst.parse_expression("{" + _AIRFLOW_RETRY_DELAY + "}").elements[0]
+                element = cst.parse_expression("{" + entry + "}").elements[0]
                 last = value.elements[-1].with_changes(
                     comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                 )
@@ -487,12 +498,12 @@ def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
                     value=value.with_changes(elements=[*value.elements[:-1], last, element])
                 )
             code = cst.Module([]).code_for_node(value)
-            merged = cst.parse_expression(f"{{**{code}, {_AIRFLOW_RETRY_DELAY}}}")
+            merged = cst.parse_expression(f"{{**{code}, {entry}}}")
             return updated.with_changes(value=merged)
 
-    out = _with_flow_args(replacements, _Delay())
+    out = _with_flow_args(replacements, _Add())
     if not found:
-        out = _with_flow_kwarg(out, "default_task_options", "{" + _AIRFLOW_RETRY_DELAY + "}")
+        out = _with_flow_kwarg(out, "default_task_options", "{" + entry + "}")
     return out
 
 

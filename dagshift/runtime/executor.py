@@ -488,6 +488,8 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
             _callback(options.get("on_skipped"), None, task_run)
+            if options.get("success_callback_on_skip"):
+                _callback(options["on_success"], None, task_run)
         except Exception as exc:
             retry = tries < max_tries and not isinstance(exc, FailTask | Cancelled)
             retry = retry and not cancel_requested()

@@ -40,6 +40,9 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "on_retry": None,
     "on_execute": None,  # before each try
     "on_skipped": None,  # when the task itself skips (SkipTask), not when skipped by others
+    # Airflow 2 (2.11) calls on_success_callback too, after on_skipped_callback, for a task
+    # that skipped itself; Airflow 3 does not
+    "success_callback_on_skip": False,
     "ignore_downstream_trigger_rules": True,
     "drop_result_on_skip": True,
 }

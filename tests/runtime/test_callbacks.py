@@ -111,3 +111,21 @@ def test_a_flows_callbacks_run_once_the_run_ended_with_its_reason_and_no_tasks_k
         ("success", "success", "2024-01-15", "ok", False),
         ("f2", "task_failure", "2024-01-15", "bad", False),
     ]
+
+
+def test_success_callback_on_skip_calls_on_success_after_on_skipped_as_airflow_2_does():
+    calls: list = []
+
+    @task(on_skipped=_recorder(calls, "skipped"), on_success=_recorder(calls, "success"))
+    def skips():
+        raise SkipTask("nothing to do")
+
+    with Flow("two", default_task_options={"success_callback_on_skip": True}) as two:
+        skips()
+    with Flow("three") as three:
+        skips()
+    two.run(scheduler="sync")
+    assert calls == [("skipped", "skips", 1), ("success", "skips", 1)]
+    calls.clear()
+    three.run(scheduler="sync")
+    assert calls == [("skipped", "skips", 1)]
