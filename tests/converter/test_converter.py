@@ -64,6 +64,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
         ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
         ("task_groups/parent_group_kept", [("DS103", 8)]),
+        ("task_groups/mapped_task_group_kept", [("DS002", 9), ("DS105", 16)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
         ("bash_operator/template_with_other_names_kept", [("DS063", 6)]),
         ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),

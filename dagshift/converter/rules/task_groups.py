@@ -112,9 +112,41 @@ def _with_items(job: Any) -> set[int]:
     return job.group_items
 
 
+def _group_functions(job: Any) -> set[str]:
+    """Names of the ``@task_group`` functions the DAG can call: the module's and its own."""
+    names = job.file.names
+    found = {
+        name
+        for name, fn in job.file.functions.items()
+        if fn is not None and is_group_function(fn, names)
+    }
+    for stmt in job.region():
+        found |= {
+            n.name.value
+            for n in nodes(stmt)
+            if type(n) is cst.FunctionDef and is_group_function(n, names)
+        }
+    return found
+
+
+def _on_group_function(job: Any, original: cst.Call, updated: cst.Call) -> Any:
+    """``fn.override(...)`` of a ``@task_group`` function: its arguments as ``@group``'s;
+    ``fn.expand(...)`` / ``fn.partial(...)`` (a mapped group): Unsupported."""
+    func = original.func
+    if not (type(func) is cst.Attribute and type(func.value) is cst.Name):
+        return None
+    if func.value.value not in _group_functions(job):
+        return None
+    if func.attr.value in ("expand", "partial", "expand_kwargs"):
+        raise Unsupported(original, "DS105", "a mapped @task_group (.expand / .partial)")
+    if func.attr.value != "override":
+        return None
+    return updated.with_changes(args=_group_args(job, original, "@task_group", first=False))
+
+
 def _rewrite_call(job: Any, original: cst.Call, updated: cst.Call, full: str | None) -> Any:
     if full not in TASK_GROUPS:
-        return None
+        return _on_group_function(job, original, updated) if full is None else None
     if id(original) not in _with_items(job):
         raise Unsupported(original, "DS100", "a TaskGroup made other than as a `with` item")
     if any(getattr(plan, "bridged", False) for plan in _plans_inside(job, original)):
