@@ -75,6 +75,27 @@ def _task_callbacks(skipped_then_success: bool) -> dict:
     }
 
 
+def _task_groups(pick: str | None) -> dict:
+    """af2_r_task_groups / af3_r_task_groups: the same on both (Airflow 3 keeps no return value
+    of a branch)."""
+    return {
+        "start": (S, None),
+        "extract.flaky": (S, "second try"),  # the group's retries=1, no delay
+        "extract.checks.broken": F,  # its own retries=0
+        "extract.checks.after": (S, "after"),  # the nested group's all_done
+        "shown": (S, "second try"),  # prefix_group_id=False; a pull of extract.flaky
+        "doubled.side": F,
+        "doubled__1.side": F,
+        "doubled.double": (S, 2),
+        "doubled__1.double": (S, 20),
+        "total": (S, 22),  # only the returned tasks are upstream of it
+        "pick": (S, pick),
+        "chosen.a": (S, None),
+        "chosen.b": (S, None),
+        "other.a": K,
+    }
+
+
 _DAILY = ("2024-01-15", "2024-01-14", "2024-01-15 00:00:00+00:00", "2024-01-14 00:00:00+00:00")
 # 02:15 daily at 2024-01-15 00:00: the interval [01-13 02:15, 01-14 02:15] ends at the next
 # logical date, and the previous schedule before the date is that same 01-14 02:15
@@ -122,27 +143,8 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
     "af3_r_task_callbacks": {
         "af3_r_task_callbacks": (S, _task_callbacks(skipped_then_success=False)),
     },
-    "af3_r_task_groups": {
-        "af3_r_task_groups": (
-            F,
-            {
-                "start": (S, None),
-                "extract.flaky": (S, "second try"),  # the group's retries=1, no delay
-                "extract.checks.broken": F,  # its own retries=0
-                "extract.checks.after": (S, "after"),  # the nested group's all_done
-                "shown": (S, "second try"),  # prefix_group_id=False; a pull of extract.flaky
-                "doubled.side": F,
-                "doubled__1.side": F,
-                "doubled.double": (S, 2),
-                "doubled__1.double": (S, 20),
-                "total": (S, 22),  # only the returned tasks are upstream of it
-                "pick": (S, None),
-                "chosen.a": (S, None),
-                "chosen.b": (S, None),
-                "other.a": K,
-            },
-        )
-    },
+    "af2_r_task_groups": {"af2_r_task_groups": (F, _task_groups(pick="chosen"))},
+    "af3_r_task_groups": {"af3_r_task_groups": (F, _task_groups(pick=None))},
     "af2_r_default_args": {
         "af2_r_default_args_merged": (S, {"flaky": (S, "second try")}),
         "af2_r_default_args_built": (F, {"no_retry": F}),
