@@ -75,6 +75,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("callbacks/operator_callback_reading_exception_on_success_kept", [("DS110", 10)]),
         ("callbacks/task_callback_lambda_kept", [("DS110", 6)]),
         ("callbacks/dag_callback_reading_the_task_kept", [("DS111", 10)]),
+        ("callbacks/callback_alias_used_whole_kept", [("DS110", 14)]),
         ("default_args/keys_not_known_kept", [("DS023", 7)]),
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),

@@ -99,7 +99,37 @@ def provable(fn: cst.FunctionDef, option: str, legacy: bool, run: bool = False) 
         key = _key(node, param)
         if key in values:
             allowed.add(id(_head(node)))
+    allowed |= _aliases(fn, param, objects)
     return all(id(n) in allowed for n in nodes(fn.body) if type(n) is cst.Name and n.value == param)
+
+
+def _aliases(fn: cst.FunctionDef, param: str, objects: dict[str, set[str]]) -> set[int]:
+    """Ids of the ``param`` heads of ``ti = param["ti"]`` statements whose name is bound only
+    there and read only for the attributes the run context's object has."""
+    out: set[int] = set()
+    for stmt in nodes(fn.body):
+        if not (
+            isinstance(stmt, cst.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0].target, cst.Name)
+        ):
+            continue
+        key = _key(stmt.value, param)
+        if key not in objects:
+            continue
+        alias = stmt.targets[0].target
+        uses = [n for n in nodes(fn.body) if type(n) is cst.Name and n.value == alias.value]
+        reads = {
+            id(n.value)
+            for n in nodes(fn.body)
+            if isinstance(n, cst.Attribute)
+            and type(n.value) is cst.Name
+            and n.value.value == alias.value
+            and n.attr.value in objects[key]
+        }
+        if all(n is alias or id(n) in reads for n in uses):
+            out.add(id(_head(stmt.value)))
+    return out
 
 
 def callback_option(
@@ -118,12 +148,38 @@ def callback_option(
     else:
         names = [written]
     for name in names:
-        if not isinstance(name, cst.Name) or info.constants.bound[name.value] != 1:
-            return None  # bound once: the name is that function wherever it is read
-        fn = info.functions.get(name.value)
+        fn = _callback_function(name, info)
         if fn is None or not provable(fn, option, legacy=not info.airflow3, run=run):
             return None
     return option
+
+
+def _callback_function(expr: cst.BaseExpression, info: Any) -> cst.FunctionDef | None:
+    """The function a callback expression gives: a function of the file (``notify``), or the
+    one a factory of the file returns (``note("success")``, whose body defines ``callback``
+    once and ends ``return callback``; the call is made once, where it is written, as in
+    Airflow)."""
+    factory = isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
+    name = expr.func if factory else expr
+    if not isinstance(name, cst.Name) or info.constants.bound[name.value] != 1:
+        return None  # bound once: the name is that function wherever it is read
+    fn = info.functions.get(name.value)
+    if fn is None or not factory:
+        return fn
+    body = list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
+    last = body[-1] if body else None
+    if not (
+        isinstance(last, cst.SimpleStatementLine)
+        and len(last.body) == 1
+        and isinstance(last.body[0], cst.Return)
+        and isinstance(last.body[0].value, cst.Name)
+    ):
+        return None
+    returned = last.body[0].value.value
+    inner = [s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == returned]
+    bound = [n for s in body for n in nodes(s) if type(n) is cst.Name and n.value == returned]
+    # defined once, and named only where it is defined and returned
+    return inner[0] if len(inner) == 1 and len(bound) == 2 else None
 
 
 def callback_arg(arg: cst.Arg, info: Any, run: bool = False) -> cst.Arg:
