@@ -489,6 +489,9 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 "on_success": _callback(self, self.on_success_callback),
                 "on_failure": _callback(self, self.on_failure_callback),
                 "on_retry": _callback(self, self.on_retry_callback),
+                "on_skipped": _callback(self, self.on_skipped_callback),
+                # Airflow 2.11 calls on_success_callback after on_skipped_callback too
+                "success_callback_on_skip": generation != "3",
                 "ignore_downstream_trigger_rules": getattr(
                     self, "ignore_downstream_trigger_rules", True
                 ),
@@ -662,8 +665,11 @@ class _Callback:
         current = current_task()
         context = build_context(self.op, current)
         context["exception"] = runtime_context.get("exception")
-        for fn in self.fns:
-            fn(context)
+        for fn in self.fns:  # each on its own, as Airflow: one that raises stops no other
+            try:
+                fn(context)
+            except Exception:
+                self.op.log.exception("Failed to run callback %r", fn)
 
 
 def _listed(fn: Any) -> list[Callable[[dict], Any]]:

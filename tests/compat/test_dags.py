@@ -273,3 +273,36 @@ with DAG("pulls", start_date=START, schedule=None):
     assert load(two)["pulls"].run().tasks["pulls"].result == ["fallback", ["b"]]
     # Airflow 3.3 ignores the default without map_indexes and keeps a None per missing task.
     assert load(three)["pulls"].run().tasks["pulls"].result == [None, [None, "b"]]
+
+
+def test_a_raising_callback_of_a_list_stops_no_other_and_a_skipping_task_gets_on_skipped(
+    load, dag_file
+):
+    path = dag_file(HEADER + """
+from airflow.exceptions import AirflowSkipException
+
+LOG = []
+
+def broken(context):
+    raise RuntimeError("a broken callback")
+
+def note(context):
+    LOG.append((context["ti"].task_id, "noted"))
+
+def skipped(context):
+    LOG.append((context["ti"].task_id, "skipped"))
+
+def nothing():
+    raise AirflowSkipException("nothing to do")
+
+with DAG("callbacks", start_date=START, schedule=None):
+    PythonOperator(task_id="fine", python_callable=lambda: 1, on_success_callback=[broken, note])
+    PythonOperator(task_id="skips", python_callable=nothing, on_skipped_callback=skipped,
+                   on_success_callback=note)
+""")
+    flow = load(path)["callbacks"]
+    run = flow.run(scheduler="sync")
+    assert {t: r.state for t, r in run.tasks.items()} == {"fine": "success", "skips": "skipped"}
+    log = flow.get_task("fine").meta["operator"].on_success_callback[1].__globals__["LOG"]
+    # an Airflow 2 file: on_success_callback follows on_skipped_callback, as Airflow 2.11 calls it
+    assert log == [("fine", "noted"), ("skips", "skipped"), ("skips", "noted")]
