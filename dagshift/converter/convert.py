@@ -395,7 +395,7 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
     skip |= {id(s) for j in jobs for s in j.site.span}
     left = _leftovers(info, skip)
     if failures:  # the decorators of the DAGs that stay need no finding of their own
-        decorators = TASK_DECORATORS | DAG_DECORATORS
+        decorators = TASK_DECORATORS | DAG_DECORATORS | GROUP_DECORATORS
         kept = {local for local, full in info.names.items() if full in decorators}
         left = [n for n in left if n.value not in kept]
     failures = failures + [

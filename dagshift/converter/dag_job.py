@@ -34,6 +34,7 @@ from dagshift.converter.rules import (
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import DagSite, flow_block
 from dagshift.converter.rules.task_groups import (
+    group_functions,
     group_prefixes,
     is_group_function,
     rewrite_group_function,
@@ -149,6 +150,8 @@ class DagJob:
             walk(stmt, analyzer)
             self._producer(stmt, index)
             self._grouped_producers(stmt, index)
+        if group_functions(self):  # the ids of their tasks are not known statically
+            self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
         new_body = []

@@ -33,6 +33,7 @@ __all__ = [
     "GROUP_DECORATORS",
     "RULE",
     "TASK_GROUPS",
+    "group_functions",
     "group_prefixes",
     "is_group_function",
     "rewrite_group_function",
@@ -112,7 +113,7 @@ def _with_items(job: Any) -> set[int]:
     return job.group_items
 
 
-def _group_functions(job: Any) -> set[str]:
+def group_functions(job: Any) -> set[str]:
     """Names of the ``@task_group`` functions the DAG can call: the module's and its own."""
     names = job.file.names
     found = {
@@ -135,7 +136,7 @@ def _on_group_function(job: Any, original: cst.Call, updated: cst.Call) -> Any:
     func = original.func
     if not (type(func) is cst.Attribute and type(func.value) is cst.Name):
         return None
-    if func.value.value not in _group_functions(job):
+    if func.value.value not in group_functions(job):
         return None
     if func.attr.value in ("expand", "partial", "expand_kwargs"):
         raise Unsupported(original, "DS105", "a mapped @task_group (.expand / .partial)")
