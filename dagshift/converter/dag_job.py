@@ -411,6 +411,8 @@ def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
     )
 
 
+_SETUP_TEARDOWN = {"as_setup", "as_teardown"}
+
 # What reaches Airflow's context or XCom at run time; none may be left in converted code.
 _ACCESS = {"xcom_pull", "xcom_push", "get_current_context", "get_template_context"}
 
@@ -538,6 +540,9 @@ class _Analyzer(cst.CSTVisitor):
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
             raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
+        if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
+            # a converted task has no setup/teardown role: its flow would not even load
+            raise Unsupported(node, "DS093", "a setup or teardown task (.as_setup/.as_teardown)")
         if id(node) in self.partials:
             return True
         if m.matches(
