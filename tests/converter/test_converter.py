@@ -67,6 +67,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("task_groups/mapped_task_group_kept", [("DS105", 16)]),
         ("task_groups/pull_from_a_group_function_kept", [("DS077", 22)]),
         ("task_groups/group_default_args_dates_kept", [("DS102", 8)]),
+        ("task_groups/group_attribute_kept", [("DS106", 8)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
         ("bash_operator/template_with_other_names_kept", [("DS063", 6)]),
         ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),

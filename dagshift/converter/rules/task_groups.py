@@ -150,6 +150,7 @@ def _rewrite_call(job: Any, original: cst.Call, updated: cst.Call, full: str | N
         return _on_group_function(job, original, updated) if full is None else None
     if id(original) not in _with_items(job):
         raise Unsupported(original, "DS100", "a TaskGroup made other than as a `with` item")
+    _check_group_attributes(job)
     if any(getattr(plan, "bridged", False) for plan in _plans_inside(job, original)):
         raise Unsupported(
             original, "DS104", "an operator kept as written inside a TaskGroup (its id)"
@@ -157,6 +158,36 @@ def _rewrite_call(job: Any, original: cst.Call, updated: cst.Call, full: str | N
     job.needs.add("Group")
     args = _group_args(job, original, "TaskGroup", first=True)
     return updated.with_changes(func=cst.Name("Group"), args=args)
+
+
+# What a converted group has of a TaskGroup's attributes, with the same meaning
+_GROUP_ATTRIBUTES = {"group_id", "set_upstream", "set_downstream"}
+
+
+def _check_group_attributes(job: Any) -> None:
+    """Unsupported when the DAG reads a TaskGroup's attribute a runtime Group lacks
+    (``tg.children``, ``tg.add(...)`` ...): the converted flow would not run as the DAG."""
+    names = job.file.names
+    aliases = {
+        item.asname.name.value
+        for stmt in job.region()
+        for n in nodes(stmt)
+        if type(n) is cst.With
+        for item in n.items
+        if type(item.item) is cst.Call
+        and qualified(item.item.func, names) in TASK_GROUPS
+        and item.asname is not None
+        and type(item.asname.name) is cst.Name
+    }
+    for stmt in job.region():
+        for n in nodes(stmt):
+            if (
+                type(n) is cst.Attribute
+                and type(n.value) is cst.Name
+                and n.value.value in aliases
+                and n.attr.value not in _GROUP_ATTRIBUTES
+            ):
+                raise Unsupported(n, "DS106", f"TaskGroup attribute .{n.attr.value} not converted")
 
 
 def _plans_inside(job: Any, call: cst.Call) -> list[Any]:
