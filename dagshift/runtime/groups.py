@@ -83,7 +83,7 @@ class Group:
         self.own_options = normalize_options(default_task_options or {})
         self.flow: Any = None
         self.parent: Group | None = None
-        self._token: contextvars.Token | None = None
+        self._tokens: list[contextvars.Token] = []
 
     def __repr__(self) -> str:
         return f"<Group {self.group_id}>"
@@ -112,8 +112,11 @@ class Group:
         flow = current_flow()
         if flow is None:
             raise RuntimeError(f"open group {self.label!r} inside `with Flow(...)`")
-        if self.flow is not None:
-            raise RuntimeError(f"group {self.group_id!r} is already open or was used")
+        if self.flow is not None:  # opened again (as a TaskGroup may be): more of its tasks
+            if self.flow is not flow:
+                raise RuntimeError(f"group {self.group_id!r} belongs to flow {self.flow.name!r}")
+            self._tokens.append(_open.set((*_open.get(), self)))
+            return self
         self.flow, self.parent = flow, current_group(flow)
         taken = set(flow.groups) | set(flow.graph)
         if self.group_id in taken:
@@ -127,14 +130,14 @@ class Group:
                 n += 1
             self.label = f"{base}__{n}"
         flow.groups[self.group_id] = self
-        self._token = _open.set((*_open.get(), self))
+        self._tokens.append(_open.set((*_open.get(), self)))
         return self
 
     def _with_label(self, label: str) -> str:
         return self.parent.child_id(label) if self.parent is not None else label
 
     def __exit__(self, *exc: Any) -> None:
-        _open.reset(self._token)
+        _open.reset(self._tokens.pop())
 
     # ------------------------------------------------------------------ members
     def task_ids(self) -> list[str]:

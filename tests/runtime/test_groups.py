@@ -160,3 +160,14 @@ def test_a_group_id_used_twice_is_refused_and_a_group_needs_a_flow():
     with pytest.raises(RuntimeError, match=r"inside `with Flow\(...\)`"):
         with Group("alone"):
             pass
+
+
+def test_a_group_opened_again_adds_its_tasks_under_the_same_id_and_parent():
+    with Flow("again") as flow:
+        with Group("outer"):
+            with Group("g") as g:
+                one.override(task_id="a")()
+        with g:
+            one.override(task_id="b")()
+    assert list(flow.tasks) == ["outer.g.a", "outer.g.b"]
+    assert flow.get_task("outer.g.b").meta["groups"] == ("outer.g", "outer")
