@@ -714,9 +714,13 @@ class _OperatorCall:
             resolve = functools.partial(_resolve, op=self.op, inputs=inputs, context=context)
             op.prepare_template()
             op.render_template_fields(context, resolve=resolve)
-            for fn in _listed(op.on_execute_callback):
-                fn(context)
             op.pre_execute(context)
+            # after pre_execute, each on its own: Airflow logs one that raises and runs the task
+            for fn in _listed(op.on_execute_callback):
+                try:
+                    fn(context)
+                except Exception:
+                    op.log.exception("Failed to run on_execute_callback %r", fn)
             result = op.execute(context)
             op.post_execute(context, result)
         finally:

@@ -275,7 +275,7 @@ with DAG("pulls", start_date=START, schedule=None):
     assert load(three)["pulls"].run().tasks["pulls"].result == [None, [None, "b"]]
 
 
-def test_a_raising_callback_of_a_list_stops_no_other_and_a_skipping_task_gets_on_skipped(
+def test_a_raising_callback_of_a_list_stops_no_other_nor_the_task_and_skips_get_on_skipped(
     load, dag_file
 ):
     path = dag_file(HEADER + """
@@ -296,7 +296,8 @@ def nothing():
     raise AirflowSkipException("nothing to do")
 
 with DAG("callbacks", start_date=START, schedule=None):
-    PythonOperator(task_id="fine", python_callable=lambda: 1, on_success_callback=[broken, note])
+    PythonOperator(task_id="fine", python_callable=lambda: 1, on_success_callback=[broken, note],
+                   on_execute_callback=[broken, note])
     PythonOperator(task_id="skips", python_callable=nothing, on_skipped_callback=skipped,
                    on_success_callback=note)
 """)
@@ -306,4 +307,9 @@ with DAG("callbacks", start_date=START, schedule=None):
     log = flow.get_task("fine").meta["operator"].on_success_callback[1].__globals__["LOG"]
     # an Airflow 2 file: on_success_callback follows on_skipped_callback, as Airflow 2.11 calls it
     by_task = sorted(log, key=lambda entry: entry[0])  # each task's in the order they ran
-    assert by_task == [("fine", "noted"), ("skips", "skipped"), ("skips", "noted")]
+    assert by_task == [
+        ("fine", "noted"),  # on_execute, after its broken neighbour
+        ("fine", "noted"),
+        ("skips", "skipped"),
+        ("skips", "noted"),
+    ]
