@@ -25,6 +25,11 @@ from dagshift.converter.model import Finding, Result, Unsupported, all_names, fi
 from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import find_sites
+from dagshift.converter.rules.task_groups import (
+    GROUP_DECORATORS,
+    is_group_function,
+    rewrite_outside,
+)
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.walk import holding, nodes, walk
 
@@ -227,6 +232,8 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
             elif is_taskflow(stmt, info.names):
                 out[id(stmt)], needs = rewrite_taskflow(stmt, info)
                 jobs[0].needs |= needs
+            elif is_group_function(stmt, info.names):
+                out[id(stmt)] = rewrite_outside(stmt, jobs[0])
     return out
 
 
@@ -372,7 +379,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
     jobs = [DagJob(info, site) for site in sites]
     failed = _run_jobs(info, jobs)
     outside: dict[int, cst.CSTNode] = {}
-    uses_taskflow = any(full in TASK_DECORATORS for full in names.values())
+    uses_taskflow = any(full in TASK_DECORATORS | GROUP_DECORATORS for full in names.values())
     if uses_taskflow and failed:
         _fail(jobs, failed, "DS083", "TaskFlow DAG in a file whose other DAG stays as it is")
     elif uses_taskflow:
@@ -411,7 +418,7 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
     skip |= {id(s) for j in jobs for s in j.site.span}
     left = _leftovers(info, skip)
     if failures:  # the decorators of the DAGs that stay need no finding of their own
-        decorators = TASK_DECORATORS | DAG_DECORATORS
+        decorators = TASK_DECORATORS | DAG_DECORATORS | GROUP_DECORATORS
         kept = {local for local, full in info.names.items() if full in decorators}
         left = [n for n in left if n.value not in kept]
     failures = failures + [

@@ -483,9 +483,13 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         )
         token = _current.set(current)
         try:
+            _callback(options.get("on_execute"), None, None)
             result = _call(node, args, kwargs, options["timeout"])
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
+            _callback(options.get("on_skipped"), None, task_run)
+            if options.get("success_callback_on_skip"):
+                _callback(options["on_success"], None, task_run)
         except Exception as exc:
             retry = tries < max_tries and not isinstance(exc, FailTask | Cancelled)
             retry = retry and not cancel_requested()
@@ -518,16 +522,19 @@ def _failed(task_id: str, exc: BaseException, tries: int, start: float) -> TaskR
     )
 
 
-def _callback(fn: Callable[[dict], Any] | None, exc: BaseException | None, task_run) -> None:
-    if fn is None:
+def _callback(fns: Any, exc: BaseException | None, task_run) -> None:
+    """Call a callback option (one function or a list) with the run context, as Airflow does:
+    each in order, one that raises logged and changing nothing."""
+    if not fns:
         return
     ctx = get_run_context()
     ctx["exception"] = exc
     ctx["task_run"] = task_run
-    try:
-        fn(ctx)
-    except Exception:  # a broken callback must not change the task's state, as in Airflow
-        tb.print_exc()
+    for fn in fns if isinstance(fns, list) else [fns]:
+        try:
+            fn(ctx)
+        except Exception:  # a broken callback must not change the task's state, as in Airflow
+            tb.print_exc()
 
 
 def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
@@ -771,6 +778,27 @@ def run_flow(
         params,
         info.extra,
     )
+    _run_callbacks(flow, info, result.state)
     if raise_on_failure and not result.ok:
         raise FlowRunFailed(result)
     return result
+
+
+def _run_callbacks(flow: Flow, info: RunInfo, state: str) -> None:
+    """The flow's on_success / on_failure once a run ended so, as Airflow calls a DAG's."""
+    fns = {SUCCESS: flow.on_success, FAILED: flow.on_failure}.get(state)
+    if not fns:
+        return
+    token = _current.set(_Current(info, "", 0, -1, pushed={}))
+    try:
+        ctx = get_run_context()
+    finally:
+        _current.reset(token)
+    for key in ("task_id", "try_number", "map_index", "ti", "task_instance", "task"):
+        ctx.pop(key, None)  # no task's: Airflow gives one of the run's, which differs by version
+    ctx["reason"] = "success" if state == SUCCESS else "task_failure"
+    for fn in fns if isinstance(fns, list) else [fns]:
+        try:
+            fn(ctx)
+        except Exception:  # as Airflow: a broken callback changes nothing of the run
+            tb.print_exc()

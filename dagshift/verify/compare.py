@@ -45,7 +45,7 @@ _OPTIONS = (
     "ignore_downstream_trigger_rules",
     "drop_result_on_skip",
 )
-_CALLBACKS = ("on_success", "on_failure", "on_retry")
+_CALLBACKS = ("on_success", "on_failure", "on_retry", "on_skipped")
 _RETRY = {"retry_delay", "retry_exponential_backoff", "max_retry_delay"}
 
 

@@ -258,7 +258,7 @@ def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> PythonPlan:
-    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator")
+    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator", job.file)
     return python_plan(job, call, kind, args, expand)
 
 
