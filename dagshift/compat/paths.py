@@ -382,6 +382,22 @@ PATHS.update(
     }
 )
 
+# --- Python callables run by another interpreter: virtualenvs and external Pythons ---
+_VENV = {
+    name: f"venv:{name}"
+    for name in (
+        "PythonVirtualenvOperator",
+        "BranchPythonVirtualenvOperator",
+        "ExternalPythonOperator",
+        "BranchExternalPythonOperator",
+    )
+}
+PATHS["airflow.operators.python"].update(_VENV)
+PATHS["airflow.providers.standard.operators.python"] = {**_PYTHON, **_VENV}
+PATHS["airflow.operators.python_operator"].update(
+    {"PythonVirtualenvOperator": "venv:PythonVirtualenvOperator"}
+)
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}

@@ -138,37 +138,6 @@ def test_a_helper_subclassing_base_hook_reads_connections_with_or_without_airflo
     }
 
 
-VENV_DAG = """
-import pendulum
-from airflow import DAG
-from airflow.operators.python import PythonVirtualenvOperator
-
-
-def isolated(day, factor):
-    import sys
-
-    return [day, factor * 2, sys.prefix != sys.base_prefix]
-
-
-with DAG("isolated", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
-    PythonVirtualenvOperator(
-        task_id="in_venv",
-        python_callable=isolated,
-        op_args=["{{ ds }}"],
-        op_kwargs={"factor": 21},
-        system_site_packages=False,
-    )
-"""
-
-
-def test_python_virtualenv_operator_runs_in_a_real_venv_through_the_bridge(dag_file):
-    path = dag_file(VENV_DAG)
-    ours = run_json(path)["isolated"]["tasks"]["in_venv"]
-    theirs = airflow_run(path, "2024-01-15")["isolated"]["tasks"]["in_venv"]
-    assert ours == {"state": "success", "result": ["2024-01-15", 42, True]}
-    assert ours == theirs
-
-
 HITL_DAG = """
 import pendulum
 from airflow.sdk import DAG
