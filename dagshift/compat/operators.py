@@ -9,6 +9,7 @@ operator returns the callable's value and the executor skips what Airflow would 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import itertools
@@ -114,6 +115,9 @@ class PythonOperator(BaseOperator):
         return determine_kwargs(self.python_callable, self.op_args, context)
 
     def execute_callable(self) -> Any:
+        if inspect.iscoroutinefunction(self.python_callable) and generation_of(self) == "3":
+            # Airflow 3.2+ awaits an async callable (2.x returns the coroutine unawaited).
+            return asyncio.run(self.python_callable(*self.op_args, **self.op_kwargs))
         return self.python_callable(*self.op_args, **self.op_kwargs)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle.harness import ROOT
+from tests.oracle.harness import ROOT, airflow_run_many
 from tests.oracle.test_fixture_dags_in_airflow import (
     FIXTURE_DAGS,
     FIXTURES,
@@ -84,7 +84,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_task_state_store_mapped": "out of scope: task state store (Airflow 3.3)",
     "example:example_time_delta_sensor_async": "out of scope: deferrable TimeDeltaSensor",
     "example:tutorial_objectstorage": "out of scope: ObjectStoragePath, duckdb, network",
-    "example:tutorial_taskflow_api_virtualenv": "out of scope: @task.virtualenv",
     "example:tutorial_taskflow_templates": (
         "oracle: its sql/ template file is not copied into Airflow's DAGs folder"
     ),
@@ -96,8 +95,6 @@ EXCLUDED: dict[str, str] = {
     "provider:example_external_task_marker_dag": "out of scope: ExternalTaskSensor/Marker",
     "provider:example_external_task_parent_deferrable": "out of scope: cross-DAG dependencies",
     "provider:example_hitl_operator": "out of scope: human-in-the-loop operators",
-    "provider:example_python_decorator": "out of scope: virtualenv and external-python tasks",
-    "provider:example_python_operator": "out of scope: virtualenv and external-python tasks",
     "provider:example_sensors": "out of scope: time, file, bash and weekday sensors",
     "provider:example_bash_decorator/example_bash_decorator/get_file_stats": (
         "not deterministic: the file's birth time"
@@ -109,6 +106,12 @@ EXCLUDED: dict[str, str] = {
     # --- what the shim does not do yet ---
     "af3_xcomarg_map_zip": "shim: XComArg.map() / .zip() are not provided",
     "example:example_dynamic_task_mapping": "shim: mapped task groups (@task_group .expand)",
+}
+
+# Examples that read template files beside them: Airflow's DAGs folder gets copies too.
+WITH_FILES: dict[str, tuple[str, ...]] = {
+    "provider:example_python_decorator": ("sql/sample.sql",),
+    "provider:example_python_operator": ("sql/sample.sql",),
 }
 
 _ALL = os.environ.get("DAGSHIFT_PARITY_ALL") == "1"
@@ -128,9 +131,20 @@ def excluded(key: str) -> str | None:
 def oracle() -> dict[str, dict]:
     """Every case not left out as a whole, run in Airflow (cached on disk)."""
     runs = {**fixture_oracle(), **param_oracle()}
-    examples = [case for case in EXAMPLES if not excluded(case)]
+    examples = [case for case in EXAMPLES if not excluded(case) and case not in WITH_FILES]
     by_stem = oracle_runs([EXAMPLES[c] for c in examples], "3")
     runs |= {case: by_stem[EXAMPLES[case].stem] for case in examples}
+    with_files = [case for case in WITH_FILES if not excluded(case)]
+    jobs = [
+        {
+            "dag_file": EXAMPLES[case],
+            "logical_date": LOGICAL_DATE,
+            "env": env_for(EXAMPLES[case]),
+            "files": {rel: (EXAMPLES[case].parent / rel).read_bytes() for rel in WITH_FILES[case]},
+        }
+        for case in with_files
+    ]
+    runs |= dict(zip(with_files, airflow_run_many(jobs, "3"), strict=True))
     return runs
 
 
