@@ -423,6 +423,18 @@ PATHS.update(
     }
 )
 
+# --- ObjectStoragePath (local files; fsspec stores where fsspec is installed) ---
+_OSP = {"ObjectStoragePath": "io:ObjectStoragePath"}
+PATHS.update(
+    {
+        "airflow.io": {},
+        "airflow.io.path": _OSP,
+        "airflow.sdk.io": _OSP,
+        "airflow.sdk.io.path": _OSP,
+    }
+)
+PATHS["airflow.sdk"].update(_OSP)
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}

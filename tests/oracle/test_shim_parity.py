@@ -83,7 +83,7 @@ EXCLUDED: dict[str, str] = {
     "example:example_task_state_store_async": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_mapped": "out of scope: task state store (Airflow 3.3)",
     "example:example_time_delta_sensor_async": "out of scope: deferrable TimeDeltaSensor",
-    "example:tutorial_objectstorage": "out of scope: ObjectStoragePath, duckdb, network",
+    "example:tutorial_objectstorage": "out of scope: fetches an HTTP API (network), duckdb",
     "example:tutorial_taskflow_templates": (
         "oracle: its sql/ template file is not copied into Airflow's DAGs folder"
     ),
