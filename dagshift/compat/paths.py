@@ -435,6 +435,12 @@ PATHS.update(
 )
 PATHS["airflow.sdk"].update(_OSP)
 
+# --- Human-in-the-loop operators: the ones with defaults and a response timeout run ---
+PATHS["airflow.providers.standard.operators.hitl"] = {
+    name: f"hitl:{name}"
+    for name in ("HITLOperator", "HITLEntryOperator", "ApprovalOperator", "HITLBranchOperator")
+}
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}
