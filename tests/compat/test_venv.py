@@ -215,3 +215,46 @@ def test_a_lambda_is_refused_when_the_file_loads(dag_file):
     code, out, err = dagshift("inspect", str(path))
     assert code == 2
     assert str(path) in err and "only supports functions for python_callable" in err
+
+
+def test_system_site_packages_are_those_beside_dagshift_and_bring_the_dates(
+    dag_file, load, venv_cache
+):
+    path = dag_file("""
+        import pendulum
+        from airflow.sdk import DAG, task
+
+        with DAG("beside", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+
+            @task.virtualenv
+            def dates(logical_date=None, params=None):
+                import pendulum  # installed beside dagshift, not in the venv itself
+
+                return [type(logical_date).__name__, logical_date.isoformat(), params]
+
+            dates()
+        """)
+    run = load(path)["beside"].run(logical_date="2024-01-15", conf={"n": 3})
+    assert run.tasks["dates"].state == "success", run.tasks["dates"].error
+    assert run.tasks["dates"].result == ["DateTime", "2024-01-15T00:00:00+00:00", {"n": 3}]
+
+
+def test_a_callable_asking_for_live_run_objects_is_told_what_to_pass_instead(
+    dag_file, load, venv_cache
+):
+    path = dag_file("""
+        import pendulum
+        from airflow.sdk import DAG, task
+
+        with DAG("live", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+
+            @task.virtualenv
+            def needs_dag(dag):
+                return dag.dag_id
+
+            needs_dag()
+        """)
+    run = load(path)["live"].run()
+    assert run.tasks["needs_dag"].state == "failed"
+    assert "['dag']" in run.tasks["needs_dag"].error
+    assert "op_kwargs or templates" in run.tasks["needs_dag"].error
