@@ -258,3 +258,43 @@ def test_a_callable_asking_for_live_run_objects_is_told_what_to_pass_instead(
     assert run.tasks["needs_dag"].state == "failed"
     assert "['dag']" in run.tasks["needs_dag"].error
     assert "op_kwargs or templates" in run.tasks["needs_dag"].error
+
+
+LEGACY_DAG = """
+import sys
+
+import pendulum
+from airflow import DAG
+from airflow.operators.python import ExternalPythonOperator
+
+
+def legacy(x, ds=None, yesterday_ds=None, execution_date=None):
+    return [x, ds, yesterday_ds, type(execution_date).__name__, execution_date.isoformat()]
+
+
+with DAG("legacy_venv", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule="@daily"):
+    ExternalPythonOperator(
+        task_id="legacy",
+        python=sys.executable,
+        python_callable=legacy,
+        op_args=["{{ ds_nodash }}"],
+        use_dill=True,
+        expect_airflow=False,
+    )
+"""
+
+
+def test_an_airflow_2_file_with_use_dill_gets_what_airflow_2_11_gives(dag_file, venv_cache):
+    path = dag_file(LEGACY_DAG)
+    ours = run_json(path)["legacy_venv"]["tasks"]["legacy"]
+    theirs = airflow_run(path, "2024-01-15", generation="2")["legacy_venv"]["tasks"]["legacy"]
+    # pendulum is there, so the dates cross too (dill pickles them)
+    assert ours["state"] == "success"
+    assert ours["result"] == [
+        "20240115",
+        "2024-01-15",
+        "2024-01-14",
+        "DateTime",
+        "2024-01-15T00:00:00+00:00",
+    ]
+    assert ours == theirs
