@@ -382,8 +382,9 @@ class BashSensor(BaseSensorOperator):
 
 
 class FileSensor(BaseSensorOperator):
-    """True when ``filepath`` (a glob, under the ``fs_conn_id`` connection's ``path``) matches a
-    file, or a folder holding files at any depth. ``deferrable=True`` waits the same way."""
+    """True when ``filepath`` (a glob, under the ``fs_conn_id`` connection's ``path``; the
+    connection must exist) matches a file, or a folder holding files at any depth.
+    ``deferrable=True`` waits the same way."""
 
     template_fields = ("filepath",)
 
@@ -407,13 +408,12 @@ class FileSensor(BaseSensorOperator):
 
     @property
     def path(self) -> str:
-        from dagshift.compat.connections import Connection
+        from dagshift.compat.connections import get_connection
 
-        try:
-            base = Connection.get_connection_from_secrets(self.fs_conn_id).extra_dejson
-        except Exception:  # Airflow's fs_default has no path: the file path as given
-            base = {}
-        return os.path.join(base.get("path", ""), self.filepath)
+        # Like Airflow's FSHook: the connection must exist (neither `airflow db migrate` of 2.x
+        # nor of 3.x creates fs_default).
+        base = get_connection(self.fs_conn_id).extra_dejson.get("path", "")
+        return os.path.join(base, self.filepath)
 
     def poke(self, context: dict[str, Any]) -> bool:
         import glob

@@ -132,3 +132,84 @@ def test_date_time_and_weekday_branches_follow_what_airflow_follows(dag_file, ge
     }
     assert ours["tasks"]["sensor_tomorrow"]["state"] == "skipped"
     _same(ours, theirs)
+
+
+SENSORS = """
+import datetime
+import os
+
+import pendulum
+from airflow.providers.standard.sensors.date_time import DateTimeSensor, DateTimeSensorAsync
+from airflow.providers.standard.sensors.filesystem import FileSensor
+from airflow.providers.standard.sensors.time import TimeSensor
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.sdk import DAG
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(os.path.join(HERE, "empty", "deeper"), exist_ok=True)
+NOW = datetime.datetime.now(datetime.timezone.utc)
+QUICK = {"timeout": 1, "poke_interval": 1, "soft_fail": True}
+
+with DAG("sensors", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+    FileSensor(task_id="this_file", filepath=os.path.abspath(__file__), **QUICK)
+    FileSensor(task_id="this_file_deferrable", filepath=HERE + "/*.py", deferrable=True)
+    FileSensor(task_id="folder_without_files", filepath=HERE + "/empty", **QUICK)
+    TimeSensor(task_id="time_passed", target_time=(NOW - datetime.timedelta(minutes=1)).time())
+    TimeSensor(
+        task_id="time_ahead", target_time=(NOW + datetime.timedelta(hours=1)).time(), **QUICK
+    )
+    TimeDeltaSensor(task_id="due_deferrable", delta=datetime.timedelta(seconds=5), deferrable=True)
+    TimeDeltaSensor(task_id="due", delta=datetime.timedelta(seconds=5))
+    TimeDeltaSensor(task_id="due_in_minutes", delta=5)
+    DateTimeSensor(task_id="templated_past", target_time="{{ ds }}T00:00:00+00:00")
+    DateTimeSensorAsync(task_id="async_past", target_time="2024-01-01T00:00:00+00:00")
+"""
+
+_FS = '{"conn_type": "fs", "extra": {"path": "/"}}'
+
+
+@pytest.mark.parametrize("connection", [None, _FS], ids=["no_fs_default", "fs_default"])
+def test_time_file_and_date_sensors_end_as_in_airflow_3(dag_file, connection):
+    path = dag_file(SENSORS)
+    env = {"AIRFLOW_CONN_FS_DEFAULT": connection} if connection else {}
+    ours = run_json(path, env=env)["sensors"]
+    theirs = airflow_run(path, "2024-01-15", env=env)["sensors"]
+    states = {t: r["state"] for t, r in ours["tasks"].items()}
+    files = "success" if connection else "failed"  # Airflow 3 creates no fs_default
+    assert states == {
+        "this_file": files,
+        "this_file_deferrable": files,
+        "folder_without_files": "skipped" if connection else "failed",
+        "time_passed": "success",
+        "time_ahead": "skipped",
+        "due_deferrable": "success",
+        "due": "success",
+        "due_in_minutes": "success",
+        "templated_past": "success",
+        "async_past": "success",
+    }
+    assert ours["tasks"]["due_deferrable"]["result"] is True  # returned before deferring
+    _same(ours, theirs)
+
+
+@pytest.mark.parametrize("connection", [None, _FS], ids=["no_fs_default", "fs_default"])
+def test_an_airflow_2_file_sensor_needs_its_fs_connection_as_in_airflow_2_11(dag_file, connection):
+    path = dag_file("""
+        import os
+
+        import pendulum
+        from airflow import DAG
+        from airflow.sensors.filesystem import FileSensor
+
+        with DAG("files", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+            FileSensor(task_id="this_file", filepath=os.path.abspath(__file__), timeout=1)
+            FileSensor(task_id="relative", filepath="no/such/file", timeout=1, poke_interval=1)
+        """)
+    env = {"AIRFLOW_CONN_FS_DEFAULT": connection} if connection else {}
+    ours = run_json(path, env=env)["files"]
+    theirs = airflow_run(path, "2024-01-15", generation="2", env=env)["files"]
+    assert {t: r["state"] for t, r in ours["tasks"].items()} == {
+        "this_file": "success" if connection else "failed",
+        "relative": "failed",
+    }
+    _same(ours, theirs)
