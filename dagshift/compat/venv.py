@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dagshift.compat.context import generation_of
 from dagshift.compat.exceptions import AirflowException, AirflowSkipException
 from dagshift.compat.operators import BaseBranchOperator, PythonOperator
 
@@ -65,6 +66,8 @@ _BASE_KEYS = frozenset(
         "tomorrow_ds_nodash",
         "yesterday_ds",
         "yesterday_ds_nodash",
+        "task_reschedule_count",
+        "partition_key",
     }
 )
 _PENDULUM_KEYS = frozenset(
@@ -192,6 +195,8 @@ class _BasePythonVirtualenvOperator(PythonOperator):
     # ------------------------------------------------------------------- running
     def execute(self, context: dict[str, Any]) -> Any:
         keys = self._context_keys()
+        if generation_of(self) != "3":
+            keys.add("map_index_template")  # Airflow 2.11 serializes it too
         asked = _named_parameters(self.python_callable)
         lost = sorted((keys & _AIRFLOW_KEYS & asked) - {"params"})
         if lost:
@@ -201,9 +206,19 @@ class _BasePythonVirtualenvOperator(PythonOperator):
                 "Pass the values it needs through op_kwargs or templates (e.g. "
                 "'{{ dag_run.conf }}', '{{ ti.task_id }}') instead"
             )
-        offered = {k: v for k, v in context.items() if k in keys and k in _CROSSING}
+        offered = {
+            k: v
+            for k, v in context.items()
+            if k in keys and (k in _CROSSING or (k in _EMPTY_ONLY and not v))
+        }
         if "params" in offered:
             offered["params"] = dict(offered["params"])
+        if generation_of(self) == "3":
+            # Airflow 3.3's context has these two and no test_mode; the shim's context does not
+            # yet (values of a run that is neither partitioned nor rescheduled).
+            offered.pop("test_mode", None)
+            offered.setdefault("task_reschedule_count", 0)
+            offered.setdefault("partition_key", None)
         return super().execute(offered)
 
     def get_python_source(self) -> str:
@@ -321,8 +336,10 @@ class _BasePythonVirtualenvOperator(PythonOperator):
         return "".join(parts)
 
 
-# Values of these keys are plain data (or pendulum dates) in dagshift's context too.
-_CROSSING = (_BASE_KEYS | _PENDULUM_KEYS | {"params"}) - {"inlets", "outlets"}
+# Values of these keys are plain data (or pendulum dates) in dagshift's context too; inlets and
+# outlets cross when they are empty (dagshift's assets are its own objects).
+_EMPTY_ONLY = frozenset({"inlets", "outlets"})
+_CROSSING = (_BASE_KEYS | _PENDULUM_KEYS | {"params", "map_index_template"}) - _EMPTY_ONLY
 
 
 def decorated_source(fn: Callable[..., Any], decorator: str) -> str:
@@ -526,7 +543,10 @@ class ExternalPythonOperator(_BasePythonVirtualenvOperator):
 
     def _context_keys(self) -> set[str]:
         keys = set(_BASE_KEYS)
-        if self.expect_airflow and _has_distribution(self.python, "apache-airflow"):
+        # Airflow 2.11 asks the target for Airflow whatever expect_airflow says; 3.x only when
+        # it is expected.
+        expected = self.expect_airflow or generation_of(self) != "3"
+        if expected and _has_distribution(self.python, "apache-airflow"):
             keys |= _AIRFLOW_KEYS | _PENDULUM_KEYS
         elif _has_distribution(self.python, "pendulum"):
             keys |= _PENDULUM_KEYS

@@ -298,3 +298,25 @@ def test_an_airflow_2_file_with_use_dill_gets_what_airflow_2_11_gives(dag_file, 
         "2024-01-15T00:00:00+00:00",
     ]
     assert ours == theirs
+
+
+KWARGS_DAG = """
+import pendulum
+from airflow.sdk import DAG, task
+
+with DAG("kwargs_venv", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+
+    @task.virtualenv(system_site_packages=False)
+    def names(**kwargs):
+        return sorted(kwargs)
+
+    names()
+"""
+
+
+def test_a_kwargs_callable_gets_the_context_keys_airflow_serializes(dag_file, venv_cache):
+    path = dag_file(KWARGS_DAG)
+    ours = run_json(path)["kwargs_venv"]["tasks"]["names"]
+    theirs = airflow_run(path, "2024-01-15")["kwargs_venv"]["tasks"]["names"]
+    assert "ds" in ours["result"] and "logical_date" not in ours["result"]
+    assert ours == theirs
