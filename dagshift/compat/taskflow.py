@@ -113,7 +113,7 @@ class _DecoratedVirtualenvOperator(_DecoratedPythonOperator, PythonVirtualenvOpe
     template_fields = PythonVirtualenvOperator.template_fields
 
     def get_python_source(self) -> str:
-        from dagshift.compat.venv import decorated_source
+        from dagshift.compat.venv_script import decorated_source
 
         return decorated_source(self.python_callable, self.custom_operator_name)
 

@@ -22,7 +22,6 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,9 +31,17 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dagshift.compat import venv_script
 from dagshift.compat.context import generation_of
 from dagshift.compat.exceptions import AirflowException, AirflowSkipException
 from dagshift.compat.operators import BaseBranchOperator, PythonOperator
+from dagshift.compat.venv_script import (
+    AIRFLOW_KEYS,
+    BASE_KEYS,
+    CROSSING,
+    EMPTY_ONLY,
+    PENDULUM_KEYS,
+)
 
 __all__ = [
     "BranchExternalPythonOperator",
@@ -45,60 +52,6 @@ __all__ = [
 ]
 
 _SERIALIZERS = ("pickle", "cloudpickle", "dill")
-_BASE_KEYS = frozenset(
-    {
-        "ds",
-        "ds_nodash",
-        "expanded_ti_count",
-        "inlets",
-        "outlets",
-        "run_id",
-        "task_instance_key_str",
-        "test_mode",
-        "ts",
-        "ts_nodash",
-        "ts_nodash_with_tz",
-        "next_ds",
-        "next_ds_nodash",
-        "prev_ds",
-        "prev_ds_nodash",
-        "tomorrow_ds",
-        "tomorrow_ds_nodash",
-        "yesterday_ds",
-        "yesterday_ds_nodash",
-        "task_reschedule_count",
-        "partition_key",
-    }
-)
-_PENDULUM_KEYS = frozenset(
-    {
-        "data_interval_end",
-        "data_interval_start",
-        "logical_date",
-        "prev_data_interval_end_success",
-        "prev_data_interval_start_success",
-        "prev_start_date_success",
-        "prev_end_date_success",
-        "execution_date",
-        "next_execution_date",
-        "prev_execution_date",
-        "prev_execution_date_success",
-    }
-)
-# Airflow pickles these live objects for a venv that has Airflow; dagshift's are its own and
-# cannot be rebuilt there, so only ``params`` (a plain dict) crosses.
-_AIRFLOW_KEYS = frozenset(
-    {
-        "macros",
-        "conf",
-        "dag",
-        "dag_run",
-        "task",
-        "params",
-        "triggering_asset_events",
-        "triggering_dataset_events",
-    }
-)
 
 
 def venv_cache_root() -> Path:
@@ -108,17 +61,6 @@ def venv_cache_root() -> Path:
         return Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     return Path(base) / "dagshift" / "venvs"
-
-
-def _requirement_name(line: str) -> str | None:
-    """The normalized project name of a requirement line (None for options and comments)."""
-    text = line.split("#", 1)[0].strip()
-    if not text or text.startswith("-"):
-        return None
-    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
-    if match is None:
-        raise ValueError(f"Invalid requirement '{line}': no project name")
-    return re.sub(r"[-_.]+", "-", match.group(0)).lower()
 
 
 class _BasePythonVirtualenvOperator(PythonOperator):
@@ -198,7 +140,7 @@ class _BasePythonVirtualenvOperator(PythonOperator):
         if generation_of(self) != "3":
             keys.add("map_index_template")  # Airflow 2.11 serializes it too
         asked = _named_parameters(self.python_callable)
-        lost = sorted((keys & _AIRFLOW_KEYS & asked) - {"params"})
+        lost = sorted((keys & AIRFLOW_KEYS & asked) - {"params"})
         if lost:
             raise AirflowException(
                 f"{type(self).__name__} {self.task_id!r}: the callable asks for {lost}, live "
@@ -209,7 +151,7 @@ class _BasePythonVirtualenvOperator(PythonOperator):
         offered = {
             k: v
             for k, v in context.items()
-            if k in keys and (k in _CROSSING or (k in _EMPTY_ONLY and not v))
+            if k in keys and (k in CROSSING or (k in EMPTY_ONLY and not v))
         }
         if "params" in offered:
             offered["params"] = dict(offered["params"])
@@ -266,7 +208,7 @@ class _BasePythonVirtualenvOperator(PythonOperator):
                     ) from exc
             paths[2].write_text("\n".join(map(str, self.string_args)))
             script = folder / "script.py"
-            script.write_text(self._script(has_args))
+            script.write_text(venv_script.script(self, has_args))
             env = dict(os.environ) if self.inherit_env else {}
             env.update(self.env_vars or {})
             proc = run_process(
@@ -294,91 +236,10 @@ class _BasePythonVirtualenvOperator(PythonOperator):
                 return None
             return pickling.loads(paths[1].read_bytes())
 
-    def _script(self, has_args: bool) -> str:
-        name = self.python_callable.__name__
-        module = getattr(self.python_callable, "__module__", None)
-        dag = getattr(self, "dag", None)
-        in_dag_file = dag is not None and _source_file(self.python_callable) == getattr(
-            dag, "fileloc", None
-        )
-        parts = [
-            "from __future__ import annotations\n",
-            f"import {self.serializer}\nimport sys\nimport os\n",
-            'os.environ["PYTHON_OPERATORS_VIRTUAL_ENV_MODE"] = "1"\n',
-            "# Script\n" + self.get_python_source(),
-        ]
-        if in_dag_file and module:
-            # An argument pickled by reference to the DAG file's module finds it here.
-            parts.append(
-                f"\nimport types\n_dag_module = types.ModuleType({module!r})\n"
-                f"_dag_module.{name} = {name}\nsys.modules[{module!r}] = _dag_module\n"
-            )
-        if has_args:
-            parts.append(
-                f'\nwith open(sys.argv[1], "rb") as file:\n'
-                f"    arg_dict = {self.serializer}.load(file)\n"
-            )
-        else:
-            parts.append('\narg_dict = {"args": [], "kwargs": {}}\n')
-        parts.append(
-            '\nwith open(sys.argv[3], "r") as file:\n'
-            "    virtualenv_string_args = list(map(lambda x: x.strip(), list(file)))\n"
-            "\ntry:\n"
-            f'    res = {name}(*arg_dict["args"], **arg_dict["kwargs"])\n'
-            "except Exception as e:\n"
-            '    with open(sys.argv[4], "w") as file:\n'
-            "        file.write(str(e))\n"
-            "    raise\n"
-            '\nwith open(sys.argv[2], "wb") as file:\n'
-            "    if res is not None:\n"
-            f"        {self.serializer}.dump(res, file)\n"
-        )
-        return "".join(parts)
-
-
-# Values of these keys are plain data (or pendulum dates) in dagshift's context too; inlets and
-# outlets cross when they are empty (dagshift's assets are its own objects).
-_EMPTY_ONLY = frozenset({"inlets", "outlets"})
-_CROSSING = (_BASE_KEYS | _PENDULUM_KEYS | {"params", "map_index_template"}) - _EMPTY_ONLY
-
-
-def decorated_source(fn: Callable[..., Any], decorator: str) -> str:
-    """A TaskFlow function's source as Airflow writes it into the script: comment lines
-    dropped, dedented, and its ``@task...``, ``@setup``/``@teardown`` decorators removed."""
-    import libcst as cst
-
-    raw = inspect.getsource(fn)
-    lines = [line for line in raw.splitlines() if not line.strip().startswith("#")]
-    source = textwrap.dedent("\n".join(lines)) + "\n"
-    names = {"setup", "teardown", "task.skip_if", "task.run_if", decorator.strip("@")}
-
-    def is_task_decorator(expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, cst.Call):
-            return is_task_decorator(expr.func)
-        if isinstance(expr, cst.Name):
-            return expr.value in names
-        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
-            return f"{expr.value.value}.{expr.attr.value}" in names
-        return False
-
-    class _Remover(cst.CSTTransformer):
-        def leave_FunctionDef(self, original, updated):  # noqa: N802 (libcst's name)
-            kept = [d for d in updated.decorators if not is_task_decorator(d.decorator)]
-            return updated.with_changes(decorators=kept)
-
-    return cst.parse_module(source).visit(_Remover()).code
-
 
 def _named_parameters(fn: Callable[..., Any]) -> set[str]:
     params = inspect.signature(fn).parameters.values()
     return {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-
-
-def _source_file(fn: Callable[..., Any]) -> str | None:
-    try:
-        return inspect.getfile(fn)
-    except TypeError:
-        return None
 
 
 def _last_lines(out: str, n: int = 20) -> str:
@@ -461,12 +322,12 @@ class PythonVirtualenvOperator(_BasePythonVirtualenvOperator):
         return sorted(requirements)
 
     def _context_keys(self) -> set[str]:
-        keys = set(_BASE_KEYS)
-        names = {_requirement_name(line) for line in self._requirement_lines()}
+        keys = set(BASE_KEYS)
+        names = {venv_script.requirement_name(line) for line in self._requirement_lines()}
         if self.system_site_packages or "apache-airflow" in names:
-            keys |= _AIRFLOW_KEYS | _PENDULUM_KEYS
+            keys |= AIRFLOW_KEYS | PENDULUM_KEYS
         elif "pendulum" in names:
-            keys |= _PENDULUM_KEYS
+            keys |= PENDULUM_KEYS
         return keys
 
     def _cache_key(self) -> tuple[str, str]:
@@ -542,14 +403,14 @@ class ExternalPythonOperator(_BasePythonVirtualenvOperator):
         return path
 
     def _context_keys(self) -> set[str]:
-        keys = set(_BASE_KEYS)
+        keys = set(BASE_KEYS)
         # Airflow 2.11 asks the target for Airflow whatever expect_airflow says; 3.x only when
         # it is expected.
         expected = self.expect_airflow or generation_of(self) != "3"
         if expected and _has_distribution(self.python, "apache-airflow"):
-            keys |= _AIRFLOW_KEYS | _PENDULUM_KEYS
+            keys |= AIRFLOW_KEYS | PENDULUM_KEYS
         elif _has_distribution(self.python, "pendulum"):
-            keys |= _PENDULUM_KEYS
+            keys |= PENDULUM_KEYS
         return keys
 
 
