@@ -87,7 +87,7 @@ EXCLUDED: dict[str, str] = {
         "oracle: its sql/ template file is not copied into Airflow's DAGs folder"
     ),
     "example:tutorial/tutorial/print_date": "not deterministic: prints the current time",
-    "provider:example_branch_operator": "not deterministic (random); virtualenv operators",
+    "provider:example_branch_operator": "not deterministic: random branch choices",
     "provider:example_branch_operator_decorator": "not deterministic: random branch choice",
     "provider:example_external_task_marker_dag": "out of scope: ExternalTaskSensor/Marker",
     "provider:example_external_task_parent_deferrable": "out of scope: cross-DAG dependencies",
@@ -127,11 +127,13 @@ WITH_FILES: dict[str, tuple[str, ...]] = {
     "provider:example_python_operator": ("sql/sample.sql",),
 }
 
-# Examples whose deferred tasks Airflow's dag.test cannot finish: it runs a trigger inline until
-# its moment (an hour ahead) and ignores the task's timeout. Airflow's oracle runs them with
-# deferrable=False, the outcome a triggerer gives too (the deferral times out, soft_fail skips),
-# and dagshift runs the example as it is (it never defers).
-NON_DEFERRED = {"provider:example_sensors"}
+# Deferred tasks Airflow's dag.test cannot finish: it runs the trigger inline until its moment
+# (an hour ahead) and ignores the task's timeout. Airflow's oracle runs them with
+# deferrable=False, which has the outcome a triggerer gives (the deferral times out, soft_fail
+# skips); dagshift runs the example as it is (it never defers).
+NON_DEFERRED: dict[str, tuple[str, ...]] = {
+    "provider:example_sensors": ("timeout_after_second_date_in_the_future_async",),
+}
 
 _ALL = os.environ.get("DAGSHIFT_PARITY_ALL") == "1"
 
@@ -150,7 +152,7 @@ def excluded(key: str) -> str | None:
 def oracle(tmp_path_factory) -> dict[str, dict]:
     """Every case not left out as a whole, run in Airflow (cached on disk)."""
     runs = {**fixture_oracle(), **param_oracle()}
-    special = set(WITH_FILES) | NON_DEFERRED
+    special = set(WITH_FILES) | set(NON_DEFERRED)
     examples = [case for case in EXAMPLES if not excluded(case) and case not in special]
     by_stem = oracle_runs([EXAMPLES[c] for c in examples], "3")
     runs |= {case: by_stem[EXAMPLES[case].stem] for case in examples}
@@ -164,9 +166,12 @@ def _oracle_job(case: str, tmp: Path) -> dict:
     """The oracle run of an example that needs its template files or a non-deferred copy."""
     path = EXAMPLES[case]
     if case in NON_DEFERRED:
-        variant = tmp / path.name
-        variant.write_text(path.read_text().replace("deferrable=True", "deferrable=False"))
-        path = variant
+        source = path.read_text()
+        for task_id in NON_DEFERRED[case]:
+            at = source.index("deferrable=True", source.index(f'task_id="{task_id}"'))
+            source = source[:at] + "deferrable=False" + source[at + len("deferrable=True") :]
+        path = tmp / path.name
+        path.write_text(source)
     files = {rel: (EXAMPLES[case].parent / rel).read_bytes() for rel in WITH_FILES.get(case, ())}
     return {"dag_file": path, "logical_date": LOGICAL_DATE, "env": env_for(path), "files": files}
 
