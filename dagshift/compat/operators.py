@@ -9,6 +9,7 @@ operator returns the callable's value and the executor skips what Airflow would 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import itertools
@@ -45,6 +46,8 @@ __all__ = [
     "PythonSensor",
     "ShortCircuitOperator",
     "TimeDeltaSensor",
+    "TimeDeltaSensorAsync",
+    "DateTimeSensorAsync",
     "determine_kwargs",
 ]
 
@@ -114,6 +117,9 @@ class PythonOperator(BaseOperator):
         return determine_kwargs(self.python_callable, self.op_args, context)
 
     def execute_callable(self) -> Any:
+        if inspect.iscoroutinefunction(self.python_callable) and generation_of(self) == "3":
+            # Airflow 3.2+ awaits an async callable (2.x returns the coroutine unawaited).
+            return asyncio.run(self.python_callable(*self.op_args, **self.op_kwargs))
         return self.python_callable(*self.op_args, **self.op_kwargs)
 
 
@@ -376,33 +382,90 @@ class BashSensor(BaseSensorOperator):
 
 
 class FileSensor(BaseSensorOperator):
-    """True when ``filepath`` (a glob) matches a file (or a folder)."""
+    """True when ``filepath`` (a glob, under the ``fs_conn_id`` connection's ``path``; the
+    connection must exist) matches a file, or a folder holding files at any depth.
+    ``deferrable=True`` waits the same way."""
 
     template_fields = ("filepath",)
 
     def __init__(
-        self, *, filepath: str, fs_conn_id: str = "fs_default", recursive: bool = False, **kw: Any
+        self,
+        *,
+        filepath: str,
+        fs_conn_id: str = "fs_default",
+        recursive: bool = False,
+        deferrable: bool = False,
+        start_from_trigger: bool = False,
+        trigger_kwargs: dict[str, Any] | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(**kw)
         self.filepath = filepath
         self.fs_conn_id = fs_conn_id
         self.recursive = recursive
+        self.deferrable = deferrable
+        self.start_from_trigger = start_from_trigger
+
+    @property
+    def path(self) -> str:
+        from dagshift.compat.connections import get_connection
+
+        # Like Airflow's FSHook: the connection must exist (neither `airflow db migrate` of 2.x
+        # nor of 3.x creates fs_default).
+        base = get_connection(self.fs_conn_id).extra_dejson.get("path", "")
+        return os.path.join(base, self.filepath)
 
     def poke(self, context: dict[str, Any]) -> bool:
         import glob
 
-        return bool(glob.glob(self.filepath, recursive=self.recursive))
+        for path in glob.glob(self.path, recursive=self.recursive):
+            if os.path.isfile(path):
+                return True
+            for _, _, files in os.walk(path):
+                if files:
+                    return True
+        return False
 
 
 class TimeDeltaSensor(BaseSensorOperator):
-    """True once the run's data interval end plus ``delta`` has passed."""
+    """True once the run's data interval end (else its ``run_after``) plus ``delta`` (a
+    timedelta, or minutes) has passed. Deferrable, it returns True when that moment has
+    already passed, as Airflow's does before it would defer."""
 
-    def __init__(self, *, delta: timedelta, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        delta: timedelta | int,
+        deferrable: bool = False,
+        end_from_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.delta = delta
+        self.deferrable = deferrable
+        self.end_from_trigger = end_from_trigger
+
+    def _target(self, context: dict[str, Any]) -> datetime:
+        delta = self.delta if isinstance(self.delta, timedelta) else timedelta(minutes=self.delta)
+        base = context.get("data_interval_end") or context["dag_run"].run_after
+        return base + delta
 
     def poke(self, context: dict[str, Any]) -> bool:
-        return pendulum.now("UTC") >= context["data_interval_end"] + self.delta
+        return pendulum.now("UTC") > self._target(context)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        if self.deferrable and pendulum.now("UTC") > self._target(context):
+            return True
+        super().execute(context)
+        return None
+
+
+class TimeDeltaSensorAsync(TimeDeltaSensor):
+    """Airflow's deprecated name of ``TimeDeltaSensor(deferrable=True)``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("deferrable", True)
+        super().__init__(**kwargs)
 
 
 class DateTimeSensor(BaseSensorOperator):
@@ -415,4 +478,20 @@ class DateTimeSensor(BaseSensorOperator):
         self.target_time = target_time if isinstance(target_time, str) else target_time.isoformat()
 
     def poke(self, context: dict[str, Any]) -> bool:
-        return pendulum.now("UTC") >= pendulum.parse(self.target_time)
+        return pendulum.now("UTC") > pendulum.parse(self.target_time)
+
+
+class DateTimeSensorAsync(DateTimeSensor):
+    """``DateTimeSensor`` that Airflow defers: here it waits in the task."""
+
+    def __init__(
+        self,
+        *,
+        start_from_trigger: bool = False,
+        end_from_trigger: bool = False,
+        trigger_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.start_from_trigger = start_from_trigger
+        self.end_from_trigger = end_from_trigger

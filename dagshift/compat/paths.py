@@ -382,6 +382,65 @@ PATHS.update(
     }
 )
 
+# --- Python callables run by another interpreter: virtualenvs and external Pythons ---
+_VENV = {
+    name: f"venv:{name}"
+    for name in (
+        "PythonVirtualenvOperator",
+        "BranchPythonVirtualenvOperator",
+        "ExternalPythonOperator",
+        "BranchExternalPythonOperator",
+    )
+}
+PATHS["airflow.operators.python"].update(_VENV)
+PATHS["airflow.providers.standard.operators.python"] = {**_PYTHON, **_VENV}
+PATHS["airflow.operators.python_operator"].update(
+    {"PythonVirtualenvOperator": "venv:PythonVirtualenvOperator"}
+)
+
+# --- Time and weekday sensors, date-time and weekday branches (1.10 / 2.x / 3.x paths) ---
+_TIME_SENSOR = {"TimeSensor": "sensors:TimeSensor", "TimeSensorAsync": "sensors:TimeSensorAsync"}
+_WEEKDAY_SENSOR = {"DayOfWeekSensor": "sensors:DayOfWeekSensor"}
+_DATETIME_BRANCH = {"BranchDateTimeOperator": "sensors:BranchDateTimeOperator"}
+_WEEKDAY_BRANCH = {"BranchDayOfWeekOperator": "sensors:BranchDayOfWeekOperator"}
+_TIME_DELTA_ASYNC = {**_TIME_DELTA, "TimeDeltaSensorAsync": "operators:TimeDeltaSensorAsync"}
+_DATE_TIME_ASYNC = {**_DATE_TIME, "DateTimeSensorAsync": "operators:DateTimeSensorAsync"}
+PATHS.update(
+    {
+        "airflow.sensors.time_sensor": _TIME_SENSOR,
+        "airflow.sensors.weekday": _WEEKDAY_SENSOR,
+        "airflow.contrib.sensors.weekday_sensor": _WEEKDAY_SENSOR,
+        "airflow.providers.standard.sensors.time": _TIME_SENSOR,
+        "airflow.providers.standard.sensors.weekday": _WEEKDAY_SENSOR,
+        "airflow.operators.datetime": _DATETIME_BRANCH,
+        "airflow.operators.weekday": _WEEKDAY_BRANCH,
+        "airflow.providers.standard.operators.datetime": _DATETIME_BRANCH,
+        "airflow.providers.standard.operators.weekday": _WEEKDAY_BRANCH,
+        "airflow.sensors.time_delta": _TIME_DELTA_ASYNC,
+        "airflow.providers.standard.sensors.time_delta": _TIME_DELTA_ASYNC,
+        "airflow.sensors.date_time": _DATE_TIME_ASYNC,
+        "airflow.providers.standard.sensors.date_time": _DATE_TIME_ASYNC,
+    }
+)
+
+# --- ObjectStoragePath (local files; fsspec stores where fsspec is installed) ---
+_OSP = {"ObjectStoragePath": "io:ObjectStoragePath"}
+PATHS.update(
+    {
+        "airflow.io": {},
+        "airflow.io.path": _OSP,
+        "airflow.sdk.io": _OSP,
+        "airflow.sdk.io.path": _OSP,
+    }
+)
+PATHS["airflow.sdk"].update(_OSP)
+
+# --- Human-in-the-loop operators: the ones with defaults and a response timeout run ---
+PATHS["airflow.providers.standard.operators.hitl"] = {
+    name: f"hitl:{name}"
+    for name in ("HITLOperator", "HITLEntryOperator", "ApprovalOperator", "HITLBranchOperator")
+}
+
 # A path whose entry is another path's name serves the same names (the converter resolves
 # imports through these too).
 REEXPORTS: dict[str, str] = {p: e for p, e in PATHS.items() if isinstance(e, str)}

@@ -26,6 +26,7 @@ from dagshift.compat.operators import (
     PythonOperator,
     determine_kwargs,
 )
+from dagshift.compat.venv import ExternalPythonOperator, PythonVirtualenvOperator
 
 __all__ = ["task", "task_group"]
 
@@ -103,6 +104,26 @@ class _DecoratedSensorOperator(BaseSensorOperator):
         return outcome if isinstance(outcome, PokeReturnValue) else bool(outcome)
 
     _unmap = _DecoratedPythonOperator._unmap
+
+
+class _DecoratedVirtualenvOperator(_DecoratedPythonOperator, PythonVirtualenvOperator):
+    """``@task.virtualenv``: the function's source, its decorators removed, runs in a venv."""
+
+    custom_operator_name = "@task.virtualenv"
+    template_fields = PythonVirtualenvOperator.template_fields
+
+    def get_python_source(self) -> str:
+        from dagshift.compat.venv_script import decorated_source
+
+        return decorated_source(self.python_callable, self.custom_operator_name)
+
+
+class _DecoratedExternalPythonOperator(_DecoratedPythonOperator, ExternalPythonOperator):
+    """``@task.external_python``: the function's source runs with another interpreter."""
+
+    custom_operator_name = "@task.external_python"
+    template_fields = ExternalPythonOperator.template_fields
+    get_python_source = _DecoratedVirtualenvOperator.get_python_source
 
 
 def _infer_multiple_outputs(fn: Callable[..., Any]) -> bool:
@@ -234,6 +255,8 @@ class _TaskNamespace:
         self.short_circuit = _decorator(_DecoratedShortCircuitOperator)
         self.bash = _decorator(_DecoratedBashOperator)
         self.sensor = _decorator(_DecoratedSensorOperator)
+        self.virtualenv = _decorator(_DecoratedVirtualenvOperator)
+        self.external_python = _decorator(_DecoratedExternalPythonOperator)
 
     def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any):
         return self.python(python_callable, **kwargs)

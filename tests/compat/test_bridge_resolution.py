@@ -138,61 +138,6 @@ def test_a_helper_subclassing_base_hook_reads_connections_with_or_without_airflo
     }
 
 
-VENV_DAG = """
-import pendulum
-from airflow import DAG
-from airflow.operators.python import PythonVirtualenvOperator
-
-
-def isolated(day, factor):
-    import sys
-
-    return [day, factor * 2, sys.prefix != sys.base_prefix]
-
-
-with DAG("isolated", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
-    PythonVirtualenvOperator(
-        task_id="in_venv",
-        python_callable=isolated,
-        op_args=["{{ ds }}"],
-        op_kwargs={"factor": 21},
-        system_site_packages=False,
-    )
-"""
-
-
-def test_python_virtualenv_operator_runs_in_a_real_venv_through_the_bridge(dag_file):
-    path = dag_file(VENV_DAG)
-    ours = run_json(path)["isolated"]["tasks"]["in_venv"]
-    theirs = airflow_run(path, "2024-01-15")["isolated"]["tasks"]["in_venv"]
-    assert ours == {"state": "success", "result": ["2024-01-15", 42, True]}
-    assert ours == theirs
-
-
-HITL_DAG = """
-import pendulum
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-
-with DAG("approve", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
-    ApprovalOperator(task_id="sign_off", subject="Ship it?") >> EmptyOperator(task_id="ship")
-    EmptyOperator(task_id="unrelated")
-"""
-
-
-def test_a_human_in_the_loop_operator_loads_and_its_task_fails_saying_why(dag_file, load):
-    path = dag_file(HITL_DAG)
-    run = load(path)["approve"].run()
-    assert {t: r.state for t, r in run.tasks.items()} == {
-        "sign_off": "failed",
-        "ship": "upstream_failed",
-        "unrelated": "success",
-    }
-    assert "human-in-the-loop operator" in run.tasks["sign_off"].error
-    assert "dagshift run --param" in run.tasks["sign_off"].error
-
-
 def test_real_airflows_answers_are_kept_on_disk_for_the_next_run(dag_file, tmp_path, monkeypatch):
     """A second run asks the cache, not Airflow: a planted answer for a name the installed
     Airflow lacks is believed, which shows no subprocess was asked."""

@@ -78,7 +78,8 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
     """Run several DAG files in as few Airflow processes as possible; one result per run.
 
     Each run is ``(dag_file, logical_date[, conf[, params[, env]]])`` or a mapping with those
-    keys. Runs with the same ``env`` share a process unless they repeat the same file at the same
+    keys (and ``files``: what the DAG reads beside it, path relative to its folder -> bytes).
+    Runs with the same ``env`` share a process unless they repeat the same file at the same
     logical date (Airflow allows one run per DAG and logical date in a database).
 
     Raises:
@@ -104,6 +105,7 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
 
 
 def _job(run: tuple | Mapping, generation: str) -> dict:
+    files = dict(run.get("files") or {}) if isinstance(run, Mapping) else {}
     if isinstance(run, Mapping):
         run = (
             run["dag_file"],
@@ -117,10 +119,16 @@ def _job(run: tuple | Mapping, generation: str) -> dict:
     source = path.read_bytes()
     if isinstance(logical_date, datetime | date):
         logical_date = logical_date.isoformat()
+    # Files the DAG reads beside it (``files``: path relative to its folder -> bytes) are
+    # copied with it and are part of its digest.
+    digest = hashlib.sha256(source)
+    for rel in sorted(files):
+        digest.update(f"\0{rel}\0".encode() + files[rel])
     return {
         "path": str(path),
         "source": source,
-        "digest": hashlib.sha256(source).hexdigest(),
+        "files": files,
+        "digest": digest.hexdigest(),
         "logical_date": str(logical_date),
         "conf": {**(params or {}), **(conf or {})},
         "env": dict(env or {}),
@@ -159,6 +167,9 @@ def _run_in_airflow(jobs: list[dict], generation: str) -> list[dict]:
             name = names.setdefault(job["digest"], f"{job['digest'][:8]}/{Path(job['path']).name}")
             (dags / name).parent.mkdir(exist_ok=True)
             (dags / name).write_bytes(job["source"])
+            for rel, data in job["files"].items():
+                (dags / name).parent.joinpath(rel).parent.mkdir(parents=True, exist_ok=True)
+                (dags / name).parent.joinpath(rel).write_bytes(data)
         spec = {
             "generation": generation,
             "files": sorted(set(names.values())),
