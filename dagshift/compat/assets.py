@@ -1,8 +1,8 @@
 """Airflow's assets (3.x) and datasets (2.x) under their Airflow names.
 
-They are the runtime's :mod:`dagshift.runtime.assets` types; ``Dataset`` checks its URI with
-Airflow 2's words. ``AssetWatcher`` takes only triggers that need no network; there is none in
-the shim yet, so any trigger fails at load with a message that says what to do.
+They are the runtime's :mod:`dagshift.runtime.assets` types (``Dataset`` and its kin too, which
+check a URI with Airflow 2's words). ``AssetWatcher`` takes only triggers that need no network;
+there is none in the shim yet, so any trigger fails at load with a message that says what to do.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from dagshift.runtime.assets import (
     AssetAlias,
     AssetAll,
     AssetAny,
+    Dataset,
+    DatasetAlias,
+    DatasetAll,
+    DatasetAny,
     Metadata,
-    dataset_prechecks,
 )
 
 __all__ = [
@@ -33,31 +36,6 @@ __all__ = [
     "DatasetAny",
     "Metadata",
 ]
-
-
-class Dataset(Asset):
-    """Airflow 2's ``Dataset(uri, extra=None)``: an asset named by its URI."""
-
-    kind = "Dataset"
-
-    def __init__(self, uri: str, extra: dict[str, Any] | None = None) -> None:
-        dataset_prechecks(str(uri))  # Airflow 2's reasons first (empty, whitespace, ASCII)
-        super().__init__(uri=uri, extra=extra)
-
-    def __repr__(self) -> str:
-        return f"Dataset(uri={self.uri!r}, extra={self.extra!r})"
-
-
-class DatasetAlias(AssetAlias):
-    kind = "DatasetAlias"
-
-
-class DatasetAll(AssetAll):
-    word = "DatasetAll"
-
-
-class DatasetAny(AssetAny):
-    word = "DatasetAny"
 
 
 class _PollTrigger:

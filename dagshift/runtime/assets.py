@@ -36,18 +36,23 @@ __all__ = [
     "AssetEvent",
     "AssetOrTimeSchedule",
     "BaseAsset",
+    "Dataset",
+    "DatasetAlias",
+    "DatasetAll",
+    "DatasetAny",
+    "DatasetOrTimeSchedule",
     "Metadata",
     "OutletEventAccessor",
     "OutletEventAccessors",
+    "TRIGGERING_EVENTS_KEY",
     "TriggeringAssetEvents",
     "asset_condition",
+    "asset_context",
     "dataset_prechecks",
     "flow_outlets",
     "iter_assets",
-    "outlet_events",
     "sanitize_uri",
     "task_outlets",
-    "triggering_asset_events",
 ]
 
 # The pushed key under which a task hands its outlet extras and alias events to the recorder.
@@ -281,6 +286,31 @@ class AssetAll(_Condition):
         return type(self)(*self.objects, other)
 
 
+class Dataset(Asset):
+    """Airflow 2's ``Dataset(uri, extra=None)``: an asset named by its URI."""
+
+    kind = "Dataset"
+
+    def __init__(self, uri: str, extra: dict[str, Any] | None = None) -> None:
+        dataset_prechecks(str(uri))  # Airflow 2's reasons first (empty, whitespace, ASCII)
+        super().__init__(uri=uri, extra=extra)
+
+    def __repr__(self) -> str:
+        return f"Dataset(uri={self.uri!r}, extra={self.extra!r})"
+
+
+class DatasetAlias(AssetAlias):
+    kind = "DatasetAlias"
+
+
+class DatasetAll(AssetAll):
+    word = "DatasetAll"
+
+
+class DatasetAny(AssetAny):
+    word = "DatasetAny"
+
+
 class AssetOrTimeSchedule:
     """Runs on a timetable and on an asset condition, whichever comes (Airflow 2.9+)."""
 
@@ -293,6 +323,13 @@ class AssetOrTimeSchedule:
 
     def __dagshift_code__(self) -> list[Any]:
         return ["AssetOrTimeSchedule", repr(self.timetable), self.assets.__dagshift_code__()]
+
+
+class DatasetOrTimeSchedule(AssetOrTimeSchedule):
+    """Airflow 2.9+'s ``DatasetOrTimeSchedule(timetable=..., datasets=...)``."""
+
+    def __init__(self, *, timetable: Any, datasets: Any) -> None:
+        super().__init__(timetable=timetable, assets=datasets)
 
 
 def _as_condition(value: Any) -> BaseAsset:
@@ -385,20 +422,6 @@ class OutletEventAccessors(Mapping):
         return {"extra": extras, "aliases": aliases}
 
 
-def outlet_events() -> OutletEventAccessors:
-    """The running task's ``outlet_events`` (set extras, add events through aliases).
-
-    Raises:
-        RuntimeError: outside a running task.
-    """
-    from dagshift.runtime.context import current_task
-
-    current = current_task()
-    if current is None or current.pushed is None:
-        raise RuntimeError("outlet_events() is only available while a task runs")
-    return current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
-
-
 TRIGGERING_EVENTS_KEY = "triggering_asset_events"
 
 
@@ -460,14 +483,13 @@ class TriggeringAssetEvents(Mapping):
         return len(set(e.asset.uri for e in self._events))
 
 
-def triggering_asset_events() -> TriggeringAssetEvents:
-    """The events that started the running task's run (empty for other runs)."""
-    from dagshift.runtime.context import current_task
-
-    current = current_task()
-    if current is None:
-        raise RuntimeError("triggering_asset_events() is only available while a task runs")
-    return TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+def asset_context(current: Any) -> dict[str, Any]:
+    """The run context's asset names for the running task ``current``."""
+    events = TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+    out: dict[str, Any] = {"triggering_asset_events": events, "triggering_dataset_events": events}
+    if current.pushed is not None:
+        out["outlet_events"] = current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
+    return out
 
 
 def task_outlets(node: Any) -> list[Any]:

@@ -31,6 +31,13 @@ from typing import Any
 import dateutil
 import pendulum
 
+from dagshift.runtime.assets import (
+    OUTLET_EVENTS_KEY,
+    TRIGGERING_EVENTS_KEY,
+    OutletEventAccessors,
+    TriggeringAssetEvents,
+    asset_context,
+)
 from dagshift.runtime.variables import VariableAccessor
 
 __all__ = [
@@ -39,8 +46,10 @@ __all__ = [
     "SkipTask",
     "get_run_context",
     "macros",
+    "outlet_events",
     "render",
     "shell",
+    "triggering_asset_events",
 ]
 
 
@@ -131,8 +140,9 @@ def get_run_context() -> dict[str, Any]:
     map_index), ``task`` (task_id), ``dag`` (dag_id), Airflow 2's ``task_instance_key_str``,
     ``execution_date`` (the logical date) and date neighbours (``next_ds``, ``prev_ds``,
     ``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` and
-    their ``_nodash`` forms),
-    plus ``task_runs`` (the runs of tasks finished so far in this run).
+    their ``_nodash`` forms), ``outlet_events`` and ``triggering_asset_events`` (Airflow 2's
+    ``triggering_dataset_events``: the same), plus ``task_runs`` (the runs of tasks finished
+    so far in this run).
 
     Raises:
         RuntimeError: when called outside a running task.
@@ -164,6 +174,7 @@ def get_run_context() -> dict[str, Any]:
     )
     ctx["task_instance"] = ctx["ti"]
     ctx.update(airflow2_neighbours(current.run))
+    ctx.update(asset_context(current))
     return ctx
 
 
@@ -341,3 +352,23 @@ def shell(
         )
     lines = out.splitlines()
     return lines[-1].rstrip() if lines else ""
+
+
+def outlet_events() -> OutletEventAccessors:
+    """The running task's ``outlet_events`` (set extras, add events through aliases).
+
+    Raises:
+        RuntimeError: outside a running task.
+    """
+    current = current_task()
+    if current is None or current.pushed is None:
+        raise RuntimeError("outlet_events() is only available while a task runs")
+    return current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
+
+
+def triggering_asset_events() -> TriggeringAssetEvents:
+    """The events that started the running task's run (empty for other runs)."""
+    current = current_task()
+    if current is None:
+        raise RuntimeError("triggering_asset_events() is only available while a task runs")
+    return TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))

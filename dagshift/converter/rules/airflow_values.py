@@ -16,6 +16,7 @@ import libcst as cst
 
 from dagshift.converter.model import evaluated
 from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
+from dagshift.converter.rules import scheduling
 from dagshift.converter.rules.variables import catches_key_error, variable_call
 from dagshift.converter.walk import nodes
 
@@ -37,6 +38,7 @@ class AirflowValues(cst.CSTTransformer):
             for full in names.values()
         )
         self._guarded: set[int] = set()  # calls inside a try that catches KeyError
+        self._attrs: set[int] = set()  # the names right of a dot (``x.Asset``): not rewritten
 
     def visit_Try(self, node: cst.Try) -> None:
         if self._airflow3 and catches_key_error(node):
@@ -56,10 +58,28 @@ class AirflowValues(cst.CSTTransformer):
         self._rule -= _is_rule_key(original)
         return updated
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._attrs.add(id(node.attr))
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # an import's names stay as written
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def _scheduling(self, full: str | None) -> cst.BaseExpression | None:
+        found = scheduling.replacement(full)
+        if found is None:
+            return None
+        self.modules.add(found[1])
+        return cst.parse_expression(found[0])
+
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         full = qualified(original, self.names)
         if full is None:
             return updated
+        if (new := self._scheduling(full)) is not None:
+            return new
         owner, _, member = full.rpartition(".")
         if owner in TRIGGER_RULES and member.isupper() and self._rule:
             rule = member.lower()
@@ -76,6 +96,8 @@ class AirflowValues(cst.CSTTransformer):
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         full = qualified(original, self.names)
+        if id(original) not in self._attrs and (new := self._scheduling(full)) is not None:
+            return new
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
             return cst.Name(EXCEPTIONS[full])

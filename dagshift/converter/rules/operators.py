@@ -18,6 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.rules.scheduling import TASK_ARGUMENTS
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
@@ -40,8 +41,9 @@ TASK_OPTIONS = {
     "trigger_rule": "trigger_rule",
     "execution_timeout": "timeout",
 }
-# Arguments the task takes under the same name: the task's own params, its documentation
-KEPT_AS_IS = {"params"} | DOC_ATTRIBUTES
+# Arguments the task takes under the same name: the task's own params, its documentation, its
+# outlets (scheduling.py)
+KEPT_AS_IS = {"params"} | DOC_ATTRIBUTES | TASK_ARGUMENTS
 IGNORED = {
     "owner",
     "email",
