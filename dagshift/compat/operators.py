@@ -29,6 +29,7 @@ from dagshift.compat.exceptions import (
     AirflowSensorTimeout,
     AirflowSkipException,
 )
+from dagshift.runtime.context import call_task_function
 
 __all__ = [
     "BaseBranchOperator",
@@ -114,7 +115,8 @@ class PythonOperator(BaseOperator):
         return determine_kwargs(self.python_callable, self.op_args, context)
 
     def execute_callable(self) -> Any:
-        return self.python_callable(*self.op_args, **self.op_kwargs)
+        # as Airflow's callable runner: a generator runs to its end, its Metadata applied
+        return call_task_function(self.python_callable, *self.op_args, **self.op_kwargs)
 
 
 class BranchPythonOperator(PythonOperator):

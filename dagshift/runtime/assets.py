@@ -362,11 +362,26 @@ def asset_condition(schedule: Any) -> BaseAsset | None:
 
 
 class Metadata:
-    """Extra for an outlet's event, or an event through an alias (Airflow's ``Metadata``)."""
+    """Extra for an outlet's event, or an event through an alias (Airflow's ``Metadata``).
 
-    def __init__(self, asset: Asset, extra: Mapping[str, Any], alias: Any = None) -> None:
-        self.asset = asset
-        self.extra = dict(extra)
+    A task yields it (``yield Metadata(asset, {"rows": 3})``): the extra goes to the event of
+    ``asset``, and with ``alias`` an event of ``asset`` is added through the alias too.
+    ``target=`` is Airflow 2's name for ``asset`` (which may be a URI there).
+    """
+
+    def __init__(
+        self,
+        asset: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        alias: Any = None,
+        *,
+        target: Any = None,
+    ) -> None:
+        asset = target if asset is None else asset
+        if asset is None:
+            raise TypeError("Metadata() requires an asset")
+        self.asset = asset if isinstance(asset, Asset) else Asset(str(asset))
+        self.extra = dict(extra or {})
         self.alias = alias if alias is None or isinstance(alias, AssetAlias) else AssetAlias(alias)
 
 
@@ -405,11 +420,11 @@ class OutletEventAccessors(Mapping):
         return len(self._by)
 
     def apply(self, metadata: Metadata) -> None:
-        """A yielded :class:`Metadata`: as ``outlet_events[...]`` would set it."""
+        """A yielded :class:`Metadata`, as Airflow's callable runner applies it (2.x and 3.x):
+        the extra goes to the asset's event, and through the alias too when it has one."""
+        self[metadata.asset].extra.update(metadata.extra)
         if metadata.alias is not None:
             self[metadata.alias].add(metadata.asset, metadata.extra)
-        else:
-            self[metadata.asset].extra.update(metadata.extra)
 
     def to_pushed(self) -> dict[str, Any]:
         """What the recorder reads: extras by URI, alias events by alias name."""

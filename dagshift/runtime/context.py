@@ -16,7 +16,9 @@ off the schedule, ends at) the previous one; a flow without a schedule has neith
 from __future__ import annotations
 
 import contextvars
+import inspect
 import json
+import logging
 import os
 import random
 import subprocess
@@ -44,6 +46,7 @@ __all__ = [
     "FailTask",
     "RunInfo",
     "SkipTask",
+    "call_task_function",
     "get_run_context",
     "macros",
     "outlet_events",
@@ -125,6 +128,7 @@ class _Current:
     params: Mapping[str, Any] | None = None  # the task's own params (its ``params`` option)
 
 
+_log = logging.getLogger("dagshift")
 _current: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
     "dagshift_current_task", default=None
 )
@@ -372,3 +376,27 @@ def triggering_asset_events() -> TriggeringAssetEvents:
     if current is None:
         raise RuntimeError("triggering_asset_events() is only available while a task runs")
     return TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+
+
+def call_task_function(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, as Airflow's callable runner calls a task's function: a
+    generator function is run to its end, each :class:`~dagshift.runtime.assets.Metadata` it
+    yields applied to the task's ``outlet_events``, anything else ignored with a warning; the
+    result is the generator's return value."""
+    if not inspect.isgeneratorfunction(fn):
+        return fn(*args, **kwargs)
+    from dagshift.runtime.assets import Metadata
+
+    events = outlet_events()
+    result: Any = None
+
+    def _run() -> Any:
+        nonlocal result
+        result = yield from fn(*args, **kwargs)
+
+    for value in _run():
+        if isinstance(value, Metadata):
+            events.apply(value)
+        else:
+            _log.warning("Ignoring unknown data of %r received from task", type(value))
+    return result

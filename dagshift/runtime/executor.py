@@ -38,6 +38,7 @@ from dagshift.runtime.context import (
     SkipTask,
     _Current,
     _current,
+    call_task_function,
     get_run_context,
     to_datetime,
 )
@@ -531,8 +532,8 @@ def _callback(fn: Callable[[dict], Any] | None, exc: BaseException | None, task_
 
 
 def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
-    if timeout is None:
-        return node.task.fn(*args, **kwargs)
+    if timeout is None:  # a generator function runs to its end (its yielded Metadata apply)
+        return call_task_function(node.task.fn, *args, **kwargs)
     import contextvars
 
     box: dict[str, Any] = {}
@@ -540,7 +541,7 @@ def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
 
     def target() -> None:
         try:
-            box["result"] = ctx.run(node.task.fn, *args, **kwargs)
+            box["result"] = ctx.run(call_task_function, node.task.fn, *args, **kwargs)
         except BaseException as exc:  # handed to the calling thread
             box["error"] = exc
 

@@ -13,6 +13,9 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
   ``ContinuousTimetable``, ``NullTimetable``, ``OnceTimetable``) ->
   ``dagshift.runtime.timetables.<the same name>``, ported from Airflow 3.3 with the same
   arguments (their run dates are pinned against both generations in tests/runtime);
+- ``Metadata`` (yielded from a task: Airflow runs a generator task to its end, each yielded
+  ``Metadata`` setting its asset's extra, and adding an event through its alias; dagshift's
+  tasks do the same) -> ``dagshift.Metadata`` (which takes 2.x's ``target=`` too);
 - a task's ``outlets=`` (an operator's or ``@task``'s) -> the task option ``outlets=``: the
   runtime records one asset event per outlet when the task succeeds, as Airflow does;
   ``inlets=`` -> the task option ``inlets=``, kept with the task (lineage, as in Airflow: it
@@ -22,9 +25,8 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
   values of those names.
 
 Not converted (the DAG keeps its TODO): ``inlet_events`` and the context's ``inlets`` /
-``outlets`` (a callable reading them stays), ``Metadata`` (yielded from a task; the runtime's
-tasks do not iterate a generator), ``AssetWatcher`` and its triggers, ``@asset``, partitioned
-assets, a user's ``Timetable`` subclass imported from an Airflow plugin path.
+``outlets`` (a callable reading them stays), ``AssetWatcher`` and its triggers, ``@asset``,
+partitioned assets, a user's ``Timetable`` subclass imported from an Airflow plugin path.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from __future__ import annotations
 __all__ = ["CONTEXT_3", "CONTEXT_LEGACY", "NAMES", "TASK_ARGUMENTS", "replacement"]
 
 DESCRIPTION = (
-    "Asset/Dataset, AssetAll/Any, AssetOrTimeSchedule, timetables, outlets=, "
+    "Asset/Dataset, AssetAll/Any, AssetOrTimeSchedule, timetables, Metadata, outlets=, "
     "triggering_asset_events, outlet_events -> the runtime's"
 )
 
@@ -58,6 +60,12 @@ def _names() -> dict[str, tuple[str, str]]:
     out["airflow.sdk.definitions.timetables.assets.AssetOrTimeSchedule"] = out[
         "airflow.sdk.AssetOrTimeSchedule"
     ]
+    for path in (
+        "airflow.sdk",
+        "airflow.sdk.definitions.asset.metadata",
+        "airflow.datasets.metadata",
+    ):
+        out[f"{path}.Metadata"] = ("dagshift.Metadata", "dagshift")
     out["airflow.timetables.datasets.DatasetOrTimeSchedule"] = (
         "dagshift.DatasetOrTimeSchedule",
         "dagshift",
