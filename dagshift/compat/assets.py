@@ -108,58 +108,25 @@ def scheduling_context(task: Any, current: Any, generation: str) -> dict[str, An
     """The context names of assets: ``inlets``/``outlets``, ``outlet_events``, and the events
     that started the run (``triggering_asset_events``; 2.x ``triggering_dataset_events``)."""
     from dagshift.runtime.assets import (
+        INLET_EVENTS_KEY,
         OUTLET_EVENTS_KEY,
         TRIGGERING_EVENTS_KEY,
+        InletEventsAccessors,
         OutletEventAccessors,
         TriggeringAssetEvents,
     )
 
     events = TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
     pushed = current.pushed if current.pushed is not None else {}
+    inlets = list(getattr(task, "inlets", None) or [])
     out: dict[str, Any] = {
-        "inlets": list(getattr(task, "inlets", None) or []),
+        "inlets": inlets,
         "outlets": list(getattr(task, "outlets", None) or []),
         "outlet_events": pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors()),
-        "inlet_events": InletEvents(current.run.extra.get("dagshift.history")),
+        "inlet_events": InletEventsAccessors(inlets, current.run.extra.get(INLET_EVENTS_KEY)),
     }
     if generation == "3":
         out["triggering_asset_events"] = events
     else:
         out["triggering_dataset_events"] = events
     return out
-
-
-class InletEvents:
-    """``inlet_events``: every recorded event of an asset (or through an alias), oldest first.
-
-    Read from the run's history database when the run is recorded (``dagshift run``, ``serve``);
-    empty otherwise, as Airflow's is for an asset nothing has updated.
-    """
-
-    def __init__(self, history: str | None) -> None:
-        self._history = history
-
-    def __getitem__(self, key: Any) -> list[Any]:
-        if isinstance(key, AssetAlias):
-            return self.for_asset_alias(name=key.name)
-        return self.for_asset(uri=key.uri if isinstance(key, Asset) else str(key))
-
-    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[Any]:
-        return self._events(uri=uri if uri is not None else name)
-
-    def for_asset_alias(self, *, name: str) -> list[Any]:
-        return self._events(alias=name)
-
-    def _events(self, **where: Any) -> list[Any]:
-        from dagshift.runtime.assets import AssetEvent
-
-        if not self._history:
-            return []
-        from dagshift.history.assets import events_of
-        from dagshift.history.store import Store
-
-        store = Store(self._history)
-        try:
-            return [AssetEvent(e) for e in events_of(store, **where)]
-        finally:
-            store.close()

@@ -33,6 +33,7 @@ __all__ = [
     "origin_statement",
     "pending_events",
     "record_event",
+    "recorded_events",
     "record_origin",
     "run_origin",
     "satisfied_events",
@@ -264,6 +265,17 @@ def events_of(store: Store, uri: str | None = None, alias: str | None = None) ->
     column, value = ("uri", uri) if uri is not None else ("alias", alias)
     rows = store._query(f"SELECT * FROM asset_events WHERE {column} = ? ORDER BY id", (value,))
     return event_dicts(rows)
+
+
+def recorded_events(
+    path: str, *, uri: str | None = None, alias: str | None = None
+) -> list[dict[str, Any]]:
+    """:func:`events_of` the history at ``path`` (a task's ``inlet_events`` read through it)."""
+    store = Store(path)
+    try:
+        return events_of(store, uri=uri, alias=alias)
+    finally:
+        store.close()
 
 
 def describe_origin(store: Store, run: Mapping[str, Any]) -> str:

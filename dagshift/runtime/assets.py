@@ -36,6 +36,8 @@ __all__ = [
     "AssetEvent",
     "AssetOrTimeSchedule",
     "BaseAsset",
+    "INLET_EVENTS_KEY",
+    "InletEventsAccessors",
     "Dataset",
     "DatasetAlias",
     "DatasetAll",
@@ -498,10 +500,63 @@ class TriggeringAssetEvents(Mapping):
         return len(set(e.asset.uri for e in self._events))
 
 
+# In a run's extra: the history's reader of recorded events, ``read(uri=...)`` /
+# ``read(alias=...)`` -> event rows, oldest first (set by a recorded run; absent otherwise).
+INLET_EVENTS_KEY = "dagshift.inlet_events"
+
+
+class InletEventsAccessors(Mapping):
+    """``inlet_events``: every recorded event of each of the task's inlets, oldest first.
+
+    As Airflow's (2.10+ and 3): keyed by the task's inlets only (an asset, an alias, 2.x's URI
+    string, or an index into the inlets); another key raises ``KeyError``. The events are read
+    from the run's history when the run is recorded (``dagshift run``, ``serve``); a run that is
+    not recorded sees none, as Airflow shows none for an asset nothing has updated.
+    """
+
+    def __init__(self, inlets: Iterable[Any] = (), read: Any = None) -> None:
+        self._inlets = list(inlets or [])
+        self._read = read
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._inlets)
+
+    def __len__(self) -> int:
+        return len(self._inlets)
+
+    def __getitem__(self, key: Any) -> list[AssetEvent]:
+        obj = self._inlets[key] if isinstance(key, int) else key
+        if isinstance(obj, str):  # Airflow 2: a URI
+            obj = next((i for i in self._inlets if isinstance(i, Asset) and i.uri == obj), None)
+        if isinstance(obj, AssetAlias) and obj in self._inlets:
+            return self.for_asset_alias(name=obj.name)
+        if isinstance(obj, Asset) and obj in self._inlets:
+            return self._events(uri=obj.uri)
+        raise KeyError(key)
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[AssetEvent]:
+        """The events of the inlet asset named ``name`` (or at ``uri``)."""
+        for inlet in self._inlets:
+            if isinstance(inlet, Asset) and (inlet.name == name or inlet.uri == uri):
+                return self._events(uri=inlet.uri)
+        raise KeyError(name if uri is None else uri)
+
+    def for_asset_alias(self, *, name: str) -> list[AssetEvent]:
+        """The events recorded through the inlet alias ``name``."""
+        if AssetAlias(name) not in self._inlets:
+            raise KeyError(name)
+        return self._events(alias=name)
+
+    def _events(self, **where: Any) -> list[AssetEvent]:
+        return [] if self._read is None else [AssetEvent(e) for e in self._read(**where)]
+
+
 def asset_context(current: Any) -> dict[str, Any]:
     """The run context's asset names for the running task ``current``."""
     events = TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
     out: dict[str, Any] = {"triggering_asset_events": events, "triggering_dataset_events": events}
+    read = current.run.extra.get(INLET_EVENTS_KEY)
+    out["inlet_events"] = InletEventsAccessors(current.inlets or (), read)
     if current.pushed is not None:
         out["outlet_events"] = current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
     return out

@@ -126,6 +126,7 @@ class _Current:
     map_index: int = -1
     pushed: dict[str, Any] | None = None
     params: Mapping[str, Any] | None = None  # the task's own params (its ``params`` option)
+    inlets: list[Any] | None = None  # the task's inlets (its ``inlets`` option): inlet_events
 
 
 _log = logging.getLogger("dagshift")
@@ -144,9 +145,9 @@ def get_run_context() -> dict[str, Any]:
     map_index), ``task`` (task_id), ``dag`` (dag_id), Airflow 2's ``task_instance_key_str``,
     ``execution_date`` (the logical date) and date neighbours (``next_ds``, ``prev_ds``,
     ``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` and
-    their ``_nodash`` forms), ``outlet_events`` and ``triggering_asset_events`` (Airflow 2's
-    ``triggering_dataset_events``: the same), plus ``task_runs`` (the runs of tasks finished
-    so far in this run).
+    their ``_nodash`` forms), ``outlet_events``, ``inlet_events`` and
+    ``triggering_asset_events`` (Airflow 2's ``triggering_dataset_events``: the same), plus
+    ``task_runs`` (the runs of tasks finished so far in this run).
 
     Raises:
         RuntimeError: when called outside a running task.

@@ -480,7 +480,13 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
     while True:
         tries += 1
         current = _Current(
-            info, plan.task_id, tries, map_index, pushed={}, params=options.get("params")
+            info,
+            plan.task_id,
+            tries,
+            map_index,
+            pushed={},
+            params=options.get("params"),
+            inlets=node.meta.get("inlets"),
         )
         token = _current.set(current)
         try:

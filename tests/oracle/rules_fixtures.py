@@ -166,7 +166,7 @@ RULES_EXPECTED.update(
                 S,
                 {"write": (S, ["s3://bucket/raw.csv", "file:///tmp/dagshift_other"])},
             ),
-            "af2_r_scheduling_consumer": (S, {"read": (S, [])}),
+            "af2_r_scheduling_consumer": (S, {"read": (S, [[], [True, False, 1]])}),
             # a data-interval timetable: the run for a date covers the period ending before it
             "af2_r_scheduling_nightly": (
                 S,
@@ -195,7 +195,7 @@ RULES_EXPECTED.update(
                     )
                 },
             ),
-            "af3_r_scheduling_consumer": (S, {"read": (S, [0, []])}),
+            "af3_r_scheduling_consumer": (S, {"read": (S, [0, [], [True, False, 1]])}),
             # Airflow 3: a run that is not scheduled covers (date, date), whatever the timetable
             "af3_r_scheduling_nightly": (
                 S,

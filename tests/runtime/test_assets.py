@@ -183,3 +183,36 @@ def test_a_task_yielding_metadata_records_its_extras_as_airflow_s_callable_runne
         ("daily-partitions", {"cols": 2}),
         (None, {"rows": 1, "cols": 2}),
     ]
+
+
+def test_inlet_events_read_the_recorded_events_of_the_task_s_inlets_only(tmp_path):
+    from dagshift import get_run_context
+
+    @task(inlets=[RAW])
+    def read():
+        inlets = get_run_context()["inlet_events"]
+        try:
+            inlets[DAILY]
+        except KeyError:
+            other = "KeyError"  # Airflow's: inlet_events is keyed by the task's inlets only
+        return [
+            [[e.source_task_id, e.extra] for e in inlets[RAW]],
+            [e.id for e in inlets[0]] == [e.id for e in inlets[RAW]],
+            other,
+        ]
+
+    store = Store(tmp_path / "h.db")
+    results = ResultStore.beside(store.path)
+    with Flow("produce") as produce:
+        extract()
+    with Flow("consume") as consume:
+        read()
+    assert consume.run().tasks["read"].result == [[], True, "KeyError"]  # no history: none
+    run_recorded(store, results, produce)
+    run_recorded(store, results, produce)
+    run = run_recorded(store, results, consume)
+    assert run.tasks["read"].result == [
+        [["extract", {"rows": 7}], ["extract", {"rows": 7}]],
+        True,
+        "KeyError",
+    ]

@@ -19,13 +19,14 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
 - a task's ``outlets=`` (an operator's or ``@task``'s) -> the task option ``outlets=``: the
   runtime records one asset event per outlet when the task succeeds, as Airflow does;
   ``inlets=`` -> the task option ``inlets=``, kept with the task (lineage, as in Airflow: it
-  changes nothing in a run but what ``inlet_events`` reads, which does not convert);
-- the context names a consumer or producer reads: ``outlet_events`` (2.10+ and 3),
+  changes nothing in a run but what ``inlet_events`` may read);
+- the context names a consumer or producer reads: ``outlet_events`` and ``inlet_events``
+  (2.10+ and 3: the recorded events of the task's inlets, keyed by them only),
   ``triggering_asset_events`` (3) and ``triggering_dataset_events`` (2.x) -> the run context's
   values of those names.
 
-Not converted (the DAG keeps its TODO): ``inlet_events`` and the context's ``inlets`` /
-``outlets`` (a callable reading them stays), ``AssetWatcher`` and its triggers, ``@asset``,
+Not converted (the DAG keeps its TODO): the context's ``inlets`` / ``outlets`` (a callable
+reading them stays), ``AssetWatcher`` and its triggers, ``@asset``,
 partitioned assets, a user's ``Timetable`` subclass imported from an Airflow plugin path.
 """
 
@@ -35,7 +36,7 @@ __all__ = ["CONTEXT_3", "CONTEXT_LEGACY", "NAMES", "TASK_ARGUMENTS", "replacemen
 
 DESCRIPTION = (
     "Asset/Dataset, AssetAll/Any, AssetOrTimeSchedule, timetables, Metadata, outlets=, "
-    "triggering_asset_events, outlet_events -> the runtime's"
+    "triggering_asset_events, outlet_events, inlet_events -> the runtime's"
 )
 
 _TIMETABLES = "dagshift.runtime.timetables"
@@ -86,9 +87,14 @@ NAMES: dict[str, tuple[str, str]] = _names()
 TASK_ARGUMENTS = {"outlets", "inlets"}
 
 # Context name -> the run context's key, per the file's Airflow generation
-CONTEXT_3 = {"outlet_events": "outlet_events", "triggering_asset_events": "triggering_asset_events"}
+CONTEXT_3 = {
+    "outlet_events": "outlet_events",
+    "inlet_events": "inlet_events",
+    "triggering_asset_events": "triggering_asset_events",
+}
 CONTEXT_LEGACY = {
     "outlet_events": "outlet_events",
+    "inlet_events": "inlet_events",
     "triggering_dataset_events": "triggering_dataset_events",
 }
 
