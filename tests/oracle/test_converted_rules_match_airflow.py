@@ -35,11 +35,19 @@ pytestmark = pytest.mark.oracle
 
 RULE_FIXTURES = sorted(FIXTURE_DAGS.glob("*_r_*.py"))
 # Airflow 3.3's own examples that these rules made convert (dag_run.conf in a template,
-# dag_display_name, Params with schemas): their conversions must match Airflow too
+# dag_display_name, Params with schemas, assets): their conversions must match Airflow too
 _EXAMPLES = EXAMPLE_FOLDERS["example"]
 UNBLOCKED = [
     _EXAMPLES / f"{name}.py" if _EXAMPLES else Path(name)
-    for name in ("example_trigger_target_dag", "example_display_name", "example_params_trigger_ui")
+    for name in (
+        "example_trigger_target_dag",
+        "example_display_name",
+        "example_params_trigger_ui",
+        # scheduling.py: assets, aliases, conditions, timetables, outlet/inlet events
+        "example_assets",
+        "example_asset_alias",
+        "example_asset_alias_with_no_taskflow",
+    )
 ]
 
 
