@@ -71,6 +71,7 @@ def _airflow_states(tmp_path) -> dict:
 def test_the_child_waits_on_the_parent_s_task_as_in_airflow(tmp_path):
     airflow = _airflow_states(tmp_path)
     assert airflow["af3_sch_child"] == {"wait_done": "success", "wait_missing": "skipped",
+                                        "wait_group": "success", "wait_partial": "success",
                                         "after": "success"}  # fmt: skip
     ours, err = _run(FIXTURE, tmp_path)
     assert {d: {t: s for t, (s, _) in tasks.items()} for d, tasks in _states(ours).items()} == (
