@@ -18,7 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
-from dagshift.converter.rules.scheduling import TASK_ARGUMENTS
+from dagshift.converter.rules.scheduling import TASK_ARGUMENTS, check_task_argument
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
@@ -93,6 +93,7 @@ def operator_args(
             if dag_var is None or not m.matches(arg.value, m.Name(dag_var)):
                 raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
         elif name in TASK_OPTIONS or name in KEPT_AS_IS:
+            check_task_argument(name, arg.value, call)
             options.append(kwarg(TASK_OPTIONS.get(name, name), arg.value))
         elif name in allowed:
             rest[name] = arg

@@ -32,7 +32,18 @@ partitioned assets, a user's ``Timetable`` subclass imported from an Airflow plu
 
 from __future__ import annotations
 
-__all__ = ["CONTEXT_3", "CONTEXT_LEGACY", "NAMES", "TASK_ARGUMENTS", "replacement"]
+import libcst as cst
+
+from dagshift.converter.model import Unsupported
+
+__all__ = [
+    "CONTEXT_3",
+    "CONTEXT_LEGACY",
+    "NAMES",
+    "TASK_ARGUMENTS",
+    "check_task_argument",
+    "replacement",
+]
 
 DESCRIPTION = (
     "Asset/Dataset, AssetAll/Any, AssetOrTimeSchedule, timetables, Metadata, outlets=, "
@@ -102,3 +113,17 @@ CONTEXT_LEGACY = {
 def replacement(full: str | None) -> tuple[str, str] | None:
     """(dagshift expression, module to import) for an Airflow scheduling name, else None."""
     return NAMES.get(full) if full else None
+
+
+def check_task_argument(name: str, value: cst.BaseExpression, at: cst.CSTNode) -> None:
+    """Unsupported for ``outlets=`` / ``inlets=`` holding a literal (a URI string, a number):
+    Airflow takes other lineage objects there and ignores them for assets; dagshift's tasks take
+    assets only. What else the list holds is checked where the names are (an Airflow name that
+    stays keeps the DAG)."""
+    if name not in TASK_ARGUMENTS:
+        return
+    elements = value.elements if isinstance(value, cst.List | cst.Tuple | cst.Set) else [value]
+    for el in elements:
+        item = el.value if isinstance(el, cst.BaseElement) else el
+        if isinstance(item, cst.BaseString | cst.Integer | cst.Float | cst.Dict):
+            raise Unsupported(at, "DS011", f"{name}= holds a value that is not an asset")

@@ -16,6 +16,7 @@ from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
+from dagshift.converter.rules.scheduling import check_task_argument
 
 __all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
 
@@ -70,6 +71,7 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
         if name == "execution_timeout":
             args.append(kwarg("timeout", arg.value))
         elif name in _OPTIONS:
+            check_task_argument(name, arg.value, dec)
             args.append(arg)
         elif name is not None and ignorable(name, arg.value):
             continue  # as for an operator: no effect on a run (owner, pool ...)
