@@ -19,8 +19,11 @@ from dagshift.runtime.assets import (
     DatasetAlias,
     DatasetAll,
     DatasetAny,
+    DirectoryFileDeleteTrigger,
+    FileDeleteTrigger,
     Metadata,
 )
+from dagshift.runtime.assets import AssetWatcher as _AssetWatcher
 
 __all__ = [
     "Asset",
@@ -38,70 +41,14 @@ __all__ = [
 ]
 
 
-class _PollTrigger:
-    """A trigger ``serve`` polls on its own clock; ``poll()`` returns the events' payloads."""
-
-    poke_interval: float = 5.0
-
-    def poll(self) -> list[Any]:
-        raise NotImplementedError
-
-
-class FileDeleteTrigger(_PollTrigger):
-    """Fires when ``filepath`` exists, and deletes it (the standard provider's trigger)."""
-
-    def __init__(self, filepath: str, poke_interval: float = 5.0, **_: Any) -> None:
-        self.filepath = filepath
-        self.poke_interval = poke_interval
-
-    def poll(self) -> list[Any]:
-        import os
-
-        try:
-            if os.path.isfile(self.filepath):
-                os.remove(self.filepath)
-                return [True]
-        except FileNotFoundError:  # another service took it first
-            pass
-        return []
-
-
-class DirectoryFileDeleteTrigger(_PollTrigger):
-    """Fires when ``directory/filename`` exists, and deletes it."""
-
-    def __init__(self, *, directory: str, filename: str, poke_interval: float = 5.0) -> None:
-        self.directory, self.filename = directory, filename
-        self.poke_interval = poke_interval
-
-    def poll(self) -> list[Any]:
-        import os
-
-        path = os.path.join(self.directory, self.filename)
-        return [{"filepath": path}] if FileDeleteTrigger(path).poll() else []
-
-
-class AssetWatcher:
-    """``AssetWatcher(name, trigger)``: ``serve`` records an event of the asset each time the
-    trigger fires (extra ``{"from_trigger": True, "payload": ...}``, as Airflow's triggerer).
-
-    Only triggers that need no network run here (``FileDeleteTrigger``,
-    ``DirectoryFileDeleteTrigger``); any other fails at load, saying what to do.
-    """
+class AssetWatcher(_AssetWatcher):
+    __doc__ = _AssetWatcher.__doc__
 
     def __init__(self, name: str, trigger: Any) -> None:
-        if not isinstance(trigger, _PollTrigger):
-            raise AirflowException(
-                f"AssetWatcher {name!r}: dagshift cannot run the trigger "
-                f"{type(trigger).__name__} (it watches only files: FileDeleteTrigger, "
-                "DirectoryFileDeleteTrigger). Schedule the consumer on the asset alone and record "
-                "its events from the task that updates it (outlets=[...])"
-            )
-        self.name = name
-        self.trigger = trigger
-
-    def poll(self) -> list[dict[str, Any]]:
-        """The extras of the events the trigger fired since the last poll."""
-        return [{"from_trigger": True, "payload": p} for p in self.trigger.poll()]
+        try:
+            super().__init__(name, trigger)
+        except TypeError as exc:  # Airflow's exception type, for code that catches it
+            raise AirflowException(str(exc)) from None
 
 
 def scheduling_context(task: Any, current: Any, generation: str) -> dict[str, Any]:

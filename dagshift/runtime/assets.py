@@ -35,6 +35,9 @@ __all__ = [
     "AssetAny",
     "AssetEvent",
     "AssetOrTimeSchedule",
+    "AssetWatcher",
+    "DirectoryFileDeleteTrigger",
+    "FileDeleteTrigger",
     "BaseAsset",
     "INLET_EVENTS_KEY",
     "InletEventsAccessors",
@@ -150,7 +153,7 @@ class Asset(BaseAsset):
         uri: where the data is; ``s3://bucket/key``, ``file:///tmp/x``, or any name.
         group: a label for listings (default ``"asset"``).
         extra: JSON-able facts about the asset, kept with it.
-        watchers: :class:`AssetWatcher`-like objects (see :mod:`dagshift.compat.assets`).
+        watchers: :class:`AssetWatcher` objects: ``serve`` records an event each time one fires.
     """
 
     kind = "Asset"
@@ -361,6 +364,72 @@ def asset_condition(schedule: Any) -> BaseAsset | None:
         if all(isinstance(i, BaseAsset) for i in schedule):
             return _as_condition(schedule)
     return None
+
+
+class _PollTrigger:
+    """A trigger ``serve`` polls on its own clock; ``poll()`` returns the events' payloads."""
+
+    poke_interval: float = 5.0
+
+    def poll(self) -> list[Any]:
+        raise NotImplementedError
+
+
+class FileDeleteTrigger(_PollTrigger):
+    """Fires when ``filepath`` exists, and deletes it (the standard provider's trigger)."""
+
+    def __init__(self, filepath: str, poke_interval: float = 5.0, **_: Any) -> None:
+        self.filepath = filepath
+        self.poke_interval = poke_interval
+
+    def poll(self) -> list[Any]:
+        import os
+
+        try:
+            if os.path.isfile(self.filepath):
+                os.remove(self.filepath)
+                return [True]
+        except FileNotFoundError:  # another service took it first
+            pass
+        return []
+
+
+class DirectoryFileDeleteTrigger(_PollTrigger):
+    """Fires when ``directory/filename`` exists, and deletes it."""
+
+    def __init__(self, *, directory: str, filename: str, poke_interval: float = 5.0) -> None:
+        self.directory, self.filename = directory, filename
+        self.poke_interval = poke_interval
+
+    def poll(self) -> list[Any]:
+        import os
+
+        path = os.path.join(self.directory, self.filename)
+        return [{"filepath": path}] if FileDeleteTrigger(path).poll() else []
+
+
+class AssetWatcher:
+    """``AssetWatcher(name, trigger)``: ``serve`` records an event of the asset each time the
+    trigger fires (extra ``{"from_trigger": True, "payload": ...}``, as Airflow's triggerer).
+
+    Only triggers that need no network run here (``FileDeleteTrigger``,
+    ``DirectoryFileDeleteTrigger``); any other fails at load, saying what to do.
+    """
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        if not isinstance(trigger, _PollTrigger):
+            raise TypeError(
+                f"AssetWatcher {name!r}: dagshift cannot run the trigger "
+                f"{type(trigger).__name__} (it watches only files: FileDeleteTrigger, "
+                "DirectoryFileDeleteTrigger). Schedule the consumer on the asset alone and record "
+                "its events from the task that updates it (outlets=[...])"
+            )
+        self.name = name
+        self.trigger = trigger
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The extras of the events the trigger fired since the last poll."""
+        return [{"from_trigger": True, "payload": p} for p in self.trigger.poll()]
 
 
 class Metadata:

@@ -47,6 +47,7 @@ UNBLOCKED = [
         "example_assets",
         "example_asset_alias",
         "example_asset_alias_with_no_taskflow",
+        "example_asset_with_watchers",
     )
 ]
 

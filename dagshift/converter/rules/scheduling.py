@@ -16,6 +16,10 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
 - ``Metadata`` (yielded from a task: Airflow runs a generator task to its end, each yielded
   ``Metadata`` setting its asset's extra, and adding an event through its alias; dagshift's
   tasks do the same) -> ``dagshift.Metadata`` (which takes 2.x's ``target=`` too);
+- ``AssetWatcher`` with the standard provider's ``FileDeleteTrigger`` /
+  ``DirectoryFileDeleteTrigger`` -> ``dagshift.runtime.assets.<the same name>``: ``serve``
+  polls the file and records an event when it appears, as Airflow's triggerer (another
+  trigger stays, and so does its DAG);
 - a task's ``outlets=`` (an operator's or ``@task``'s) -> the task option ``outlets=``: the
   runtime records one asset event per outlet when the task succeeds, as Airflow does;
   ``inlets=`` -> the task option ``inlets=``, kept with the task (lineage, as in Airflow: it
@@ -26,7 +30,7 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
   values of those names.
 
 Not converted (the DAG keeps its TODO): the context's ``inlets`` / ``outlets`` (a callable
-reading them stays), ``AssetWatcher`` and its triggers, ``@asset``,
+reading them stays), other triggers, ``@asset``,
 partitioned assets, a user's ``Timetable`` subclass imported from an Airflow plugin path.
 """
 
@@ -51,6 +55,7 @@ DESCRIPTION = (
 )
 
 _TIMETABLES = "dagshift.runtime.timetables"
+_ASSETS = "dagshift.runtime.assets"
 _ASSETS_3 = ("Asset", "AssetAlias", "AssetAll", "AssetAny")
 _DATASETS = ("Dataset", "DatasetAlias", "DatasetAll", "DatasetAny")
 _TIMETABLE_CLASSES = {
@@ -72,6 +77,10 @@ def _names() -> dict[str, tuple[str, str]]:
     out["airflow.sdk.definitions.timetables.assets.AssetOrTimeSchedule"] = out[
         "airflow.sdk.AssetOrTimeSchedule"
     ]
+    for path in ("airflow.sdk", "airflow.sdk.definitions.asset"):
+        out[f"{path}.AssetWatcher"] = (f"{_ASSETS}.AssetWatcher", _ASSETS)
+    for name in ("FileDeleteTrigger", "DirectoryFileDeleteTrigger"):
+        out[f"airflow.providers.standard.triggers.file.{name}"] = (f"{_ASSETS}.{name}", _ASSETS)
     for path in (
         "airflow.sdk",
         "airflow.sdk.definitions.asset.metadata",
