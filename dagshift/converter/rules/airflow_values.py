@@ -38,7 +38,10 @@ class AirflowValues(cst.CSTTransformer):
             for full in names.values()
         )
         self._guarded: set[int] = set()  # calls inside a try that catches KeyError
-        self._attrs: set[int] = set()  # the names right of a dot (``x.Asset``): not rewritten
+        # names that are no use of an import: right of a dot (``x.Asset``), a keyword, a
+        # parameter, a definition's or an assignment's target; not rewritten
+        self._attrs: set[int] = set()
+        self._shadow: list[set[str]] = []  # names the functions around bind themselves
 
     def visit_Try(self, node: cst.Try) -> None:
         if self._airflow3 and catches_key_error(node):
@@ -46,6 +49,33 @@ class AirflowValues(cst.CSTTransformer):
 
     def visit_Arg(self, node: cst.Arg) -> None:
         self._rule += bool(node.keyword and node.keyword.value == "trigger_rule")
+        if node.keyword is not None:
+            self._attrs.add(id(node.keyword))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._attrs.add(id(node.name))
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Name):
+            self._attrs.add(id(node.target))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._attrs.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._attrs.add(id(node.name))
+        self._shadow.append(_bound_in(node))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self._shadow.pop()
+        return updated
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._shadow.append(_bound_in(node))
+
+    def leave_Lambda(self, original: cst.Lambda, updated: cst.Lambda):
+        self._shadow.pop()
+        return updated
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         self._rule -= bool(original.keyword and original.keyword.value == "trigger_rule")
@@ -95,8 +125,10 @@ class AirflowValues(cst.CSTTransformer):
         return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
+        if id(original) in self._attrs or any(original.value in b for b in self._shadow):
+            return updated  # not the import's name here: it stays (and keeps its DAG)
         full = qualified(original, self.names)
-        if id(original) not in self._attrs and (new := self._scheduling(full)) is not None:
+        if (new := self._scheduling(full)) is not None:
             return new
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
@@ -122,6 +154,20 @@ class AirflowValues(cst.CSTTransformer):
 
 # Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
 _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
+
+
+def _bound_in(fn: cst.FunctionDef | cst.Lambda) -> set[str]:
+    """Names a function binds itself: its parameters and the targets assigned in it."""
+    out: set[str] = set()
+    for node in nodes(fn):
+        if type(node) is cst.Param:
+            out.add(node.name.value)
+        elif type(node) in (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For):
+            target = node.target
+            out |= {n.value for n in nodes(target) if type(n) is cst.Name}
+        elif type(node) is cst.AsName and isinstance(node.name, cst.Name):
+            out.add(node.name.value)
+    return out
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:
