@@ -160,7 +160,12 @@ class ExternalTaskSensor(BaseSensorOperator):
     ``timeout``; ``mode`` and ``deferrable`` wait the same way.
     """
 
-    template_fields = ("external_dag_id", "external_task_id", "external_task_ids")
+    template_fields = (
+        "external_dag_id",
+        "external_task_id",
+        "external_task_ids",
+        "external_task_group_id",
+    )
     ui_color = "#4db7db"
 
     def __init__(
@@ -189,11 +194,18 @@ class ExternalTaskSensor(BaseSensorOperator):
                 "Only one of `execution_delta` or `execution_date_fn` may be provided to "
                 "ExternalTaskSensor; not both."
             )
-        if external_task_group_id is not None:
-            raise NotImplementedError(
-                "ExternalTaskSensor(external_task_group_id=...) is not supported by dagshift: "
-                "list the group's tasks in external_task_ids"
+        if external_task_group_id is not None and (external_task_ids or external_task_id):
+            raise ValueError(
+                "Only one of `external_task_group_id` or `external_task_ids` may be provided to "
+                "ExternalTaskSensor; use external_task_id or external_task_ids or "
+                "external_task_group_id."
             )
+        states = [*(allowed_states or ["success"]), *(skipped_states or []), *(failed_states or [])]
+        if len(set(map(str, states))) != len(states):
+            raise ValueError(  # Airflow 3's DuplicateStateError, 2.x's AirflowException
+                "Duplicate values provided across allowed_states, skipped_states and failed_states."
+            )
+        self.external_task_group_id = external_task_group_id
         self.external_dag_id = external_dag_id
         self.external_task_id = external_task_id
         self.external_task_ids = (
@@ -218,13 +230,18 @@ class ExternalTaskSensor(BaseSensorOperator):
 
     def poke(self, context: dict[str, Any]) -> bool:
         from dagshift.compat.exceptions import AirflowException, AirflowSkipException
-        from dagshift.history.assets import external_states
+        from dagshift.history.assets import external_group_states, external_states
         from dagshift.history.store import Store
 
         history = _history(self)
         dates = [pendulum.instance(d).in_timezone("UTC") for d in self._dates(context)]
         store = Store(history)
         try:
+            if self.external_task_group_id is not None:
+                groups = external_group_states(
+                    store, self.external_dag_id, dates, self.external_task_group_id
+                )
+                return self._poke_group(groups, dates)
             states = external_states(store, self.external_dag_id, dates, self.external_task_ids)
         finally:
             store.close()
@@ -237,6 +254,30 @@ class ExternalTaskSensor(BaseSensorOperator):
         if any(s in self.skipped_states for s in states):
             raise AirflowSkipException(f"The external {where} reached a skipped state ({states})")
         return all(s in self.allowed_states for s in states)
+
+    def _poke_group(self, groups: list[dict[str, str] | None], dates: list[Any]) -> bool:
+        """Airflow 3.3's rule for a task group: a run counts for a list of states when every
+        task of the group in it has one of them (a run without the group's tasks never does);
+        fail or skip when any run counts for ``failed_states`` / ``skipped_states``, done when
+        every date's run counts for ``allowed_states``."""
+        from dagshift.compat.exceptions import AirflowException, AirflowSkipException
+
+        def count(states: list[str]) -> int:
+            return sum(1 for g in groups if g and all(v in states for v in g.values()))
+
+        where = f"The external task_group '{self.external_task_group_id}' in DAG "
+        if self.failed_states and count(self.failed_states):
+            if self.soft_fail:
+                raise AirflowSkipException(
+                    f"{where}'{self.external_dag_id}' failed. Skipping due to soft_fail."
+                )
+            raise AirflowException(f"{where}'{self.external_dag_id}' failed.")
+        if self.skipped_states and count(self.skipped_states):
+            raise AirflowSkipException(
+                f"{where}{self.external_dag_id} reached a state in our states-to-skip-on list. "
+                "Skipping."
+            )
+        return count(self.allowed_states) == len(dates)
 
 
 def _history(task: Any) -> str:

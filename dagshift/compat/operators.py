@@ -30,6 +30,7 @@ from dagshift.compat.exceptions import (
     AirflowSensorTimeout,
     AirflowSkipException,
 )
+from dagshift.runtime.context import call_task_function
 
 __all__ = [
     "BaseBranchOperator",
@@ -120,7 +121,8 @@ class PythonOperator(BaseOperator):
         if inspect.iscoroutinefunction(self.python_callable) and generation_of(self) == "3":
             # Airflow 3.2+ awaits an async callable (2.x returns the coroutine unawaited).
             return asyncio.run(self.python_callable(*self.op_args, **self.op_kwargs))
-        return self.python_callable(*self.op_args, **self.op_kwargs)
+        # as Airflow's callable runner: a generator runs to its end, its Metadata applied
+        return call_task_function(self.python_callable, *self.op_args, **self.op_kwargs)
 
 
 class BranchPythonOperator(PythonOperator):

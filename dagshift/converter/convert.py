@@ -230,11 +230,34 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
                 jobs[0].modules.add(module)
                 jobs[0].bridged.append({"task_id": stmt.name.value, "operator": f"@task.{kind}"})
             elif is_taskflow(stmt, info.names):
-                out[id(stmt)], needs = rewrite_taskflow(stmt, info)
+                new, needs = rewrite_taskflow(stmt, info)
+                out[id(stmt)] = _decorator_values(new, info, jobs[0])
                 jobs[0].needs |= needs
             elif is_group_function(stmt, info.names):
                 out[id(stmt)] = rewrite_outside(stmt, jobs[0])
     return out
+
+
+def _decorator_values(fn: cst.FunctionDef, info: FileInfo, job: DagJob) -> cst.FunctionDef:
+    """A module-level TaskFlow function's decorator arguments made free of airflow by
+    ``airflow_values`` (``@task(outlets=[Asset(...)])``), or Unsupported when a name stays."""
+    values = AirflowValues(info.names)
+    heads = {n.partition(".")[0] for n in info.names}
+    decorators = []
+    for dec in fn.decorators:
+        if isinstance(dec.decorator, cst.Call):
+            dec = dec.with_changes(
+                decorator=dec.decorator.with_changes(
+                    args=[walk(arg, values) for arg in dec.decorator.args]
+                )
+            )
+            found = next((f for a in dec.decorator.args if (f := first_name(a, heads))), None)
+            if found is not None:
+                raise Unsupported(fn, "DS002", f"uses {found.value!r} from airflow, which stays")
+        decorators.append(dec)
+    job.needs |= values.needs
+    job.modules |= values.modules
+    return fn.with_changes(decorators=decorators)
 
 
 def _values_outside(

@@ -26,6 +26,7 @@ __all__ = [
     "describe_origin",
     "event_dicts",
     "events_of",
+    "external_group_states",
     "external_states",
     "events_for_run",
     "last_event_id",
@@ -33,6 +34,7 @@ __all__ = [
     "origin_statement",
     "pending_events",
     "record_event",
+    "recorded_events",
     "record_origin",
     "run_origin",
     "satisfied_events",
@@ -266,6 +268,17 @@ def events_of(store: Store, uri: str | None = None, alias: str | None = None) ->
     return event_dicts(rows)
 
 
+def recorded_events(
+    path: str, *, uri: str | None = None, alias: str | None = None
+) -> list[dict[str, Any]]:
+    """:func:`events_of` the history at ``path`` (a task's ``inlet_events`` read through it)."""
+    store = Store(path)
+    try:
+        return events_of(store, uri=uri, alias=alias)
+    finally:
+        store.close()
+
+
 def describe_origin(store: Store, run: Mapping[str, Any]) -> str:
     """Why ``run`` started, in words (for ``dagshift runs``)."""
     origin = run_origin(store, run["run_id"])
@@ -308,4 +321,26 @@ def external_states(
             {t["task_id"]: t["state"] for t in store.task_runs(rows[0]["run_id"])} if rows else {}
         )
         out.extend(states.get(t) for t in task_ids)
+    return out
+
+
+def external_group_states(
+    store: Store, flow: str, logical_dates: Iterable[Any], group_id: str
+) -> list[dict[str, str] | None]:
+    """Per logical date, the states of the tasks of group ``group_id`` (task ids under
+    ``<group_id>.``, nested groups included) in the latest run of ``flow`` there; None where
+    there is no run."""
+    out: list[dict[str, str] | None] = []
+    prefix = f"{group_id}."
+    for when in logical_dates:
+        rows = store._query(
+            "SELECT run_id FROM runs WHERE flow = ? AND logical_date = ? "
+            "ORDER BY created DESC, rowid DESC LIMIT 1",
+            (flow, when.isoformat()),
+        )
+        if not rows:
+            out.append(None)
+            continue
+        tasks = store.task_runs(rows[0]["run_id"])
+        out.append({t["task_id"]: t["state"] for t in tasks if t["task_id"].startswith(prefix)})
     return out

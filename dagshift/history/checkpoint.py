@@ -20,6 +20,7 @@ executor reuses them and runs only the rest.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -32,7 +33,9 @@ from typing import Any
 
 import cloudpickle
 
+from dagshift.history.assets import recorded_events
 from dagshift.history.store import IN_DB, Store, StoreError, new_run_id
+from dagshift.runtime.assets import INLET_EVENTS_KEY
 from dagshift.runtime.files import write_atomic
 from dagshift.runtime.state import SUCCESS, TaskRun
 
@@ -371,7 +374,11 @@ def run_recorded(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )
     # where the task context reads recorded asset events (inlet_events) and other runs
-    options["run_extra"] = {"dagshift.history": str(store.path), **options.get("run_extra", {})}
+    options["run_extra"] = {
+        "dagshift.history": str(store.path),
+        INLET_EVENTS_KEY: functools.partial(recorded_events, str(store.path)),
+        **options.get("run_extra", {}),
+    }
     watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))
     options["cancel"] = watcher.event
     watcher.start()

@@ -6,11 +6,23 @@ from dagshift.runtime.assets import (
     AssetAll,
     AssetAny,
     AssetOrTimeSchedule,
+    Dataset,
+    DatasetAlias,
+    DatasetAll,
+    DatasetAny,
+    DatasetOrTimeSchedule,
     Metadata,
+)
+from dagshift.runtime.context import (
+    FailTask,
+    SkipTask,
+    get_run_context,
     outlet_events,
+    push,
+    render,
+    shell,
     triggering_asset_events,
 )
-from dagshift.runtime.context import FailTask, SkipTask, get_run_context, push, render, shell
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.groups import Group, group
@@ -24,6 +36,11 @@ __all__ = [
     "AssetAll",
     "AssetAny",
     "AssetOrTimeSchedule",
+    "Dataset",
+    "DatasetAlias",
+    "DatasetAll",
+    "DatasetAny",
+    "DatasetOrTimeSchedule",
     "Metadata",
     "CycleError",
     "FailTask",

@@ -35,19 +35,29 @@ __all__ = [
     "AssetAny",
     "AssetEvent",
     "AssetOrTimeSchedule",
+    "AssetWatcher",
+    "DirectoryFileDeleteTrigger",
+    "FileDeleteTrigger",
     "BaseAsset",
+    "INLET_EVENTS_KEY",
+    "InletEventsAccessors",
+    "Dataset",
+    "DatasetAlias",
+    "DatasetAll",
+    "DatasetAny",
+    "DatasetOrTimeSchedule",
     "Metadata",
     "OutletEventAccessor",
     "OutletEventAccessors",
+    "TRIGGERING_EVENTS_KEY",
     "TriggeringAssetEvents",
     "asset_condition",
+    "asset_context",
     "dataset_prechecks",
     "flow_outlets",
     "iter_assets",
-    "outlet_events",
     "sanitize_uri",
     "task_outlets",
-    "triggering_asset_events",
 ]
 
 # The pushed key under which a task hands its outlet extras and alias events to the recorder.
@@ -143,7 +153,7 @@ class Asset(BaseAsset):
         uri: where the data is; ``s3://bucket/key``, ``file:///tmp/x``, or any name.
         group: a label for listings (default ``"asset"``).
         extra: JSON-able facts about the asset, kept with it.
-        watchers: :class:`AssetWatcher`-like objects (see :mod:`dagshift.compat.assets`).
+        watchers: :class:`AssetWatcher` objects: ``serve`` records an event each time one fires.
     """
 
     kind = "Asset"
@@ -281,6 +291,31 @@ class AssetAll(_Condition):
         return type(self)(*self.objects, other)
 
 
+class Dataset(Asset):
+    """Airflow 2's ``Dataset(uri, extra=None)``: an asset named by its URI."""
+
+    kind = "Dataset"
+
+    def __init__(self, uri: str, extra: dict[str, Any] | None = None) -> None:
+        dataset_prechecks(str(uri))  # Airflow 2's reasons first (empty, whitespace, ASCII)
+        super().__init__(uri=uri, extra=extra)
+
+    def __repr__(self) -> str:
+        return f"Dataset(uri={self.uri!r}, extra={self.extra!r})"
+
+
+class DatasetAlias(AssetAlias):
+    kind = "DatasetAlias"
+
+
+class DatasetAll(AssetAll):
+    word = "DatasetAll"
+
+
+class DatasetAny(AssetAny):
+    word = "DatasetAny"
+
+
 class AssetOrTimeSchedule:
     """Runs on a timetable and on an asset condition, whichever comes (Airflow 2.9+)."""
 
@@ -293,6 +328,13 @@ class AssetOrTimeSchedule:
 
     def __dagshift_code__(self) -> list[Any]:
         return ["AssetOrTimeSchedule", repr(self.timetable), self.assets.__dagshift_code__()]
+
+
+class DatasetOrTimeSchedule(AssetOrTimeSchedule):
+    """Airflow 2.9+'s ``DatasetOrTimeSchedule(timetable=..., datasets=...)``."""
+
+    def __init__(self, *, timetable: Any, datasets: Any) -> None:
+        super().__init__(timetable=timetable, assets=datasets)
 
 
 def _as_condition(value: Any) -> BaseAsset:
@@ -324,12 +366,93 @@ def asset_condition(schedule: Any) -> BaseAsset | None:
     return None
 
 
-class Metadata:
-    """Extra for an outlet's event, or an event through an alias (Airflow's ``Metadata``)."""
+class _PollTrigger:
+    """A trigger ``serve`` polls on its own clock; ``poll()`` returns the events' payloads."""
 
-    def __init__(self, asset: Asset, extra: Mapping[str, Any], alias: Any = None) -> None:
-        self.asset = asset
-        self.extra = dict(extra)
+    poke_interval: float = 5.0
+
+    def poll(self) -> list[Any]:
+        raise NotImplementedError
+
+
+class FileDeleteTrigger(_PollTrigger):
+    """Fires when ``filepath`` exists, and deletes it (the standard provider's trigger)."""
+
+    def __init__(self, filepath: str, poke_interval: float = 5.0, **_: Any) -> None:
+        self.filepath = filepath
+        self.poke_interval = poke_interval
+
+    def poll(self) -> list[Any]:
+        import os
+
+        try:
+            if os.path.isfile(self.filepath):
+                os.remove(self.filepath)
+                return [True]
+        except FileNotFoundError:  # another service took it first
+            pass
+        return []
+
+
+class DirectoryFileDeleteTrigger(_PollTrigger):
+    """Fires when ``directory/filename`` exists, and deletes it."""
+
+    def __init__(self, *, directory: str, filename: str, poke_interval: float = 5.0) -> None:
+        self.directory, self.filename = directory, filename
+        self.poke_interval = poke_interval
+
+    def poll(self) -> list[Any]:
+        import os
+
+        path = os.path.join(self.directory, self.filename)
+        return [{"filepath": path}] if FileDeleteTrigger(path).poll() else []
+
+
+class AssetWatcher:
+    """``AssetWatcher(name, trigger)``: ``serve`` records an event of the asset each time the
+    trigger fires (extra ``{"from_trigger": True, "payload": ...}``, as Airflow's triggerer).
+
+    Only triggers that need no network run here (``FileDeleteTrigger``,
+    ``DirectoryFileDeleteTrigger``); any other fails at load, saying what to do.
+    """
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        if not isinstance(trigger, _PollTrigger):
+            raise TypeError(
+                f"AssetWatcher {name!r}: dagshift cannot run the trigger "
+                f"{type(trigger).__name__} (it watches only files: FileDeleteTrigger, "
+                "DirectoryFileDeleteTrigger). Schedule the consumer on the asset alone and record "
+                "its events from the task that updates it (outlets=[...])"
+            )
+        self.name = name
+        self.trigger = trigger
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The extras of the events the trigger fired since the last poll."""
+        return [{"from_trigger": True, "payload": p} for p in self.trigger.poll()]
+
+
+class Metadata:
+    """Extra for an outlet's event, or an event through an alias (Airflow's ``Metadata``).
+
+    A task yields it (``yield Metadata(asset, {"rows": 3})``): the extra goes to the event of
+    ``asset``, and with ``alias`` an event of ``asset`` is added through the alias too.
+    ``target=`` is Airflow 2's name for ``asset`` (which may be a URI there).
+    """
+
+    def __init__(
+        self,
+        asset: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        alias: Any = None,
+        *,
+        target: Any = None,
+    ) -> None:
+        asset = target if asset is None else asset
+        if asset is None:
+            raise TypeError("Metadata() requires an asset")
+        self.asset = asset if isinstance(asset, Asset) else Asset(str(asset))
+        self.extra = dict(extra or {})
         self.alias = alias if alias is None or isinstance(alias, AssetAlias) else AssetAlias(alias)
 
 
@@ -368,11 +491,11 @@ class OutletEventAccessors(Mapping):
         return len(self._by)
 
     def apply(self, metadata: Metadata) -> None:
-        """A yielded :class:`Metadata`: as ``outlet_events[...]`` would set it."""
+        """A yielded :class:`Metadata`, as Airflow's callable runner applies it (2.x and 3.x):
+        the extra goes to the asset's event, and through the alias too when it has one."""
+        self[metadata.asset].extra.update(metadata.extra)
         if metadata.alias is not None:
             self[metadata.alias].add(metadata.asset, metadata.extra)
-        else:
-            self[metadata.asset].extra.update(metadata.extra)
 
     def to_pushed(self) -> dict[str, Any]:
         """What the recorder reads: extras by URI, alias events by alias name."""
@@ -383,20 +506,6 @@ class OutletEventAccessors(Mapping):
             if isinstance(k, AssetAlias)
         }
         return {"extra": extras, "aliases": aliases}
-
-
-def outlet_events() -> OutletEventAccessors:
-    """The running task's ``outlet_events`` (set extras, add events through aliases).
-
-    Raises:
-        RuntimeError: outside a running task.
-    """
-    from dagshift.runtime.context import current_task
-
-    current = current_task()
-    if current is None or current.pushed is None:
-        raise RuntimeError("outlet_events() is only available while a task runs")
-    return current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
 
 
 TRIGGERING_EVENTS_KEY = "triggering_asset_events"
@@ -460,14 +569,66 @@ class TriggeringAssetEvents(Mapping):
         return len(set(e.asset.uri for e in self._events))
 
 
-def triggering_asset_events() -> TriggeringAssetEvents:
-    """The events that started the running task's run (empty for other runs)."""
-    from dagshift.runtime.context import current_task
+# In a run's extra: the history's reader of recorded events, ``read(uri=...)`` /
+# ``read(alias=...)`` -> event rows, oldest first (set by a recorded run; absent otherwise).
+INLET_EVENTS_KEY = "dagshift.inlet_events"
 
-    current = current_task()
-    if current is None:
-        raise RuntimeError("triggering_asset_events() is only available while a task runs")
-    return TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+
+class InletEventsAccessors(Mapping):
+    """``inlet_events``: every recorded event of each of the task's inlets, oldest first.
+
+    As Airflow's (2.10+ and 3): keyed by the task's inlets only (an asset, an alias, 2.x's URI
+    string, or an index into the inlets); another key raises ``KeyError``. The events are read
+    from the run's history when the run is recorded (``dagshift run``, ``serve``); a run that is
+    not recorded sees none, as Airflow shows none for an asset nothing has updated.
+    """
+
+    def __init__(self, inlets: Iterable[Any] = (), read: Any = None) -> None:
+        self._inlets = list(inlets or [])
+        self._read = read
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._inlets)
+
+    def __len__(self) -> int:
+        return len(self._inlets)
+
+    def __getitem__(self, key: Any) -> list[AssetEvent]:
+        obj = self._inlets[key] if isinstance(key, int) else key
+        if isinstance(obj, str):  # Airflow 2: a URI
+            obj = next((i for i in self._inlets if isinstance(i, Asset) and i.uri == obj), None)
+        if isinstance(obj, AssetAlias) and obj in self._inlets:
+            return self.for_asset_alias(name=obj.name)
+        if isinstance(obj, Asset) and obj in self._inlets:
+            return self._events(uri=obj.uri)
+        raise KeyError(key)
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[AssetEvent]:
+        """The events of the inlet asset named ``name`` (or at ``uri``)."""
+        for inlet in self._inlets:
+            if isinstance(inlet, Asset) and (inlet.name == name or inlet.uri == uri):
+                return self._events(uri=inlet.uri)
+        raise KeyError(name if uri is None else uri)
+
+    def for_asset_alias(self, *, name: str) -> list[AssetEvent]:
+        """The events recorded through the inlet alias ``name``."""
+        if AssetAlias(name) not in self._inlets:
+            raise KeyError(name)
+        return self._events(alias=name)
+
+    def _events(self, **where: Any) -> list[AssetEvent]:
+        return [] if self._read is None else [AssetEvent(e) for e in self._read(**where)]
+
+
+def asset_context(current: Any) -> dict[str, Any]:
+    """The run context's asset names for the running task ``current``."""
+    events = TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+    out: dict[str, Any] = {"triggering_asset_events": events, "triggering_dataset_events": events}
+    read = current.run.extra.get(INLET_EVENTS_KEY)
+    out["inlet_events"] = InletEventsAccessors(current.inlets or (), read)
+    if current.pushed is not None:
+        out["outlet_events"] = current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
+    return out
 
 
 def task_outlets(node: Any) -> list[Any]:

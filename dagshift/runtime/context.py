@@ -16,7 +16,9 @@ off the schedule, ends at) the previous one; a flow without a schedule has neith
 from __future__ import annotations
 
 import contextvars
+import inspect
 import json
+import logging
 import os
 import random
 import subprocess
@@ -31,16 +33,26 @@ from typing import Any
 import dateutil
 import pendulum
 
+from dagshift.runtime.assets import (
+    OUTLET_EVENTS_KEY,
+    TRIGGERING_EVENTS_KEY,
+    OutletEventAccessors,
+    TriggeringAssetEvents,
+    asset_context,
+)
 from dagshift.runtime.variables import VariableAccessor
 
 __all__ = [
     "FailTask",
     "RunInfo",
     "SkipTask",
+    "call_task_function",
     "get_run_context",
     "macros",
+    "outlet_events",
     "render",
     "shell",
+    "triggering_asset_events",
 ]
 
 
@@ -114,8 +126,10 @@ class _Current:
     map_index: int = -1
     pushed: dict[str, Any] | None = None
     params: Mapping[str, Any] | None = None  # the task's own params (its ``params`` option)
+    inlets: list[Any] | None = None  # the task's inlets (its ``inlets`` option): inlet_events
 
 
+_log = logging.getLogger("dagshift")
 _current: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
     "dagshift_current_task", default=None
 )
@@ -131,8 +145,9 @@ def get_run_context() -> dict[str, Any]:
     map_index), ``task`` (task_id), ``dag`` (dag_id), Airflow 2's ``task_instance_key_str``,
     ``execution_date`` (the logical date) and date neighbours (``next_ds``, ``prev_ds``,
     ``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` and
-    their ``_nodash`` forms),
-    plus ``task_runs`` (the runs of tasks finished so far in this run).
+    their ``_nodash`` forms), ``outlet_events``, ``inlet_events`` and
+    ``triggering_asset_events`` (Airflow 2's ``triggering_dataset_events``: the same), plus
+    ``task_runs`` (the runs of tasks finished so far in this run).
 
     Raises:
         RuntimeError: when called outside a running task.
@@ -164,6 +179,7 @@ def get_run_context() -> dict[str, Any]:
     )
     ctx["task_instance"] = ctx["ti"]
     ctx.update(airflow2_neighbours(current.run))
+    ctx.update(asset_context(current))
     return ctx
 
 
@@ -341,3 +357,47 @@ def shell(
         )
     lines = out.splitlines()
     return lines[-1].rstrip() if lines else ""
+
+
+def outlet_events() -> OutletEventAccessors:
+    """The running task's ``outlet_events`` (set extras, add events through aliases).
+
+    Raises:
+        RuntimeError: outside a running task.
+    """
+    current = current_task()
+    if current is None or current.pushed is None:
+        raise RuntimeError("outlet_events() is only available while a task runs")
+    return current.pushed.setdefault(OUTLET_EVENTS_KEY, OutletEventAccessors())
+
+
+def triggering_asset_events() -> TriggeringAssetEvents:
+    """The events that started the running task's run (empty for other runs)."""
+    current = current_task()
+    if current is None:
+        raise RuntimeError("triggering_asset_events() is only available while a task runs")
+    return TriggeringAssetEvents(current.run.extra.get(TRIGGERING_EVENTS_KEY, ()))
+
+
+def call_task_function(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, as Airflow's callable runner calls a task's function: a
+    generator function is run to its end, each :class:`~dagshift.runtime.assets.Metadata` it
+    yields applied to the task's ``outlet_events``, anything else ignored with a warning; the
+    result is the generator's return value."""
+    if not inspect.isgeneratorfunction(fn):
+        return fn(*args, **kwargs)
+    from dagshift.runtime.assets import Metadata
+
+    events = outlet_events()
+    result: Any = None
+
+    def _run() -> Any:
+        nonlocal result
+        result = yield from fn(*args, **kwargs)
+
+    for value in _run():
+        if isinstance(value, Metadata):
+            events.apply(value)
+        else:
+            _log.warning("Ignoring unknown data of %r received from task", type(value))
+    return result

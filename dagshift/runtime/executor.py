@@ -38,6 +38,7 @@ from dagshift.runtime.context import (
     SkipTask,
     _Current,
     _current,
+    call_task_function,
     get_run_context,
     to_datetime,
 )
@@ -479,7 +480,13 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
     while True:
         tries += 1
         current = _Current(
-            info, plan.task_id, tries, map_index, pushed={}, params=options.get("params")
+            info,
+            plan.task_id,
+            tries,
+            map_index,
+            pushed={},
+            params=options.get("params"),
+            inlets=node.meta.get("inlets"),
         )
         token = _current.set(current)
         try:
@@ -538,8 +545,8 @@ def _callback(fns: Any, exc: BaseException | None, task_run) -> None:
 
 
 def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
-    if timeout is None:
-        return node.task.fn(*args, **kwargs)
+    if timeout is None:  # a generator function runs to its end (its yielded Metadata apply)
+        return call_task_function(node.task.fn, *args, **kwargs)
     import contextvars
 
     box: dict[str, Any] = {}
@@ -547,7 +554,7 @@ def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
 
     def target() -> None:
         try:
-            box["result"] = ctx.run(node.task.fn, *args, **kwargs)
+            box["result"] = ctx.run(call_task_function, node.task.fn, *args, **kwargs)
         except BaseException as exc:  # handed to the calling thread
             box["error"] = exc
 

@@ -65,8 +65,9 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # ``doc_md`` and the other documentation attributes may be given as options too
 # (``@task(doc_md=...)``, ``.override(doc_md=...)``): they go to the node's meta, not its options.
 # ``outlets``: the assets (:mod:`dagshift.runtime.assets`) the task updates; when it succeeds
-# the history records an event of each. Kept in the node's meta, as the documentation is.
-META_OPTIONS = DOC_ATTRIBUTES | {"outlets"}
+# the history records an event of each. ``inlets``: the assets it reads (Airflow's lineage: no
+# effect on a run). Both kept in the node's meta, as the documentation is.
+META_OPTIONS = DOC_ATTRIBUTES | {"outlets", "inlets"}
 OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS
 
 
@@ -84,14 +85,15 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(out["params"], Mapping):
             raise TypeError(f"params must be a mapping, not {out['params']!r}")
         out["params"] = dict(out["params"])
-    if out.get("outlets") is not None:
-        from dagshift.runtime.assets import Asset, AssetAlias
+    for key in ("outlets", "inlets"):
+        if out.get(key) is not None:
+            from dagshift.runtime.assets import Asset, AssetAlias
 
-        outlets = list(out["outlets"])
-        bad = [o for o in outlets if not isinstance(o, Asset | AssetAlias)]
-        if bad:
-            raise TypeError(f"outlets must be Assets or AssetAliases, not {bad!r}")
-        out["outlets"] = outlets
+            assets = list(out[key])
+            bad = [o for o in assets if not isinstance(o, Asset | AssetAlias)]
+            if bad:
+                raise TypeError(f"{key} must be Assets or AssetAliases, not {bad!r}")
+            out[key] = assets
     for key in ("retry_delay", "max_retry_delay", "timeout"):
         if key in out:
             out[key] = _as_timedelta(out[key], key)

@@ -52,3 +52,29 @@ def test_a_trigger_that_needs_more_than_files_fails_at_load(shim):
 
     with pytest.raises(AirflowException, match="it watches only files"):
         AssetWatcher("queue", object())
+
+
+def test_the_converted_file_starts_its_consumer_on_the_file_the_same_way(tmp_path):
+    from dagshift.converter.convert import convert_source
+    from dagshift.history.checkpoint import ResultStore, load_completed
+
+    flag = tmp_path / "flag.txt"
+    (tmp_path / "dags").mkdir()
+    result = convert_source(textwrap.dedent(DAG_FILE).format(flag=str(flag)))
+    assert result.status == "converted", result.findings
+    assert "airflow" not in result.code
+    (tmp_path / "dags" / "on_drop.py").write_text(result.code)
+    store = Store(tmp_path / "h.db")
+    svc = Service([tmp_path / "dags"], store, clock=FakeClock(pendulum.now("UTC")), poll=0,
+                  log=print)  # fmt: skip
+    assert svc.tick() == []
+    flag.write_text("x")
+    assert len(svc.tick()) == 1
+    assert svc.wait_idle(30)
+    assert not flag.exists()
+    assert svc.tick() == []
+    svc.shutdown()
+    [run] = store.list_runs("on_drop")
+    assert (run["trigger"], run["state"]) == ("asset", "success")
+    seen = load_completed(store, ResultStore.beside(store.path), run["run_id"])["seen"].result
+    assert seen == [{"from_trigger": True, "payload": True}]

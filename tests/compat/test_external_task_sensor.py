@@ -12,7 +12,8 @@ import pytest
 
 from tests.oracle import harness
 
-FIXTURE = harness.ROOT / "fixtures" / "dags" / "scheduling" / "af3_sch_external.py"
+FIXTURES = harness.ROOT / "fixtures" / "dags" / "scheduling"
+FIXTURE = FIXTURES / "af3_sch_external.py"
 DATE = "2024-01-15"
 
 
@@ -40,7 +41,7 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
 assert not bag.import_errors, bag.import_errors
 out = {}
-for dag_id in ("af3_sch_parent", "af3_sch_child"):
+for dag_id in sys.argv[3:]:
     dr = bag.dags[dag_id].test(logical_date=pendulum.parse(sys.argv[2], tz="UTC"))
     out[dag_id] = {ti.task_id: str(getattr(ti.state, "value", ti.state))
                    for ti in dr.get_task_instances()}
@@ -48,7 +49,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def _airflow_states(tmp_path) -> dict:
+def _airflow_states(tmp_path, fixture=FIXTURE, dags=("af3_sch_parent", "af3_sch_child")) -> dict:
     import shutil
 
     python = harness.airflow_python("3")
@@ -56,10 +57,10 @@ def _airflow_states(tmp_path) -> dict:
         pytest.skip("no Airflow 3 environment")
     home = tmp_path / "airflow"
     (home / "dags").mkdir(parents=True)
-    shutil.copy(FIXTURE, home / "dags" / FIXTURE.name)
+    shutil.copy(fixture, home / "dags" / fixture.name)
     shutil.copy(harness._migrated_db("3"), home / "airflow.db")
     proc = subprocess.run(
-        [str(python), "-I", "-c", ORACLE, str(home / "dags" / FIXTURE.name), DATE],
+        [str(python), "-I", "-c", ORACLE, str(home / "dags" / fixture.name), DATE, *dags],
         env=harness._airflow_env(home), cwd=home, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
@@ -73,6 +74,20 @@ def test_the_child_waits_on_the_parent_s_task_as_in_airflow(tmp_path):
     assert airflow["af3_sch_child"] == {"wait_done": "success", "wait_missing": "skipped",
                                         "after": "success"}  # fmt: skip
     ours, err = _run(FIXTURE, tmp_path)
+    assert {d: {t: s for t, (s, _) in tasks.items()} for d, tasks in _states(ours).items()} == (
+        airflow
+    ), err
+
+
+@pytest.mark.oracle
+def test_the_child_waits_on_task_groups_of_the_parent_as_in_airflow(tmp_path):
+    # Airflow 3.3 (sensors/external_task.py, _get_count_by_matched_states): a run counts for a
+    # list of states when every task of the group in it has one of them
+    fixture = FIXTURES / "af3_sch_external_group.py"
+    dags = ("af3_sch_group_parent", "af3_sch_group_child")
+    airflow = _airflow_states(tmp_path, fixture, dags)
+    assert airflow["af3_sch_group_child"] == {"wait_group": "success", "wait_partial": "success"}
+    ours, err = _run(fixture, tmp_path)
     assert {d: {t: s for t, (s, _) in tasks.items()} for d, tasks in _states(ours).items()} == (
         airflow
     ), err

@@ -53,6 +53,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
     ("case", "findings"),
     [
         ("variables/setdefault_kept", [("DS002", 8)]),
+        ("scheduling/outlet_not_an_asset_kept", [("DS011", 11)]),
         ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),

@@ -183,3 +183,62 @@ def test_serve_names_a_consumer_whose_asset_no_loaded_flow_updates(tmp_path, wor
     time.sleep(0.5)
     err = _stop(proc)
     assert f"'af3_sch_on_both' waits on asset '{REF}', which no flow loaded here updates" in err
+
+
+AF3_PRODUCER = """
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+RAW = Asset("s3://dagshift-fixtures/raw.csv")
+
+
+@task(outlets=[RAW])
+def extract(*, outlet_events):
+    outlet_events[RAW].extra = {"rows": 3}
+    return 3
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+def af3_sch_produce_raw():
+    extract()
+
+
+af3_sch_produce_raw()
+"""
+
+
+def test_a_converted_producer_and_consumers_schedule_as_the_originals_do(tmp_path, world):
+    """``dagshift migrate`` turns the Airflow 3 pair into flows on dagshift's own assets (no
+    airflow import left); ``serve`` on the converted folder starts the consumers once per
+    satisfied condition when the converted producers run, with the same events."""
+    folder, marks, db, env = world
+    _copy(folder, "af3_sch_produce_ref.py", "af3_sch_consumers.py")
+    (folder / "af3_sch_produce_raw.py").write_text(AF3_PRODUCER)
+    flows = tmp_path / "flows"
+    done = _dagshift("migrate", folder, "--out", flows, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "3 converted, 0 partial" in done.stderr
+    for path in flows.glob("*.py"):
+        assert "airflow" not in path.read_text(), path.name
+    proc = _serve(flows, db, tmp_path, env)
+    try:
+        for producer, flow, count in [
+            ("af3_sch_produce_raw", "af3_sch_on_raw", 1),
+            ("af3_sch_produce_raw", "af3_sch_on_raw", 2),
+            ("af3_sch_produce_ref", "af3_sch_on_both", 1),
+        ]:
+            produced = time.monotonic()
+            done = _dagshift("run", flows / f"{producer}.py", "--db", db, cwd=tmp_path, env=env)
+            assert done.returncode == 0, done.stderr
+            wait_for(lambda: len(_runs(db, flow)) == count, timeout=30, what=flow)  # noqa: B023
+            assert time.monotonic() - produced < 15  # the producer's own start-up included
+        wait_for(lambda: len(_runs(db, "af3_sch_on_either")) == 3, timeout=30, what="either")
+        time.sleep(1.5)  # several more ticks: nothing starts twice
+    finally:
+        _stop(proc)
+    assert [len(_runs(db, f"af3_sch_{n}")) for n in ("on_raw", "on_either", "on_both")] == [2, 3, 1]
+    one_raw = [RAW, "af3_sch_produce_raw", "extract", {"rows": 3}]
+    assert _lines(marks, "af3_sch_on_raw") == [[one_raw], [one_raw]]
+    assert _lines(marks, "af3_sch_on_both") == [
+        [one_raw, one_raw, [REF, "af3_sch_produce_ref", "refresh", {}]]
+    ]

@@ -211,3 +211,56 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         )
     },
 }
+
+# scheduling.py: assets, conditions and timetables (fixtures/dags/af*_r_scheduling.py). A run
+# of dag.test() is not started by asset events: the triggering events are empty in both.
+RULES_EXPECTED.update(
+    {
+        "af2_r_scheduling": {
+            "af2_r_scheduling_producer": (
+                S,
+                {"write": (S, ["s3://bucket/raw.csv", "file:///tmp/dagshift_other"])},
+            ),
+            "af2_r_scheduling_consumer": (S, {"read": (S, [[], [True, False, 1]])}),
+            # a data-interval timetable: the run for a date covers the period ending before it
+            "af2_r_scheduling_nightly": (
+                S,
+                {
+                    "span": (
+                        S,
+                        ["2024-01-15", "2024-01-13 02:00:00+00:00", "2024-01-14 02:00:00+00:00"],
+                    )
+                },
+            ),
+        },
+        "af3_r_scheduling": {
+            # Airflow 3's URI rules: scheme lowercased, query sorted, fragment and trailing
+            # slash dropped; the name stays as written
+            "af3_r_scheduling_producer": (
+                S,
+                {
+                    "write": (
+                        S,
+                        [
+                            "s3://bucket/raw.csv?a=1&b=2",
+                            "S3://bucket/raw.csv/?b=2&a=1#part",
+                            "file:///tmp/dagshift_other",
+                            "other",
+                        ],
+                    )
+                },
+            ),
+            "af3_r_scheduling_consumer": (S, {"read": (S, [0, [], [True, False, 1]])}),
+            # Airflow 3: a run that is not scheduled covers (date, date), whatever the timetable
+            "af3_r_scheduling_nightly": (
+                S,
+                {
+                    "span": (
+                        S,
+                        ["2024-01-15", "2024-01-15 00:00:00+00:00", "2024-01-15 00:00:00+00:00"],
+                    )
+                },
+            ),
+        },
+    }
+)

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.oracle
 
 RULE_FIXTURES = sorted(FIXTURE_DAGS.glob("*_r_*.py"))
 # Airflow 3.3's own examples that these rules made convert (dag_run.conf in a template,
-# dag_display_name, Params with schemas, task groups): their conversions must match Airflow too
+# dag_display_name, Params with schemas, task groups, assets): their conversions must match
+# Airflow too
 _EXAMPLES = EXAMPLE_FOLDERS["example"]
 UNBLOCKED = [
     _EXAMPLES / f"{name}.py" if _EXAMPLES else Path(name)
@@ -45,6 +46,11 @@ UNBLOCKED = [
         "example_params_trigger_ui",
         "example_task_group",
         "example_task_group_decorator",
+        # scheduling.py: assets, aliases, conditions, timetables, outlet/inlet events
+        "example_assets",
+        "example_asset_alias",
+        "example_asset_alias_with_no_taskflow",
+        "example_asset_with_watchers",
     )
 ]
 

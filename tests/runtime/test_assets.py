@@ -156,3 +156,63 @@ def test_triggering_asset_events_is_empty_outside_an_asset_triggered_run():
     with Flow("plain") as flow:
         look()
     assert flow.run().tasks["look"].result == 0
+
+
+def test_a_task_yielding_metadata_records_its_extras_as_airflow_s_callable_runner_does(tmp_path):
+    """Airflow (``callback_runner.create_executable_runner``, 2.x ``ExecutionCallableRunner``):
+    a generator task runs to its end; each yielded ``Metadata`` updates its asset's extra and,
+    with an alias, adds an event through the alias as well; other values are ignored; the
+    task's result is the generator's return value."""
+    from dagshift import Metadata
+    from dagshift.history.assets import events_of
+
+    @task(outlets=[RAW, DAILY])
+    def produce():
+        yield Metadata(RAW, {"rows": 1})
+        yield "ignored"
+        yield Metadata(RAW, {"cols": 2}, alias=DAILY)
+        return "done"
+
+    store = Store(tmp_path / "h.db")
+    with Flow("yielding") as flow:
+        produce()
+    run = run_recorded(store, ResultStore.beside(store.path), flow)
+    assert run.tasks["produce"].result == "done"
+    by_uri = [(e["alias"], e["extra"]) for e in events_of(store, uri=RAW.uri)]
+    assert sorted(by_uri, key=str) == [
+        ("daily-partitions", {"cols": 2}),
+        (None, {"rows": 1, "cols": 2}),
+    ]
+
+
+def test_inlet_events_read_the_recorded_events_of_the_task_s_inlets_only(tmp_path):
+    from dagshift import get_run_context
+
+    @task(inlets=[RAW])
+    def read():
+        inlets = get_run_context()["inlet_events"]
+        try:
+            inlets[DAILY]
+        except KeyError:
+            other = "KeyError"  # Airflow's: inlet_events is keyed by the task's inlets only
+        return [
+            [[e.source_task_id, e.extra] for e in inlets[RAW]],
+            [e.id for e in inlets[0]] == [e.id for e in inlets[RAW]],
+            other,
+        ]
+
+    store = Store(tmp_path / "h.db")
+    results = ResultStore.beside(store.path)
+    with Flow("produce") as produce:
+        extract()
+    with Flow("consume") as consume:
+        read()
+    assert consume.run().tasks["read"].result == [[], True, "KeyError"]  # no history: none
+    run_recorded(store, results, produce)
+    run_recorded(store, results, produce)
+    run = run_recorded(store, results, consume)
+    assert run.tasks["read"].result == [
+        [["extract", {"rows": 7}], ["extract", {"rows": 7}]],
+        True,
+        "KeyError",
+    ]

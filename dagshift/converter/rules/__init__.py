@@ -63,6 +63,7 @@ def _registry() -> list[Rule]:
         operators,
         params,
         python_operator,
+        scheduling,
         task_groups,
         taskflow,
         variables,
@@ -89,6 +90,7 @@ def _registry() -> list[Rule]:
         described(airflow_values),
         described(variables),
         described(params),
+        described(scheduling),
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 

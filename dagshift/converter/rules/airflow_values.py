@@ -16,6 +16,7 @@ import libcst as cst
 
 from dagshift.converter.model import evaluated
 from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
+from dagshift.converter.rules import scheduling
 from dagshift.converter.rules.variables import catches_key_error, variable_call
 from dagshift.converter.walk import nodes
 
@@ -37,6 +38,10 @@ class AirflowValues(cst.CSTTransformer):
             for full in names.values()
         )
         self._guarded: set[int] = set()  # calls inside a try that catches KeyError
+        # names that are no use of an import: right of a dot (``x.Asset``), a keyword, a
+        # parameter, a definition's or an assignment's target; not rewritten
+        self._attrs: set[int] = set()
+        self._shadow: list[set[str]] = []  # names the functions around bind themselves
 
     def visit_Try(self, node: cst.Try) -> None:
         if self._airflow3 and catches_key_error(node):
@@ -44,6 +49,33 @@ class AirflowValues(cst.CSTTransformer):
 
     def visit_Arg(self, node: cst.Arg) -> None:
         self._rule += bool(node.keyword and node.keyword.value == "trigger_rule")
+        if node.keyword is not None:
+            self._attrs.add(id(node.keyword))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._attrs.add(id(node.name))
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Name):
+            self._attrs.add(id(node.target))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._attrs.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._attrs.add(id(node.name))
+        self._shadow.append(_bound_in(node))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self._shadow.pop()
+        return updated
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._shadow.append(_bound_in(node))
+
+    def leave_Lambda(self, original: cst.Lambda, updated: cst.Lambda):
+        self._shadow.pop()
+        return updated
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         self._rule -= bool(original.keyword and original.keyword.value == "trigger_rule")
@@ -56,10 +88,28 @@ class AirflowValues(cst.CSTTransformer):
         self._rule -= _is_rule_key(original)
         return updated
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._attrs.add(id(node.attr))
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # an import's names stay as written
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def _scheduling(self, full: str | None) -> cst.BaseExpression | None:
+        found = scheduling.replacement(full)
+        if found is None:
+            return None
+        self.modules.add(found[1])
+        return cst.parse_expression(found[0])
+
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         full = qualified(original, self.names)
         if full is None:
             return updated
+        if (new := self._scheduling(full)) is not None:
+            return new
         owner, _, member = full.rpartition(".")
         if owner in TRIGGER_RULES and member.isupper() and self._rule:
             rule = member.lower()
@@ -75,7 +125,11 @@ class AirflowValues(cst.CSTTransformer):
         return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
+        if id(original) in self._attrs or any(original.value in b for b in self._shadow):
+            return updated  # not the import's name here: it stays (and keeps its DAG)
         full = qualified(original, self.names)
+        if (new := self._scheduling(full)) is not None:
+            return new
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
             return cst.Name(EXCEPTIONS[full])
@@ -100,6 +154,20 @@ class AirflowValues(cst.CSTTransformer):
 
 # Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
 _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
+
+
+def _bound_in(fn: cst.FunctionDef | cst.Lambda) -> set[str]:
+    """Names a function binds itself: its parameters and the targets assigned in it."""
+    out: set[str] = set()
+    for node in nodes(fn):
+        if type(node) is cst.Param:
+            out.add(node.name.value)
+        elif type(node) in (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For):
+            target = node.target
+            out |= {n.value for n in nodes(target) if type(n) is cst.Name}
+        elif type(node) is cst.AsName and isinstance(node.name, cst.Name):
+            out.add(node.name.value)
+    return out
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:

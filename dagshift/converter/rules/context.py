@@ -23,6 +23,7 @@ from typing import Any
 import libcst as cst
 
 from dagshift.converter.model import Unsupported
+from dagshift.converter.rules.scheduling import CONTEXT_3, CONTEXT_LEGACY
 
 __all__ = [
     "ATTRIBUTES",
@@ -74,12 +75,13 @@ LEGACY_VALUES = {
         "task_instance_key_str",
     )
 }
-_LEGACY_CONTEXT = {**CONTEXT_VALUES, **LEGACY_VALUES}
+_LEGACY_CONTEXT = {**CONTEXT_VALUES, **LEGACY_VALUES, **CONTEXT_LEGACY}
+_CONTEXT_3 = {**CONTEXT_VALUES, **CONTEXT_3}  # asset events: see scheduling.py
 
 
 def context_values(legacy: bool) -> dict[str, str]:
     """Context name -> run context key for a file written for Airflow 1.10/2.x (``legacy``) or 3."""
-    return _LEGACY_CONTEXT if legacy else CONTEXT_VALUES
+    return _LEGACY_CONTEXT if legacy else _CONTEXT_3
 
 
 TI_NAMES = {"ti", "task_instance"}

@@ -20,6 +20,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
+from dagshift.converter.rules.scheduling import TASK_ARGUMENTS, check_task_argument
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
@@ -42,8 +43,9 @@ TASK_OPTIONS = {
     "trigger_rule": "trigger_rule",
     "execution_timeout": "timeout",
 }
-# Arguments the task takes under the same name: the task's own params, its documentation
-KEPT_AS_IS = {"params"} | DOC_ATTRIBUTES
+# Arguments the task takes under the same name: the task's own params, its documentation, its
+# outlets (scheduling.py)
+KEPT_AS_IS = {"params"} | DOC_ATTRIBUTES | TASK_ARGUMENTS
 IGNORED = {
     "owner",
     "email",
@@ -94,6 +96,7 @@ def operator_args(
             if dag_var is None or not m.matches(arg.value, m.Name(dag_var)):
                 raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
         elif name in TASK_OPTIONS or name in KEPT_AS_IS:
+            check_task_argument(name, arg.value, call)
             options.append(kwarg(TASK_OPTIONS.get(name, name), arg.value))
         elif name in CALLBACKS and info is not None:
             options.append(kwarg(callback_arg(arg, info).keyword.value, arg.value))

@@ -17,6 +17,7 @@ from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
+from dagshift.converter.rules.scheduling import check_task_argument
 
 __all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
 
@@ -74,6 +75,7 @@ def _decorator(dec: cst.Decorator, file: Any) -> cst.Decorator:
         elif name in CALLBACKS:
             args.append(callback_arg(arg, file))
         elif name in _OPTIONS:
+            check_task_argument(name, arg.value, dec)
             args.append(arg)
         elif name is not None and ignorable(name, arg.value):
             continue  # as for an operator: no effect on a run (owner, pool ...)
