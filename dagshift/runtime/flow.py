@@ -26,6 +26,7 @@ from dagshift.runtime.task import (
     Task,
     TaskNode,
     TaskRef,
+    _as_timedelta,
     normalize_options,
     refs_of,
 )
@@ -122,6 +123,9 @@ class Flow:
         data_interval: the data interval of a run started for a date without one: "point"
             (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
             date, as Airflow 1.10/2.x).
+        run_timeout: a timedelta or seconds (Airflow's ``dagrun_timeout``): a run still going
+            that long after it started fails, and every task not finished by then ends
+            ``skipped`` (a running one is told to stop, as a cancel does).
     """
 
     def __init__(
@@ -139,6 +143,7 @@ class Flow:
         max_active_runs: int | None = None,
         max_active_tasks: int | None = None,
         data_interval: str = "point",
+        run_timeout: Any = None,
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -164,6 +169,8 @@ class Flow:
         if data_interval not in ("point", "previous"):
             raise ValueError(f"data_interval must be 'point' or 'previous', not {data_interval!r}")
         self.data_interval = data_interval
+        # Airflow's dagrun_timeout: past it the run fails and every unfinished task is skipped
+        self.run_timeout = _as_timedelta(run_timeout, "run_timeout")
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}

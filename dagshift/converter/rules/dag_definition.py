@@ -6,6 +6,7 @@ the last one that uses the DAG or its tasks become the block; function and class
 among them move above it, unchanged), and ``@dag`` functions (the body becomes the block).
 Arguments: dag_id, schedule / schedule_interval -> schedule, description, start_date,
 end_date, catchup, tags, params (``Param`` values: see ``params.py``), max_active_runs,
+dagrun_timeout -> run_timeout (past it the run fails and its unfinished tasks are skipped),
 documentation ones as metadata, and
 default_args: its task options -> default_task_options, its start_date/end_date -> the flow's.
 """
@@ -243,6 +244,8 @@ def flow_arguments(
             first = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
         elif key in ("schedule", "schedule_interval"):
             args.append(arg.with_changes(keyword=cst.Name("schedule")))
+        elif key == "dagrun_timeout":  # the flow's run_timeout: Airflow's scheduler outcome
+            args.append(arg.with_changes(keyword=cst.Name("run_timeout")))
         elif key == "default_args":
             options, from_defaults = _default_args(arg.value, assigned, info)
             if options is not None:
