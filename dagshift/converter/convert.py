@@ -24,7 +24,7 @@ from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported, all_names, first_name
 from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
-from dagshift.converter.rules.dag_definition import find_sites
+from dagshift.converter.rules.dag_definition import dag_ids, find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.walk import holding, nodes, walk
 
@@ -342,6 +342,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
     info = survey.info(module)
     info.constants = constants
     info.dag_vars = {site.dag_var for site in sites if site.dag_var}
+    info.dag_ids = dag_ids(sites, constants)
     for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here
         asname = block.items[0].asname
         if asname is not None and isinstance(asname.name, cst.Name):

@@ -32,7 +32,7 @@ from dagshift.converter.rules import (
     python_operator,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
-from dagshift.converter.rules.dag_definition import DagSite, flow_block
+from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
@@ -71,6 +71,7 @@ class FileInfo:
     constants: Constants = field(default_factory=Constants)  # names bound once to a string
     classes: set[str] = field(default_factory=set)  # classes the file defines
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
+    dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
 
 
 @dataclass
@@ -588,7 +589,7 @@ class _Rewriter(cst.CSTTransformer):
         if m.matches(original, m.Attribute(m.Name(), m.Name("output"))):
             if original.value.value in self.job.task_vars:
                 return updated.value
-        return updated
+        return dag_attribute(original, self.job.file.dag_ids) or updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         if id(original) in self.job.replacements:

@@ -28,7 +28,7 @@ from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
-__all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
+__all__ = ["DagSite", "dag_attribute", "dag_ids", "find_sites", "flow_arguments", "flow_block"]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -147,6 +147,38 @@ def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[Da
             span = _assign_span(body, i, var)
             finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
     return finder.sites
+
+
+def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
+    """DAG name -> dag_id, for the DAGs bound once (by ``with ... as`` or ``NAME = DAG``) to a
+    DAG whose dag_id is a string known statically (see ``constants.py``)."""
+    out: dict[str, str] = {}
+    for site in sites:
+        if site.kind not in ("with", "assign") or not site.dag_var:
+            continue
+        if constants.star or constants.bound[site.dag_var] != 1:
+            continue
+        given = [a for i, a in enumerate(site.call_args) if _is_dag_id(i, a)]
+        found = constants.value(given[0].value) if len(given) == 1 else None
+        if isinstance(found, str):
+            out[site.dag_var] = found
+    return out
+
+
+def _is_dag_id(index: int, arg: cst.Arg) -> bool:
+    if arg.keyword is not None:
+        return arg.keyword.value == "dag_id"
+    return index == 0 and not arg.star
+
+
+def dag_attribute(node: cst.Attribute, ids: dict[str, str]) -> cst.BaseExpression | None:
+    """``dag.dag_id`` of a DAG of the file bound once -> its dag_id, a string literal: the
+    value Airflow's attribute has, whether that DAG converts or stays (a converted DAG is a
+    Flow, whose id is its ``name``)."""
+    if isinstance(node.value, cst.Name) and node.attr.value == "dag_id" and node.value.value in ids:
+        text = ids[node.value.value]
+        return cst.SimpleString(f'"{text}"' if '"' not in text and "\\" not in text else repr(text))
+    return None
 
 
 def _default_args(
