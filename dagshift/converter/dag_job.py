@@ -32,6 +32,7 @@ from dagshift.converter.rules import (
     python_operator,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
+from dagshift.converter.rules.callables import LocalAnnotations
 from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
@@ -144,12 +145,13 @@ class DagJob:
             self._producer(stmt, index)
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
+        unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
-            new_body.append(walk(walk(stmt, rewriter), values))
+            new_body.append(walk(walk(walk(stmt, rewriter), values), unannotated))
         for key, new in list(self.replacements.items()):  # callables outside the region
-            self.replacements[key] = walk(new, values)
+            self.replacements[key] = walk(walk(new, values), unannotated)
         self._check_left(body, new_body)
         roots = [*body, *self.originals.values()]
         legacy = not self.file.airflow3

@@ -26,7 +26,7 @@ from dagshift.converter.rules.context import (
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
-__all__ = ["PUSH_ALIAS", "CallableRewrite", "push_import", "rewrite_callable"]
+__all__ = ["PUSH_ALIAS", "CallableRewrite", "LocalAnnotations", "push_import", "rewrite_callable"]
 
 PUSH_ALIAS = "_dagshift_push"
 
@@ -333,3 +333,35 @@ def _signature(
         star_arg=star_arg,
         star_kwarg=old.star_kwarg if keep_catch_all else None,
     )
+
+
+class LocalAnnotations(cst.CSTTransformer):
+    """``x: T = v`` -> ``x = v`` in a function's own scope when ``T`` names one of ``heads``.
+
+    Python never evaluates the annotation of a local variable (PEP 526), so the statement
+    means the same without it; in a class body it is evaluated, and stays."""
+
+    def __init__(self, heads: set[str]) -> None:
+        self.heads = heads
+        self.scopes: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append("function")
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self.scopes.pop()
+        return updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append("class")
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef):
+        self.scopes.pop()
+        return updated
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign):
+        if not self.scopes or self.scopes[-1] != "function" or updated.value is None:
+            return updated
+        if not any(n.value in self.heads for n in _names_in(original.annotation)):
+            return updated
+        return cst.Assign([cst.AssignTarget(updated.target)], updated.value)
