@@ -34,6 +34,7 @@ from dagshift.converter.rules import (
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import LocalAnnotations
 from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
+from dagshift.converter.rules.operators import TASK_OPTIONS
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
@@ -259,6 +260,16 @@ class DagJob:
         target = stmt.body[0].targets[0].target
         return target.value.value in self.task_vars and target.attr.value in DOC_ATTRIBUTES
 
+    def _task_option(self, stmt: cst.BaseStatement) -> bool:
+        """``t.trigger_rule = ...`` (a task option: retries, execution_timeout ...) on a task of
+        this DAG: the converted task takes it the same way (``TaskRef`` sets its option)."""
+        if not m.matches(
+            stmt, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
+        ):
+            return False
+        target = stmt.body[0].targets[0].target
+        return target.value.value in self.task_vars and target.attr.value in TASK_OPTIONS
+
     def _on_bridged(self, stmt: cst.BaseStatement) -> bool:
         """``t.attribute = ...`` on an operator that stays: an operator's attribute, as written."""
         return (
@@ -311,6 +322,8 @@ class DagJob:
                 found = first_name(new, heads)
             elif attribute and self._on_bridged(old):
                 found = first_name(new, dags)
+            elif attribute and self._task_option(old):  # t.trigger_rule = ...: TaskRef sets it
+                found = first_name(new, heads)
             elif attribute and m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
@@ -584,6 +597,17 @@ class _Rewriter(cst.CSTTransformer):
                 new = rule.rewrite_binary(self.job, original, updated)
                 if new is not None:
                     return new
+        return updated
+
+    def leave_AssignTarget(self, original: cst.AssignTarget, updated: cst.AssignTarget):
+        # `t.execution_timeout = ...` on a converted task: the option's dagshift name
+        target = updated.target
+        if m.matches(target, m.Attribute(m.Name(), m.Name())):
+            attr = target.attr.value
+            if target.value.value in self.job.task_vars and TASK_OPTIONS.get(attr, attr) != attr:
+                return updated.with_changes(
+                    target=target.with_changes(attr=cst.Name(TASK_OPTIONS[attr]))
+                )
         return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):

@@ -1,10 +1,11 @@
-"""Airflow's own example DAGs that the DAG-object rules made convert (a local ``ParamsDict``
-annotation in a callable): their conversions run as the originals do in real Airflow 2.11,
-every task's state and result, with the params each needs (a run without a required param is
-refused by both)."""
+"""What the DAG-object rules convert runs as the original does in real Airflow 2.11, every
+task's state and result: options set on a task after it is made (``t.trigger_rule = ...``),
+and Airflow's own examples these rules made convert (a local ``ParamsDict`` annotation in a
+callable), with the params each needs (a run without a required param is refused by both)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,57 @@ def test_an_example_these_rules_unblock_converts_and_runs_as_in_airflow(case, tm
         run, stderr = dagshift_run(out, ENV, tmp_path)
         assert run is None
         assert "needs a value for parameter(s) required_field" in stderr
+
+
+_TASK_OPTIONS = textwrap.dedent("""
+    from datetime import timedelta
+
+    import pendulum
+    from airflow.models.dag import DAG
+    from airflow.operators.bash import BashOperator
+    from airflow.operators.python import PythonOperator
+    from airflow.utils.trigger_rule import TriggerRule
+
+    TRIES = []
+
+
+    def flaky():
+        TRIES.append(1)
+        if len(TRIES) < 2:
+            raise RuntimeError("first try fails")
+        return len(TRIES)
+
+
+    with DAG("options_set_later", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        fails = BashOperator(task_id="fails", bash_command="exit 1")
+        report = BashOperator(task_id="report", bash_command="echo reported")
+        retried = PythonOperator(task_id="retried", python_callable=flaky)
+        report.trigger_rule = TriggerRule.ALL_DONE
+        retried.retries = 1
+        retried.retry_delay = timedelta(seconds=0)
+        fails >> report >> retried
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_options_set_on_tasks_after_they_are_made_act_as_in_airflow(tmp_path):
+    original = tmp_path / "o" / "options_set_later.py"
+    original.parent.mkdir()
+    original.write_text(_TASK_OPTIONS)
+    result = convert_source(_TASK_OPTIONS)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "options_set_later.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
+    tasks = airflow["options_set_later"]["tasks"]
+    # the trigger rule set later lets `report` run after a failure; the retry set later
+    # gives `flaky` its second try
+    assert {t: v["state"] for t, v in tasks.items()} == {
+        "fails": "failed",
+        "report": "success",
+        "retried": "success",
+    }
+    assert tasks["retried"]["result"] == 2
+    assert not differences("options_set_later", airflow, run)

@@ -49,6 +49,13 @@ class AirflowValues(cst.CSTTransformer):
         self._rule -= bool(original.keyword and original.keyword.value == "trigger_rule")
         return updated
 
+    def visit_Assign(self, node: cst.Assign) -> None:  # t.trigger_rule = TriggerRule.X
+        self._rule += _sets_rule(node)
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
+        self._rule -= _sets_rule(original)
+        return updated
+
     def visit_DictElement(self, node: cst.DictElement) -> None:
         self._rule += _is_rule_key(node)
 
@@ -100,6 +107,13 @@ class AirflowValues(cst.CSTTransformer):
 
 # Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
 _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
+
+
+def _sets_rule(node: cst.Assign) -> bool:
+    return any(
+        isinstance(t.target, cst.Attribute) and t.target.attr.value == "trigger_rule"
+        for t in node.targets
+    )
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:
