@@ -136,7 +136,10 @@ class DagJob:
     def run(self) -> None:
         if self.site.kind == "other":
             raise Unsupported(
-                self.site.node, "DS054", "a DAG made other than by with, NAME = DAG(...) or @dag"
+                self.site.node,
+                "DS054",
+                "a DAG made other than by with, NAME = DAG(...), @dag or a factory whose "
+                "every call is assigned to a global",
             )
         body = self.region()
         analyzer = _Analyzer(self)

@@ -1,5 +1,7 @@
 """What the DAG-object rules convert runs as the original does in real Airflow 2.11, every
-task's state and result: options set on a task after it is made (``t.trigger_rule = ...``),
+task's state and result: DAG factories (a function building ``dag = DAG(...)`` and returning
+it, called in a loop into ``globals()``), options set on a task after it is made
+(``t.trigger_rule = ...``),
 and Airflow's own examples these rules made convert (a local ``ParamsDict`` annotation in a
 callable), with the params each needs (a run without a required param is refused by both)."""
 
@@ -103,3 +105,50 @@ def test_options_set_on_tasks_after_they_are_made_act_as_in_airflow(tmp_path):
     }
     assert tasks["retried"]["result"] == 2
     assert not differences("options_set_later", airflow, run)
+
+
+_FACTORY = textwrap.dedent("""
+    import pendulum
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+    from airflow.operators.python import PythonOperator
+
+
+    def greet(name):
+        return f"hello {name}"
+
+
+    def create_dag(dag_id, name):
+        dag = DAG(dag_id, schedule="@daily", start_date=pendulum.datetime(2024, 1, 1))
+        hello = PythonOperator(
+            task_id="hello", python_callable=greet, op_args=[name], dag=dag
+        )
+        echo = BashOperator(
+            task_id="echo", bash_command="echo {{ params.who }}", params={"who": name}, dag=dag
+        )
+        hello >> echo
+        return dag
+
+
+    for n in ("ann", "bob"):
+        globals()[f"greet_{n}"] = create_dag(f"greet_{n}", n)
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_dag_factory_called_in_a_loop_gives_the_same_dags_as_in_airflow(tmp_path):
+    original = tmp_path / "o" / "factory.py"
+    original.parent.mkdir()
+    original.write_text(_FACTORY)
+    result = convert_source(_FACTORY)
+    assert result.status == "converted", result.findings
+    assert "def create_dag(dag_id, name):\n    with Flow(" in result.code
+    out = tmp_path / "factory.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
+    assert sorted(airflow) == ["greet_ann", "greet_bob"]
+    assert airflow["greet_bob"]["tasks"]["hello"]["result"] == "hello bob"
+    assert airflow["greet_bob"]["tasks"]["echo"]["result"] == "bob"
+    assert not differences("factory", airflow, run)

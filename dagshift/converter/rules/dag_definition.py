@@ -138,15 +138,61 @@ def find_sites(
 
 
 def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[DagSite]:
-    body = list(module.body)
+    _find_assigned(list(module.body), names, finder)
+    for stmt in module.body:  # DAG factories: a function of the module building its DAG
+        if (
+            isinstance(stmt, cst.FunctionDef)
+            and isinstance(stmt.body, cst.IndentedBlock)
+            and _registered(module, stmt.name.value)
+        ):
+            _find_assigned(list(stmt.body.body), names, finder, factory=True)
+    return finder.sites
+
+
+def _registered(module: cst.Module, name: str) -> bool:
+    """Whether the module uses function ``name`` only as a factory whose every DAG Airflow
+    finds: each use a call assigned, at module level, to a global (``NAME = f(...)``, in
+    loops too, or ``globals()[...] = f(...)``). Airflow registers such a DAG, and only such
+    (it is made without ``with``): the Flow made instead is found the same way. A function
+    used otherwise (or only by other modules: a SubDAG's) keeps its DAG."""
+    uses = sum(1 for n in nodes(module) if type(n) is cst.Name and n.value == name) - 1
+    found = 0
+    pending: list[cst.CSTNode] = list(module.body)
+    while pending:
+        stmt = pending.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            found += sum(1 for small in stmt.body if _registers(small, name))
+        elif isinstance(stmt, cst.For | cst.If | cst.While | cst.With | cst.Try):
+            pending += [n for n in nodes(stmt) if isinstance(n, cst.SimpleStatementLine)]
+    return found > 0 and found == uses
+
+
+def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
+    if not m.matches(small, m.Assign([m.AssignTarget()], m.Call(m.Name(name)))):
+        return False
+    target = small.targets[0].target
+    return isinstance(target, cst.Name) or m.matches(
+        target, m.Subscript(m.Call(m.Name("globals"), args=[]))
+    )
+
+
+def _find_assigned(
+    body: list[cst.BaseStatement], names: dict[str, str], finder: _Finder, factory: bool = False
+) -> None:
+    """``NAME = DAG(...)`` statements of one body (the module's, or a factory function's)."""
     for i, stmt in enumerate(body):
         if m.matches(
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
         ) and _dag_call(stmt.body[0].value, names):
             var = stmt.body[0].targets[0].target.value
             span = _assign_span(body, i, var)
+            if factory and len(span) > 1 and _returns(span[-1], var):
+                span = span[:-1]  # `return dag` stays after the block: it returns the Flow
             finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
-    return finder.sites
+
+
+def _returns(stmt: cst.BaseStatement, var: str) -> bool:
+    return m.matches(stmt, m.SimpleStatementLine([m.Return(m.Name(var))]))
 
 
 def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
