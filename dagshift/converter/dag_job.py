@@ -561,11 +561,15 @@ class _Analyzer(cst.CSTVisitor):
             return True
         rule, kind = taken
         mapped_arg = rule.mapped.get(kind)
-        if (
-            mapped_arg is None
-            or len(node.args) != 1
-            or not m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
-        ):
+        if mapped_arg == "*":  # an operator kept as written maps as its call says (the shim)
+            fits = bool(node.args) and all(a.keyword is not None and not a.star for a in node.args)
+        else:
+            fits = (
+                mapped_arg is not None
+                and len(node.args) == 1
+                and m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
+            )
+        if not fits:
             raise Unsupported(
                 node, "DS090", "an operator mapped other than over its one mapped argument"
             )
@@ -573,6 +577,9 @@ class _Analyzer(cst.CSTVisitor):
         plan = rule.plan(self.job, inner.with_changes(func=operator), kind, node.args[0])
         if plan.args.task_id_value is None:
             self.job.dynamic_ids = True
+        if getattr(plan, "bridged", False):
+            task_id = plan.args.task_id_value
+            self.job.bridged.append({"task_id": task_id or "?", "operator": plan.operator})
         self.job.plans[id(node)] = (rule, plan)
         return True
 

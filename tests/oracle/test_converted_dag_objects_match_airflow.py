@@ -3,7 +3,8 @@ task's state and result: DAG factories (a function building ``dag = DAG(...)`` a
 it, called in a loop into ``globals()``), options set on a task after it is made
 (``t.trigger_rule = ...``),
 and Airflow's own examples these rules made convert (a local ``ParamsDict`` annotation in a
-callable), with the params each needs (a run without a required param is refused by both)."""
+callable; a custom operator of the file mapped with ``.partial().expand()``), with the
+params each needs (a run without a required param is refused by both)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ _EXAMPLES = _AIRFLOW2 / "example_dags"
 CASES = {
     "example_params_trigger_ui": {},
     "example_params_ui_tutorial": {"required_field": "given"},
+    # custom operator classes of the file, one mapped with .partial(...).expand(value=...)
+    "example_dynamic_task_mapping_with_no_taskflow_operators": {},
 }
 
 
