@@ -237,6 +237,7 @@ def _values_outside(
     (``default_args = {"start_date": days_ago(2)}``, a helper raising AirflowSkipException)."""
     inside = {id(j.site.node) for j in jobs} | {id(s) for j in jobs for s in j.site.span}
     inside |= set(outside) | {key for j in jobs for key in j.replacements}
+    inside |= for_bridged(info, jobs)  # what kept operators use stays as written
     heads = {n.partition(".")[0] for n in info.names}
     values = AirflowValues(info.names)
     out: dict[int, cst.CSTNode] = {}

@@ -3,7 +3,8 @@ task's state and result: DAG factories (a function building ``dag = DAG(...)`` a
 it, called in a loop into ``globals()``), options set on a task after it is made
 (``t.trigger_rule = ...``),
 and Airflow's own examples these rules made convert (a local ``ParamsDict`` annotation in a
-callable; a custom operator of the file mapped with ``.partial().expand()``), with the
+callable; a custom operator of the file mapped with ``.partial().expand()``; a function
+making operators, called in the DAG's body), with the
 params each needs (a run without a required param is refused by both)."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CASES = {
     "example_params_ui_tutorial": {"required_field": "given"},
     # custom operator classes of the file, one mapped with .partial(...).expand(value=...)
     "example_dynamic_task_mapping_with_no_taskflow_operators": {},
+    # a function of the file making operators (one a custom class that skips), kept as written
+    "example_skip_dag": {},
 }
 
 

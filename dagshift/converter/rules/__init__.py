@@ -53,6 +53,7 @@ def _registry() -> list[Rule]:
         airflow_values,
         bash_call,
         bridged,
+        builders,
         callables,
         callbacks,
         context,
@@ -87,6 +88,7 @@ def _registry() -> list[Rule]:
         described(airflow_values),
         described(variables),
         described(params),
+        builders.RULE,
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 
