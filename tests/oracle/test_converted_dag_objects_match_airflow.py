@@ -158,3 +158,53 @@ def test_a_dag_factory_called_in_a_loop_gives_the_same_dags_as_in_airflow(tmp_pa
     assert airflow["greet_bob"]["tasks"]["hello"]["result"] == "hello bob"
     assert airflow["greet_bob"]["tasks"]["echo"]["result"] == "bob"
     assert not differences("factory", airflow, run)
+
+
+_GIVEN_THE_DAG = textwrap.dedent("""
+    import pendulum
+    from airflow import DAG
+    from airflow.exceptions import AirflowSkipException
+    from airflow.operators.dummy import DummyOperator
+
+    args = {"owner": "airflow", "start_date": pendulum.datetime(2021, 1, 1)}
+
+
+    class DummySkipOperator(DummyOperator):
+        def execute(self, context):
+            raise AirflowSkipException
+
+
+    def create_test_pipeline(suffix, trigger_rule, dag_):
+        skip_operator = DummySkipOperator(task_id=f"skip_operator_{suffix}", dag=dag_)
+        always_true = DummyOperator(task_id=f"always_true_{suffix}", dag=dag_)
+        join = DummyOperator(task_id=trigger_rule, dag=dag_, trigger_rule=trigger_rule)
+        final = DummyOperator(task_id=f"final_{suffix}", dag=dag_)
+        skip_operator >> join
+        always_true >> join
+        join >> final
+
+
+    dag = DAG(dag_id="given_the_dag", default_args=args, schedule_interval=None)
+    create_test_pipeline("1", "all_success", dag)
+    create_test_pipeline("2", "one_success", dag)
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_function_given_the_dag_to_make_operators_gives_airflows_run(tmp_path):
+    original = tmp_path / "o" / "given_the_dag.py"
+    original.parent.mkdir()
+    original.write_text(_GIVEN_THE_DAG)
+    result = convert_source(_GIVEN_THE_DAG)
+    assert result.status == "converted", result.findings
+    assert 'create_test_pipeline("1", "all_success", None)' in result.code
+    out = tmp_path / "given_the_dag.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
+    states = {t: v["state"] for t, v in airflow["given_the_dag"]["tasks"].items()}
+    # the skip propagates under all_success, not under one_success
+    assert (states["all_success"], states["final_1"]) == ("skipped", "skipped")
+    assert (states["one_success"], states["final_2"]) == ("success", "success")
+    assert not differences("given_the_dag", airflow, run)
