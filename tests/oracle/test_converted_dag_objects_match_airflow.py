@@ -208,3 +208,68 @@ def test_a_function_given_the_dag_to_make_operators_gives_airflows_run(tmp_path)
     assert (states["all_success"], states["final_1"]) == ("skipped", "skipped")
     assert (states["one_success"], states["final_2"]) == ("success", "success")
     assert not differences("given_the_dag", airflow, run)
+
+
+_CALLABLES = textwrap.dedent("""
+    import functools
+    import operator
+
+    import pendulum
+    from airflow.models.dag import DAG
+    from airflow.operators.python import PythonOperator
+
+
+    def scaled(value, factor=1, **context):
+        return [value * factor, context["ds"]]
+
+
+    class Greeter:
+        def __init__(self, greeting):
+            self.greeting = greeting
+
+        def greet(self, name, ds=None):
+            return f"{self.greeting} {name} on {ds}"
+
+
+    def build():
+        def nested(x):
+            return x + 100
+
+        return nested
+
+
+    with DAG("callables", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        PythonOperator(
+            task_id="with_defaults", python_callable=lambda a, b=2: a * b, op_args=[21]
+        )
+        PythonOperator(
+            task_id="partial", python_callable=functools.partial(scaled, factor=3), op_args=[5]
+        )
+        PythonOperator(task_id="imported", python_callable=operator.add, op_args=[2, 3])
+        PythonOperator(
+            task_id="method", python_callable=Greeter("hello").greet, op_kwargs={"name": "ann"}
+        )
+        PythonOperator(task_id="made_by_a_function", python_callable=build(), op_args=[1])
+        PythonOperator(task_id="missing_argument", python_callable=lambda needed: needed)
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_callables_no_rule_rewrites_stay_as_written_and_are_called_as_airflow_does(tmp_path):
+    original = tmp_path / "o" / "callables.py"
+    original.parent.mkdir()
+    original.write_text(_CALLABLES)
+    result = convert_source(_CALLABLES)
+    assert result.status == "converted", result.findings
+    assert len(result.bridged) == 6
+    out = tmp_path / "callables.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
+    tasks = airflow["callables"]["tasks"]
+    assert tasks["with_defaults"]["result"] == 42
+    assert tasks["partial"]["result"] == [15, LOGICAL_DATE]
+    assert tasks["method"]["result"] == f"hello ann on {LOGICAL_DATE}"
+    assert tasks["missing_argument"]["state"] == "failed"
+    assert not differences("callables", airflow, run)
