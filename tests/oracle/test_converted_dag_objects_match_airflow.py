@@ -273,3 +273,55 @@ def test_callables_no_rule_rewrites_stay_as_written_and_are_called_as_airflow_do
     assert tasks["method"]["result"] == f"hello ann on {LOGICAL_DATE}"
     assert tasks["missing_argument"]["state"] == "failed"
     assert not differences("callables", airflow, run)
+
+
+_TEST_MODE = {
+    "2": textwrap.dedent("""
+        import pendulum
+        from airflow.models.dag import DAG
+        from airflow.operators.python import PythonOperator
+
+
+        def report(test_mode, params):
+            return params["absent"] if test_mode else f"test_mode={test_mode}"
+
+
+        with DAG("test_mode_2", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+            PythonOperator(task_id="report", python_callable=report)
+        """),
+    "3": textwrap.dedent("""
+        import pendulum
+        from airflow.providers.standard.operators.python import PythonOperator
+        from airflow.sdk import DAG
+
+
+        def report(test_mode="its default"):
+            return f"test_mode={test_mode}"
+
+
+        with DAG("test_mode_3", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+            PythonOperator(task_id="report", python_callable=report)
+        """),
+}
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("generation", ["2", "3"])
+def test_test_mode_in_a_callable_is_what_airflow_passes(generation, tmp_path):
+    source = _TEST_MODE[generation]
+    name = f"test_mode_{generation}"
+    original = tmp_path / "o" / f"{name}.py"
+    original.parent.mkdir()
+    original.write_text(source)
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    out = tmp_path / f"{name}.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation=generation, env=ENV)
+    tasks = airflow[name]["tasks"]
+    # Airflow 2: False outside `airflow tasks test`; Airflow 3: no such context value
+    expected = "test_mode=False" if generation == "2" else "test_mode=its default"
+    assert (tasks["report"]["state"], tasks["report"]["result"]) == ("success", expected)
+    assert not differences(name, airflow, run)

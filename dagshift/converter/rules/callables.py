@@ -29,6 +29,7 @@ from dagshift.converter.walk import nodes, walk
 __all__ = ["PUSH_ALIAS", "CallableRewrite", "LocalAnnotations", "push_import", "rewrite_callable"]
 
 PUSH_ALIAS = "_dagshift_push"
+_FALSE = "<False>"  # a context value that is False in every run dagshift makes (test_mode)
 
 
 def push_import(name: str) -> str:
@@ -237,6 +238,18 @@ def _split_params(
             values[name] = context[name]
         elif name in OBJECTS:
             objects[name] = OBJECTS[name]
+        elif name == "test_mode":
+            # Airflow 2 passes the task instance's test_mode: False but under `airflow tasks
+            # test` (dag.test() and the scheduler too); Airflow 3's context has no test_mode,
+            # so the parameter keeps its default, as any parameter of the task
+            if airflow3 and p.default is None:
+                raise Unsupported(
+                    p, "DS061", "test_mode is not in Airflow 3's context: the task fails there"
+                )
+            if airflow3:
+                kept.append(p)
+            else:
+                values[name] = _FALSE
         elif name in OTHER_CONTEXT:
             raise Unsupported(
                 p, "DS061", f"the callable takes {name!r} from the Airflow context (no equivalent)"
@@ -291,7 +304,9 @@ def rewrite_callable(
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
     )
     prologue = [
-        cst.parse_statement(f'{name} = get_run_context()["{key}"]\n')
+        cst.parse_statement(
+            f"{name} = False\n" if key == _FALSE else f'{name} = get_run_context()["{key}"]\n'
+        )
         for name, key in values.items()
     ]
     prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
@@ -304,7 +319,7 @@ def rewrite_callable(
         new_fn,
         {name: pull for pull, name in pulls.items()},
         check.pushes,
-        bool(values) or rewrite.uses_context,
+        any(key != _FALSE for key in values.values()) or rewrite.uses_context,
         push_name,
     )
 
