@@ -325,3 +325,42 @@ def test_test_mode_in_a_callable_is_what_airflow_passes(generation, tmp_path):
     expected = "test_mode=False" if generation == "2" else "test_mode=its default"
     assert (tasks["report"]["state"], tasks["report"]["result"]) == ("success", expected)
     assert not differences(name, airflow, run)
+
+
+_SPLIT_TEMPLATE = textwrap.dedent("""
+    import pendulum
+    from airflow.models.dag import DAG
+    from airflow.operators.bash import BashOperator
+    from airflow.operators.python import PythonOperator
+
+
+    def produce():
+        return {"items": ["first"]}
+
+
+    with DAG("split_template", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        made = PythonOperator(task_id="produce", python_callable=produce)
+        # one Jinja expression across two parts of an implicitly concatenated string
+        shown = BashOperator(
+            task_id="show",
+            bash_command="echo {{ task_instance.xcom_pull('produce')"
+            "['items'][0] }}",
+        )
+        made >> shown
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_template_across_concatenated_parts_pulls_as_in_airflow(tmp_path):
+    original = tmp_path / "o" / "split_template.py"
+    original.parent.mkdir()
+    original.write_text(_SPLIT_TEMPLATE)
+    result = convert_source(_SPLIT_TEMPLATE)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "split_template.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
+    assert airflow["split_template"]["tasks"]["show"]["result"] == "first"
+    assert not differences("split_template", airflow, run)

@@ -41,6 +41,16 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.Ba
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
 
     class _T(cst.CSTTransformer):
+        def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
+            # "{{ ti.xcom_pull('a')" "['k'] }}": one template, across the parts
+            return not isinstance(evaluated(node), str)
+
+        def leave_ConcatenatedString(self, original, updated):
+            value = evaluated(original)
+            if not isinstance(value, str):
+                return updated
+            return self.leave_SimpleString(None, cst.SimpleString(repr(value)))
+
         def leave_SimpleString(self, original, updated):
             try:
                 text, found = jinja_pulls(updated.value)
