@@ -364,3 +364,37 @@ def test_a_template_across_concatenated_parts_pulls_as_in_airflow(tmp_path):
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
     assert airflow["split_template"]["tasks"]["show"]["result"] == "first"
     assert not differences("split_template", airflow, run)
+
+
+_TRIGGER_TARGET = textwrap.dedent("""
+    import pendulum
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
+
+    with DAG("trigger_target", start_date=pendulum.datetime(2021, 1, 1), schedule_interval=None):
+        BashOperator(
+            task_id="bash_task",
+            bash_command='echo "Here is the message: $message"',
+            env={"message": '{{ dag_run.conf["message"] if dag_run else "" }}'},
+        )
+    """)
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_template_testing_dag_run_for_truth_renders_as_in_airflow(tmp_path):
+    original = tmp_path / "o" / "trigger_target.py"
+    original.parent.mkdir()
+    original.write_text(_TRIGGER_TARGET)
+    result = convert_source(_TRIGGER_TARGET)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "trigger_target.py"
+    out.write_text(result.code)
+    for conf in ({}, {"message": "hi"}):
+        run, stderr = dagshift_run(out, ENV, tmp_path, conf)
+        assert run is not None, stderr
+        airflow = airflow_run(original, LOGICAL_DATE, generation="2", conf=conf, env=ENV)
+        task = airflow["trigger_target"]["tasks"]["bash_task"]
+        # Airflow renders with StrictUndefined: a conf without the key fails the task
+        expected = ("success", "Here is the message: hi") if conf else ("failed", None)
+        assert (task["state"], task["result"]) == expected
+        assert not differences("trigger_target", airflow, run)
