@@ -26,7 +26,7 @@ from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, impo
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import dag_ids, find_sites
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
-from dagshift.converter.walk import holding, nodes, walk
+from dagshift.converter.walk import holding, nodes, parameter_uses, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -43,9 +43,13 @@ class _Survey:
         self.uses: Counter[str] = Counter()
         self.wraps: Counter[str] = Counter()
         self.classes: set[str] = set()
+        self.parameters: set[str] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.add(node.name.value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.parameters.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = node.name.value
@@ -87,6 +91,7 @@ class _Survey:
             airflow3,
             dict(self.wraps),
             classes=self.classes,
+            parameters=self.parameters,
         )
 
 
@@ -320,9 +325,13 @@ def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
 
 def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst.Name]:
     heads = {n.partition(".")[0] for n in info.names}
-    return [
+    found = [
         node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
     ]
+    if found and info.parameters & heads:  # `def callback(dag, ...)`: not airflow's `dag`
+        own = parameter_uses(root, heads)
+        found = [node for node in found if id(node) not in own]
+    return found
 
 
 def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
