@@ -16,7 +16,14 @@ import pytest
 
 from dagshift.converter.convert import convert_source
 from tests.oracle.harness import OracleError, airflow_run
-from tests.oracle.test_fixture_dags_in_airflow import ENV, LOGICAL_DATE
+from tests.oracle.test_fixture_dags_in_airflow import (
+    ENV,
+    FIXTURE_DAGS,
+    LOGICAL_DATE,
+    env_for,
+    oracle_generation,
+    oracle_runs,
+)
 from tests.oracle.test_shim_parity import DAGSHIFT, dagshift_run, differences
 
 pytestmark = pytest.mark.oracle
@@ -398,3 +405,22 @@ def test_a_template_testing_dag_run_for_truth_renders_as_in_airflow(tmp_path):
         expected = ("success", "Here is the message: hi") if conf else ("failed", None)
         assert (task["state"], task["result"]) == expected
         assert not differences("trigger_target", airflow, run)
+
+
+# fixtures/dags files these rules made convert (DAGs in a loop registered through globals(),
+# callables kept as written ...): their conversions give what Airflow gives
+UNBLOCKED_FIXTURES = ["legacy_110_multi_dag", "af2_xcom_styles", "af3_corners_mapping"]
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("stem", UNBLOCKED_FIXTURES)
+def test_a_fixture_these_rules_unblock_converts_and_runs_as_in_airflow(stem, tmp_path):
+    path = FIXTURE_DAGS / f"{stem}.py"
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    out = tmp_path / path.name
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, env_for(path), tmp_path)
+    assert run is not None, stderr
+    airflow = oracle_runs([path], oracle_generation(path))[stem]
+    assert not differences(stem, airflow, run)

@@ -143,6 +143,10 @@ def find_sites(
 
 def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[DagSite]:
     _find_assigned(list(module.body), names, finder)
+    for stmt in module.body:
+        if isinstance(stmt, cst.For) and isinstance(stmt.body, cst.IndentedBlock):
+            # a DAG per iteration: Airflow finds those registered through globals() only
+            _find_assigned(list(stmt.body.body), names, finder, registered=True)
     for stmt in module.body:  # DAG factories: a function of the module building its DAG
         if (
             isinstance(stmt, cst.FunctionDef)
@@ -181,18 +185,38 @@ def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
 
 
 def _find_assigned(
-    body: list[cst.BaseStatement], names: dict[str, str], finder: _Finder, factory: bool = False
+    body: list[cst.BaseStatement],
+    names: dict[str, str],
+    finder: _Finder,
+    factory: bool = False,
+    registered: bool = False,
 ) -> None:
-    """``NAME = DAG(...)`` statements of one body (the module's, or a factory function's)."""
+    """``NAME = DAG(...)`` statements of one body (the module's, a factory function's, or a
+    module-level loop's: ``registered``, there ``globals()[...] = NAME = DAG(...)`` only)."""
     for i, stmt in enumerate(body):
-        if m.matches(
-            stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
-        ) and _dag_call(stmt.body[0].value, names):
-            var = stmt.body[0].targets[0].target.value
+        var = _assigned_dag(stmt, names)
+        if var is not None and (not registered or len(stmt.body[0].targets) > 1):
             span = _assign_span(body, i, var)
             if factory and len(span) > 1 and _returns(span[-1], var):
                 span = span[:-1]  # `return dag` stays after the block: it returns the Flow
             finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
+
+
+def _assigned_dag(stmt: cst.BaseStatement, names: dict[str, str]) -> str | None:
+    """NAME of ``NAME = DAG(...)``, also with ``globals()[...] =`` targets before it."""
+    if not m.matches(stmt, m.SimpleStatementLine([m.Assign()])):
+        return None
+    assign = stmt.body[0]
+    if not _dag_call(assign.value, names):
+        return None
+    *others, last = assign.targets
+    if not isinstance(last.target, cst.Name) or not all(_registers_global(t) for t in others):
+        return None
+    return last.target.value
+
+
+def _registers_global(target: cst.AssignTarget) -> bool:
+    return m.matches(target.target, m.Subscript(m.Call(m.Name("globals"), args=[])))
 
 
 def _returns(stmt: cst.BaseStatement, var: str) -> bool:
@@ -450,6 +474,10 @@ def _place_assigned(
         out[id(old)] = cst.RemoveFromParent()
     assign = site.node
     inside = [_dedented_blanks(stmt) for stmt in inside]
+    others = assign.body[0].targets[:-1]
+    if others:  # globals()[...] = dag = DAG(...): the flow is registered the same way
+        register = cst.SimpleStatementLine([cst.Assign(others, cst.Name(site.dag_var))])
+        inside = [register, *inside]
     block = cst.With(
         [cst.WithItem(flow, asname=cst.AsName(cst.Name(site.dag_var)))],
         cst.IndentedBlock(
