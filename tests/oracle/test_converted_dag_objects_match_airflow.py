@@ -424,3 +424,51 @@ def test_a_fixture_these_rules_unblock_converts_and_runs_as_in_airflow(stem, tmp
     assert run is not None, stderr
     airflow = oracle_runs([path], oracle_generation(path))[stem]
     assert not differences(stem, airflow, run)
+
+
+def _dag_function(imports: str, dag_id: str) -> str:
+    return textwrap.dedent(f"""
+        import pendulum
+        {imports}
+
+
+        @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+        def {dag_id}(name: str = "world", times=2):
+            @task
+            def greet(who, n):
+                return " ".join([f"hello {{who}}"] * n)
+
+            greet(name, n=times)
+
+
+        {dag_id}()
+        """)
+
+
+_DAG_FUNCTIONS = {
+    "2": _dag_function("from airflow.decorators import dag, task", "dag_function_2"),
+    "3": _dag_function("from airflow.sdk import dag, task", "dag_function_3"),
+}
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("generation", ["2", "3"])
+def test_dag_function_parameters_are_run_parameters_as_in_airflow(generation, tmp_path):
+    source = _DAG_FUNCTIONS[generation]
+    name = f"dag_function_{generation}"
+    original = tmp_path / "o" / f"{name}.py"
+    original.parent.mkdir()
+    original.write_text(source)
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    out = tmp_path / f"{name}.py"
+    out.write_text(result.code)
+    for params, shown in (
+        ({}, "hello world hello world"),
+        ({"name": "ann", "times": 1}, "hello ann"),
+    ):
+        run, stderr = dagshift_run(out, ENV, tmp_path, params)
+        assert run is not None, stderr
+        airflow = airflow_run(original, LOGICAL_DATE, generation=generation, params=params, env=ENV)
+        assert airflow[name]["tasks"]["greet"]["result"] == shown
+        assert not differences(name, airflow, run)

@@ -58,6 +58,7 @@ def _registry() -> list[Rule]:
         callbacks,
         context,
         dag_definition,
+        dag_function_params,
         default_args,
         dependencies,
         empty_operator,
@@ -74,6 +75,7 @@ def _registry() -> list[Rule]:
 
     return [
         described(dag_definition),
+        described(dag_function_params),
         described(default_args),
         described(callbacks),
         described(operators),

@@ -23,6 +23,7 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_option
+from dagshift.converter.rules.dag_function_params import parameter_statements
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
@@ -433,16 +434,24 @@ def flow_block(
         return {id(site.node): new}
     if site.kind == "decorator":
         fn = site.node
+        declared: list[cst.BaseStatement] = []
         if (
             fn.params.params
             or fn.params.kwonly_params
+            or fn.params.posonly_params
             or fn.params.star_arg != (cst.MaybeSentinel.DEFAULT)
             or fn.params.star_kwarg
         ):
-            raise Unsupported(fn, "DS025", "a @dag function with parameters")
+            declared = parameter_statements(fn, site.call_args, file)
+            values.needs.add("Parameter")
         head = []
         if new_body and m.matches(new_body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])):
             head, new_body = [new_body[0]], new_body[1:]
+        if declared and new_body:  # the parameters, then a blank line, then the body
+            lines = getattr(new_body[0], "leading_lines", None)
+            if lines is not None:
+                new_body[0] = new_body[0].with_changes(leading_lines=[cst.EmptyLine(), *lines])
+        new_body = [*declared, *new_body]
         block = cst.With(
             [cst.WithItem(flow)],
             cst.IndentedBlock(
@@ -453,7 +462,9 @@ def flow_block(
         )
         decorators = [d for d in fn.decorators if not _is_dag_decorator(d, file.names)]
         new_fn = fn.with_changes(
-            decorators=decorators, body=fn.body.with_changes(body=[*head, block])
+            decorators=decorators,
+            params=cst.Parameters(),
+            body=fn.body.with_changes(body=[*head, block]),
         )
         return {id(fn): new_fn}
     return _place_assigned(site, flow, new_body)
