@@ -458,6 +458,8 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if upstream._flow is None and self._dag is not None:
                 upstream.dag = self._dag
             upstream.downstream_task_ids.add(self.task_id)
+            # both ends know the edge, as in Airflow: a group's roots are found through it
+            self.upstream_task_ids.add(upstream.task_id)
             if holder.key != XCOM_RETURN_KEY:
                 order.append(upstream.task_id)
                 return
@@ -487,6 +489,9 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 "on_success": _callback(self, self.on_success_callback),
                 "on_failure": _callback(self, self.on_failure_callback),
                 "on_retry": _callback(self, self.on_retry_callback),
+                "on_skipped": _callback(self, self.on_skipped_callback),
+                # Airflow 2.11 calls on_success_callback after on_skipped_callback too
+                "success_callback_on_skip": generation != "3",
                 "ignore_downstream_trigger_rules": getattr(
                     self, "ignore_downstream_trigger_rules", True
                 ),
@@ -660,8 +665,11 @@ class _Callback:
         current = current_task()
         context = build_context(self.op, current)
         context["exception"] = runtime_context.get("exception")
-        for fn in self.fns:
-            fn(context)
+        for fn in self.fns:  # each on its own, as Airflow: one that raises stops no other
+            try:
+                fn(context)
+            except Exception:
+                self.op.log.exception("Failed to run callback %r", fn)
 
 
 def _listed(fn: Any) -> list[Callable[[dict], Any]]:
@@ -706,9 +714,13 @@ class _OperatorCall:
             resolve = functools.partial(_resolve, op=self.op, inputs=inputs, context=context)
             op.prepare_template()
             op.render_template_fields(context, resolve=resolve)
-            for fn in _listed(op.on_execute_callback):
-                fn(context)
             op.pre_execute(context)
+            # after pre_execute, each on its own: Airflow logs one that raises and runs the task
+            for fn in _listed(op.on_execute_callback):
+                try:
+                    fn(context)
+                except Exception:
+                    op.log.exception("Failed to run on_execute_callback %r", fn)
             result = op.execute(context)
             op.post_execute(context, result)
         finally:

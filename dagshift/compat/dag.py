@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dagshift.compat.exceptions import AirflowException, DuplicateTaskIdFound
+from dagshift.compat.exceptions import AirflowException, DuplicateTaskIdFound, ParamValidationError
 from dagshift.compat.relatives import DependencyMixin
 from dagshift.runtime.context import to_datetime
 from dagshift.runtime.flow import Flow, _active
@@ -74,9 +74,26 @@ class DagFlow(Flow):
             airflow_dag=True,
         )
 
+    def check_parameters(self, parameters=None):
+        """Airflow validates every param of the DAG against the run's conf when it creates
+        the run, and refuses the run (``ParamValidationError``, no task starts) when one has
+        no value or a value its schema rejects."""
+        from dagshift.compat.params import NOTSET, Param
+
+        given = dict(parameters or {})
+        declared = {**self.dag.default_args.get("params", {}), **self.dag.params}
+        for name, param in declared.items():
+            if isinstance(param, Param):
+                try:
+                    param.resolve(given.get(name, NOTSET))
+                except ParamValidationError as exc:
+                    raise ParamValidationError(f"Invalid input for param {name}: {exc}") from None
+        return super().check_parameters(parameters)
+
     def run(self, parameters=None, *, logical_date=None, data_interval=None, conf=None, **kw):
         """Run like ``dag.test()``: ``parameters`` are the run's conf, overriding params."""
         self.dag._sync_options()
+        self.check_parameters(conf if conf is not None else parameters)
         ld = to_datetime(logical_date)
         if conf is None:
             conf = dict(parameters or {})

@@ -54,8 +54,10 @@ class AirflowDagCycleException(AirflowException):
     """The DAG's dependencies form a cycle."""
 
 
-class ParamValidationError(AirflowException):
-    """A param's value does not fit its declaration."""
+class ParamValidationError(AirflowException, ValueError):
+    """A param's value does not fit its declaration. Also a ``ValueError``: a run refused for
+    its params is reported by ``dagshift run``, ``serve`` and ``--verify`` as any run with a bad
+    parameter is (no task starts)."""
 
 
 class TaskDeferred(AirflowException):

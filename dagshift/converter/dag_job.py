@@ -35,6 +35,12 @@ from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import LocalAnnotations
 from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
 from dagshift.converter.rules.operators import TASK_OPTIONS
+from dagshift.converter.rules.task_groups import (
+    group_functions,
+    group_prefixes,
+    is_group_function,
+    rewrite_group_function,
+)
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
@@ -80,7 +86,7 @@ class FileInfo:
 @dataclass
 class _Producer:
     var: str
-    index: int
+    index: float
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
 
@@ -102,6 +108,8 @@ class DagJob:
     bridged: list[dict[str, str]] = field(default_factory=list)  # task_id, operator
     kept_functions: set[int] = field(default_factory=set)  # TaskFlow functions kept as written
     dynamic_ids: bool = False
+    group_items: set[int] | None = None  # TaskGroup(...) calls that are `with` items
+    nested_index: dict[int, float] = field(default_factory=dict)  # statements in groups
     _referenced: set[str] | None = None
     _bridged_names: set[str] | None = None
 
@@ -148,6 +156,9 @@ class DagJob:
             analyzer.index = index
             walk(stmt, analyzer)
             self._producer(stmt, index)
+            self._grouped_producers(stmt, index)
+        if group_functions(self):  # the ids of their tasks are not known statically
+            self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
         unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
@@ -176,6 +187,11 @@ class DagJob:
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
+        if legacy and _mentions([*roots, *self.site.call_args, *emitted], "on_success"):
+            # Airflow 2.11 calls on_success_callback also after a task skipped itself
+            replacements = _with_default_option(
+                replacements, "success_callback_on_skip", '"success_callback_on_skip": True'
+            )
         self.replacements.update(replacements)
         self.needs |= values.needs
         self.modules |= values.modules
@@ -190,7 +206,19 @@ class DagJob:
                 return self.file.module.code_for_node(value)
         return ""
 
-    def _producer(self, stmt: cst.BaseStatement, index: int) -> None:
+    def _grouped_producers(self, stmt: cst.BaseStatement, index: int) -> None:
+        """The producers inside ``with TaskGroup`` blocks: their ids have the groups' prefix,
+        and they are ordered between ``index`` and the next statement of the region."""
+        inside = group_prefixes(stmt, self.file.names)
+        for k, (child, prefix) in enumerate(inside):
+            at = index + (k + 1) / (len(inside) + 1)
+            self.nested_index[id(child)] = at
+            if prefix is None:
+                self.dynamic_ids = True  # a pull by id cannot be matched to its task
+            else:
+                self._producer(child, at, prefix)
+
+    def _producer(self, stmt: cst.BaseStatement, index: float, prefix: str = "") -> None:
         if not m.matches(
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
         ):
@@ -205,7 +233,7 @@ class DagJob:
         if plan.args.task_id_value is None:
             return
         pushes = getattr(plan, "pushes", set())
-        self.producers[plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
+        self.producers[prefix + plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
 
     def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
         """The rule's plan of an operator call, kept for the rewrite."""
@@ -403,6 +431,8 @@ def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
     )
 
 
+_SETUP_TEARDOWN = {"as_setup", "as_teardown"}
+
 # What reaches Airflow's context or XCom at run time; none may be left in converted code.
 _ACCESS = {"xcom_pull", "xcom_push", "get_current_context", "get_template_context"}
 
@@ -468,18 +498,24 @@ _AIRFLOW_RETRY_DELAY = '"retry_delay": 300'  # seconds: Airflow's [core] default
 
 def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
     """The Flow's ``default_task_options`` with Airflow's retry delay, unless they have one."""
+    return _with_default_option(replacements, "retry_delay", _AIRFLOW_RETRY_DELAY)
+
+
+def _with_default_option(replacements: dict[int, Any], key: str, entry: str) -> dict[int, Any]:
+    """The Flow's ``default_task_options`` with ``entry`` (``"key": value``), unless they
+    mention ``key`` already."""
     found = []
 
-    class _Delay(cst.CSTTransformer):
+    class _Add(cst.CSTTransformer):
         def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
             if not (updated.keyword and updated.keyword.value == "default_task_options"):
                 return updated
             found.append(updated)
             value = updated.value
-            if _mentions([value], "retry_delay"):
-                return updated  # the delay the DAG's default_args give, however built
+            if _mentions([value], key):
+                return updated  # what the DAG's default_args give, however built
             if isinstance(value, cst.Dict):
-                element = cst.parse_expression("{" + _AIRFLOW_RETRY_DELAY + "}").elements[0]
+                element = cst.parse_expression("{" + entry + "}").elements[0]
                 last = value.elements[-1].with_changes(
                     comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                 )
@@ -487,12 +523,12 @@ def _with_retry_delay(replacements: dict[int, Any]) -> dict[int, Any]:
                     value=value.with_changes(elements=[*value.elements[:-1], last, element])
                 )
             code = cst.Module([]).code_for_node(value)
-            merged = cst.parse_expression(f"{{**{code}, {_AIRFLOW_RETRY_DELAY}}}")
+            merged = cst.parse_expression(f"{{**{code}, {entry}}}")
             return updated.with_changes(value=merged)
 
-    out = _with_flow_args(replacements, _Delay())
+    out = _with_flow_args(replacements, _Add())
     if not found:
-        out = _with_flow_kwarg(out, "default_task_options", "{" + _AIRFLOW_RETRY_DELAY + "}")
+        out = _with_flow_kwarg(out, "default_task_options", "{" + entry + "}")
     return out
 
 
@@ -524,6 +560,9 @@ class _Analyzer(cst.CSTVisitor):
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
             raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
+        if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
+            # a converted task has no setup/teardown role: its flow would not even load
+            raise Unsupported(node, "DS093", "a setup or teardown task (.as_setup/.as_teardown)")
         if id(node) in self.partials:
             return True
         if m.matches(
@@ -589,6 +628,12 @@ class _Rewriter(cst.CSTTransformer):
     def __init__(self, job: DagJob) -> None:
         self.job, self.index = job, 0
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        at = self.job.nested_index.get(id(node)) if self.job.nested_index else None
+        if at is not None:  # a statement inside a `with TaskGroup` block: its own position
+            self.index = at
+        return super().on_visit(node)
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         taken = self.job.plans.get(id(original))
         if taken is not None:
@@ -644,6 +689,8 @@ class _Rewriter(cst.CSTTransformer):
             new, needs = rewrite_taskflow(original, self.job.file)
             self.job.needs |= needs
             return new
+        if is_group_function(original, self.job.file.names):
+            return rewrite_group_function(updated, self.job)
         return updated
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "ResultReadError",
     "ResultStore",
     "ResumeError",
+    "RunNotStarted",
     "load_completed",
     "read_result",
     "record_outlet_events",
@@ -60,6 +61,11 @@ class ResultReadError(StoreError):
 
 class ResumeError(StoreError):
     """A run cannot be resumed; the message says why and what to do."""
+
+
+class RunNotStarted(StoreError):
+    """A recorded run was not started: it had left the states it was expected in (cancelled
+    while it waited in a queue)."""
 
 
 class ResultStore:
@@ -322,6 +328,7 @@ def run_recorded(
     completed: Mapping[str, TaskRun] | None = None,
     stopped: threading.Event | None = None,
     listeners: Iterable[Callable[[TaskRun], None]] = (),
+    start_from: tuple[str, ...] | None = None,
     **options: Any,
 ):
     """Run ``flow`` once, recording the run and every task run in ``store``.
@@ -329,6 +336,10 @@ def run_recorded(
     A new run is registered (its flow version too) unless ``run_id`` names an existing run,
     which is then taken over (resume). ``stopped`` set by the caller means the run was recorded
     as interrupted: task runs that finish afterwards are not recorded.
+
+    Raises:
+        RunNotStarted: ``start_from`` was given and the existing run's state had left it
+            (it was cancelled while queued): nothing ran.
     """
     from dagshift.runtime.context import to_datetime
     from dagshift.runtime.executor import resolve_params
@@ -353,7 +364,9 @@ def run_recorded(
         attempt = 1
     else:
         attempt = store.get_run(run_id)["attempts"] + 1
-    store.start_run(run_id)
+    if not store.start_run(run_id, start_from) and start_from is not None:
+        state = store.get_run(run_id)["state"]
+        raise RunNotStarted(f"run {run_id} is {state}, no longer {' or '.join(start_from)}")
     recorder = _Recorder(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )

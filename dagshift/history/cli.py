@@ -18,6 +18,7 @@ import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -564,8 +565,23 @@ def _plan_backfill(
     return plan
 
 
+# The states a planned backfill run may start from: a run cancelled while it waited in the
+# queue (`dagshift runs cancel`) has left them, and is not started.
+_BACKFILL_STARTS = ("queued", "running", "interrupted", "failed")
+
+
+@dataclass
+class _NotStarted:
+    """A planned backfill run that was not started, as the summary lists it."""
+
+    run_id: str
+    logical_date: Any
+    state: str
+    ok: bool = False
+
+
 def _run_plan(store, results, flow, path, plan, params, workers: int, options: dict) -> list:
-    from dagshift.history.checkpoint import run_recorded
+    from dagshift.history.checkpoint import RunNotStarted, run_recorded
 
     intervals = options.pop("data_intervals", {})
     options = {**options, "run_extra": {"dagshift.run_type": "backfill"}}  # Airflow's run_type
@@ -576,17 +592,22 @@ def _run_plan(store, results, flow, path, plan, params, workers: int, options: d
             options_here = {**options, "data_interval": intervals[when.isoformat()]}
         else:
             options_here = options
-        return run_recorded(
-            store,
-            results,
-            flow,
-            path=str(path),
-            parameters=params,
-            logical_date=when,
-            run_id=run_id,
-            completed=completed,
-            **options_here,
-        )
+        try:
+            return run_recorded(
+                store,
+                results,
+                flow,
+                path=str(path),
+                parameters=params,
+                logical_date=when,
+                run_id=run_id,
+                completed=completed,
+                start_from=_BACKFILL_STARTS,
+                **options_here,
+            )
+        except RunNotStarted as exc:
+            _err(f"backfill of {flow.name!r}: {exc}: not started")
+            return _NotStarted(run_id, when, store.get_run(run_id)["state"])
 
     with ThreadPoolExecutor(workers, thread_name_prefix="dagshift-backfill") as pool:
         return list(pool.map(one, plan))

@@ -25,7 +25,13 @@ while no service ran are still pending when one starts.
 A run left queued or running by a process that is gone (``serve`` killed with SIGKILL, a
 crash) is taken over at the next file scan by a ``serve`` of its flow on the same host, once
 (claimed in one transaction, so two services never both take it): it resumes, and tasks
-recorded as succeeded are not run again.
+recorded as succeeded are not run again. That holds for the runs a serve starts (scheduled,
+asset-triggered) and for those the UI handed to one; a killed ``dagshift run`` is resumed by
+hand.
+
+A run the UI starts of a flow a live ``serve`` serves is handed to it (each serve announces
+the flows it serves at every file scan): each tick claims such queued runs, once across
+serves (:mod:`dagshift.history.handoff`), so they start within ``poll`` seconds.
 
 Stopping (SIGINT/SIGTERM, or :meth:`Service.stop`): no new runs start; running ones get
 ``grace`` seconds to finish; those still running are recorded as ``interrupted`` (they can be
@@ -47,8 +53,10 @@ from typing import Any
 import pendulum
 
 from dagshift.history import assets as asset_history
+from dagshift.history import handoff
 from dagshift.history.checkpoint import (
     ResultStore,
+    RunNotStarted,
     load_completed,
     run_recorded,
     stored_parameters,
@@ -119,6 +127,7 @@ class _Due:
     logical_date: pendulum.DateTime
     interval: Any = None  # a timetable's DataInterval; None: the flow's default
     events: list[dict[str, Any]] | None = None  # an asset-triggered run's events
+    run_type: str = "scheduled"  # Airflow's run_type: "manual" for a run handed over
 
 
 @dataclass
@@ -342,12 +351,14 @@ class Service:
         if scanned:
             self._last_scan = mono
             self.scan()
+            self._announce()
         started: list[str] = []
         if self._stopping.is_set():
             return started
         self._reap()
         if scanned:
             started += self._recover()
+        started += self._take_handoffs()
         self._poll_watchers()
         now = self.clock.now()
         skip: set[str] = set()  # flows whose run could not be recorded: next tick
@@ -423,10 +434,14 @@ class Service:
         """Take over the runs of known flows whose process was killed: each resumes where it
         stopped (tasks recorded as succeeded are not run again), within the limits."""
         try:
+            found = self.store.orphans(self.entries, ours=self.active_runs)
+            # a handed-off run with no pid yet waits for a claim (_take_handoffs), not this
+            handed = handoff.handed_off(self.store, [r["run_id"] for r in found if r["pid"]])
             orphans = [
                 run
-                for run in self.store.orphans(self.entries, ours=self.active_runs)
-                if run["trigger"] in _SERVED_TRIGGERS  # a killed `dagshift run` resumes by hand
+                for run in found
+                # a killed `dagshift run` (or UI run) resumes by hand
+                if run["trigger"] in _SERVED_TRIGGERS or run["run_id"] in handed
             ]
         except StoreError as exc:
             self.log(f"cannot look for runs left by a stopped process: {exc}")
@@ -455,6 +470,45 @@ class Service:
             resumed.append(run["run_id"])
         return resumed
 
+    def _announce(self) -> None:
+        """Tell the UI which flows this serve runs, so it hands their runs over."""
+        try:
+            handoff.announce(self.store, [] if self._stopping.is_set() else self.entries, self.poll)
+        except StoreError as exc:
+            self.log(f"cannot record this serve in the history: {exc}")
+
+    def _take_handoffs(self) -> list[str]:
+        """Claim and start the runs handed over (by the UI) of flows with a free slot."""
+        free = [n for n, e in self.entries.items() if len(e.active) < e.limit]
+        if not free or len(self._active) >= self.max_runs:
+            return []
+        started: list[str] = []
+        try:
+            runs = handoff.waiting(self.store, free)
+        except StoreError as exc:
+            self.log(f"cannot look for runs handed over: {exc}")
+            return started
+        for run in runs:
+            entry = self.entries[run["flow"]]
+            if len(self._active) >= self.max_runs or len(entry.active) >= entry.limit:
+                continue
+            try:
+                if not handoff.claim(self.store, run["run_id"]):
+                    continue  # another serve was first, or it was cancelled meanwhile
+                parameters = stored_parameters(self.store, run)
+            except StoreError as exc:
+                self.log(f"cannot take run {run['run_id']} handed over: {exc}")
+                continue
+            ld = to_utc(pendulum.parse(run["logical_date"]))
+            self.log(
+                f"started run {run['run_id']} of {run['flow']!r} for {ld.isoformat()}: "
+                f"handed over ({run['trigger']})"
+            )
+            extra = {"parameters": parameters, "start_from": ("queued",)}
+            self._launch(entry, run["run_id"], _Due(ld, ld, run_type="manual"), extra)
+            started.append(run["run_id"])
+        return started
+
     def _due_of(self, run: dict[str, Any]) -> _Due:
         """How a recorded run was started (its date, interval, asset events), to resume it."""
         from dagshift.runtime.timetables import DataInterval
@@ -468,9 +522,11 @@ class Service:
                 pendulum.parse(origin["data_interval_end"]),
             )
         events = None
-        if origin.get("reason", {}).get("kind") == "asset":
+        kind = origin.get("reason", {}).get("kind")
+        if kind == "asset":
             events = asset_history.events_for_run(self.store, run["run_id"]) or None
-        return _Due(ld, ld, interval, events)
+        run_type = "manual" if kind == handoff.HANDOFF else "scheduled"
+        return _Due(ld, ld, interval, events, run_type)
 
     def _launch(self, entry: _Entry, run_id: str, due: _Due, extra: dict[str, Any]) -> None:
         stopped = threading.Event()
@@ -514,7 +570,7 @@ class Service:
         options = dict(self.run_options)
         if due.interval is not None:
             options["data_interval"] = (due.interval.start, due.interval.end)
-        options["run_extra"] = {"dagshift.run_type": "scheduled"}  # Airflow's run_type
+        options["run_extra"] = {"dagshift.run_type": due.run_type}  # Airflow's run_type
         if due.events:
             options["run_extra"] = {
                 "dagshift.run_type": "asset_triggered",
@@ -535,6 +591,8 @@ class Service:
             )
             if not stopped.is_set():
                 self.log(f"run {run_id} of {flow.name!r}: {result.state} ({result.duration:.1f}s)")
+        except RunNotStarted as exc:
+            self.log(f"run {run_id} of {flow.name!r} not started: {exc}")
         except Exception as exc:
             if not stopped.is_set():  # else: cut short on purpose (a cluster closed under it)
                 self.log(
@@ -578,6 +636,10 @@ class Service:
     def shutdown(self, reason: str = "the service stopped") -> list[str]:
         """Give running runs ``grace`` seconds, then record the rest as interrupted."""
         self._stopping.set()
+        try:
+            handoff.withdraw(self.store)  # runs started from now on run in the UI's process
+        except StoreError as exc:
+            self.log(f"cannot record in the history that this serve stops: {exc}")
         if self._active:
             self.log(
                 f"stopping: waiting up to {self.grace:g}s for {len(self._active)} run(s) "

@@ -157,6 +157,22 @@ CREATE TABLE IF NOT EXISTS run_cancels (
     requested REAL NOT NULL,
     reason TEXT
 );
+-- Runs handed to a `serve` (dagshift/history/handoff.py reads and writes these): each live
+-- serve and the flows it serves, and the queued runs waiting for one to claim them.
+CREATE TABLE IF NOT EXISTS services (
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started REAL NOT NULL,
+    seen REAL NOT NULL,
+    poll REAL NOT NULL,
+    flows TEXT NOT NULL,
+    PRIMARY KEY (pid, host)
+);
+CREATE TABLE IF NOT EXISTS run_handoffs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    flow TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.
@@ -422,18 +438,36 @@ class Store:
         except sqlite3.Error as exc:
             raise self._error(exc, f"record run {run_id}") from None
 
-    def start_run(self, run_id: str) -> None:
-        """Mark a run running in this process (again, when resuming)."""
-        self._change(
-            f"start run {run_id}",
-            (
-                "UPDATE runs SET state = 'running', start = COALESCE(start, ?), end = NULL, "
-                "pid = ?, host = ?, attempts = attempts + 1, message = NULL WHERE run_id = ?",
-                (time.time(), os.getpid(), socket.gethostname(), run_id),
-            ),
-            # a cancel asked of an earlier attempt does not stop this one (resume after cancel)
-            ("DELETE FROM run_cancels WHERE run_id = ?", (run_id,)),
+    def start_run(self, run_id: str, only_from: tuple[str, ...] | None = None) -> bool:
+        """Mark a run running in this process (again, when resuming); with ``only_from``, only
+        if its state is still one of those (checked in the same transaction, so a run
+        cancelled while it waited is not started). True if it was started."""
+        sql = (
+            "UPDATE runs SET state = 'running', start = COALESCE(start, ?), end = NULL, "
+            "pid = ?, host = ?, attempts = attempts + 1, message = NULL WHERE run_id = ?"
         )
+        args: tuple = (time.time(), os.getpid(), socket.gethostname(), run_id)
+        if only_from is not None:
+            sql += f" AND state IN ({', '.join('?' * len(only_from))})"
+            args += tuple(only_from)
+        try:
+            with self._write() as db:
+                before = db.execute(
+                    "SELECT state, pid, host FROM runs WHERE run_id = ?", (run_id,)
+                ).fetchone()
+                if db.execute(sql, args).rowcount != 1:
+                    return False
+                owned = before is not None and tuple(before) in {
+                    (state, os.getpid(), socket.gethostname()) for state in ("queued", "running")
+                }
+                if not owned:
+                    # a cancel asked of an earlier attempt (ended, or its process gone) does not
+                    # stop this one (a resume after it); one asked while this process held the
+                    # run (claimed for a takeover, requeued for a resume) is this attempt's
+                    db.execute("DELETE FROM run_cancels WHERE run_id = ?", (run_id,))
+                return True
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"start run {run_id}") from None
 
     def orphans(self, flows: Iterable[str], ours: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Queued or running runs of ``flows`` whose process on this host is gone (killed),
@@ -481,19 +515,23 @@ class Store:
         )
 
     def requeue_run(self, run_id: str) -> bool:
-        """Mark an ended, unsuccessful run ``queued`` again (a resume about to start); False
-        if it is not in such a state."""
-        return bool(
-            self._change(
-                f"requeue run {run_id}",
-                (
-                    "UPDATE runs SET state = 'queued', message = NULL, pid = NULL, host = NULL "
-                    "WHERE run_id = ? "
-                    "AND state NOT IN ('queued', 'running', 'success')",
-                    (run_id,),
-                ),
-            )
-        )
+        """Mark an ended, unsuccessful run ``queued`` again, owned by this process (a resume
+        about to start here); False if it is not in such a state. Owned, not ownerless: a
+        ``serve`` taking over orphans (queued or running with no live process) must not
+        claim it between this and its start. A cancel asked of an earlier attempt is
+        forgotten."""
+        try:
+            with self._write() as db:
+                changed = db.execute(
+                    "UPDATE runs SET state = 'queued', message = NULL, pid = ?, host = ? "
+                    "WHERE run_id = ? AND state NOT IN ('queued', 'running', 'success')",
+                    (os.getpid(), socket.gethostname(), run_id),
+                ).rowcount
+                if changed:
+                    db.execute("DELETE FROM run_cancels WHERE run_id = ?", (run_id,))
+                return bool(changed)
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"requeue run {run_id}") from None
 
     def request_cancel(self, run_id: str, reason: str = "cancelled on request") -> str:
         """Cancel a run: ``"requested"`` (its live process will stop it, polling

@@ -13,6 +13,7 @@ from dagshift.runtime.assets import (
 from dagshift.runtime.context import FailTask, SkipTask, get_run_context, push, render, shell
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
+from dagshift.runtime.groups import Group, group
 from dagshift.runtime.state import TaskRun
 from dagshift.runtime.task import Task, TaskRef, task
 from dagshift.runtime.variables import Variable
@@ -29,6 +30,7 @@ __all__ = [
     "Flow",
     "FlowRun",
     "FlowRunFailed",
+    "Group",
     "Parameter",
     "SkipTask",
     "Task",
@@ -36,6 +38,7 @@ __all__ = [
     "TaskRun",
     "Variable",
     "get_run_context",
+    "group",
     "outlet_events",
     "push",
     "render",

@@ -7,6 +7,11 @@ when ``dagshift runs cancel`` asks). Once it is set, tasks that have not started
 that never checks runs to its end. A subprocess started through :func:`run_process` (as
 ``shell()`` and the shim's BashOperator do) is terminated: SIGTERM to its process group,
 SIGKILL after a grace period, as Airflow does when a task is killed.
+
+On a dask.distributed cluster the flag is a :class:`ClusterFlag` instead: a named
+``distributed.Event`` on the cluster's scheduler, which the client sets when the run's own
+flag is set. Only its name travels with the tasks, so a task on any worker sees the cancel
+through the same :func:`cancel_requested` / :func:`check_cancelled` / :func:`run_process`.
 """
 
 from __future__ import annotations
@@ -15,19 +20,78 @@ import contextvars
 import os
 import signal
 import subprocess
-import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Cancelled", "cancel_requested", "check_cancelled", "run_process"]
+__all__ = ["Cancelled", "ClusterFlag", "Flag", "cancel_requested", "check_cancelled", "run_process"]
 
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL (Airflow's killed_task_cleanup_time: 60)
+CLUSTER_CHECK = 0.2  # seconds between two questions a task's ClusterFlag asks the scheduler
 _POLL = 0.1
 
-_event: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+
+class Flag(Protocol):
+    """What a run's cancel flag offers: a ``threading.Event`` or a :class:`ClusterFlag`."""
+
+    def is_set(self) -> bool: ...
+
+
+_event: contextvars.ContextVar[Flag | None] = contextvars.ContextVar(
     "dagshift_cancel", default=None
 )
+
+
+# What each run's ClusterFlag last answered in this process: (set, when asked).
+_answers: dict[str, tuple[bool, float]] = {}
+_ANSWERS_KEPT = 10_000
+
+
+class ClusterFlag:
+    """A run's cancel flag as tasks on dask.distributed workers see it.
+
+    It is the ``distributed.Event`` named ``name`` on the scheduler: the client running the
+    run :meth:`raise_on` sets it; on a worker :meth:`is_set` asks the scheduler (through the
+    worker's client), at most every ``CLUSTER_CHECK`` seconds for all the run's tasks on that
+    worker, and remembers once it is set. Pickled, only the name travels.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self):
+        return ClusterFlag, (self.name,)
+
+    def is_set(self) -> bool:
+        told, asked = _answers.get(self.name, (False, float("-inf")))
+        now = time.monotonic()
+        if told or now - asked < CLUSTER_CHECK:
+            return told
+        try:
+            from distributed import Event
+
+            told = bool(Event(self.name).is_set())
+        except Exception:  # no scheduler to ask (the cluster is closing): not told yet
+            return False
+        if len(_answers) >= _ANSWERS_KEPT:
+            _answers.clear()  # runs long over; a live one asks again
+        _answers[self.name] = (told, now)
+        return told
+
+    def raise_on(self, client: Any) -> None:
+        """Set the flag on ``client``'s cluster: every task of the run sees it."""
+        from distributed import Event
+
+        Event(self.name, client=client).set()
+        _answers[self.name] = (True, time.monotonic())
+
+    def clear(self, client: Any) -> None:
+        """Forget the flag on the cluster (the run is over)."""
+        from distributed import Event
+
+        Event(self.name, client=client).clear()
+        _answers.pop(self.name, None)
 
 
 class Cancelled(Exception):
@@ -51,7 +115,7 @@ def check_cancelled() -> None:
 
 
 @contextmanager
-def watching(event: threading.Event | None) -> Iterator[None]:
+def watching(event: Flag | None) -> Iterator[None]:
     """Make ``event`` the cancel flag of the code inside (the executor wraps each task)."""
     token = _event.set(event)
     try:

@@ -29,6 +29,7 @@ from typing import Any
 
 import cloudpickle
 
+from dagshift.runtime.cancel import KILL_GRACE, ClusterFlag
 from dagshift.runtime.state import TaskRun
 
 __all__ = [
@@ -39,6 +40,11 @@ __all__ = [
     "run_graph_on_cluster",
     "summary",
 ]
+
+# How long a cancelled run waits for its running tasks to stop (told through the run's
+# ClusterFlag, a subprocess terminated: SIGTERM, SIGKILL KILL_GRACE later) before it cancels
+# what is left on the scheduler, dropping its result.
+CANCEL_GRACE = KILL_GRACE + 1.0
 
 # Functions every worker runs once before it runs tasks (importable by name, no arguments):
 # another part of dagshift registers here what a worker needs, such as the Airflow import shim.
@@ -224,14 +230,18 @@ def run_graph_on_cluster(
     listeners: Iterable[Callable[[TaskRun], None]] = (),
     topic: str | None = None,
     cancel: threading.Event | None = None,
+    flag: ClusterFlag | None = None,
 ) -> list[TaskRun]:
     """Compute ``dsk`` on the cluster; return one task run per node, in the graph's order.
 
     Only the nodes in ``want_results`` (Dask keys) come back with their results; the others
     come back as summaries, which the nodes publish on ``topic`` as they finish. A summary
     that did not arrive (a worker lost at the wrong moment) is fetched from its node. Once
-    ``cancel`` is set, the nodes still pending are cancelled on the cluster and come back
-    ``cancelled`` (a node already running on a worker runs to its end; its result is dropped).
+    ``cancel`` is set, ``flag`` (the run's cancel flag as the nodes see it) is set on the
+    cluster: nodes not started end ``cancelled`` without running, running ones are told (a
+    subprocess is terminated). Nodes still pending ``CANCEL_GRACE`` seconds later (a task that
+    never checks) are cancelled on the scheduler and come back ``cancelled``; their results
+    are dropped.
     """
     _check_serializable(dsk)
     keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
@@ -252,6 +262,7 @@ def run_graph_on_cluster(
                 listener(task_run)
             block = None
 
+    told: float | None = None  # when the nodes were told of a cancel
     with client_for(cluster) as client:
         _prepare_workers(client)
         if topic:
@@ -262,7 +273,13 @@ def run_graph_on_cluster(
             while pending:
                 drain(0.05)  # summaries as they come, for listeners (progress, run records)
                 pending = [f for f in pending if not f.done()]
-                if pending and cancel is not None and cancel.is_set():
+                if not pending or cancel is None or not cancel.is_set():
+                    continue
+                if told is None:
+                    told = time.monotonic()
+                    if flag is not None:
+                        flag.raise_on(client)
+                if flag is None or time.monotonic() - told > CANCEL_GRACE:
                     client.cancel(pending)
                     break
             drain(None)
@@ -299,4 +316,7 @@ def run_graph_on_cluster(
         finally:
             if topic:
                 client.unsubscribe_topic(topic)
+            if flag is not None and told is not None:
+                with contextlib.suppress(Exception):  # the cluster may be going away
+                    flag.clear(client)
     return [full[k] if k in full else summaries[dsk[k][1].task_id] for k in keys]

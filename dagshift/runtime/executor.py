@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import dask
 import networkx as nx
 
-from dagshift.runtime.cancel import Cancelled, cancel_requested, watching
+from dagshift.runtime.cancel import Cancelled, ClusterFlag, Flag, cancel_requested, watching
 from dagshift.runtime.context import (
     FailTask,
     RunInfo,
@@ -125,7 +125,7 @@ class RunState:
     info: RunInfo
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
     topic: str | None = None  # on a cluster: where nodes publish their summaries
-    cancel: threading.Event | None = None  # set: the run was cancelled (local runs only)
+    cancel: Flag | None = None  # set: the run was cancelled (on a cluster: a ClusterFlag)
     deadline: float | None = None  # wall-clock time past which the run has timed out
 
 
@@ -498,9 +498,13 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         )
         token = _current.set(current)
         try:
+            _callback(options.get("on_execute"), None, None)
             result = _call(node, args, kwargs, options["timeout"])
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
+            _callback(options.get("on_skipped"), None, task_run)
+            if options.get("success_callback_on_skip"):
+                _callback(options["on_success"], None, task_run)
         except Exception as exc:
             retry = tries < max_tries and not isinstance(exc, FailTask | Cancelled)
             retry = retry and not cancel_requested()
@@ -533,16 +537,19 @@ def _failed(task_id: str, exc: BaseException, tries: int, start: float) -> TaskR
     )
 
 
-def _callback(fn: Callable[[dict], Any] | None, exc: BaseException | None, task_run) -> None:
-    if fn is None:
+def _callback(fns: Any, exc: BaseException | None, task_run) -> None:
+    """Call a callback option (one function or a list) with the run context, as Airflow does:
+    each in order, one that raises logged and changing nothing."""
+    if not fns:
         return
     ctx = get_run_context()
     ctx["exception"] = exc
     ctx["task_run"] = task_run
-    try:
-        fn(ctx)
-    except Exception:  # a broken callback must not change the task's state, as in Airflow
-        tb.print_exc()
+    for fn in fns if isinstance(fns, list) else [fns]:
+        try:
+            fn(ctx)
+        except Exception:  # a broken callback must not change the task's state, as in Airflow
+            tb.print_exc()
 
 
 def _call(node: TaskNode, args, kwargs, timeout: timedelta | None) -> Any:
@@ -715,10 +722,10 @@ def run_flow(
     ``listeners`` are called with every task run as it finishes (progress, run records);
     ``completed`` holds task runs of an earlier attempt of this run: those that succeeded are
     reused, not run again (resume). ``cancel``, once set, cancels the run (see
-    :mod:`dagshift.runtime.cancel`; on a cluster, tasks not started are cancelled, and running
-    ones are not told). With ``cluster`` (an address, ``local:N`` or a
-    ``distributed.Client``) the tasks run on dask.distributed, and only the results named by
-    ``results`` (``"all"``, ``"leaves"``, ``"none"`` or task ids) come back to this process.
+    :mod:`dagshift.runtime.cancel`; on a cluster too: the tasks on the workers are told).
+    With ``cluster`` (an address, ``local:N`` or a ``distributed.Client``) the tasks run on
+    dask.distributed, and only the results named by ``results`` (``"all"``, ``"leaves"``,
+    ``"none"`` or task ids) come back to this process.
     ``run_extra`` seeds the run's ``RunInfo.extra`` (what started it: the asset events of an
     asset-triggered run, read by the task context).
     """
@@ -753,7 +760,8 @@ def run_flow(
             timer.daemon = True
         run = RunState(info, tuple(listeners), cancel=cancel, deadline=deadline)
     else:
-        run = RunState(info, (), topic=f"dagshift-run{suffix}", deadline=deadline)
+        flag = None if cancel is None else ClusterFlag(f"dagshift-cancel{suffix}")
+        run = RunState(info, (), topic=f"dagshift-run{suffix}", cancel=flag, deadline=deadline)
     dsk = to_dask_graph(flow, run, completed, suffix, share_run=cluster is not None)
     keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
     if scheduler not in ("threads", "sync"):
@@ -774,6 +782,7 @@ def run_flow(
                 listeners,
                 run.topic,
                 cancel=cancel,
+                flag=run.cancel,
             )
         elif scheduler == "sync":
             task_runs = dask.get(dsk, keys)
@@ -798,6 +807,27 @@ def run_flow(
         params,
         info.extra,
     )
+    _run_callbacks(flow, info, result.state)
     if raise_on_failure and not result.ok:
         raise FlowRunFailed(result)
     return result
+
+
+def _run_callbacks(flow: Flow, info: RunInfo, state: str) -> None:
+    """The flow's on_success / on_failure once a run ended so, as Airflow calls a DAG's."""
+    fns = {SUCCESS: flow.on_success, FAILED: flow.on_failure}.get(state)
+    if not fns:
+        return
+    token = _current.set(_Current(info, "", 0, -1, pushed={}))
+    try:
+        ctx = get_run_context()
+    finally:
+        _current.reset(token)
+    for key in ("task_id", "try_number", "map_index", "ti", "task_instance", "task"):
+        ctx.pop(key, None)  # no task's: Airflow gives one of the run's, which differs by version
+    ctx["reason"] = "success" if state == SUCCESS else "task_failure"
+    for fn in fns if isinstance(fns, list) else [fns]:
+        try:
+            fn(ctx)
+        except Exception:  # as Airflow: a broken callback changes nothing of the run
+            tb.print_exc()

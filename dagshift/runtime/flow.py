@@ -19,6 +19,7 @@ import networkx as nx
 from dagshift.runtime.active import _active, _collectors, current_flow
 from dagshift.runtime.executor import run_flow
 from dagshift.runtime.graph import to_dot, to_mermaid
+from dagshift.runtime.groups import current_group
 from dagshift.runtime.task import (
     META_OPTIONS,
     MapSpec,
@@ -27,6 +28,7 @@ from dagshift.runtime.task import (
     TaskNode,
     TaskRef,
     _as_timedelta,
+    _callbacks,
     normalize_options,
     refs_of,
 )
@@ -120,6 +122,10 @@ class Flow:
         max_active_tasks: at most this many tasks of one run at once (Airflow's
             ``max_active_tasks``, formerly ``concurrency``); default 16. Every run of the
             process shares one pool of threads besides (``$DAGSHIFT_MAX_THREADS``, 256).
+        on_success, on_failure: a function (or a list) called with the run's context, its
+            ``reason`` ("success" / "task_failure", Airflow's words) and no task's keys, once a
+            run has succeeded or failed (Airflow's DAG ``on_success_callback`` /
+            ``on_failure_callback``); one that raises changes nothing.
         data_interval: the data interval of a run started for a date without one: "point"
             (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
             date, as Airflow 1.10/2.x).
@@ -144,6 +150,8 @@ class Flow:
         max_active_tasks: int | None = None,
         data_interval: str = "point",
         run_timeout: Any = None,
+        on_success: Any = None,
+        on_failure: Any = None,
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -171,9 +179,13 @@ class Flow:
         self.data_interval = data_interval
         # Airflow's dagrun_timeout: past it the run fails and every unfinished task is skipped
         self.run_timeout = _as_timedelta(run_timeout, "run_timeout")
+        # the run's callbacks (Airflow's DAG on_success_callback / on_failure_callback)
+        self.on_success = _callbacks(on_success, "on_success")
+        self.on_failure = _callbacks(on_failure, "on_failure")
         self.meta = meta
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
+        self.groups: dict[str, Any] = {}  # full id -> Group (runtime/groups.py)
         for parameter in declared:  # params={"rows": Parameter("rows", 10, type="integer")}
             self._declare(parameter)
         self._ordered = True  # every edge so far goes from an older node to a newer one
@@ -221,12 +233,13 @@ class Flow:
             raise ValueError(f"flow {self.name!r} already has a parameter {parameter.name!r}")
         self.parameters[parameter.name] = parameter
 
-    def _new_id(self, task_: Task) -> str:
+    def _new_id(self, task_: Task, group: Any = None) -> str:
         if task_.task_id is not None:
-            if task_.task_id in self.graph:
-                raise ValueError(f"flow {self.name!r} already has a task with id {task_.task_id!r}")
-            return task_.task_id
-        base = task_.name
+            task_id = group.child_id(task_.task_id) if group is not None else task_.task_id
+            if task_id in self.graph:
+                raise ValueError(f"flow {self.name!r} already has a task with id {task_id!r}")
+            return task_id
+        base = group.child_id(task_.name) if group is not None else task_.name
         if base not in self.graph:
             return base
         # Counting per name keeps adding the same task many times linear, not quadratic.
@@ -248,9 +261,13 @@ class Flow:
     ) -> TaskRef:
         """Add one call of ``task_`` as a node; return its placeholder."""
         kwargs = dict(kwargs or {})
-        task_id = self._new_id(task_)
-        options = {**_defaults(), **self.default_task_options, **task_.options}
+        group = current_group(self)  # a Group open in this flow: its id prefix and options
+        task_id = self._new_id(task_, group)
+        grouped = group.task_options if group is not None else {}
+        options = {**_defaults(), **self.default_task_options, **grouped, **task_.options}
         docs = {k: options.pop(k) for k in META_OPTIONS & set(options)}  # documentation, outlets
+        if group is not None:
+            docs["groups"] = group.ancestors()
         node = TaskNode(
             task_id,
             task_,
@@ -331,6 +348,14 @@ class Flow:
         raise ValueError(f"unknown format {format!r}; use 'mermaid' or 'dot'")
 
     # ------------------------------------------------------------------ running
+    def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when
+        the run would be refused (a required parameter without a value, one its schema
+        rejects) before any task starts."""
+        from dagshift.runtime.executor import resolve_params
+
+        return resolve_params(self, parameters)
+
     def run(
         self,
         parameters: Mapping[str, Any] | None = None,

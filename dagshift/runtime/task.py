@@ -38,6 +38,11 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "on_success": None,
     "on_failure": None,
     "on_retry": None,
+    "on_execute": None,  # before each try
+    "on_skipped": None,  # when the task itself skips (SkipTask), not when skipped by others
+    # Airflow 2 (2.11) calls on_success_callback too, after on_skipped_callback, for a task
+    # that skipped itself; Airflow 3 does not
+    "success_callback_on_skip": False,
     "ignore_downstream_trigger_rules": True,
     "drop_result_on_skip": True,
 }
@@ -94,7 +99,21 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         out["trigger_rule"] = validate_trigger_rule(out["trigger_rule"])
     if "retries" in out:
         out["retries"] = int(out["retries"] or 0)
+    for key in _CALLBACKS & set(out):
+        out[key] = _callbacks(out[key], key)
     return out
+
+
+_CALLBACKS = frozenset({"on_success", "on_failure", "on_retry", "on_execute", "on_skipped"})
+
+
+def _callbacks(value: Any, name: str) -> Any:
+    """A callback option: None, a callable, or a list of callables (called in order)."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, list | tuple) and all(callable(v) for v in value):
+        return list(value) or None
+    raise TypeError(f"{name} must be a callable or a list of callables, not {value!r}")
 
 
 class Task:
@@ -332,7 +351,7 @@ class TaskRef:
             self.flow.add_edge(self.task_id, ref.task_id)
 
     def set_upstream(self, other: Any) -> None:
-        for ref in _refs(other):
+        for ref in _refs(other, upstream=True):
             self.flow.add_edge(ref.task_id, self.task_id)
 
     def __rshift__(self, other: Any) -> Any:
@@ -352,14 +371,19 @@ class TaskRef:
         return self
 
 
-def _refs(obj: Any) -> list[TaskRef]:
+def _refs(obj: Any, upstream: bool = False) -> list[TaskRef]:
+    """The tasks ``obj`` stands for on one side of ``>>``: a group (runtime/groups.py) stands
+    for its last tasks ``upstream``, for its first ones downstream."""
     if isinstance(obj, TaskRef):
         return [obj]
     if isinstance(obj, list | tuple | set | frozenset):
         out: list[TaskRef] = []
         for item in obj:
-            out.extend(_refs(item))
+            out.extend(_refs(item, upstream))
         return out
+    ends = getattr(obj, "__dagshift_ends__", None)
+    if callable(ends):
+        return ends(upstream)
     as_ref = getattr(obj, "__dagshift_ref__", None)
     if callable(as_ref):
         return _refs(as_ref())
@@ -400,9 +424,11 @@ def task(fn: Callable[..., Any] | None = None, **options: Any):
     """Make a function a task: ``@task`` or ``@task(name=..., retries=..., ...)``.
 
     Options: ``name``, ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
-    ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``on_success``, ``on_failure``,
-    ``on_retry``, ``params`` (laid over the flow's params for this task). Durations are
-    timedeltas or seconds.
+    ``max_retry_delay``, ``timeout``, ``trigger_rule``, ``params`` (laid over the flow's params
+    for this task), and callbacks, each a function of the run context or a list of them, called
+    as Airflow calls its ``on_*_callback``: ``on_execute`` (before each try), ``on_retry`` (a
+    try failed and another follows), ``on_failure`` (the last try failed), ``on_success``,
+    ``on_skipped`` (the task raised SkipTask). Durations are timedeltas or seconds.
     """
     return _decorate("task", fn, options)
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -28,10 +26,10 @@ from strawberry.asgi import GraphQL
 from dagshift.history.checkpoint import ResultStore
 from dagshift.history.query import next_scheduled, version_changes
 from dagshift.history.store import RunNotFound, Store, StoreError
-from dagshift.ui.graph_svg import NODE_H, NODE_W, layout
 from dagshift.ui.runner import RunError, Runner
 from dagshift.ui.schema import PAGE_CAP, schema
 from dagshift.ui.security import Guard
+from dagshift.ui.templating import environment, graph_view
 
 __all__ = ["UI", "create_app"]
 
@@ -51,28 +49,7 @@ class UI:
     report: Path | None = None  # a `migrate --report FILE.json` to show at /migration
 
 
-def _when(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2f}s" if value < 60 else f"{value / 60:.1f}min"
-
-
-def _templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,  # every template, whatever its name (SVG included)
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(when=_when, seconds=_seconds, q=lambda s: quote(str(s), safe=""))
-    env.globals.update(node_w=NODE_W, node_h=NODE_H)
-    return Jinja2Templates(env=env)
-
-
-TEMPLATES = _templates()
+TEMPLATES = Jinja2Templates(env=environment())
 
 
 def _ui(request: Request) -> UI:
@@ -86,12 +63,6 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
         csrf=ui.guard.csrf_token(request.scope) if ui.guard else "",
     )
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
-
-
-def _graph(tasks: list[str], edges: list[tuple[str, str]], states: dict[str, str]):
-    known = set(tasks)
-    edges = [(u, v) for u, v in edges if u in known and v in known]
-    return {"layout": layout(tasks, edges), "states": states}
 
 
 # ---------------------------------------------------------------------- pages
@@ -134,7 +105,7 @@ def flow_page(request: Request) -> Response:
     ]
     graph = None
     if latest is not None:
-        graph = _graph([t["id"] for t in latest["tasks"]], latest["edges"], {})
+        graph = graph_view([t["id"] for t in latest["tasks"]], latest["edges"], {})
     runs = store.runs_page(name, limit=50)
     return _page(
         request,
@@ -169,7 +140,7 @@ def _run_context(store: Store, run_id: str) -> dict[str, Any]:
     return {
         "run": run,
         "tasks": tasks,
-        "graph": _graph(ids, edges, states),
+        "graph": graph_view(ids, edges, states),
         "gantt": {"origin": origin, "span": span},
         "gone": gone,
         "active": run["state"] in ACTIVE and not gone,
@@ -336,7 +307,8 @@ def create_app(
         ],
     )
     guard = Guard(app, host, token, allowed_hosts)
-    app.state.ui = UI(
-        store, Runner(store, results), read_only, guard, Path(report) if report else None
-    )
+    runner = Runner(store, results)
+    if not read_only:
+        runner.adopt()  # runs an earlier UI handed to a serve: run here if no serve is left
+    app.state.ui = UI(store, runner, read_only, guard, Path(report) if report else None)
     return guard

@@ -45,7 +45,7 @@ _OPTIONS = (
     "ignore_downstream_trigger_rules",
     "drop_result_on_skip",
 )
-_CALLBACKS = ("on_success", "on_failure", "on_retry")
+_CALLBACKS = ("on_success", "on_failure", "on_retry", "on_skipped")
 _RETRY = {"retry_delay", "retry_exponential_backoff", "max_retry_delay"}
 
 
@@ -249,6 +249,16 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _unrunnable(flow: Flow, parameters: Mapping[str, Any] | None) -> str | None:
+    """Why ``flow`` cannot be run for a verification (a required parameter without a value,
+    as Airflow refuses such a run too), or None."""
+    try:
+        flow.check_parameters(parameters)
+    except Exception as exc:  # ValueError, or the shim's ParamValidationError as Airflow's
+        return f"not run: {exc}; give it to the verification runs with --param NAME=VALUE"
+    return None
+
+
 def verify_flows(
     originals: Iterable[Flow],
     converted: Iterable[Flow],
@@ -280,11 +290,17 @@ def verify_flows(
                 )
             )
             continue
+        runs = run
+        if runs:
+            missing = _unrunnable(original, parameters) or _unrunnable(other, parameters)
+            if missing is not None:  # neither side can run; the graphs are still compared
+                check.differences.append(Difference("parameters", original.name, None, missing))
+                runs = False
         pulls = set((xcom_pulls or {}).get(original.name, ()))
-        if not run:  # without a run the pulls are those the converted flow passes as data
+        if not runs:  # without a run the pulls are those the converted flow passes as data
             pulls |= {(u, v) for u, v, d in other.graph.edges(data=True) if d["data"]}
         check.differences += compare_options(original, other)
-        if run:
+        if runs:
             # Both start from the same state of Python's `random` (a branch that picks at
             # random picks alike), as a test would seed it
             seed = f"dagshift-verify:{original.name}"
@@ -297,7 +313,7 @@ def verify_flows(
             pulls |= set(check.original_run.extra.get("xcom_pulls", ()))
             pulls -= set(check.converted_run.extra.get("xcom_pulls", ()))
         check.differences += compare_graphs(original, other, pulls)
-        if run:
+        if runs:
             ran = compare_runs(check.original_run, check.converted_run)
             if ran:  # is it the conversion, or does the original itself vary from run to run?
                 random.seed(seed)

@@ -1,22 +1,24 @@
 """Review reports of a migration: one self-contained HTML page, and Markdown for a pull request.
 
-The HTML page loads nothing from the network and runs no code from the files it shows: every
-piece of source text is escaped before it is highlighted (Pygments tokens, each escaped), the
-DAG pictures are inline SVG, and the only script filters the summary table by status.
+The HTML page is the UI's autoescaped Jinja2 template ``report.html`` (needing Jinja2 only, not
+the ``ui`` extra). It loads nothing from the network and runs no code from the files it shows:
+source text goes to the template as Pygments tokens, each escaped there; the DAG pictures are
+inline SVG drawn by the UI's one graph layout; the only script filters the summary table.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 import networkx as nx
+from markupsafe import Markup
 
-from dagshift.verify.svg import graph_svg
+from dagshift.ui.templating import environment, graph_view
 
 __all__ = ["STATUSES", "FileReport", "render_html", "render_markdown"]
 
@@ -56,12 +58,15 @@ class FileReport:
 
 
 # --------------------------------------------------------------------------- HTML
-def _highlight_lines(text: str) -> list[str]:
-    """Source text as a list of escaped, syntax-highlighted HTML lines."""
+Tokens = list[tuple[str, str]]  # (Pygments CSS class or "", text): one highlighted line
+
+
+def _highlight_lines(text: str) -> list[Tokens]:
+    """Source text as lines of Pygments tokens; the template escapes each token's text."""
     from pygments.lexers import PythonLexer
     from pygments.token import STANDARD_TYPES
 
-    lines = [""]
+    lines: list[Tokens] = [[]]
     for ttype, value in PythonLexer(stripnl=False, ensurenl=False).get_tokens(text):
         css = ""
         t = ttype
@@ -70,27 +75,31 @@ def _highlight_lines(text: str) -> list[str]:
             t = t.parent
         for i, part in enumerate(value.split("\n")):
             if i:
-                lines.append("")
+                lines.append([])
             if part:
-                lines[-1] += f'<span class="{css}">{escape(part)}</span>' if css else escape(part)
+                lines[-1].append((css, part))
     if text.endswith("\n"):
         lines.pop()
     return lines
 
 
-def _side_by_side(before: str, after: str, context: int = 3) -> str:
+def _diff_rows(before: str, after: str, context: int = 3) -> list[dict[str, Any]]:
+    """Side-by-side rows: ``cls``, line numbers ``ln``/``rn``, tokens ``left``/``right``;
+    or ``fold``, the number of unchanged lines left out."""
     a, b = before.splitlines(), after.splitlines()
     ha, hb = _highlight_lines(before), _highlight_lines(after)
-    rows: list[str] = []
+    rows: list[dict[str, Any]] = []
 
     def row(cls: str, i: int | None, j: int | None) -> None:
-        left = ha[i] if i is not None else ""
-        right = hb[j] if j is not None else ""
-        ln = "" if i is None else str(i + 1)
-        rn = "" if j is None else str(j + 1)
         rows.append(
-            f'<tr class="{cls}"><td class="ln">{ln}</td><td class="code l">{left}</td>'
-            f'<td class="ln">{rn}</td><td class="code r">{right}</td></tr>'
+            {
+                "fold": 0,
+                "cls": cls,
+                "ln": "" if i is None else i + 1,
+                "rn": "" if j is None else j + 1,
+                "left": ha[i] if i is not None else [],
+                "right": hb[j] if j is not None else [],
+            }
         )
 
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -99,10 +108,7 @@ def _side_by_side(before: str, after: str, context: int = 3) -> str:
             if n > 2 * context + 2:
                 for k in range(context):
                     row("eq", i1 + k, j1 + k)
-                rows.append(
-                    f'<tr class="fold"><td colspan="4">⋯ {n - 2 * context} '
-                    "unchanged lines</td></tr>"
-                )
+                rows.append({"fold": n - 2 * context})
                 for k in range(n - context, n):
                     row("eq", i1 + k, j1 + k)
             else:
@@ -113,91 +119,14 @@ def _side_by_side(before: str, after: str, context: int = 3) -> str:
                 i = i1 + k if i1 + k < i2 else None
                 j = j1 + k if j1 + k < j2 else None
                 row({"replace": "chg", "delete": "del", "insert": "add"}[tag], i, j)
-    return '<table class="diff">' + "".join(rows) + "</table>"
+    return rows
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em} h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
-table.summary{border-collapse:collapse;margin:1em 0}
-.summary td,.summary th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-.badge{padding:.1em .5em;border-radius:.6em;font-size:.85em}
-.converted{background:#d8f3dc}.partial{background:#fff3bf}.unchanged{background:#e9ecef}
-.not_a_dag{background:#e7f5ff}.failed{background:#ffc9c9}.differs{background:#ffc9c9}.verified{background:#d8f3dc}
-table.diff{border-collapse:collapse;width:100%;font-family:monospace;font-size:12px;table-layout:fixed}
-table.diff td{vertical-align:top;white-space:pre-wrap;word-break:break-all;padding:0 .4em}
-td.ln{width:3em;color:#999;text-align:right;user-select:none} tr.del td.l{background:#ffebe9}
-tr.add td.r{background:#e6ffec} tr.chg td.l{background:#ffebe9} tr.chg td.r{background:#e6ffec}
-tr.fold td{background:#f1f3f5;color:#666;text-align:center}
-.graphs{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start} .graphs figure{margin:0}
-ul.findings li{margin:.2em 0} .filters button{margin-right:.4em}
-.filters button.on{font-weight:bold}
-"""
-
-_JS = """
-window.addEventListener('error', function (e) {
-  document.documentElement.setAttribute('data-errors', String(e.message));
-});
-document.addEventListener('DOMContentLoaded', function () {
-  var buttons = document.querySelectorAll('.filters button');
-  buttons.forEach(function (b) {
-    b.addEventListener('click', function () {
-      var want = b.getAttribute('data-filter');
-      buttons.forEach(function (o) { o.classList.toggle('on', o === b); });
-      document.querySelectorAll('[data-status]').forEach(function (el) {
-        el.hidden = !(want === 'all' || el.getAttribute('data-status') === want);
-      });
-    });
-  });
-  document.body.setAttribute('data-ready', 'yes');
-});
-"""
-
-
-def _pygments_css() -> str:
+def _pygments_css() -> Markup:
     from pygments.formatters import HtmlFormatter
 
-    return HtmlFormatter(style="default").get_style_defs("table.diff")
-
-
-def _findings_html(findings: Sequence[dict[str, Any]]) -> str:
-    if not findings:
-        return ""
-    items = "".join(
-        f'<li><code>line {escape(str(f.get("line") or "?"))}</code> '
-        f'<code>{escape(str(f.get("code", "")))}</code> {escape(str(f.get("message", "")))}</li>'
-        for f in findings
-    )
-    return f'<h3>TODOs and findings</h3><ul class="findings">{items}</ul>'
-
-
-def _bridged_html(bridged: Sequence[dict[str, str]]) -> str:
-    if not bridged:
-        return ""
-    items = "".join(
-        f"<li><code>{escape(b['task_id'])}</code> ({escape(b['operator'])})</li>" for b in bridged
-    )
-    return (
-        "<h3>Bridged: operators kept as written (run by the compat shim)</h3>"
-        f'<ul class="bridged">{items}</ul>'
-    )
-
-
-def _verification_html(report: FileReport) -> str:
-    if report.verification is None:
-        return "<p>Verification: not run.</p>"
-    parts = []
-    for check in report.verification:
-        varying = _varying(check)
-        if check["ok"]:
-            parts.append(
-                f"<li>✓ {escape(check['flow'])}: same graph, same states and results"
-                f"{escape(varying)}</li>"
-            )
-        else:
-            diffs = "".join(f"<li>{escape(d['message'])}</li>" for d in check["differences"])
-            parts.append(f"<li>✗ {escape(check['flow'])}{escape(varying)}<ul>{diffs}</ul></li>")
-    return f"<h3>Verification</h3><ul>{''.join(parts)}</ul>"
+    # generated by Pygments from its own style, no user text: safe to put in <style> as is
+    return Markup(HtmlFormatter(style="default").get_style_defs("table.diff"))
 
 
 def _varying(check: dict) -> str:
@@ -208,62 +137,42 @@ def _varying(check: dict) -> str:
     return f" (not compared, they vary between runs of the original: {', '.join(varying)})"
 
 
-def _graphs_html(report: FileReport) -> str:
-    figures = []
+def _graphs(report: FileReport) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, "before"/"after", what the shared ``graph_svg`` macro draws) per graph."""
+    out = []
     for label, graphs in (("before", report.graphs_before), ("after", report.graphs_after)):
         for name, graph in graphs.items():
-            figures.append(
-                f"<figure>{graph_svg(graph, f'{name} {label}')}"
-                f"<figcaption>{escape(name)} — {label}</figcaption></figure>"
-            )
-    return f'<div class="graphs">{"".join(figures)}</div>' if figures else ""
+            order = [(u, v) for u, v, data in graph.edges(data=True) if not data.get("data")]
+            view = graph_view(graph.nodes, graph.edges, order_edges=order, label=f"{name} {label}")
+            out.append((name, label, view))
+    return out
 
 
-def _file_section(index: int, report: FileReport) -> str:
-    body = [
-        f'<section class="file" id="f{index}" data-status="{escape(report.status)}">',
-        f'<h2>{escape(report.path)} <span class="badge {escape(report.status)}">'
-        f"{escape(report.status)}</span></h2>",
-        _findings_html(report.findings),
-        _bridged_html(report.bridged),
-        _graphs_html(report),
-    ]
+def _diff(report: FileReport) -> list[dict[str, Any]] | None:
     if report.before is not None and report.after is not None and report.before != report.after:
-        body.append(_side_by_side(report.before, report.after))
-    elif report.before is not None:
-        body.append("<p>No changes.</p>")
-    body.append(_verification_html(report))
-    body.append("</section>")
-    return "".join(body)
+        return _diff_rows(report.before, report.after)
+    return None
 
 
 def render_html(files: Iterable[FileReport], title: str = "dagshift migration report") -> str:
-    """One self-contained HTML page for reviewing a migration."""
+    """One self-contained HTML page for reviewing a migration (the UI's autoescaped
+    ``report.html`` template and its graph layout)."""
     files = list(files)
-    counts = Counter(f.status for f in files)
-    rows = "".join(
-        f'<tr data-status="{escape(f.status)}"><td><a href="#f{i}">{escape(f.path)}</a></td>'
-        f'<td><span class="badge {escape(f.status)}">{escape(f.status)}</span></td>'
-        f"<td>{len(f.findings)}</td><td>{len(f.bridged)}</td>"
-        f'<td><span class="badge {f.verified.replace(" ", "_")}">{f.verified}</span></td></tr>'
-        for i, f in enumerate(files)
-    )
-    buttons = '<button data-filter="all" class="on">all</button>' + "".join(
-        f'<button data-filter="{s}">{s} ({counts.get(s, 0)})</button>' for s in STATUSES
-    )
-    totals = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
-    totals += f"; {sum(len(f.bridged) for f in files)} operators bridged"
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_CSS}{_pygments_css()}</style>"
-        f"<script>{_JS}</script></head><body>"
-        f"<h1>{escape(title)}</h1><p>{len(files)} files: {totals}.</p>"
-        f'<div class="filters">{buttons}</div>'
-        f'<table class="summary" id="summary" data-files="{len(files)}"><thead><tr><th>file</th>'
-        f"<th>status</th><th>findings</th><th>bridged</th><th>verification</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        + "".join(_file_section(i, f) for i, f in enumerate(files))
-        + "</body></html>\n"
+        environment()
+        .get_template("report.html")
+        .render(
+            title=title,
+            files=files,
+            statuses=STATUSES,
+            counts=Counter(f.status for f in files),
+            bridged_total=sum(len(f.bridged) for f in files),
+            graphs=[_graphs(f) for f in files],
+            diffs=[_diff(f) for f in files],
+            varying=_varying,
+            pygments_css=_pygments_css(),
+        )
+        + "\n"
     )
 
 

@@ -224,6 +224,34 @@ with DAG("groups", start_date=START, schedule=None):
     assert run.tasks["pick"].result == "load"  # Airflow 2 keeps a branch's return value
 
 
+def test_a_task_before_a_group_of_taskflow_calls_reaches_only_its_first_task(load, dag_file):
+    # Airflow 3.3 (example_task_group_decorator): start >> group links start to task_1 only;
+    # the data edges inside the group make task_2 and task_3 no roots of it
+    path = dag_file(HEADER + """
+from airflow.decorators import task, task_group
+
+@task
+def step(value):
+    return value
+
+@task_group
+def steps(value):
+    step.override(task_id="third")(step.override(task_id="second")(step(value)))
+
+with DAG("roots", start_date=START, schedule=None):
+    start = step.override(task_id="start")(0)
+    start >> steps(1)
+""")
+    flow = load(path)["roots"]
+    upstream = {t: flow.upstream_ids(t) for t in flow.tasks}
+    assert upstream == {
+        "start": [],
+        "steps.step": ["start"],
+        "steps.second": ["steps.step"],
+        "steps.third": ["steps.second"],
+    }
+
+
 def test_xcom_pull_follows_the_files_airflow_generation(load, dag_file):
     body = """
 def produce():
@@ -245,3 +273,43 @@ with DAG("pulls", start_date=START, schedule=None):
     assert load(two)["pulls"].run().tasks["pulls"].result == ["fallback", ["b"]]
     # Airflow 3.3 ignores the default without map_indexes and keeps a None per missing task.
     assert load(three)["pulls"].run().tasks["pulls"].result == [None, [None, "b"]]
+
+
+def test_a_raising_callback_of_a_list_stops_no_other_nor_the_task_and_skips_get_on_skipped(
+    load, dag_file
+):
+    path = dag_file(HEADER + """
+from airflow.exceptions import AirflowSkipException
+
+LOG = []
+
+def broken(context):
+    raise RuntimeError("a broken callback")
+
+def note(context):
+    LOG.append((context["ti"].task_id, "noted"))
+
+def skipped(context):
+    LOG.append((context["ti"].task_id, "skipped"))
+
+def nothing():
+    raise AirflowSkipException("nothing to do")
+
+with DAG("callbacks", start_date=START, schedule=None):
+    PythonOperator(task_id="fine", python_callable=lambda: 1, on_success_callback=[broken, note],
+                   on_execute_callback=[broken, note])
+    PythonOperator(task_id="skips", python_callable=nothing, on_skipped_callback=skipped,
+                   on_success_callback=note)
+""")
+    flow = load(path)["callbacks"]
+    run = flow.run(scheduler="sync")
+    assert {t: r.state for t, r in run.tasks.items()} == {"fine": "success", "skips": "skipped"}
+    log = flow.get_task("fine").meta["operator"].on_success_callback[1].__globals__["LOG"]
+    # an Airflow 2 file: on_success_callback follows on_skipped_callback, as Airflow 2.11 calls it
+    by_task = sorted(log, key=lambda entry: entry[0])  # each task's in the order they ran
+    assert by_task == [
+        ("fine", "noted"),  # on_execute, after its broken neighbour
+        ("fine", "noted"),
+        ("skips", "skipped"),
+        ("skips", "noted"),
+    ]

@@ -254,3 +254,24 @@ def test_a_converter_failure_on_one_file_fails_that_file_alone(
     [finding] = by_name["boom.py"]["findings"]
     assert finding["code"] == "DS904" and "RuntimeError: an internal error" in finding["message"]
     assert all(by_name[f"ok{i}.py"]["status"] == "converted" for i in range(8))
+
+
+def test_a_file_for_a_newer_python_is_reported_as_such(tmp_path: Path) -> None:
+    """A DAG file using syntax this Python lacks (3.12's ``type`` statement and generics) is
+    the file's Python, not the converter's output: DS905 on its line, left as it is, and the
+    other files go on."""
+    if sys.version_info >= (3, 12):
+        pytest.skip("this Python parses 3.12 syntax")
+    (tmp_path / "ok.py").write_text(_input("empty_operator/legacy_dummy"))
+    newer = _input("empty_operator/legacy_dummy") + "\ntype Rows = list[dict]\n"
+    (tmp_path / "newer.py").write_text(newer)
+    report = tmp_path / "r.json"
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--out", str(out), "--report", str(report)]) == 2
+    by_name = {Path(f["path"]).name: f for f in json.loads(report.read_text())["files"]}
+    [finding] = by_name["newer.py"]["findings"]
+    assert finding["code"] == "DS905"
+    assert finding["line"] == newer.count("\n")
+    assert "newer Python than 3.11" in finding["message"]
+    assert by_name["ok.py"]["status"] == "converted"
+    assert (tmp_path / "newer.py").read_text() == newer

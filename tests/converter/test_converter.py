@@ -61,7 +61,13 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("context/template_object_attributes", [("DS063", 7)]),
         ("context/airflow3_callable_without_neighbours_kept", [("DS061", 6)]),
         ("callables/context_passed_along_kept", [("DS060", 10)]),
-        ("taskflow/task_group_kept", [("DS002", 9)]),
+        ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
+        ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
+        ("task_groups/parent_group_kept", [("DS103", 8)]),
+        ("task_groups/mapped_task_group_kept", [("DS105", 16)]),
+        ("task_groups/pull_from_a_group_function_kept", [("DS077", 22)]),
+        ("task_groups/group_default_args_dates_kept", [("DS102", 8)]),
+        ("task_groups/group_attribute_kept", [("DS106", 8)]),
         ("dag_definition/dag_in_a_loop_kept", [("DS054", 7), ("DS002", 8)]),
         ("bash_operator/template_with_other_names_kept", [("DS063", 6)]),
         ("bash_operator/command_name_bound_twice_kept", [("DS035", 6)]),
@@ -69,10 +75,14 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("bash_operator/command_from_a_loop_variable_kept", [("DS035", 7)]),
         ("default_args/changed_after_kept", [("DS023", 8)]),
         ("callbacks/context_passed_on_kept", [("DS024", 13)]),
-        ("callbacks/list_of_callbacks_kept", [("DS024", 10)]),
+        ("callbacks/operator_callback_reading_exception_on_success_kept", [("DS110", 10)]),
+        ("callbacks/task_callback_lambda_kept", [("DS110", 6)]),
+        ("callbacks/dag_callback_reading_the_task_kept", [("DS111", 10)]),
+        ("callbacks/callback_alias_used_whole_kept", [("DS110", 14)]),
         ("default_args/keys_not_known_kept", [("DS023", 7)]),
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
+        ("unsupported/setup_teardown_kept", [("DS093", 5)]),
         ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
     ],
 )
@@ -389,3 +399,31 @@ def test_a_taskflow_kind_without_a_rule_stays_as_written_and_runs_in_the_flow(
     run = flow.run(logical_date=DAY)
     assert run.tasks["say"].result == f"hello {DAY}"
     assert run.tasks["ready"].state == "success"
+
+
+def test_converted_task_groups_keep_airflows_ids_options_edges_and_pulls(tmp_path: Path) -> None:
+    flow, run = _run("task_groups/with_blocks", tmp_path)
+    assert list(flow.tasks) == ["start", "extract.rows", "loose", "load.show"]
+    assert flow.get_task("extract.rows").options["retries"] == 2  # the group's default_args
+    assert flow.get_task("loose").options["retries"] == 2  # nested, not prefixed
+    assert flow.get_task("load.show").options["retries"] == 0
+    assert sorted(flow.graph.edges) == [
+        ("extract.rows", "load.show"),  # start >> extract >> load, and the pull
+        ("loose", "load.show"),
+        ("start", "extract.rows"),
+        ("start", "loose"),
+    ]
+    assert run.tasks["load.show"].result == "3"
+
+
+def test_converted_group_function_called_twice_gets_airflows_suffix(tmp_path: Path) -> None:
+    (flow,) = _flows("task_groups/task_group_function_in_dag", tmp_path).values()
+    run = flow.run(logical_date=DAY)
+    assert list(flow.tasks) == [
+        "steps.inc",
+        "steps.inc__1",
+        "steps__1.inc",
+        "steps__1.inc__1",
+        "total",
+    ]
+    assert run.tasks["total"].result == 3 + 12

@@ -7,7 +7,7 @@ import textwrap
 
 from dagshift.history.store import Store
 
-from .conftest import LEGACY_DAG, dagshift, spoil_result
+from .conftest import LEGACY_DAG, dagshift, spawn, spoil_result, wait_for
 
 # Each run waits (up to 20 s) in `enter` until it meets another run there (unless none is left
 # to come) and records the most runs it saw there at once: a backfill that ran one at a time,
@@ -277,3 +277,56 @@ def test_an_unreadable_result_of_an_unfinished_time_stops_the_backfill_until_tol
     assert out.returncode == 0, out.stderr
     assert (marks / "count-2024-05-01").read_text() == "xx"
     assert [r["state"] for r in Store(db).list_runs()] == ["success"]  # the same run, finished
+
+
+# `hold` waits (up to 60 s) for the file `go`; each run leaves a mark named after its date.
+GATED_FLOW = """
+import os, time
+from pathlib import Path
+from dagshift import Flow, task, get_run_context
+
+MARKS = Path(os.environ["MARKS"])
+
+@task
+def hold():
+    ds = get_run_context()["ds"]
+    (MARKS / f"ran-{ds}").write_text("")
+    deadline = time.monotonic() + 60
+    while not (MARKS / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ds
+
+with Flow("gated", schedule="@daily", max_active_runs=1) as flow:
+    hold()
+"""
+
+
+def test_a_queued_backfill_run_cancelled_from_another_process_is_not_started_later(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = write(tmp_path, "gated", GATED_FLOW)
+    db = tmp_path / "h.db"
+    env = {"MARKS": str(marks)}
+    args = ("backfill", path, "--start", "2024-06-01", "--end", "2024-06-03", "--json")
+    proc = spawn(*args, "--db", db, cwd=tmp_path, env=env)
+    try:
+        wait_for(lambda: (marks / "ran-2024-06-01").exists(), 60, "the first run to start")
+        store = Store(db)
+        queued = {r["logical_date"][:10]: r for r in store.list_runs() if r["state"] == "queued"}
+        assert sorted(queued) == ["2024-06-02", "2024-06-03"]  # one run at a time
+        run_id = queued["2024-06-02"]["run_id"]  # the next one the backfill would start
+        cancel = dagshift("runs", "cancel", run_id, "--db", db, cwd=tmp_path)
+        assert cancel.returncode == 0 and "cancelled" in cancel.stderr, cancel.stderr
+        (marks / "go").write_text("")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err  # not every time ran
+    states = {r["logical_date"][:10]: r["state"] for r in json.loads(out)["runs"]}
+    assert states == {"2024-06-01": "success", "2024-06-02": "cancelled", "2024-06-03": "success"}
+    assert store.get_run(run_id)["state"] == "cancelled"
+    assert store.task_runs(run_id) == []  # nothing of it ran
+    assert not (marks / "ran-2024-06-02").exists() and (marks / "ran-2024-06-03").exists()
+    assert f"run {run_id} is cancelled" in err

@@ -3,6 +3,9 @@ started do not start, a running shell command is terminated, a Python task that 
 flag stops, the run ends `cancelled`, and `dagshift run --resume` finishes it later."""
 
 import os
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -159,7 +162,11 @@ def test_a_cancel_of_an_earlier_attempt_does_not_stop_a_resumed_run(tmp_path):
     store.start_run("r1")
     assert store.request_cancel("r1") == "requested"
     assert store.cancel_requested("r1") == "cancelled on request"
-    store.start_run("r1")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with sqlite3.connect(store.path) as db:  # the process died before it saw the cancel
+        db.execute("UPDATE runs SET pid = ? WHERE run_id = 'r1'", (dead.pid,))
+    store.start_run("r1")  # `dagshift runs resume r1`
     assert store.cancel_requested("r1") is None
 
 

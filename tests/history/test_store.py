@@ -194,3 +194,52 @@ def test_register_reports_a_file_that_does_not_load(tmp_path, db, capsys):
     assert main(["register", str(tmp_path / "bad.py"), "--db", str(db)]) == 2
     err = capsys.readouterr().err
     assert "bad.py" in err and "nowhere_to_be_found" in err
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _running_run_of_a_killed_process(store: Store, run_id: str) -> dict:
+    store.create_run(run_id, "f", logical_date="2024-01-01T00:00:00+00:00", params={})
+    assert store.start_run(run_id)
+    with sqlite3.connect(store.path) as db:  # as a SIGKILLed process leaves it
+        db.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), run_id))
+    return store.get_run(run_id)
+
+
+def test_a_cancel_asked_while_a_run_is_taken_over_is_not_lost(tmp_path):
+    """serve takes over a run whose process died (claim, then start); a cancel asked between
+    the two is this attempt's: the run still sees it once started."""
+    store = Store(tmp_path / "h.db")
+    run = _running_run_of_a_killed_process(store, "r1")
+    assert store.claim(run)
+    assert store.request_cancel("r1", "stop it") == "requested"  # this process owns it now
+    assert store.start_run("r1")
+    assert store.cancel_requested("r1") == "stop it"
+
+
+def test_a_cancel_of_an_ended_attempt_does_not_stop_its_resume(tmp_path):
+    store = Store(tmp_path / "h.db")
+    store.create_run("r2", "f", logical_date="2024-01-01T00:00:00+00:00", params={})
+    assert store.start_run("r2")
+    assert store.request_cancel("r2") == "requested"
+    assert store.finish_run("r2", "cancelled")
+    assert store.requeue_run("r2")
+    assert store.cancel_requested("r2") is None
+    assert store.start_run("r2", only_from=("queued",))
+    assert store.cancel_requested("r2") is None
+
+
+def test_a_run_requeued_for_a_resume_is_no_orphan_for_a_serve_to_take(tmp_path):
+    """The UI's resume requeues a run, then starts it: a serve scanning for orphans in
+    between must not claim it too (both would run it)."""
+    store = Store(tmp_path / "h.db")
+    run = _running_run_of_a_killed_process(store, "r3")
+    store.interrupt_runs(["r3"], "killed")
+    assert store.requeue_run("r3")
+    assert store.get_run("r3")["state"] == "queued"
+    assert [r["run_id"] for r in store.orphans(["f"])] == []
+    assert run["pid"] != store.get_run("r3")["pid"]

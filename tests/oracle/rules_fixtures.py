@@ -9,7 +9,7 @@ same runs, every task and result.
 
 from __future__ import annotations
 
-S, F = "success", "failed"
+S, F, K = "success", "failed", "skipped"
 
 _KEY_ERROR = "caught 'Variable dagshift_absent does not exist'"
 _SHAPE = '{\n  "ds": "2024-01-15",\n  "n": [\n    1,\n    2\n  ]\n}'
@@ -46,6 +46,53 @@ def _context_dag(dag_id: str, nxt: str, prev: str, next_date: str, prev_date: st
     return {
         "neighbours": (S, _neighbours(dag_id, nxt, prev, next_date, prev_date)),
         "templated": (S, _templated(dag_id, nxt, prev, next_date, prev_date)),
+    }
+
+
+def _task_callbacks(skipped_then_success: bool) -> dict:
+    """af2_r_task_callbacks / af3_r_task_callbacks: the callbacks' lines, by task, in order.
+    Airflow 2.11 calls on_success_callback after on_skipped_callback for a task that skipped
+    itself; Airflow 3.3 calls on_skipped_callback only."""
+    lines = [
+        "broken failure ValueError('broken')",
+        "broken also",
+        "fine execute",
+        "fine success",
+        "fine also",
+        "flaky execute",
+        "flaky retry ConnectionError",
+        "flaky execute",
+        "flaky success",
+        "skipper skipped",
+    ]
+    return {
+        "fine": (S, "fine"),
+        "flaky": (S, "second"),
+        "broken": F,
+        "skipper": K,
+        "after_skip": K,  # skipped by its upstream: no callback of its own
+        "collect": (S, lines + ["skipper success"] * skipped_then_success),
+    }
+
+
+def _task_groups(pick: str | None) -> dict:
+    """af2_r_task_groups / af3_r_task_groups: the same on both (Airflow 3 keeps no return value
+    of a branch)."""
+    return {
+        "start": (S, None),
+        "extract.flaky": (S, "second try"),  # the group's retries=1, no delay
+        "extract.checks.broken": F,  # its own retries=0
+        "extract.checks.after": (S, "after"),  # the nested group's all_done
+        "shown": (S, "second try"),  # prefix_group_id=False; a pull of extract.flaky
+        "doubled.side": F,
+        "doubled__1.side": F,
+        "doubled.double": (S, 2),
+        "doubled__1.double": (S, 20),
+        "total": (S, 22),  # only the returned tasks are upstream of it
+        "pick": (S, pick),
+        "chosen.a": (S, None),
+        "chosen.b": (S, None),
+        "other.a": K,
     }
 
 
@@ -90,6 +137,14 @@ RULES_EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_r_task_callbacks": {
+        "af2_r_task_callbacks": (S, _task_callbacks(skipped_then_success=True)),
+    },
+    "af3_r_task_callbacks": {
+        "af3_r_task_callbacks": (S, _task_callbacks(skipped_then_success=False)),
+    },
+    "af2_r_task_groups": {"af2_r_task_groups": (F, _task_groups(pick="chosen"))},
+    "af3_r_task_groups": {"af3_r_task_groups": (F, _task_groups(pick=None))},
     "af2_r_default_args": {
         "af2_r_default_args_merged": (S, {"flaky": (S, "second try")}),
         "af2_r_default_args_built": (F, {"no_retry": F}),

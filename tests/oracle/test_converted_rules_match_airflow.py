@@ -35,11 +35,17 @@ pytestmark = pytest.mark.oracle
 
 RULE_FIXTURES = sorted(FIXTURE_DAGS.glob("*_r_*.py"))
 # Airflow 3.3's own examples that these rules made convert (dag_run.conf in a template,
-# dag_display_name, Params with schemas): their conversions must match Airflow too
+# dag_display_name, Params with schemas, task groups): their conversions must match Airflow too
 _EXAMPLES = EXAMPLE_FOLDERS["example"]
 UNBLOCKED = [
     _EXAMPLES / f"{name}.py" if _EXAMPLES else Path(name)
-    for name in ("example_trigger_target_dag", "example_display_name", "example_params_trigger_ui")
+    for name in (
+        "example_trigger_target_dag",
+        "example_display_name",
+        "example_params_trigger_ui",
+        "example_task_group",
+        "example_task_group_decorator",
+    )
 ]
 
 
@@ -158,3 +164,86 @@ def test_airflow_example_these_rules_unblock_converts_and_matches_airflow(path, 
     assert run is not None, stderr
     airflow = oracle_runs([path], "3")[path.stem]
     assert not differences(path.stem, airflow, run)
+
+
+_DAG_CALLBACKS = """
+import os
+
+import pendulum
+
+{imports}
+
+
+def _write(line):
+    with open(os.environ["DAGSHIFT_CALLBACK_LOG"], "a") as f:
+        f.write(line + "\\n")
+
+
+def finished(context):
+    _write(f"finished {{context['dag'].dag_id}} {{context['reason']}} {{context['ds']}}")
+
+
+def alert(context):
+    _write(f"alert {{context['dag'].dag_id}} {{context['reason']}} {{context['dag_run'].conf}}")
+
+
+def broken(context):
+    raise RuntimeError("a broken DAG callback")
+
+
+@task
+def fine():
+    return "fine"
+
+
+@task
+def fails():
+    raise ValueError("no")
+
+
+start = pendulum.datetime(2024, 1, 1, tz="UTC")
+with DAG("run_ok", start_date=start, schedule=None, on_success_callback=[broken, finished],
+         on_failure_callback=alert):
+    fine()
+
+with DAG("run_bad", start_date=start, schedule=None, on_success_callback=finished,
+         on_failure_callback=[broken, alert, finished]):
+    fails() >> fine()
+"""
+_DAG_CALLBACK_IMPORTS = {
+    "2": "from airflow import DAG\nfrom airflow.decorators import task",
+    "3": "from airflow.sdk import DAG, task",
+}
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize("generation", ["2", "3"])
+def test_dag_callbacks_are_called_once_the_run_ended_as_airflow_calls_them(generation, tmp_path):
+    # dag.test() of Airflow 2.11 and 3.3 calls the DAG's callbacks with the reason; a broken one
+    # changes nothing (the log path differs per test run, so the oracle's cache never skips it)
+    source = _DAG_CALLBACKS.format(imports=_DAG_CALLBACK_IMPORTS[generation])
+    path = tmp_path / f"af{generation}_run_callbacks.py"
+    path.write_text(source)
+    logs = {side: tmp_path / f"{side}.log" for side in ("airflow", "dagshift")}
+    airflow = airflow_run(
+        path,
+        "2024-01-15",
+        generation=generation,
+        env={"DAGSHIFT_CALLBACK_LOG": str(logs["airflow"])},
+    )
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "converted" / path.name
+    out.parent.mkdir()
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, {"DAGSHIFT_CALLBACK_LOG": str(logs["dagshift"])}, tmp_path)
+    assert run is not None, stderr
+    assert {d: r["state"] for d, r in run.items()} == {d: r["state"] for d, r in airflow.items()}
+    assert {d: r["state"] for d, r in airflow.items()} == {"run_ok": "success", "run_bad": "failed"}
+    lines = {side: sorted(log.read_text().splitlines()) for side, log in logs.items()}
+    assert lines["airflow"] == [
+        "alert run_bad task_failure {}",
+        "finished run_bad task_failure 2024-01-15",
+        "finished run_ok success 2024-01-15",
+    ]
+    assert lines["dagshift"] == lines["airflow"]

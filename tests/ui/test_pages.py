@@ -126,9 +126,11 @@ def test_pages_load_nothing_from_elsewhere(server, path):
 def test_the_migration_report_is_shown_with_its_flows_linked_to_their_runs(tmp_path):
     from .conftest import Server
 
-    dag = Path(__file__).parents[2] / "fixtures" / "dags" / "af2_taskflow_etl.py"
+    dags = Path(__file__).parents[2] / "fixtures" / "dags"
+    dag, bridging = dags / "af2_taskflow_etl.py", dags / "af2_bridged_operators.py"
     (tmp_path / "dags").mkdir()
-    (tmp_path / "dags" / dag.name).write_text(dag.read_text())
+    for source in (dag, bridging):
+        (tmp_path / "dags" / source.name).write_text(source.read_text())
     report = tmp_path / "report.json"
     migrated = dagshift(
         "migrate",
@@ -159,6 +161,11 @@ def test_the_migration_report_is_shown_with_its_flows_linked_to_their_runs(tmp_p
     assert "converted" in row and "verified" in row
     assert f'href="/flows/{flow_name}"' in row
     assert 'href="/migration"' in home
+    # the operators the converted file keeps as written, run side by side
+    bridged = body[body.index(f'data-file="dags/{bridging.name}"') :]
+    bridged = bridged[: bridged.index("</tr>")]
+    assert "converted" in bridged and "verified" in bridged
+    assert "<code>wait</code> (PythonSensor), <code>describe</code> (DescribeOperator)" in bridged
 
 
 def test_home_lists_the_next_scheduled_run_of_each_scheduled_flow(tmp_path):
@@ -209,3 +216,31 @@ def test_a_run_whose_process_died_says_so_and_is_not_polled(tmp_path):
     for live in ("alive", "waiting"):  # running here, and queued (no process yet)
         body = client.get(f"/runs/{live}").text
         assert 'hx-trigger="every 1s"' in body and 'id="gone"' not in body
+
+
+def test_hostile_paths_findings_and_flow_names_in_a_report_show_as_text_on_the_migration_page(
+    tmp_path,
+):
+    from starlette.testclient import TestClient
+
+    from dagshift.history.checkpoint import ResultStore
+    from dagshift.ui.app import create_app
+
+    evil = "</svg><script>alert('report')</script>"
+    report = tmp_path / "report.json"
+    entry = {
+        "path": f"dags/{evil}.py",
+        "status": "partial",
+        "findings": [{"code": f"TODO({evil})", "line": 3, "message": f"<img src=x>{evil}"}],
+        "verification": [{"flow": evil, "ok": False, "differences": []}],
+        "bridged": [{"task_id": evil, "operator": evil}],
+    }
+    report.write_text(json.dumps({"summary": {"partial": 1}, "files": [entry]}))
+    store = Store(tmp_path / "h.db")
+    app = create_app(store, ResultStore(tmp_path / "res"), report=report)
+    body = TestClient(app, base_url="http://127.0.0.1").get("/migration").text
+    assert "<script>alert(" not in body and "<img src=x" not in body
+    shown = "&lt;/svg&gt;&lt;script&gt;alert(&#39;report&#39;)&lt;/script&gt;"
+    # the file (row and its key), the finding's code and text, the flow, the bridged task and
+    # its operator
+    assert body.count(shown) == 7

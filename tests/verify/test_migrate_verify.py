@@ -242,3 +242,58 @@ def test_verify_graph_compares_graphs_and_options_and_runs_no_task(tmp_path):
         messages = [d["message"] for c in entry["verification"] for d in c["differences"]]
         assert any(expected in m for m in messages), (old, messages)
     assert not marker.exists()
+
+
+REQUIRED_PARAM_DAG = """
+import pendulum
+from airflow.sdk import DAG, Param
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def show(value):
+    return value * 2
+
+
+with DAG(
+    "needs_a_value",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    params={"n": Param(type="integer")},
+):
+    PythonOperator(task_id="show", python_callable=show, op_args=["{{ params.n }}"])
+"""
+
+
+def test_a_dag_that_needs_a_parameter_is_reported_not_run_until_given_one(tmp_path):
+    """Airflow refuses a run of a DAG whose required param has no value; `--verify` says so for
+    that file (its graphs still compared) instead of failing with a traceback, and verifies
+    it once the value is given with --param."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "needs.py").write_text(REQUIRED_PARAM_DAG)
+    report = tmp_path / "r.json"
+    code, _, stderr = _migrate(
+        str(dags), "--out", str(tmp_path / "o1"), "--verify", "--report", str(report)
+    )
+    assert "Traceback" not in stderr
+    [entry] = json.loads(report.read_text())["files"]
+    [check] = entry["verification"]
+    [difference] = check["differences"]
+    assert difference["kind"] == "parameters"
+    assert "Invalid input for param n: No value passed" in difference["message"]
+    assert "--param" in difference["message"]
+    assert code == 1
+    code, _, stderr = _migrate(
+        str(dags),
+        "--out",
+        str(tmp_path / "o2"),
+        "--verify",
+        "--param",
+        "n=21",
+        "--report",
+        str(report),
+    )
+    [entry] = json.loads(report.read_text())["files"]
+    assert entry["status"] == "converted", entry["findings"]
+    assert all(c["ok"] for c in entry["verification"]), entry["verification"]
+    assert code == 0, stderr

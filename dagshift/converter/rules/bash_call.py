@@ -37,7 +37,7 @@ def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPlan:
-    args = operator_args(call, {"bash_command", "env"}, job.site.dag_var, "the operator")
+    args = operator_args(call, {"bash_command", "env"}, job.site.dag_var, "the operator", job.file)
     job.helpers.add("_dagshift_bash")
     job.needs |= {"task", "render", "shell"}
     if expand is not None:

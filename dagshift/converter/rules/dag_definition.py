@@ -22,7 +22,12 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
-from dagshift.converter.rules.callbacks import CALLBACKS, callback_option
+from dagshift.converter.rules.callbacks import (
+    CALLBACKS,
+    RUN_CALLBACKS,
+    callback_arg,
+    callback_option,
+)
 from dagshift.converter.rules.dag_function_params import parameter_statements
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
@@ -365,6 +370,8 @@ def flow_arguments(
                 needs.add("Parameter")
         elif key in _FLOW_ARGS:
             args.append(arg)
+        elif key in RUN_CALLBACKS and info is not None:  # rules/callbacks.py
+            args.append(callback_arg(arg, info, run=True))
         else:
             raise Unsupported(call, "DS021", f"DAG argument {key}= is not converted")
     given = {a.keyword.value for a in args if a.keyword}

@@ -34,7 +34,7 @@ def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
 def _plan(job: Any, call: cst.Call, kind: str, expand: Any) -> _EmptyPlan:
     job.helpers.add("_dagshift_empty")
     job.needs.add("task")
-    return _EmptyPlan(operator_args(call, set(), job.site.dag_var, "the operator"))
+    return _EmptyPlan(operator_args(call, set(), job.site.dag_var, "the operator", job.file))
 
 
 def _build(job: Any, plan: _EmptyPlan, index: int, node: cst.Call) -> cst.BaseExpression:

@@ -13,11 +13,13 @@ dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg, string_value
+from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
@@ -75,9 +77,10 @@ class OperatorArgs:
 
 
 def operator_args(
-    call: cst.Call, allowed: set[str], dag_var: str | None, what: str
+    call: cst.Call, allowed: set[str], dag_var: str | None, what: str, info: Any = None
 ) -> OperatorArgs:
-    """Split an operator call's keyword arguments; Unsupported for anything not handled."""
+    """Split an operator call's keyword arguments; Unsupported for anything not handled
+    (``info``: the file's FileInfo, to prove callbacks, rules/callbacks.py)."""
     task_id = None
     options: list[cst.Arg] = []
     rest: dict[str, cst.Arg] = {}
@@ -92,6 +95,8 @@ def operator_args(
                 raise Unsupported(call, "DS012", "dag= names another DAG than the one around it")
         elif name in TASK_OPTIONS or name in KEPT_AS_IS:
             options.append(kwarg(TASK_OPTIONS.get(name, name), arg.value))
+        elif name in CALLBACKS and info is not None:
+            options.append(kwarg(callback_arg(arg, info).keyword.value, arg.value))
         elif name in allowed:
             rest[name] = arg
         elif not ignorable(name, arg.value):

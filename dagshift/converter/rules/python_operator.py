@@ -283,7 +283,7 @@ def _converts(call: cst.Call, file: Any) -> bool:
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> PythonPlan:
-    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator")
+    args = operator_args(call, PYTHON_ARGS, job.site.dag_var, "the operator", job.file)
     return python_plan(job, call, kind, args, expand)
 
 

@@ -15,6 +15,7 @@ import libcst as cst
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
+from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 
 __all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
@@ -50,7 +51,8 @@ def is_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
     return False
 
 
-def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst.Decorator:
+def _decorator(dec: cst.Decorator, file: Any) -> cst.Decorator:
+    names, airflow3 = file.names, file.airflow3
     call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
     kind = _kind(call.func if call else dec.decorator, names)
     if kind not in _KINDS:
@@ -69,6 +71,8 @@ def _decorator(dec: cst.Decorator, names: dict[str, str], airflow3: bool) -> cst
             continue
         if name == "execution_timeout":
             args.append(kwarg("timeout", arg.value))
+        elif name in CALLBACKS:
+            args.append(callback_arg(arg, file))
         elif name in _OPTIONS:
             args.append(arg)
         elif name is not None and ignorable(name, arg.value):
@@ -114,7 +118,7 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
     for dec in fn.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         is_task = _kind(target, names) is not None
-        decorators.append(_decorator(dec, names, file.airflow3) if is_task else dec)
+        decorators.append(_decorator(dec, file) if is_task else dec)
     done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
