@@ -70,6 +70,7 @@ class DagFlow(Flow):
             max_active_runs=dag.max_active_runs,
             max_active_tasks=dag.max_active_tasks,
             data_interval="point" if dag.generation == "3" else "previous",
+            run_timeout=dag.extra_arguments.get("dagrun_timeout"),
             airflow_dag=True,
         )
 

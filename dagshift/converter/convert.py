@@ -24,14 +24,14 @@ from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported, all_names, first_name
 from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
-from dagshift.converter.rules.dag_definition import find_sites
+from dagshift.converter.rules.dag_definition import dag_ids, find_sites
 from dagshift.converter.rules.task_groups import (
     GROUP_DECORATORS,
     is_group_function,
     rewrite_outside,
 )
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
-from dagshift.converter.walk import holding, nodes, walk
+from dagshift.converter.walk import holding, nodes, parameter_uses, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -48,9 +48,13 @@ class _Survey:
         self.uses: Counter[str] = Counter()
         self.wraps: Counter[str] = Counter()
         self.classes: set[str] = set()
+        self.parameters: set[str] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.add(node.name.value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.parameters.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = node.name.value
@@ -92,6 +96,7 @@ class _Survey:
             airflow3,
             dict(self.wraps),
             classes=self.classes,
+            parameters=self.parameters,
         )
 
 
@@ -267,6 +272,7 @@ def _values_outside(
     (``default_args = {"start_date": days_ago(2)}``, a helper raising AirflowSkipException)."""
     inside = {id(j.site.node) for j in jobs} | {id(s) for j in jobs for s in j.site.span}
     inside |= set(outside) | {key for j in jobs for key in j.replacements}
+    inside |= for_bridged(info, jobs)  # what kept operators use stays as written
     heads = {n.partition(".")[0] for n in info.names}
     values = AirflowValues(info.names)
     out: dict[int, cst.CSTNode] = {}
@@ -372,9 +378,13 @@ def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
 
 def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst.Name]:
     heads = {n.partition(".")[0] for n in info.names}
-    return [
+    found = [
         node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
     ]
+    if found and info.parameters & heads:  # `def callback(dag, ...)`: not airflow's `dag`
+        own = parameter_uses(root, heads)
+        found = [node for node in found if id(node) not in own]
+    return found
 
 
 def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
@@ -395,6 +405,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
     info = survey.info(module)
     info.constants = constants
     info.dag_vars = {site.dag_var for site in sites if site.dag_var}
+    info.dag_ids = dag_ids(sites, constants)
     for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here
         asname = block.items[0].asname
         if asname is not None and isinstance(asname.name, cst.Name):

@@ -32,7 +32,9 @@ from dagshift.converter.rules import (
     python_operator,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
-from dagshift.converter.rules.dag_definition import DagSite, flow_block
+from dagshift.converter.rules.callables import LocalAnnotations
+from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
+from dagshift.converter.rules.operators import TASK_OPTIONS
 from dagshift.converter.rules.task_groups import (
     group_functions,
     group_prefixes,
@@ -77,6 +79,8 @@ class FileInfo:
     constants: Constants = field(default_factory=Constants)  # names bound once to a string
     classes: set[str] = field(default_factory=set)  # classes the file defines
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
+    dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
+    parameters: set[str] = field(default_factory=set)  # names of every function's parameters
 
 
 @dataclass
@@ -141,7 +145,10 @@ class DagJob:
     def run(self) -> None:
         if self.site.kind == "other":
             raise Unsupported(
-                self.site.node, "DS054", "a DAG made other than by with, NAME = DAG(...) or @dag"
+                self.site.node,
+                "DS054",
+                "a DAG made other than by with, NAME = DAG(...), @dag or a factory whose "
+                "every call is assigned to a global",
             )
         body = self.region()
         analyzer = _Analyzer(self)
@@ -154,12 +161,13 @@ class DagJob:
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
+        unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
-            new_body.append(walk(walk(stmt, rewriter), values))
+            new_body.append(walk(walk(walk(stmt, rewriter), values), unannotated))
         for key, new in list(self.replacements.items()):  # callables outside the region
-            self.replacements[key] = walk(new, values)
+            self.replacements[key] = walk(walk(new, values), unannotated)
         self._check_left(body, new_body)
         roots = [*body, *self.originals.values()]
         legacy = not self.file.airflow3
@@ -284,6 +292,16 @@ class DagJob:
         target = stmt.body[0].targets[0].target
         return target.value.value in self.task_vars and target.attr.value in DOC_ATTRIBUTES
 
+    def _task_option(self, stmt: cst.BaseStatement) -> bool:
+        """``t.trigger_rule = ...`` (a task option: retries, execution_timeout ...) on a task of
+        this DAG: the converted task takes it the same way (``TaskRef`` sets its option)."""
+        if not m.matches(
+            stmt, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
+        ):
+            return False
+        target = stmt.body[0].targets[0].target
+        return target.value.value in self.task_vars and target.attr.value in TASK_OPTIONS
+
     def _on_bridged(self, stmt: cst.BaseStatement) -> bool:
         """``t.attribute = ...`` on an operator that stays: an operator's attribute, as written."""
         return (
@@ -336,6 +354,8 @@ class DagJob:
                 found = first_name(new, heads)
             elif attribute and self._on_bridged(old):
                 found = first_name(new, dags)
+            elif attribute and self._task_option(old):  # t.trigger_rule = ...: TaskRef sets it
+                found = first_name(new, heads)
             elif attribute and m.matches(
                 old, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(m.Name()))])])
             ):
@@ -581,11 +601,15 @@ class _Analyzer(cst.CSTVisitor):
             return True
         rule, kind = taken
         mapped_arg = rule.mapped.get(kind)
-        if (
-            mapped_arg is None
-            or len(node.args) != 1
-            or not m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
-        ):
+        if mapped_arg == "*":  # an operator kept as written maps as its call says (the shim)
+            fits = bool(node.args) and all(a.keyword is not None and not a.star for a in node.args)
+        else:
+            fits = (
+                mapped_arg is not None
+                and len(node.args) == 1
+                and m.matches(node.args[0], m.Arg(keyword=m.Name(mapped_arg)))
+            )
+        if not fits:
             raise Unsupported(
                 node, "DS090", "an operator mapped other than over its one mapped argument"
             )
@@ -593,6 +617,9 @@ class _Analyzer(cst.CSTVisitor):
         plan = rule.plan(self.job, inner.with_changes(func=operator), kind, node.args[0])
         if plan.args.task_id_value is None:
             self.job.dynamic_ids = True
+        if getattr(plan, "bridged", False):
+            task_id = plan.args.task_id_value
+            self.job.bridged.append({"task_id": task_id or "?", "operator": plan.operator})
         self.job.plans[id(node)] = (rule, plan)
         return True
 
@@ -628,12 +655,23 @@ class _Rewriter(cst.CSTTransformer):
                     return new
         return updated
 
+    def leave_AssignTarget(self, original: cst.AssignTarget, updated: cst.AssignTarget):
+        # `t.execution_timeout = ...` on a converted task: the option's dagshift name
+        target = updated.target
+        if m.matches(target, m.Attribute(m.Name(), m.Name())):
+            attr = target.attr.value
+            if target.value.value in self.job.task_vars and TASK_OPTIONS.get(attr, attr) != attr:
+                return updated.with_changes(
+                    target=target.with_changes(attr=cst.Name(TASK_OPTIONS[attr]))
+                )
+        return updated
+
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         # `t.output` of a converted operator is its result: the task's placeholder itself
         if m.matches(original, m.Attribute(m.Name(), m.Name("output"))):
             if original.value.value in self.job.task_vars:
                 return updated.value
-        return updated
+        return dag_attribute(original, self.job.file.dag_ids) or updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         if id(original) in self.job.replacements:

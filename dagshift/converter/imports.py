@@ -9,7 +9,7 @@ from __future__ import annotations
 import libcst as cst
 
 from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
-from dagshift.converter.walk import nodes
+from dagshift.converter.walk import nodes, parameter_uses
 
 __all__ = ["USES", "Bindings", "finish_imports"]
 
@@ -18,8 +18,18 @@ __all__ = ["USES", "Bindings", "finish_imports"]
 USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",)}
 
 
-def _referenced(module: cst.Module) -> set[str]:
-    return {node.value for node in nodes(module, USES) if type(node) is cst.Name}
+def _referenced(module: cst.Module, heads: set[str] = frozenset()) -> set[str]:
+    """Names the module refers to; a function's parameter named like one of ``heads`` (the
+    airflow imports) is no reference to the import."""
+    found: list[cst.Name] = []
+    shadowing = False
+    for node in nodes(module, USES):
+        if type(node) is cst.Name:
+            found.append(node)
+        elif type(node) is cst.Param and node.name.value in heads:
+            shadowing = True
+    skip = parameter_uses(module, set(heads)) if shadowing else set()
+    return {node.value for node in found if id(node) not in skip}
 
 
 class Bindings:
@@ -135,7 +145,7 @@ def finish_imports(
 ) -> cst.Module:
     """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules
     (``have``: the names the file binds)."""
-    used = _referenced(module)
+    used = _referenced(module, {local.partition(".")[0] for local in names})
     needs = set(needs) - _imported_from_dagshift(module)  # a file converted before has some
     new_lines = [f"import {m}\n" for m in sorted(modules) if m not in have]
     if needs:

@@ -256,3 +256,27 @@ def scan(root: Any, objects: Sequence[Any]) -> None:
 
 def _methods(objects: Sequence[Any], name: str) -> list[Any]:
     return [getattr(o, name) for o in objects if hasattr(o, name)]
+
+
+def parameter_uses(root: Any, wanted: set[str]) -> set[int]:
+    """Ids of the ``Name`` nodes under ``root`` that are a function's (or lambda's) parameter
+    named one of ``wanted``, or a reference to it in that function's body: names that are
+    not the module's (``def callback(dag, ...)`` beside ``from airflow.decorators import
+    dag``). A function declaring such a name ``global``/``nonlocal`` gets none."""
+    out: set[int] = set()
+    for node in nodes(root):
+        if not isinstance(node, cst.FunctionDef | cst.Lambda):
+            continue
+        params = node.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        own = {p.name.value for p in every} & wanted
+        inner = list(nodes(node.body))
+        own -= {
+            n.name.value for d in inner if isinstance(d, cst.Global | cst.Nonlocal) for n in d.names
+        }
+        if not own:
+            continue
+        out |= {id(p.name) for p in every if p.name.value in own}
+        out |= {id(n) for n in inner if type(n) is cst.Name and n.value in own}
+    return out

@@ -127,6 +127,15 @@ class RunState:
     listeners: tuple[Callable[[TaskRun], None], ...] = ()
     topic: str | None = None  # on a cluster: where nodes publish their summaries
     cancel: Flag | None = None  # set: the run was cancelled (on a cluster: a ClusterFlag)
+    deadline: float | None = None  # wall-clock time past which the run has timed out
+
+
+# Why a task ended skipped when its run passed its run_timeout (Airflow's dagrun_timeout).
+TIMED_OUT = "the run passed its run_timeout (dagrun_timeout) before this task finished"
+
+
+def _timed_out(run: RunState) -> bool:
+    return run.deadline is not None and time.time() > run.deadline
 
 
 @dataclass(frozen=True)
@@ -289,7 +298,9 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
 
             publish(run.topic, done)
         return done
-    if run.cancel is not None and run.cancel.is_set():
+    if _timed_out(run):
+        task_run = TaskRun.not_run(plan.task_id, SKIPPED, TIMED_OUT, forced)
+    elif run.cancel is not None and run.cancel.is_set():
         task_run = TaskRun.not_run(
             plan.task_id, CANCELLED, "the run was cancelled before this task started", forced
         )
@@ -326,6 +337,10 @@ def _run_watched(
         # told to stop (a Cancelled raised, a terminated subprocess): not the task's fault
         task_run.state = CANCELLED
         task_run.message = "the run was cancelled while this task ran"
+    if _timed_out(run):
+        # Airflow's scheduler sets every unfinished task instance of a timed-out run to
+        # skipped, a running one too (its runner then kills it): whatever it would have become
+        task_run.state, task_run.message, task_run.result = SKIPPED, TIMED_OUT, None
     return task_run
 
 
@@ -741,44 +756,58 @@ def run_flow(
         extra=dict(run_extra or {}),
     )
     suffix = "" if cluster is None else f"@{uuid.uuid4().hex[:12]}"
+    started = time.time()
+    timeout = getattr(flow, "run_timeout", None)
+    deadline = None if timeout is None else started + timeout.total_seconds()
+    timer = None
     if cluster is None:
-        run = RunState(info, tuple(listeners), cancel=cancel)
+        if deadline is not None:  # running bodies and subprocesses are told to stop
+            cancel = cancel or threading.Event()
+            timer = threading.Timer(timeout.total_seconds(), cancel.set)
+            timer.daemon = True
+        run = RunState(info, tuple(listeners), cancel=cancel, deadline=deadline)
     else:
         flag = None if cancel is None else ClusterFlag(f"dagshift-cancel{suffix}")
-        run = RunState(info, (), topic=f"dagshift-run{suffix}", cancel=flag)
+        run = RunState(info, (), topic=f"dagshift-run{suffix}", cancel=flag, deadline=deadline)
     dsk = to_dask_graph(flow, run, completed, suffix, share_run=cluster is not None)
     keys = [k for k, v in dsk.items() if isinstance(v, tuple)]
-    started = time.time()
-    if not keys:
-        task_runs: list[TaskRun] = []
-    elif cluster is not None:
-        from dagshift.runtime.distributed import run_graph_on_cluster
-
-        wanted = _wanted_results(flow, results)
-        task_runs = run_graph_on_cluster(
-            dsk,
-            cluster,
-            [node_key(flow.name, t, suffix) for t in wanted],
-            listeners,
-            run.topic,
-            cancel=cancel,
-            flag=run.cancel,
-        )
-    elif scheduler == "sync":
-        task_runs = dask.get(dsk, keys)
-    elif scheduler == "threads":
-        limit = num_workers or flow.max_active_tasks or DEFAULT_WORKERS
-        task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
-    else:
+    if scheduler not in ("threads", "sync"):
         raise ValueError(f"unknown scheduler {scheduler!r}; use 'threads' or 'sync'")
+    if timer is not None:
+        timer.start()
+    try:
+        if not keys:
+            task_runs: list[TaskRun] = []
+        elif cluster is not None:
+            from dagshift.runtime.distributed import run_graph_on_cluster
+
+            wanted = _wanted_results(flow, results)
+            task_runs = run_graph_on_cluster(
+                dsk,
+                cluster,
+                [node_key(flow.name, t, suffix) for t in wanted],
+                listeners,
+                run.topic,
+                cancel=cancel,
+                flag=run.cancel,
+            )
+        elif scheduler == "sync":
+            task_runs = dask.get(dsk, keys)
+        else:
+            limit = num_workers or flow.max_active_tasks or DEFAULT_WORKERS
+            task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
+    finally:
+        if timer is not None:
+            timer.cancel()
     tasks = {tr.task_id: tr for tr in task_runs}
     leaves = [tasks[t].state for t in flow.leaves()]
     cancelled = any(tr.state == CANCELLED for tr in task_runs)
+    timed_out = any(tr.message == TIMED_OUT for tr in task_runs)
     result = FlowRun(
         flow.name,
         info.run_id,
         ld,
-        CANCELLED if cancelled else run_state(leaves),
+        FAILED if timed_out else CANCELLED if cancelled else run_state(leaves),
         tasks,
         started,
         time.time(),

@@ -27,6 +27,7 @@ from dagshift.runtime.task import (
     Task,
     TaskNode,
     TaskRef,
+    _as_timedelta,
     _callbacks,
     normalize_options,
     refs_of,
@@ -128,6 +129,9 @@ class Flow:
         data_interval: the data interval of a run started for a date without one: "point"
             (``(date, date)``, as Airflow 3) or "previous" (the schedule period ending at the
             date, as Airflow 1.10/2.x).
+        run_timeout: a timedelta or seconds (Airflow's ``dagrun_timeout``): a run still going
+            that long after it started fails, and every task not finished by then ends
+            ``skipped`` (a running one is told to stop, as a cancel does).
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class Flow:
         max_active_runs: int | None = None,
         max_active_tasks: int | None = None,
         data_interval: str = "point",
+        run_timeout: Any = None,
         on_success: Any = None,
         on_failure: Any = None,
         **meta: Any,
@@ -172,6 +177,8 @@ class Flow:
         if data_interval not in ("point", "previous"):
             raise ValueError(f"data_interval must be 'point' or 'previous', not {data_interval!r}")
         self.data_interval = data_interval
+        # Airflow's dagrun_timeout: past it the run fails and every unfinished task is skipped
+        self.run_timeout = _as_timedelta(run_timeout, "run_timeout")
         # the run's callbacks (Airflow's DAG on_success_callback / on_failure_callback)
         self.on_success = _callbacks(on_success, "on_success")
         self.on_failure = _callbacks(on_failure, "on_failure")

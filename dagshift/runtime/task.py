@@ -292,6 +292,8 @@ class TaskRef:
     output: Airflow's ``xcom_push``), None when the task pushed none.
     Documentation attributes (``ref.doc_md = "..."``, also ``doc``, ``doc_rst``, ``doc_json``,
     ``doc_yaml``) are kept in the node's ``meta``, as Airflow keeps them on the operator.
+    A task option set as an attribute (``ref.trigger_rule = "none_failed"``, ``ref.retries``
+    ...) is the task's from then on, as an Airflow operator's attribute set after it is made.
     """
 
     __slots__ = ("flow", "task_id", "selector")
@@ -299,12 +301,16 @@ class TaskRef:
     def __setattr__(self, name: str, value: Any) -> None:
         if name in DOC_ATTRIBUTES:
             self.node.meta[name] = value
+        elif name in DEFAULT_OPTIONS:
+            self.node.options[name] = normalize_options({name: value})[name]
         else:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
         if name in DOC_ATTRIBUTES:
             return self.node.meta.get(name)
+        if name in DEFAULT_OPTIONS:
+            return self.node.options[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(self, flow: Flow, task_id: str, selector: tuple[Any, ...] = ()) -> None:

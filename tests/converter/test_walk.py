@@ -64,3 +64,19 @@ def test_walk_hands_back_unchanged_nodes_themselves() -> None:
     assert walk(module, cst.CSTTransformer()) is module
     renamed = walk(module, _Rename())
     assert renamed.code == "def f_x(a_x):\n    return a_x.b_x + 1\n"
+
+
+def test_a_parameter_named_like_an_import_is_told_from_the_import() -> None:
+    from dagshift.converter.walk import parameter_uses
+
+    module = cst.parse_module(
+        "from airflow.decorators import dag\n"
+        "def cb(dag):\n    return dag\n"
+        "def other():\n    return dag\n"
+        "f = lambda dag=dag: dag\n"
+    )
+    names = [n for n in nodes(module) if type(n) is cst.Name and n.value == "dag"]
+    own = parameter_uses(module, {"dag"})
+    # cb's parameter and its use, the lambda's parameter and body: not the import; the
+    # import itself, other()'s use and the lambda's default are
+    assert [id(n) in own for n in names] == [False, True, True, False, True, False, True]

@@ -53,10 +53,12 @@ def _registry() -> list[Rule]:
         airflow_values,
         bash_call,
         bridged,
+        builders,
         callables,
         callbacks,
         context,
         dag_definition,
+        dag_function_params,
         default_args,
         dependencies,
         empty_operator,
@@ -75,6 +77,7 @@ def _registry() -> list[Rule]:
 
     return [
         described(dag_definition),
+        described(dag_function_params),
         described(default_args),
         described(callbacks),
         described(operators),
@@ -91,6 +94,7 @@ def _registry() -> list[Rule]:
         described(variables),
         described(params),
         described(scheduling),
+        builders.RULE,
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 

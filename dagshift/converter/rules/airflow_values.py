@@ -81,6 +81,13 @@ class AirflowValues(cst.CSTTransformer):
         self._rule -= bool(original.keyword and original.keyword.value == "trigger_rule")
         return updated
 
+    def visit_Assign(self, node: cst.Assign) -> None:  # t.trigger_rule = TriggerRule.X
+        self._rule += _sets_rule(node)
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
+        self._rule -= _sets_rule(original)
+        return updated
+
     def visit_DictElement(self, node: cst.DictElement) -> None:
         self._rule += _is_rule_key(node)
 
@@ -168,6 +175,13 @@ def _bound_in(fn: cst.FunctionDef | cst.Lambda) -> set[str]:
         elif type(node) is cst.AsName and isinstance(node.name, cst.Name):
             out.add(node.name.value)
     return out
+
+
+def _sets_rule(node: cst.Assign) -> bool:
+    return any(
+        isinstance(t.target, cst.Attribute) and t.target.attr.value == "trigger_rule"
+        for t in node.targets
+    )
 
 
 def _is_rule_key(node: cst.DictElement) -> bool:

@@ -41,6 +41,15 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.Ba
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
 
     class _T(cst.CSTTransformer):
+        def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
+            # "{{ ti.xcom_pull('a')" "['k'] }}": one template across the parts, read whole
+            return not _split_template(node)
+
+        def leave_ConcatenatedString(self, original, updated):
+            if not _split_template(original):
+                return updated
+            return self.leave_SimpleString(None, cst.SimpleString(repr(evaluated(original))))
+
         def leave_SimpleString(self, original, updated):
             try:
                 text, found = jinja_pulls(updated.value)
@@ -54,6 +63,26 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.Ba
             return new
 
     return walk(node, _T())  # type: ignore[return-value]
+
+
+def _split_template(node: cst.ConcatenatedString) -> bool:
+    """Whether a Jinja tag opens in one part of the string and closes in another."""
+    if not isinstance(evaluated(node), str):
+        return False
+    parts: list[cst.CSTNode] = []
+    pending: list[cst.CSTNode] = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, cst.ConcatenatedString):
+            pending += [item.left, item.right]
+        else:
+            parts.append(item)
+    texts = [evaluated(p) for p in parts]
+    return any(
+        not isinstance(text, str) or text.count(o) != text.count(c)
+        for text in texts
+        for o, c in (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
+    )
 
 
 def bash_arguments(

@@ -26,9 +26,10 @@ from dagshift.converter.rules.context import (
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
-__all__ = ["PUSH_ALIAS", "CallableRewrite", "push_import", "rewrite_callable"]
+__all__ = ["PUSH_ALIAS", "CallableRewrite", "LocalAnnotations", "push_import", "rewrite_callable"]
 
 PUSH_ALIAS = "_dagshift_push"
+_FALSE = "<False>"  # a context value that is False in every run dagshift makes (test_mode)
 
 
 def push_import(name: str) -> str:
@@ -237,6 +238,18 @@ def _split_params(
             values[name] = context[name]
         elif name in OBJECTS:
             objects[name] = OBJECTS[name]
+        elif name == "test_mode":
+            # Airflow 2 passes the task instance's test_mode: False but under `airflow tasks
+            # test` (dag.test() and the scheduler too); Airflow 3's context has no test_mode,
+            # so the parameter keeps its default, as any parameter of the task
+            if airflow3 and p.default is None:
+                raise Unsupported(
+                    p, "DS061", "test_mode is not in Airflow 3's context: the task fails there"
+                )
+            if airflow3:
+                kept.append(p)
+            else:
+                values[name] = _FALSE
         elif name in OTHER_CONTEXT:
             raise Unsupported(
                 p, "DS061", f"the callable takes {name!r} from the Airflow context (no equivalent)"
@@ -291,7 +304,9 @@ def rewrite_callable(
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
     )
     prologue = [
-        cst.parse_statement(f'{name} = get_run_context()["{key}"]\n')
+        cst.parse_statement(
+            f"{name} = False\n" if key == _FALSE else f'{name} = get_run_context()["{key}"]\n'
+        )
         for name, key in values.items()
     ]
     prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
@@ -304,7 +319,7 @@ def rewrite_callable(
         new_fn,
         {name: pull for pull, name in pulls.items()},
         check.pushes,
-        bool(values) or rewrite.uses_context,
+        any(key != _FALSE for key in values.values()) or rewrite.uses_context,
         push_name,
     )
 
@@ -333,3 +348,35 @@ def _signature(
         star_arg=star_arg,
         star_kwarg=old.star_kwarg if keep_catch_all else None,
     )
+
+
+class LocalAnnotations(cst.CSTTransformer):
+    """``x: T = v`` -> ``x = v`` in a function's own scope when ``T`` names one of ``heads``.
+
+    Python never evaluates the annotation of a local variable (PEP 526), so the statement
+    means the same without it; in a class body it is evaluated, and stays."""
+
+    def __init__(self, heads: set[str]) -> None:
+        self.heads = heads
+        self.scopes: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append("function")
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self.scopes.pop()
+        return updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append("class")
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef):
+        self.scopes.pop()
+        return updated
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign):
+        if not self.scopes or self.scopes[-1] != "function" or updated.value is None:
+            return updated
+        if not any(n.value in self.heads for n in _names_in(original.annotation)):
+            return updated
+        return cst.Assign([cst.AssignTarget(updated.target)], updated.value)

@@ -177,6 +177,16 @@ TEMPLATE_OBJECTS = {
 _LEGACY_TEMPLATE_NAMES = TEMPLATE_NAMES | set(LEGACY_VALUES) | {"execution_date"}
 
 
+def _tested(node: Any, parent: Any) -> bool:
+    """Whether ``node`` is only tested for truth: ``x if node else y``, ``not node``,
+    ``{% if node %}`` (the views are true objects, as Airflow's DagRun, DAG, task and TI)."""
+    import jinja2.nodes
+
+    if isinstance(parent, jinja2.nodes.CondExpr | jinja2.nodes.If):
+        return parent.test is node
+    return isinstance(parent, jinja2.nodes.Not)
+
+
 def _object_reads(tree: Any) -> list[str]:
     """``obj.attr`` reads of TEMPLATE_OBJECTS that the views lack, and bare uses (``obj``)."""
     import jinja2.nodes
@@ -186,7 +196,9 @@ def _object_reads(tree: Any) -> list[str]:
     def visit(node: Any, parent: Any) -> None:
         if isinstance(node, jinja2.nodes.Name) and node.name in TEMPLATE_OBJECTS:
             attr = parent.attr if isinstance(parent, jinja2.nodes.Getattr) else None
-            if attr not in TEMPLATE_OBJECTS[node.name]:
+            if attr is None and _tested(node, parent):
+                pass  # `... if dag_run else ...`: a run's objects are true, as Airflow's are
+            elif attr not in TEMPLATE_OBJECTS[node.name]:
                 bad.append(f"{node.name}.{attr}" if attr else node.name)
         for child in node.iter_child_nodes():
             visit(child, node)

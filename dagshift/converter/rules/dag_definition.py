@@ -6,6 +6,7 @@ the last one that uses the DAG or its tasks become the block; function and class
 among them move above it, unchanged), and ``@dag`` functions (the body becomes the block).
 Arguments: dag_id, schedule / schedule_interval -> schedule, description, start_date,
 end_date, catchup, tags, params (``Param`` values: see ``params.py``), max_active_runs,
+dagrun_timeout -> run_timeout (past it the run fails and its unfinished tasks are skipped),
 documentation ones as metadata, and
 default_args: its task options -> default_task_options, its start_date/end_date -> the flow's.
 """
@@ -27,12 +28,13 @@ from dagshift.converter.rules.callbacks import (
     callback_arg,
     callback_option,
 )
+from dagshift.converter.rules.dag_function_params import parameter_statements
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
-__all__ = ["DagSite", "find_sites", "flow_arguments", "flow_block"]
+__all__ = ["DagSite", "dag_attribute", "dag_ids", "find_sites", "flow_arguments", "flow_block"]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -53,6 +55,10 @@ _FLOW_ARGS = {
     "owner_links",
     "access_control",
     "dag_display_name",  # the name the UI shows: metadata of the flow
+    # called by Airflow 2's scheduler when a task misses its sla=, outside every run (Airflow
+    # 3 has no SLAs): no run's states or results depend on it; dagshift, which has no SLAs
+    # either (a task's sla= is dropped, see operators.py), keeps it as metadata of the flow
+    "sla_miss_callback",
 }
 
 
@@ -142,15 +148,117 @@ def find_sites(
 
 
 def _find(module: cst.Module, names: dict[str, str], finder: _Finder) -> list[DagSite]:
-    body = list(module.body)
-    for i, stmt in enumerate(body):
-        if m.matches(
-            stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
-        ) and _dag_call(stmt.body[0].value, names):
-            var = stmt.body[0].targets[0].target.value
-            span = _assign_span(body, i, var)
-            finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
+    _find_assigned(list(module.body), names, finder)
+    for stmt in module.body:
+        if isinstance(stmt, cst.For) and isinstance(stmt.body, cst.IndentedBlock):
+            # a DAG per iteration: Airflow finds those registered through globals() only
+            _find_assigned(list(stmt.body.body), names, finder, registered=True)
+    for stmt in module.body:  # DAG factories: a function of the module building its DAG
+        if (
+            isinstance(stmt, cst.FunctionDef)
+            and isinstance(stmt.body, cst.IndentedBlock)
+            and _registered(module, stmt.name.value)
+        ):
+            _find_assigned(list(stmt.body.body), names, finder, factory=True)
     return finder.sites
+
+
+def _registered(module: cst.Module, name: str) -> bool:
+    """Whether the module uses function ``name`` only as a factory whose every DAG Airflow
+    finds: each use a call assigned, at module level, to a global (``NAME = f(...)``, in
+    loops too, or ``globals()[...] = f(...)``). Airflow registers such a DAG, and only such
+    (it is made without ``with``): the Flow made instead is found the same way. A function
+    used otherwise (or only by other modules: a SubDAG's) keeps its DAG."""
+    uses = sum(1 for n in nodes(module) if type(n) is cst.Name and n.value == name) - 1
+    found = 0
+    pending: list[cst.CSTNode] = list(module.body)
+    while pending:
+        stmt = pending.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            found += sum(1 for small in stmt.body if _registers(small, name))
+        elif isinstance(stmt, cst.For | cst.If | cst.While | cst.With | cst.Try):
+            pending += [n for n in nodes(stmt) if isinstance(n, cst.SimpleStatementLine)]
+    return found > 0 and found == uses
+
+
+def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
+    if not m.matches(small, m.Assign([m.AssignTarget()], m.Call(m.Name(name)))):
+        return False
+    target = small.targets[0].target
+    return isinstance(target, cst.Name) or m.matches(
+        target, m.Subscript(m.Call(m.Name("globals"), args=[]))
+    )
+
+
+def _find_assigned(
+    body: list[cst.BaseStatement],
+    names: dict[str, str],
+    finder: _Finder,
+    factory: bool = False,
+    registered: bool = False,
+) -> None:
+    """``NAME = DAG(...)`` statements of one body (the module's, a factory function's, or a
+    module-level loop's: ``registered``, there ``globals()[...] = NAME = DAG(...)`` only)."""
+    for i, stmt in enumerate(body):
+        var = _assigned_dag(stmt, names)
+        if var is not None and (not registered or len(stmt.body[0].targets) > 1):
+            span = _assign_span(body, i, var)
+            if factory and len(span) > 1 and _returns(span[-1], var):
+                span = span[:-1]  # `return dag` stays after the block: it returns the Flow
+            finder.sites.append(DagSite("assign", stmt, stmt.body[0].value.args, var, span))
+
+
+def _assigned_dag(stmt: cst.BaseStatement, names: dict[str, str]) -> str | None:
+    """NAME of ``NAME = DAG(...)``, also with ``globals()[...] =`` targets before it."""
+    if not m.matches(stmt, m.SimpleStatementLine([m.Assign()])):
+        return None
+    assign = stmt.body[0]
+    if not _dag_call(assign.value, names):
+        return None
+    *others, last = assign.targets
+    if not isinstance(last.target, cst.Name) or not all(_registers_global(t) for t in others):
+        return None
+    return last.target.value
+
+
+def _registers_global(target: cst.AssignTarget) -> bool:
+    return m.matches(target.target, m.Subscript(m.Call(m.Name("globals"), args=[])))
+
+
+def _returns(stmt: cst.BaseStatement, var: str) -> bool:
+    return m.matches(stmt, m.SimpleStatementLine([m.Return(m.Name(var))]))
+
+
+def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
+    """DAG name -> dag_id, for the DAGs bound once (by ``with ... as`` or ``NAME = DAG``) to a
+    DAG whose dag_id is a string known statically (see ``constants.py``)."""
+    out: dict[str, str] = {}
+    for site in sites:
+        if site.kind not in ("with", "assign") or not site.dag_var:
+            continue
+        if constants.star or constants.bound[site.dag_var] != 1:
+            continue
+        given = [a for i, a in enumerate(site.call_args) if _is_dag_id(i, a)]
+        found = constants.value(given[0].value) if len(given) == 1 else None
+        if isinstance(found, str):
+            out[site.dag_var] = found
+    return out
+
+
+def _is_dag_id(index: int, arg: cst.Arg) -> bool:
+    if arg.keyword is not None:
+        return arg.keyword.value == "dag_id"
+    return index == 0 and not arg.star
+
+
+def dag_attribute(node: cst.Attribute, ids: dict[str, str]) -> cst.BaseExpression | None:
+    """``dag.dag_id`` of a DAG of the file bound once -> its dag_id, a string literal: the
+    value Airflow's attribute has, whether that DAG converts or stays (a converted DAG is a
+    Flow, whose id is its ``name``)."""
+    if isinstance(node.value, cst.Name) and node.attr.value == "dag_id" and node.value.value in ids:
+        text = ids[node.value.value]
+        return cst.SimpleString(f'"{text}"' if '"' not in text and "\\" not in text else repr(text))
+    return None
 
 
 def _default_args(
@@ -248,6 +356,8 @@ def flow_arguments(
             first = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
         elif key in ("schedule", "schedule_interval"):
             args.append(arg.with_changes(keyword=cst.Name("schedule")))
+        elif key == "dagrun_timeout":  # the flow's run_timeout: Airflow's scheduler outcome
+            args.append(arg.with_changes(keyword=cst.Name("run_timeout")))
         elif key == "default_args":
             options, from_defaults = _default_args(arg.value, assigned, info)
             if options is not None:
@@ -331,16 +441,24 @@ def flow_block(
         return {id(site.node): new}
     if site.kind == "decorator":
         fn = site.node
+        declared: list[cst.BaseStatement] = []
         if (
             fn.params.params
             or fn.params.kwonly_params
+            or fn.params.posonly_params
             or fn.params.star_arg != (cst.MaybeSentinel.DEFAULT)
             or fn.params.star_kwarg
         ):
-            raise Unsupported(fn, "DS025", "a @dag function with parameters")
+            declared = parameter_statements(fn, site.call_args, file)
+            values.needs.add("Parameter")
         head = []
         if new_body and m.matches(new_body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])):
             head, new_body = [new_body[0]], new_body[1:]
+        if declared and new_body:  # the parameters, then a blank line, then the body
+            lines = getattr(new_body[0], "leading_lines", None)
+            if lines is not None:
+                new_body[0] = new_body[0].with_changes(leading_lines=[cst.EmptyLine(), *lines])
+        new_body = [*declared, *new_body]
         block = cst.With(
             [cst.WithItem(flow)],
             cst.IndentedBlock(
@@ -351,7 +469,9 @@ def flow_block(
         )
         decorators = [d for d in fn.decorators if not _is_dag_decorator(d, file.names)]
         new_fn = fn.with_changes(
-            decorators=decorators, body=fn.body.with_changes(body=[*head, block])
+            decorators=decorators,
+            params=cst.Parameters(),
+            body=fn.body.with_changes(body=[*head, block]),
         )
         return {id(fn): new_fn}
     return _place_assigned(site, flow, new_body)
@@ -372,6 +492,10 @@ def _place_assigned(
         out[id(old)] = cst.RemoveFromParent()
     assign = site.node
     inside = [_dedented_blanks(stmt) for stmt in inside]
+    others = assign.body[0].targets[:-1]
+    if others:  # globals()[...] = dag = DAG(...): the flow is registered the same way
+        register = cst.SimpleStatementLine([cst.Assign(others, cst.Name(site.dag_var))])
+        inside = [register, *inside]
     block = cst.With(
         [cst.WithItem(flow, asname=cst.AsName(cst.Name(site.dag_var)))],
         cst.IndentedBlock(

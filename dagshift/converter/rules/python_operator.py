@@ -254,7 +254,32 @@ def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tupl
 
 def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
     kind = OPERATORS.get(full or "")
-    return kind if kind in DECORATORS else None
+    return kind if kind in DECORATORS and _converts(call, file) else None
+
+
+def _converts(call: cst.Call, file: Any) -> bool:
+    """Whether the callable is one this rule makes a task body: a function defined once in
+    the file without decorators, or a lambda without parameters. Any other (a lambda with
+    parameters, ``functools.partial(...)``, an imported function, a method, a name bound to
+    one of those) the operator keeps, as written: the ``bridged`` rule takes it, and the shim
+    calls it as Airflow does (the context by its signature, ``op_args``/``op_kwargs``)."""
+    found = next(
+        (a.value for a in call.args if a.keyword and a.keyword.value == "python_callable"), None
+    )
+    if found is None:
+        return True  # the plan says what is missing
+    if isinstance(found, cst.Lambda):
+        params = found.params
+        return not (
+            params.params
+            or params.star_arg != cst.MaybeSentinel.DEFAULT
+            or params.star_kwarg
+            or params.kwonly_params
+        )
+    if not isinstance(found, cst.Name):
+        return False
+    fn = file.functions.get(found.value)
+    return fn is not None and not fn.decorators
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> PythonPlan:
