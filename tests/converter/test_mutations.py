@@ -88,11 +88,12 @@ def test_a_todo_on_the_first_statement_of_a_file_is_written_once() -> None:
     from dagshift.converter.convert import convert_source
 
     source = (
-        'asset = Asset("s3://out/1.txt")\n'
-        "from airflow.sdk import DAG, Asset\n"
+        "runs = DagModel\n"
+        "from airflow.models import DagModel\n"
+        "from airflow.sdk import DAG\n"
         "from airflow.providers.standard.operators.bash import BashOperator\n"
         'with DAG("d", schedule=None):\n'
-        '    BashOperator(task_id="t", outlets=[asset], bash_command=":")\n'
+        '    BashOperator(task_id="t", bash_command=":", executor_config={})\n'
     )
     once = convert_source(source).code
     assert once.count("# dagshift: TODO(DS002)") == 1
