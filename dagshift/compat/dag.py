@@ -74,6 +74,12 @@ class DagFlow(Flow):
             airflow_dag=True,
         )
 
+    def loaded(self) -> None:
+        """Options a DAG file sets on operators after making them (``t.trigger_rule = ...``,
+        as Airflow reads them) are the flow's once the file has run, not only at run time:
+        ``inspect`` and ``--verify=graph`` compare them."""
+        self.dag._sync_options()
+
     def check_parameters(self, parameters=None):
         """Airflow validates every param of the DAG against the run's conf when it creates
         the run, and refuses the run (``ParamValidationError``, no task starts) when one has

@@ -14,8 +14,8 @@ from dagshift.converter.walk import nodes, parameter_uses
 __all__ = ["USES", "Bindings", "finish_imports"]
 
 
-# Where a name is used: not in an import, nor as an attribute's own name
-USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",)}
+# Where a name is used: not in an import, nor as an attribute's own name or a keyword
+USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",), cst.Arg: ("value",)}
 
 
 def _referenced(module: cst.Module, heads: set[str] = frozenset()) -> set[str]:

@@ -348,6 +348,10 @@ class Flow:
         raise ValueError(f"unknown format {format!r}; use 'mermaid' or 'dot'")
 
     # ------------------------------------------------------------------ running
+    def loaded(self) -> None:
+        """Called by the loader once the file that built this flow has run to its end (a
+        flow built by another layer, the shim's DAG, carries in what the file set late)."""
+
     def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when
         the run would be refused (a required parameter without a value, one its schema

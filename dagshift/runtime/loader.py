@@ -104,7 +104,10 @@ def _import(path: Path) -> list[Flow]:
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(module)
-    return _unique(found)
+    flows = _unique(found)
+    for flow in flows:
+        flow.loaded()
+    return flows
 
 
 def _unique(flows: list[Flow]) -> list[Flow]:
