@@ -43,6 +43,7 @@ from dagshift.runtime.context import (
 )
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
+from dagshift.runtime.pools import hold
 from dagshift.runtime.state import (
     CANCELLED,
     FAILED,
@@ -483,7 +484,8 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         )
         token = _current.set(current)
         try:
-            result = _call(node, args, kwargs, options["timeout"])
+            with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
+                result = _call(node, args, kwargs, options["timeout"])
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
         except Exception as exc:

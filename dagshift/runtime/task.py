@@ -61,8 +61,9 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # (``@task(doc_md=...)``, ``.override(doc_md=...)``): they go to the node's meta, not its options.
 # ``outlets``: the assets (:mod:`dagshift.runtime.assets`) the task updates; when it succeeds
 # the history records an event of each. Kept in the node's meta, as the documentation is.
+# ``pool`` and ``pool_slots``: the slots the task holds while it runs (dagshift.runtime.pools).
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets"}
-OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS
+OPTIONAL_OPTIONS = frozenset({"params", "pool", "pool_slots"}) | META_OPTIONS
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,7 +95,18 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         out["trigger_rule"] = validate_trigger_rule(out["trigger_rule"])
     if "retries" in out:
         out["retries"] = int(out["retries"] or 0)
+    _check_pool(out)
     return out
+
+
+def _check_pool(options: dict[str, Any]) -> None:
+    pool = options.get("pool")
+    if pool is not None and (not isinstance(pool, str) or not pool):
+        raise TypeError(f"pool must be a pool's name, not {pool!r}")
+    slots = options.get("pool_slots", 1)
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        # Airflow's BaseOperator refuses it too: "pool slots for T cannot be less than 1"
+        raise ValueError(f"pool_slots must be a whole number >= 1, not {slots!r}")
 
 
 class Task:

@@ -1,0 +1,225 @@
+"""Pools: named numbers of slots that the tasks of every run in the process share, as Airflow's.
+
+A task holds ``pool_slots`` slots (1 by default) of its ``pool`` while it runs, one try at a time
+(a task waiting to retry holds none, as in Airflow, where ``up_for_retry`` is not counted); a
+task naming no pool uses ``default_pool``, 128 slots unless set otherwise (Airflow's
+``default_pool_task_slot_count``). A task that cannot get its slots waits, whichever run it
+belongs to: the accounting is one per process, so ``serve``, ``backfill``, ``run --dates`` and a
+user's own threads share it. On a cluster each worker process counts its own slots.
+
+Airflow's scheduler never starts a task whose pool does not exist or whose ``pool_slots``
+exceed the pool's size (it logs a warning and leaves the task scheduled); the task starts once
+the pool is made large enough. dagshift does the same: the task waits, says once on stderr what
+it waits for and how to fix it, and reads the pools again every second (a cancel of its run
+ends the wait). ``dag.test()`` ignores pools altogether; the scheduler is the behaviour matched.
+
+Where pools are defined: the JSON file named by ``$DAGSHIFT_POOLS``, else
+``.dagshift/pools.json`` in the working directory, in the shape ``airflow pools export`` writes
+(``{"name": {"slots": 4, "description": "..."}}``), beside the variables and connections
+stores; ``$DAGSHIFT_POOL_SLOTS="name=4,other=-1"`` overrides sizes for one process. ``-1``
+slots is unlimited, as in Airflow. ``dagshift pools list/set/delete`` edits the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagshift.runtime.files import read_json_object, write_atomic
+
+__all__ = [
+    "DEFAULT_POOL",
+    "DEFAULT_SLOTS",
+    "ENV_POOLS",
+    "ENV_SLOTS",
+    "PoolError",
+    "delete_pool",
+    "hold",
+    "in_use",
+    "pools",
+    "set_pool",
+    "store_path",
+]
+
+DEFAULT_POOL = "default_pool"
+DEFAULT_SLOTS = 128
+ENV_POOLS = "DAGSHIFT_POOLS"
+ENV_SLOTS = "DAGSHIFT_POOL_SLOTS"
+_RECHECK = 1.0  # seconds between two looks at the pools while a task waits for a change
+
+_lock = threading.Lock()  # guards the counts, the cached pools and the store file
+_freed = threading.Condition(_lock)
+_used: dict[str, int] = {}
+_cache: tuple[Any, dict[str, dict[str, Any]]] | None = None
+
+
+class PoolError(ValueError):
+    """A pools file, override or argument that cannot be used; the message says what to do."""
+
+
+def store_path() -> Path:
+    return Path(os.environ.get(ENV_POOLS, ".dagshift/pools.json"))
+
+
+def _slots(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise PoolError(f"{where}: slots must be a whole number >= 0, or -1 for unlimited")
+    return value
+
+
+def _read() -> dict[str, dict[str, Any]]:
+    path = store_path()
+    try:
+        stored = read_json_object(path, "the pools file")
+    except RuntimeError as exc:
+        raise PoolError(str(exc)) from None
+    out = {DEFAULT_POOL: {"slots": DEFAULT_SLOTS, "description": "Default pool"}}
+    for name, entry in stored.items():
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            entry = {"slots": entry}
+        if not isinstance(entry, Mapping) or "slots" not in entry:
+            raise PoolError(
+                f'{path}: pool {name!r} must be {{"slots": N, "description": "..."}}; '
+                "fix the file, or set it again with `dagshift pools set NAME SLOTS`"
+            )
+        slots = _slots(entry["slots"], f"{path}: pool {name!r}")
+        out[name] = {"slots": slots, "description": str(entry.get("description") or "")}
+    for item in filter(None, os.environ.get(ENV_SLOTS, "").split(",")):
+        name, sep, raw = item.partition("=")
+        try:
+            slots = int(raw)
+        except ValueError:
+            slots = -2
+        if not sep or not name.strip():
+            slots = -2
+        where = f"${ENV_SLOTS} entry {item.strip()!r} (give NAME=SLOTS, comma-separated)"
+        entry = out.setdefault(name.strip(), {"description": f"from ${ENV_SLOTS}"})
+        entry["slots"] = _slots(slots, where)
+    return out
+
+
+def _key() -> Any:
+    path = store_path()
+    try:
+        st = path.stat()
+        seen: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        seen = None
+    return (str(path), seen, os.environ.get(ENV_SLOTS, ""))
+
+
+def _current() -> dict[str, dict[str, Any]]:
+    """The pools now, read again only when the file or the override changed (under _lock)."""
+    global _cache
+    key = _key()
+    if _cache is None or _cache[0] != key:
+        _cache = (key, _read())
+    return _cache[1]
+
+
+def pools() -> dict[str, dict[str, Any]]:
+    """Every pool: ``{name: {"slots", "description", "running"}}`` (running: slots held in
+    this process), ``default_pool`` first.
+
+    Raises:
+        PoolError: the pools file or ``$DAGSHIFT_POOL_SLOTS`` cannot be used.
+    """
+    with _lock:
+        return {n: {**p, "running": _used.get(n, 0)} for n, p in _current().items()}
+
+
+def in_use(name: str) -> int:
+    """Slots of pool ``name`` held by running tasks of this process."""
+    with _lock:
+        return _used.get(name, 0)
+
+
+def set_pool(name: str, slots: int, description: str = "") -> None:
+    """Create or resize a pool in the pools file (waiting tasks see it within a second)."""
+    if not isinstance(name, str) or not name.strip():
+        raise PoolError("a pool needs a non-empty name")
+    _slots(slots, f"pool {name!r}")
+    with _lock:
+        path = store_path()
+        stored = read_json_object(path, "the pools file") if path.exists() else {}
+        stored[name] = {"slots": slots, "description": description, "include_deferred": False}
+        write_atomic(path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        _freed.notify_all()
+
+
+def delete_pool(name: str) -> bool:
+    """Remove a pool from the pools file; False if it was not there.
+
+    Raises:
+        PoolError: ``default_pool``, which Airflow does not let anyone delete either.
+    """
+    if name == DEFAULT_POOL:
+        raise PoolError(f"{DEFAULT_POOL} cannot be deleted (resize it instead)")
+    with _lock:
+        path = store_path()
+        stored = read_json_object(path, "the pools file")
+        if stored.pop(name, None) is None:
+            return False
+        write_atomic(path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        return True
+
+
+def _why_waiting(name: str, slots: int, task_id: str) -> str | None:
+    """Why a task cannot start until the pools change (None: it only waits for slots)."""
+    pool = _current().get(name)
+    if pool is None:
+        return (
+            f"dagshift: task {task_id!r} waits for pool {name!r}, which does not exist (as "
+            f"Airflow, dagshift does not start it): create it with `dagshift pools set {name} "
+            f"SLOTS` (file {store_path()}) or ${ENV_SLOTS}={name}=SLOTS"
+        )
+    if pool["slots"] != -1 and slots > pool["slots"]:
+        return (
+            f"dagshift: task {task_id!r} needs {slots} slots of pool {name!r}, which has "
+            f"{pool['slots']} (as Airflow, dagshift does not start it): enlarge the pool with "
+            f"`dagshift pools set {name} {slots}`, or lower the task's pool_slots"
+        )
+    return None
+
+
+def _free(name: str, slots: int) -> bool:
+    size = _current()[name]["slots"]
+    return size == -1 or _used.get(name, 0) + slots <= size
+
+
+@contextmanager
+def hold(pool: str | None, slots: int = 1, task_id: str = "?") -> Iterator[None]:
+    """Hold ``slots`` slots of ``pool`` (``default_pool`` if None) for the code inside,
+    waiting until they are free.
+
+    Raises:
+        Cancelled: the run of the waiting task was cancelled.
+        PoolError: the pools cannot be read.
+    """
+    from dagshift.runtime.cancel import check_cancelled
+
+    name = pool or DEFAULT_POOL
+    told = False
+    with _lock:
+        while True:
+            why = _why_waiting(name, slots, task_id)
+            if why is None and _free(name, slots):
+                _used[name] = _used.get(name, 0) + slots
+                break
+            if why is not None and not told:
+                print(why, file=sys.stderr, flush=True)
+                told = True
+            check_cancelled()
+            _freed.wait(_RECHECK)
+    try:
+        yield
+    finally:
+        with _lock:
+            _used[name] -= slots
+            _freed.notify_all()
