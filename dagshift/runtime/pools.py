@@ -39,6 +39,7 @@ __all__ = [
     "ENV_POOLS",
     "ENV_SLOTS",
     "PoolError",
+    "check_slots",
     "delete_pool",
     "hold",
     "in_use",
@@ -67,7 +68,8 @@ def store_path() -> Path:
     return Path(os.environ.get(ENV_POOLS, ".dagshift/pools.json"))
 
 
-def _slots(value: Any, where: str) -> int:
+def check_slots(value: Any, where: str) -> int:
+    """``value`` if it is a pool size (a whole number >= 0, or -1), else PoolError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < -1:
         raise PoolError(f"{where}: slots must be a whole number >= 0, or -1 for unlimited")
     return value
@@ -88,7 +90,7 @@ def _read() -> dict[str, dict[str, Any]]:
                 f'{path}: pool {name!r} must be {{"slots": N, "description": "..."}}; '
                 "fix the file, or set it again with `dagshift pools set NAME SLOTS`"
             )
-        slots = _slots(entry["slots"], f"{path}: pool {name!r}")
+        slots = check_slots(entry["slots"], f"{path}: pool {name!r}")
         out[name] = {"slots": slots, "description": str(entry.get("description") or "")}
     for item in filter(None, os.environ.get(ENV_SLOTS, "").split(",")):
         name, sep, raw = item.partition("=")
@@ -100,7 +102,7 @@ def _read() -> dict[str, dict[str, Any]]:
             slots = -2
         where = f"${ENV_SLOTS} entry {item.strip()!r} (give NAME=SLOTS, comma-separated)"
         entry = out.setdefault(name.strip(), {"description": f"from ${ENV_SLOTS}"})
-        entry["slots"] = _slots(slots, where)
+        entry["slots"] = check_slots(slots, where)
     return out
 
 
@@ -144,7 +146,7 @@ def set_pool(name: str, slots: int, description: str = "") -> None:
     """Create or resize a pool in the pools file (waiting tasks see it within a second)."""
     if not isinstance(name, str) or not name.strip():
         raise PoolError("a pool needs a non-empty name")
-    _slots(slots, f"pool {name!r}")
+    check_slots(slots, f"pool {name!r}")
     with _lock:
         path = store_path()
         stored = read_json_object(path, "the pools file") if path.exists() else {}
