@@ -26,11 +26,12 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dagshift.runtime.cancel import check_cancelled
 from dagshift.runtime.files import read_json_object, write_atomic
 
 __all__ = [
@@ -53,11 +54,13 @@ DEFAULT_SLOTS = 128
 ENV_POOLS = "DAGSHIFT_POOLS"
 ENV_SLOTS = "DAGSHIFT_POOL_SLOTS"
 _RECHECK = 1.0  # seconds between two looks at the pools while a task waits for a change
+_FRESH = 0.5  # seconds a task start trusts what the pools were
 
 _lock = threading.Lock()  # guards the counts, the cached pools and the store file
 _freed = threading.Condition(_lock)
 _used: dict[str, int] = {}
 _cache: tuple[Any, dict[str, dict[str, Any]]] | None = None
+_checked = 0.0
 
 
 class PoolError(ValueError):
@@ -116,13 +119,23 @@ def _key() -> Any:
     return (str(path), seen, os.environ.get(ENV_SLOTS, ""))
 
 
-def _current() -> dict[str, dict[str, Any]]:
-    """The pools now, read again only when the file or the override changed (under _lock)."""
-    global _cache
+def _current(fresh: bool = False) -> dict[str, dict[str, Any]]:
+    """The pools now (under _lock). A task start looks at the file at most every
+    ``_FRESH`` seconds: a stat per task would cost more than a small task does."""
+    global _cache, _checked
+    now = time.monotonic()
+    if _cache is not None and not fresh and now < _checked + _FRESH:
+        return _cache[1]
     key = _key()
     if _cache is None or _cache[0] != key:
         _cache = (key, _read())
+    _checked = now
     return _cache[1]
+
+
+def _forget() -> None:
+    global _checked
+    _checked = float("-inf")  # the next task start reads the file this process just wrote
 
 
 def pools() -> dict[str, dict[str, Any]]:
@@ -133,7 +146,7 @@ def pools() -> dict[str, dict[str, Any]]:
         PoolError: the pools file or ``$DAGSHIFT_POOL_SLOTS`` cannot be used.
     """
     with _lock:
-        return {n: {**p, "running": _used.get(n, 0)} for n, p in _current().items()}
+        return {n: {**p, "running": _used.get(n, 0)} for n, p in _current(fresh=True).items()}
 
 
 def in_use(name: str) -> int:
@@ -152,6 +165,7 @@ def set_pool(name: str, slots: int, description: str = "") -> None:
         stored = read_json_object(path, "the pools file") if path.exists() else {}
         stored[name] = {"slots": slots, "description": description, "include_deferred": False}
         write_atomic(path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        _forget()
         _freed.notify_all()
 
 
@@ -169,12 +183,13 @@ def delete_pool(name: str) -> bool:
         if stored.pop(name, None) is None:
             return False
         write_atomic(path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        _forget()
         return True
 
 
-def _why_waiting(name: str, slots: int, task_id: str) -> str | None:
+def _why_waiting(name: str, slots: int, task_id: str, fresh: bool) -> str | None:
     """Why a task cannot start until the pools change (None: it only waits for slots)."""
-    pool = _current().get(name)
+    pool = _current(fresh).get(name)
     if pool is None:
         return (
             f"dagshift: task {task_id!r} waits for pool {name!r}, which does not exist (as "
@@ -190,13 +205,7 @@ def _why_waiting(name: str, slots: int, task_id: str) -> str | None:
     return None
 
 
-def _free(name: str, slots: int) -> bool:
-    size = _current()[name]["slots"]
-    return size == -1 or _used.get(name, 0) + slots <= size
-
-
-@contextmanager
-def hold(pool: str | None, slots: int = 1, task_id: str = "?") -> Iterator[None]:
+class hold:  # noqa: N801  (used as a function: ``with hold(pool, slots, task_id):``)
     """Hold ``slots`` slots of ``pool`` (``default_pool`` if None) for the code inside,
     waiting until they are free.
 
@@ -204,24 +213,31 @@ def hold(pool: str | None, slots: int = 1, task_id: str = "?") -> Iterator[None]
         Cancelled: the run of the waiting task was cancelled.
         PoolError: the pools cannot be read.
     """
-    from dagshift.runtime.cancel import check_cancelled
 
-    name = pool or DEFAULT_POOL
-    told = False
-    with _lock:
-        while True:
-            why = _why_waiting(name, slots, task_id)
-            if why is None and _free(name, slots):
-                _used[name] = _used.get(name, 0) + slots
-                break
-            if why is not None and not told:
-                print(why, file=sys.stderr, flush=True)
-                told = True
-            check_cancelled()
-            _freed.wait(_RECHECK)
-    try:
-        yield
-    finally:
+    __slots__ = ("name", "slots", "task_id")
+
+    def __init__(self, pool: str | None, slots: int = 1, task_id: str = "?") -> None:
+        self.name, self.slots, self.task_id = pool or DEFAULT_POOL, slots, task_id
+
+    def __enter__(self) -> None:
+        name, slots = self.name, self.slots
+        told = fresh = False
         with _lock:
-            _used[name] -= slots
+            while True:
+                why = _why_waiting(name, slots, self.task_id, fresh)
+                if why is None:
+                    size = _cache[1][name]["slots"]  # type: ignore[index]
+                    if size == -1 or _used.get(name, 0) + slots <= size:
+                        _used[name] = _used.get(name, 0) + slots
+                        return
+                elif not told:
+                    print(why, file=sys.stderr, flush=True)
+                    told = True
+                check_cancelled()
+                _freed.wait(_RECHECK)
+                fresh = True  # a task that waited looks at the pools as they are now
+
+    def __exit__(self, *exc: Any) -> None:
+        with _lock:
+            _used[self.name] -= self.slots
             _freed.notify_all()
