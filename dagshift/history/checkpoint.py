@@ -52,6 +52,7 @@ ENV_RESULTS = "DAGSHIFT_RESULTS"
 _FORMAT = 1
 INLINE_LIMIT = 256 * 1024  # pickled results up to this size stay in the database
 _BATCH = 512  # task records written in one transaction at most
+_LINGER = 0.002  # seconds the writer waits for more records before a transaction
 
 
 class ResultReadError(StoreError):
@@ -154,7 +155,10 @@ class ResultStore:
 class _Writer:
     """One thread per :class:`Store` that writes the task records of every run recorded
     through it, in the order they come, as many to a transaction as are waiting: 200 runs at
-    once share its commits. ``flush()`` returns once everything queued before it is written."""
+    once share its commits. Having woken for a record, it waits up to ``_LINGER`` for more
+    (a group commit: ten small tasks cost one transaction, not ten), unless a run is waiting
+    for it. ``flush()`` returns once everything queued before it is written; ``finish()``
+    also records the run's end, in the same transaction as its last records."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -174,13 +178,30 @@ class _Writer:
         self.queue.put((recorder, item))
 
     def flush(self) -> None:
-        done = threading.Event()
-        self.queue.put((None, done))
-        done.wait()
+        self.finish(None, None)
+
+    def finish(self, recorder: _Recorder | None, end: tuple[str, str | None] | None) -> bool:
+        """Wait until what was queued is written; with ``end`` (state, message), the run of
+        ``recorder`` is recorded ended with its last records. False: not written (the database
+        stayed locked), the records wait in ``recorder.pending``."""
+        marker = _Marker(recorder, end)
+        self.queue.put((None, marker))
+        marker.done.wait()
+        return marker.written
 
     def _drain(self) -> None:
         while True:
             batch = [self.queue.get()]
+            deadline = time.monotonic() + _LINGER
+            # a record, not a marker: give the records that follow it a moment to come
+            while len(batch) < _BATCH and batch[-1][0] is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(self.queue.get(timeout=left))
+                except queue.Empty:
+                    break
             while len(batch) < _BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -188,27 +209,43 @@ class _Writer:
                     break
             entries: list[tuple[_Recorder, tuple]] = []
             for recorder, item in batch:
-                if recorder is None:  # a flush marker: what came before it is written first
-                    self._write(entries)
+                if recorder is None:  # a marker: what came before it is written first
+                    item.written = self._write(entries, item)
                     entries = []
-                    item.set()
+                    item.done.set()
                 else:
                     entries.append((recorder, recorder.entry(*item)))
-            self._write(entries)
+            self._write(entries, None)
 
-    def _write(self, entries: list[tuple[_Recorder, tuple]]) -> None:
-        if not entries:
-            return
-        try:
-            self.store.record_tasks(entry for _, entry in entries)
-        except Exception:
-            # A database locked for longer than its timeout must not fail the task: the
-            # record is written when the run ends (and the run fails loudly if it still can't).
+    def _write(self, entries: list[tuple[_Recorder, tuple]], marker: _Marker | None) -> bool:
+        ending = marker is not None and marker.end is not None
+        ended = []
+        if ending and not marker.recorder.pending:  # type: ignore[union-attr]
+            ended = [(marker.recorder.run_id, *marker.end)]  # type: ignore[union-attr,misc]
+        if entries or ended:
+            try:
+                self.store.record_tasks((entry for _, entry in entries), finished=ended)
+            except Exception:
+                # A database locked for longer than its timeout must not fail the task: the
+                # record is written when the run ends (and the run fails loudly if it still
+                # can't).
+                for recorder, entry in entries:
+                    recorder.pending.append(entry)
+                return False
             for recorder, entry in entries:
-                recorder.pending.append(entry)
-            return
-        for recorder, entry in entries:
-            recorder.recorded(entry[1])
+                recorder.recorded(entry[1])
+        # an end not written (earlier records wait in pending): the run's thread writes both
+        return not ending or bool(ended)
+
+
+@dataclass(eq=False)
+class _Marker:
+    recorder: Any
+    end: tuple[str, str | None] | None
+    written: bool = False
+
+    def __post_init__(self) -> None:
+        self.done = threading.Event()
 
 
 _writers_lock = threading.Lock()
@@ -289,9 +326,13 @@ class _Recorder:
             payload = None
         return (self.run_id, tr, self.attempt, uri, note, payload)
 
-    def finish(self, flow_run: Any, returned: set[str]) -> None:
-        """Write what is queued and deferred; ``returned``: tasks whose results came back."""
-        self._writer.flush()
+    def finish(
+        self, flow_run: Any, returned: set[str], state: str, message: str | None = None
+    ) -> None:
+        """Write what is queued and deferred, and the run's end (``state``, ``message``), the
+        end in the transaction of the last records; ``returned``: tasks whose results came
+        back (on a cluster)."""
+        late = []
         if flow_run is not None and self.late and not self.stopped.is_set():
             for tr in flow_run.tasks.values():
                 if tr.state != SUCCESS:
@@ -301,11 +342,14 @@ class _Recorder:
                 else:
                     payload, note = None, "result stayed on the cluster; reruns on resume"
                 # its log was stored with the summary, as the task ended
-                self.pending.append(self.entry(replace(tr, logs=[]), payload, note))
-        if self.pending:
-            self.store.record_tasks(self.pending)
-            for entry in self.pending:
-                self.recorded(entry[1])
+                late.append(self.entry(replace(tr, logs=[]), payload, note))
+        if not late and self._writer.finish(self, (state, message)):
+            return
+        self._writer.flush()
+        self.pending += late
+        self.store.record_tasks(self.pending, finished=[(self.run_id, state, message)])
+        for entry in self.pending:
+            self.recorded(entry[1])
         self.pending.clear()
 
 
@@ -348,12 +392,13 @@ def run_recorded(
             trigger=trigger,
             version=version,
             path=str(Path(path).resolve()) if path else None,
+            started=True,  # one transaction: recorded, and running in this process
         )
         logical_date = ld
         attempt = 1
     else:
         attempt = store.get_run(run_id)["attempts"] + 1
-    store.start_run(run_id)
+        store.start_run(run_id)
     recorder = _Recorder(
         store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
     )
@@ -372,8 +417,8 @@ def run_recorded(
             **options,
         )
     except BaseException as exc:
-        recorder.finish(None, set())
-        store.finish_run(run_id, "failed", f"the run could not start: {type(exc).__name__}: {exc}")
+        why = f"the run could not start: {type(exc).__name__}: {exc}"
+        recorder.finish(None, set(), "failed", why)
         raise
     finally:
         watcher.stop()
@@ -382,9 +427,9 @@ def run_recorded(
         from dagshift.runtime.executor import _wanted_results
 
         returned = set(_wanted_results(flow, options.get("results", "leaves")))
-    recorder.finish(flow_run, returned)
     cancelled = flow_run.state == "cancelled"
-    store.finish_run(run_id, flow_run.state, (watcher.reason or "cancelled") if cancelled else None)
+    why = (watcher.reason or "cancelled") if cancelled else None
+    recorder.finish(flow_run, returned, flow_run.state, why)
     return flow_run
 
 
