@@ -6,7 +6,8 @@ Two measurements, each side by side in one run of this script (rounds interleave
   against the same N runs one after another (N = 1, 10, 200, 1000); runs per second for both.
   Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
 * recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
-  checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks.
+  checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks, each
+  sample at least 2,000 tasks (200 runs of a 10-task flow, 2 of a 1,000-task one).
 
     python bench/concurrency.py [--repeat 3] [--quick] [--json bench/results/concurrency.json]
 """
@@ -137,6 +138,9 @@ def io_overlap(repeat: int) -> dict:
     return {"one_run_s": round(single, 4), "fifty_at_once_s": round(fifty, 4)}
 
 
+_SAMPLE_TASKS = 2000
+
+
 def recorded(sizes: list[int], repeat: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,14 +151,19 @@ def recorded(sizes: list[int], repeat: int) -> list[dict]:
                 flow = make(n)
                 flow.run()
                 run_recorded(store, results, flow)  # warm: registers the version
+                # A sample is several runs of a small flow (2,000 tasks at least): one run of
+                # ten trivial tasks lasts less than the machine's noise.
+                runs = -(-_SAMPLE_TASKS // n)
                 plain, rec = [], []
                 for _ in range(repeat):
                     start = time.perf_counter()
-                    assert flow.run().state == "success"
-                    plain.append(time.perf_counter() - start)
+                    for _ in range(runs):
+                        assert flow.run().state == "success"
+                    plain.append((time.perf_counter() - start) / runs)
                     start = time.perf_counter()
-                    assert run_recorded(store, results, flow).state == "success"
-                    rec.append(time.perf_counter() - start)
+                    for _ in range(runs):
+                        assert run_recorded(store, results, flow).state == "success"
+                    rec.append((time.perf_counter() - start) / runs)
                 p, r = statistics.median(plain) / n, statistics.median(rec) / n
                 rows.append(
                     {

@@ -399,6 +399,49 @@ class Store:
         statements ``(sql, args)`` written in the same transaction when the run is recorded
         (its origin, the asset events it consumes).
         """
+        sql, values, now = self._run_insert(
+            run_id,
+            flow,
+            logical_date=logical_date,
+            params=params,
+            params_blob=params_blob,
+            trigger=trigger,
+            version=version,
+            path=path,
+            state=state,
+            started=started,
+        )
+        if once:
+            sql += (
+                " WHERE NOT EXISTS (SELECT 1 FROM runs WHERE flow = ? AND logical_date = ? "
+                "AND trigger = ?)"
+            )
+            values += (flow, logical_date, trigger)
+        try:
+            with self._write() as db:
+                db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now))
+                if db.execute(sql, values).rowcount != 1:
+                    return False
+                for statement, args in also:
+                    db.execute(statement, args)
+                return True
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"record run {run_id}") from None
+
+    @staticmethod
+    def _run_insert(
+        run_id: str,
+        flow: str,
+        *,
+        logical_date: str,
+        params: Mapping[str, Any],
+        params_blob: bytes | None = None,
+        trigger: str = "manual",
+        version: int | None = None,
+        path: str | None = None,
+        state: str = "queued",
+        started: bool = False,
+    ) -> tuple[str, tuple, float]:
         now = time.time()
         values = (
             run_id,
@@ -422,22 +465,7 @@ class Store:
             "logical_date, state, created, pid, host, start, attempts) "
             "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
         )
-        if once:
-            sql += (
-                " WHERE NOT EXISTS (SELECT 1 FROM runs WHERE flow = ? AND logical_date = ? "
-                "AND trigger = ?)"
-            )
-            values += (flow, logical_date, trigger)
-        try:
-            with self._write() as db:
-                db.execute("INSERT OR IGNORE INTO flows VALUES (?, ?)", (flow, now))
-                if db.execute(sql, values).rowcount != 1:
-                    return False
-                for statement, args in also:
-                    db.execute(statement, args)
-                return True
-        except sqlite3.Error as exc:
-            raise self._error(exc, f"record run {run_id}") from None
+        return sql, values, now
 
     def start_run(self, run_id: str) -> None:
         """Mark a run running in this process (again, when resuming)."""

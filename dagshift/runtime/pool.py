@@ -195,7 +195,7 @@ class _GraphRun:
 
     def _work(self, key: str | None) -> None:
         """Run ``key``, then go on with one task it made ready; hand the others out."""
-        while key is not None:
+        while key is not None and self.error is None:
             fn, plan, run, upstream = self.dsk[key]
             try:
                 result = fn(plan, run, [self.results[up] for up in upstream])
