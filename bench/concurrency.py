@@ -108,7 +108,8 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
     rows = []
     for n in counts:
         turn, once = [], []
-        for _ in range(repeat):
+        # rounds of a few runs last less than the machine's noise: more of them
+        for _ in range(max(repeat, 200 // n)):
             turn.append(_in_turn(flow, n))
             once.append(_at_once(flow, n))
         t, o = statistics.median(turn), statistics.median(once)
@@ -199,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d"),
             "load": [round(x, 2) for x in os.getloadavg()],
+            "repeat": args.repeat,
         },
     }
     if args.json and Path(args.json).exists():  # notes written by hand stay
@@ -209,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         out["io_overlap"] = io_overlap(args.repeat)
     if args.only in (None, "recorded"):
         out["recorded"] = recorded(sizes, args.repeat)
+    out["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
