@@ -61,6 +61,7 @@ _freed = threading.Condition(_lock)
 _used: dict[str, int] = {}
 _cache: tuple[Any, dict[str, dict[str, Any]]] | None = None
 _checked = 0.0
+_waiting = 0  # tasks waiting for slots (under _lock)
 
 
 class PoolError(ValueError):
@@ -220,6 +221,7 @@ class hold:  # noqa: N801  (used as a function: ``with hold(pool, slots, task_id
         self.name, self.slots, self.task_id = pool or DEFAULT_POOL, slots, task_id
 
     def __enter__(self) -> None:
+        global _waiting
         name, slots = self.name, self.slots
         told = fresh = False
         with _lock:
@@ -234,10 +236,15 @@ class hold:  # noqa: N801  (used as a function: ``with hold(pool, slots, task_id
                     print(why, file=sys.stderr, flush=True)
                     told = True
                 check_cancelled()
-                _freed.wait(_RECHECK)
+                _waiting += 1
+                try:
+                    _freed.wait(_RECHECK)
+                finally:
+                    _waiting -= 1
                 fresh = True  # a task that waited looks at the pools as they are now
 
     def __exit__(self, *exc: Any) -> None:
         with _lock:
             _used[self.name] -= self.slots
-            _freed.notify_all()
+            if _waiting:  # (notify_all costs more than the rest: most tasks wait for nothing)
+                _freed.notify_all()
