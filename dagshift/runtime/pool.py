@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -105,29 +106,26 @@ def run_dask_graph(dsk: Mapping, keys: Sequence[str], limit: int) -> list[Any]:
 
 
 class _Bodies:
-    """How many threads run task bodies now, pool threads and runs' own threads alike."""
+    """How many more task bodies may run now, on pool threads and runs' own threads alike: a
+    token each in a C-level queue, taken and given back without a lock that every run's
+    thread would queue on."""
 
     def __init__(self, cap: int) -> None:
-        self.cap, self.busy = cap, 0
-        self.freed = threading.Condition(threading.Lock())
+        self.tokens: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(cap):
+            self.tokens.put(True)
 
     def try_take(self) -> bool:
-        with self.freed:
-            if self.busy >= self.cap:
-                return False
-            self.busy += 1
-            return True
+        try:
+            return self.tokens.get_nowait()
+        except queue.Empty:
+            return False
 
     def take(self) -> None:
-        with self.freed:
-            while self.busy >= self.cap:
-                self.freed.wait()
-            self.busy += 1
+        self.tokens.get()
 
     def give(self) -> None:
-        with self.freed:
-            self.busy -= 1
-            self.freed.notify()
+        self.tokens.put(True)
 
 
 class _GraphRun:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
 import threading
 import time
@@ -56,12 +57,80 @@ ENV_SLOTS = "DAGSHIFT_POOL_SLOTS"
 _RECHECK = 1.0  # seconds between two looks at the pools while a task waits for a change
 _FRESH = 0.5  # seconds a task start trusts what the pools were
 
-_lock = threading.Lock()  # guards the counts, the cached pools and the store file
+_lock = threading.Lock()  # guards the gates' sizes, the cached pools and the store file
 _freed = threading.Condition(_lock)
-_used: dict[str, int] = {}
 _cache: tuple[Any, dict[str, dict[str, Any]]] | None = None
 _checked = 0.0
 _waiting = 0  # tasks waiting for slots (under _lock)
+
+
+class _Gate:
+    """One pool's slots. A free slot is a token in a C-level queue, so that a task takes one
+    without a lock: 1,000 runs at once all take slots of default_pool, and a lock every task
+    takes makes their threads queue behind whichever holds it when the GIL switches.
+    A pool made smaller keeps a debt that slots given back pay first; an unlimited pool (-1)
+    only counts."""
+
+    __slots__ = ("debt", "finite", "tokens", "unlimited", "counted")
+
+    def __init__(self) -> None:
+        self.tokens: queue.SimpleQueue = queue.SimpleQueue()
+        self.finite = self.debt = self.counted = 0
+        self.unlimited = False
+
+    def resize(self, size: int) -> None:  # under _lock
+        self.unlimited = size == -1
+        if self.unlimited or size == self.finite:
+            return
+        more, self.finite = size - self.finite, size
+        if more > 0:
+            paid = min(more, self.debt)
+            self.debt -= paid
+            for _ in range(more - paid):
+                self.tokens.put(True)
+            return
+        for _ in range(-more):
+            try:
+                self.tokens.get_nowait()
+            except queue.Empty:
+                self.debt += 1
+
+    def held(self) -> int:
+        return self.finite + self.debt - self.tokens.qsize() + self.counted
+
+    def take(self, slots: int) -> bool:  # under _lock, but for one slot
+        """Take ``slots`` free slots at once, or none."""
+        if self.unlimited:
+            self.counted += slots
+            return True
+        got = 0
+        while got < slots:
+            try:
+                self.tokens.get_nowait()
+            except queue.Empty:
+                break
+            got += 1
+        if got == slots:
+            return True
+        for _ in range(got):
+            self.tokens.put(True)
+        return False
+
+    def give(self, slots: int, counted: bool) -> None:
+        if counted:
+            with _lock:
+                self.counted -= slots
+            return
+        for _ in range(slots):
+            if self.debt:  # (a hint: checked again under the lock)
+                with _lock:
+                    if self.debt:
+                        self.debt -= 1
+                        continue
+            self.tokens.put(True)
+
+
+_gates: dict[str, _Gate] = {}
 
 
 class PoolError(ValueError):
@@ -129,7 +198,10 @@ def _current(fresh: bool = False) -> dict[str, dict[str, Any]]:
         return _cache[1]
     key = _key()
     if _cache is None or _cache[0] != key:
-        _cache = (key, _read())
+        found = _read()
+        for name, pool in found.items():
+            _gates.setdefault(name, _Gate()).resize(pool["slots"])
+        _cache = (key, found)
     _checked = now
     return _cache[1]
 
@@ -147,13 +219,15 @@ def pools() -> dict[str, dict[str, Any]]:
         PoolError: the pools file or ``$DAGSHIFT_POOL_SLOTS`` cannot be used.
     """
     with _lock:
-        return {n: {**p, "running": _used.get(n, 0)} for n, p in _current(fresh=True).items()}
+        found = _current(fresh=True)
+        return {n: {**p, "running": _gates[n].held()} for n, p in found.items()}
 
 
 def in_use(name: str) -> int:
     """Slots of pool ``name`` held by running tasks of this process."""
     with _lock:
-        return _used.get(name, 0)
+        gate = _gates.get(name)
+        return gate.held() if gate is not None else 0
 
 
 def set_pool(name: str, slots: int, description: str = "") -> None:
@@ -215,36 +289,53 @@ class hold:  # noqa: N801  (used as a function: ``with hold(pool, slots, task_id
         PoolError: the pools cannot be read.
     """
 
-    __slots__ = ("name", "slots", "task_id")
+    __slots__ = ("name", "slots", "task_id", "gate", "counted")
 
     def __init__(self, pool: str | None, slots: int = 1, task_id: str = "?") -> None:
         self.name, self.slots, self.task_id = pool or DEFAULT_POOL, slots, task_id
 
     def __enter__(self) -> None:
+        cache = _cache
+        if self.slots == 1 and cache is not None and time.monotonic() < _checked + _FRESH:
+            gate = _gates.get(self.name)
+            if gate is not None and not gate.unlimited and self.name in cache[1]:
+                try:  # the usual case: a free slot, taken without a lock
+                    gate.tokens.get_nowait()
+                except queue.Empty:
+                    pass
+                else:
+                    self.gate, self.counted = gate, False
+                    return
+        self._wait()
+
+    def _wait(self) -> None:
         global _waiting
         name, slots = self.name, self.slots
         told = fresh = False
         with _lock:
             while True:
                 why = _why_waiting(name, slots, self.task_id, fresh)
-                if why is None:
-                    size = _cache[1][name]["slots"]  # type: ignore[index]
-                    if size == -1 or _used.get(name, 0) + slots <= size:
-                        _used[name] = _used.get(name, 0) + slots
-                        return
-                elif not told:
+                gate = _gates[name] if why is None else None
+                if gate is not None and gate.take(slots):
+                    self.gate, self.counted = gate, gate.unlimited
+                    return
+                if why is not None and not told:
                     print(why, file=sys.stderr, flush=True)
                     told = True
                 check_cancelled()
-                _waiting += 1
+                _waiting += 1  # counted before the last look: a slot given back now wakes us
                 try:
-                    _freed.wait(_RECHECK)
+                    if gate is None or not gate.take(slots):
+                        _freed.wait(_RECHECK)
+                        fresh = True  # a task that waited looks at the pools as they are now
+                        continue
                 finally:
                     _waiting -= 1
-                fresh = True  # a task that waited looks at the pools as they are now
+                self.gate, self.counted = gate, gate.unlimited
+                return
 
     def __exit__(self, *exc: Any) -> None:
-        with _lock:
-            _used[self.name] -= self.slots
-            if _waiting:  # (notify_all costs more than the rest: most tasks wait for nothing)
+        self.gate.give(self.slots, self.counted)
+        if _waiting:  # (notify_all costs more than the rest: most tasks wait for nothing)
+            with _lock:
                 _freed.notify_all()

@@ -225,3 +225,35 @@ def test_pool_slots_below_one_is_refused_where_the_task_is_defined(slots):
         @task(pool_slots=slots)
         def t():
             return 1
+
+
+def test_a_pool_made_smaller_while_its_slots_are_held_gives_out_no_more_than_its_new_size():
+    pools.set_pool("shrinking", 3)
+    held = [pools.hold("shrinking") for _ in range(3)]
+    for h in held:
+        h.__enter__()
+    pools.set_pool("shrinking", 1)
+    assert pools.pools()["shrinking"]["running"] == 3  # running tasks are not stopped
+    held[0].__exit__(None, None, None)
+    held[1].__exit__(None, None, None)
+    assert pools.in_use("shrinking") == 1
+    entered = threading.Event()
+
+    def another():
+        with pools.hold("shrinking"):
+            entered.set()
+
+    waiter = threading.Thread(target=another)
+    waiter.start()
+    assert not entered.wait(0.3)  # the one slot is still held
+    held[2].__exit__(None, None, None)
+    waiter.join(10)
+    assert entered.is_set()
+    assert pools.in_use("shrinking") == 0
+    pools.set_pool("shrinking", 2)  # and made larger again: two at once
+    both = [pools.hold("shrinking"), pools.hold("shrinking")]
+    for h in both:
+        h.__enter__()
+    assert pools.in_use("shrinking") == 2
+    for h in both:
+        h.__exit__(None, None, None)
