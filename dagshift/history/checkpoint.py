@@ -296,7 +296,7 @@ class _Recorder:
     def recorded(self, task_run: TaskRun) -> None:
         """After a task's record is written: its outlets' asset events (after, so that a
         resumed run, which does not run the task again, records no event twice)."""
-        if task_run.state != SUCCESS or self.flow is None:
+        if task_run.state != SUCCESS or not self._has_outlets(task_run.task_id):
             return
         try:
             record_outlet_events(self.store, self.flow, self.run_id, task_run)
