@@ -116,8 +116,8 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
         rows.append(
             {
                 "runs": n,
-                "in_turn_s": round(t, 4),
-                "concurrent_s": round(o, 4),
+                "in_turn_s": round(t, 6),
+                "concurrent_s": round(o, 6),
                 "in_turn_runs_per_s": round(n / t, 1),
                 "concurrent_runs_per_s": round(n / o, 1),
                 "concurrent_over_in_turn": round(o / t, 3),
