@@ -56,6 +56,7 @@ ENV_POOLS = "DAGSHIFT_POOLS"
 ENV_SLOTS = "DAGSHIFT_POOL_SLOTS"
 _RECHECK = 1.0  # seconds between two looks at the pools while a task waits for a change
 _FRESH = 0.5  # seconds a task start trusts what the pools were
+_MAX_TOKENS = 65536
 
 _lock = threading.Lock()  # guards the gates' sizes, the cached pools and the store file
 _freed = threading.Condition(_lock)
@@ -79,7 +80,8 @@ class _Gate:
         self.unlimited = False
 
     def resize(self, size: int) -> None:  # under _lock
-        self.unlimited = size == -1
+        # More slots than threads could ever use are as good as unlimited, and cost no tokens.
+        self.unlimited = size == -1 or size > _MAX_TOKENS
         if self.unlimited or size == self.finite:
             return
         more, self.finite = size - self.finite, size

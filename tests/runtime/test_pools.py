@@ -257,3 +257,10 @@ def test_a_pool_made_smaller_while_its_slots_are_held_gives_out_no_more_than_its
     assert pools.in_use("shrinking") == 2
     for h in both:
         h.__exit__(None, None, None)
+
+
+def test_a_pool_of_millions_of_slots_counts_the_slots_its_tasks_hold():
+    pools.set_pool("huge", 10_000_000)
+    with pools.hold("huge"), pools.hold("huge", 3):
+        assert pools.in_use("huge") == 4
+    assert pools.in_use("huge") == 0
