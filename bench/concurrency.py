@@ -6,7 +6,8 @@ Two measurements, each side by side in one run of this script (rounds interleave
   against the same N runs one after another (N = 1, 10, 200, 1000); runs per second for both.
   Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
 * recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
-  checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks.
+  checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks, each
+  sample at least 2,000 tasks (200 runs of a 10-task flow, 2 of a 1,000-task one).
 
     python bench/concurrency.py [--repeat 3] [--quick] [--json bench/results/concurrency.json]
 """
@@ -107,15 +108,16 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
     rows = []
     for n in counts:
         turn, once = [], []
-        for _ in range(repeat):
+        # rounds of a few runs last less than the machine's noise: more of them
+        for _ in range(max(repeat, 200 // n)):
             turn.append(_in_turn(flow, n))
             once.append(_at_once(flow, n))
         t, o = statistics.median(turn), statistics.median(once)
         rows.append(
             {
                 "runs": n,
-                "in_turn_s": round(t, 4),
-                "concurrent_s": round(o, 4),
+                "in_turn_s": round(t, 6),
+                "concurrent_s": round(o, 6),
                 "in_turn_runs_per_s": round(n / t, 1),
                 "concurrent_runs_per_s": round(n / o, 1),
                 "concurrent_over_in_turn": round(o / t, 3),
@@ -137,6 +139,9 @@ def io_overlap(repeat: int) -> dict:
     return {"one_run_s": round(single, 4), "fifty_at_once_s": round(fifty, 4)}
 
 
+_SAMPLE_TASKS = 2000
+
+
 def recorded(sizes: list[int], repeat: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,14 +152,19 @@ def recorded(sizes: list[int], repeat: int) -> list[dict]:
                 flow = make(n)
                 flow.run()
                 run_recorded(store, results, flow)  # warm: registers the version
+                # A sample is several runs of a small flow (2,000 tasks at least): one run of
+                # ten trivial tasks lasts less than the machine's noise.
+                runs = -(-_SAMPLE_TASKS // n)
                 plain, rec = [], []
                 for _ in range(repeat):
                     start = time.perf_counter()
-                    assert flow.run().state == "success"
-                    plain.append(time.perf_counter() - start)
+                    for _ in range(runs):
+                        assert flow.run().state == "success"
+                    plain.append((time.perf_counter() - start) / runs)
                     start = time.perf_counter()
-                    assert run_recorded(store, results, flow).state == "success"
-                    rec.append(time.perf_counter() - start)
+                    for _ in range(runs):
+                        assert run_recorded(store, results, flow).state == "success"
+                    rec.append((time.perf_counter() - start) / runs)
                 p, r = statistics.median(plain) / n, statistics.median(rec) / n
                 rows.append(
                     {
@@ -190,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d"),
             "load": [round(x, 2) for x in os.getloadavg()],
+            "repeat": args.repeat,
         },
     }
     if args.json and Path(args.json).exists():  # notes written by hand stay
@@ -200,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         out["io_overlap"] = io_overlap(args.repeat)
     if args.only in (None, "recorded"):
         out["recorded"] = recorded(sizes, args.repeat)
+    out["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -283,8 +283,11 @@ def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
         "## Many runs at once, and recorded runs",
         "",
         f"`python bench/concurrency.py` ({m['cpus']} CPUs, Python {m['python']}, "
-        f"{m.get('date', '')}; load average at start {m.get('load', ['?'])[0]}): "
-        "one process, medians of interleaved rounds.",
+        f"{m.get('date', '')}; load average at start {m.get('load', ['?'])[0]}"
+        + (f", at end {m['load_end'][0]}" if "load_end" in m else "")
+        + (f"; --repeat {m['repeat']}" if "repeat" in m else "")
+        + "): one process, medians of interleaved rounds (at least 200 runs' worth for few "
+        "runs; recorded samples of 2,000 tasks at least).",
         "",
     ]
     if has_plot:

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "dagshift.compat.cli",
     "dagshift.history.cli",
     "dagshift.verify.cli",
+    "dagshift.runtime.pools_cli",
     "dagshift.ui.cli",  # after the history's: it adds --ui to serve
 )
 

@@ -498,6 +498,9 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 # Airflow 2 keeps the return value of a branch or short-circuit that skipped
                 # tasks; Airflow 3 pushes none.
                 "drop_result_on_skip": generation == "3",
+                # the slots it holds while it runs (Airflow's pools; None: default_pool)
+                **({"pool": self.pool} if self.pool else {}),
+                **({"pool_slots": self.pool_slots} if self.pool_slots != 1 else {}),
             }
         )
 

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import inspect
 import json
+import operator
 import os
 import re
 import socket
@@ -228,6 +229,7 @@ class Store:
         self.path = Path(path)
         self.timeout = timeout = default_timeout() if timeout is None else timeout
         self._lock = threading.RLock()
+        self._versions: dict[str, tuple[str, int]] = {}  # flow: (fingerprint, version) seen
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(
@@ -296,6 +298,11 @@ class Store:
     def register(self, flow: Any, path: str | os.PathLike | None = None) -> tuple[int, bool]:
         """Record ``flow`` under its name; return (version, whether it is a new version)."""
         fingerprint = flow_fingerprint(flow)
+        known = self._versions.get(flow.name)
+        if known is not None and known[0] == fingerprint:
+            # Recorded already, through this Store: a version, once added, stays that
+            # fingerprint's, whatever other processes add after it.
+            return known[1], False
         now = time.time()
         # Most runs are of a version already recorded: a read answers that without a write.
         last = self._query(
@@ -305,6 +312,7 @@ class Store:
             doing=f"register flow {flow.name!r}",
         )
         if last and last[0]["fingerprint"] == fingerprint:
+            self._versions[flow.name] = (fingerprint, last[0]["version"])
             return last[0]["version"], False
         try:
             with self._write() as db:
@@ -315,6 +323,7 @@ class Store:
                     (flow.name,),
                 ).fetchone()
                 if last is not None and last["fingerprint"] == fingerprint:
+                    self._versions[flow.name] = (fingerprint, last["version"])
                     return last["version"], False
                 version = 1 if last is None else last["version"] + 1
                 db.execute(
@@ -334,7 +343,8 @@ class Store:
                     "INSERT OR REPLACE INTO version_graphs VALUES (?, ?, ?, ?)",
                     (flow.name, version, graph, schedule),
                 )
-                return version, True
+            self._versions[flow.name] = (fingerprint, version)
+            return version, True
         except sqlite3.Error as exc:
             raise self._error(exc, f"register flow {flow.name!r}") from None
 
@@ -394,8 +404,10 @@ class Store:
         state: str = "queued",
         once: bool = False,
         also: tuple[tuple[str, tuple], ...] = (),
+        started: bool = False,
     ) -> bool:
-        """Record a new run; True if recorded.
+        """Record a new run; True if recorded. ``started``: recorded running in this process
+        (what :meth:`start_run` would do next), in the same transaction.
 
         With ``once``, nothing is recorded (False) when the flow already has a run of this
         trigger for this logical date: checked and written in one transaction, so two services
@@ -403,23 +415,17 @@ class Store:
         statements ``(sql, args)`` written in the same transaction when the run is recorded
         (its origin, the asset events it consumes).
         """
-        now = time.time()
-        values = (
+        sql, values, now = self._run_insert(
             run_id,
             flow,
-            version,
-            path,
-            trigger,
-            json.dumps(_jsonable(dict(params)), sort_keys=True),
-            params_blob,
-            logical_date,
-            state,
-            now,
-        )
-        values += (os.getpid(), socket.gethostname())  # who will run it: not an orphan
-        sql = (
-            "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
-            "logical_date, state, created, pid, host) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            logical_date=logical_date,
+            params=params,
+            params_blob=params_blob,
+            trigger=trigger,
+            version=version,
+            path=path,
+            state=state,
+            started=started,
         )
         if once:
             sql += (
@@ -437,6 +443,45 @@ class Store:
                 return True
         except sqlite3.Error as exc:
             raise self._error(exc, f"record run {run_id}") from None
+
+    @staticmethod
+    def _run_insert(
+        run_id: str,
+        flow: str,
+        *,
+        logical_date: str,
+        params: Mapping[str, Any],
+        params_blob: bytes | None = None,
+        trigger: str = "manual",
+        version: int | None = None,
+        path: str | None = None,
+        state: str = "queued",
+        started: bool = False,
+    ) -> tuple[str, tuple, float]:
+        now = time.time()
+        values = (
+            run_id,
+            flow,
+            version,
+            path,
+            trigger,
+            json.dumps(_jsonable(dict(params)), sort_keys=True),
+            params_blob,
+            logical_date,
+            state,
+            now,
+        )
+        values += (os.getpid(), socket.gethostname())  # who will run it: not an orphan
+        if started:
+            values = (*values[:8], "running", *values[9:], now, 1)
+        else:
+            values += (None, 0)
+        sql = (
+            "INSERT INTO runs (run_id, flow, version, path, trigger, params, params_blob, "
+            "logical_date, state, created, pid, host, start, attempts) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        )
+        return sql, values, now
 
     def start_run(self, run_id: str, only_from: tuple[str, ...] | None = None) -> bool:
         """Mark a run running in this process (again, when resuming); with ``only_from``, only
@@ -503,16 +548,7 @@ class Store:
 
     def finish_run(self, run_id: str, state: str, message: str | None = None) -> bool:
         """Set a running run's final state; False if it was no longer running (interrupted)."""
-        return bool(
-            self._change(
-                f"finish run {run_id}",
-                (
-                    "UPDATE runs SET state = ?, end = ?, message = ? "
-                    "WHERE run_id = ? AND state = 'running'",
-                    (state, time.time(), message, run_id),
-                ),
-            )
-        )
+        return bool(self._change(f"finish run {run_id}", _finishing(run_id, state, message)))
 
     def requeue_run(self, run_id: str) -> bool:
         """Mark an ended, unsuccessful run ``queued`` again, owned by this process (a resume
@@ -604,58 +640,77 @@ class Store:
     def record_tasks(
         self,
         entries: Iterable[tuple[str, Any, int, str | None, str | None, bytes | None]],
+        finished: Iterable[tuple[str, str, str | None]] = (),
     ) -> None:
         """Record task runs in one transaction: ``(run_id, task_run, attempt, result_uri,
         result_note, payload)`` each. A ``payload`` (a pickled result) is stored in the
         database with its record, atomically, and ``result_uri`` becomes ``db:``; a task
-        recorded again replaces its record (and drops an older payload)."""
-        statements: list[tuple[str, tuple]] = []
+        recorded again replaces its record (and drops an older payload). ``finished``:
+        ``(run_id, state, message)`` of runs that end with these records, in the same
+        transaction (as :meth:`finish_run`), so a run is never recorded ended without them."""
+        results: list[tuple[str, list[tuple]]] = []  # in order: a task's rows may come twice
+        logs: list[tuple] = []
+        tasks: list[tuple] = []
         last = ""
         for run_id, tr, attempt, result_uri, result_note, payload in entries:
             last = f"{tr.task_id} of run {run_id}"
             if payload is not None:
                 result_uri = IN_DB
-                statements.append(
-                    (
-                        "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
-                        (run_id, tr.task_id, payload),
+                _add(
+                    results,
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
+                    (run_id, tr.task_id, payload),
+                )
+            elif attempt > 1:  # a first attempt has no older payload to drop
+                _add(
+                    results,
+                    "DELETE FROM results WHERE run_id = ? AND task_id = ?",
+                    (run_id, tr.task_id),
+                )
+            logs.extend(
+                (run_id, tr.task_id, attempt, *entry) for entry in getattr(tr, "logs", None) or ()
+            )
+            tasks.append(
+                (
+                    run_id,
+                    tr.task_id,
+                    tr.state,
+                    tr.tries,
+                    tr.start,
+                    tr.end,
+                    tr.duration,
+                    tr.error,
+                    tr.traceback,
+                    tr.message,
+                    result_uri,
+                    result_note,
+                    attempt,
+                )
+            )
+        ends = [_finishing(run_id, state, message) for run_id, state, message in finished]
+        if not (tasks or ends):
+            return
+        last = last or f"the end of run {ends[0][1][3]}"
+        try:
+            with self._write() as db:
+                for sql, rows in results:
+                    db.executemany(sql, rows)
+                if logs:
+                    db.executemany(
+                        "INSERT INTO task_logs (run_id, task_id, attempt, time, stream, level, "
+                        "text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        logs,
                     )
-                )
-            else:
-                statements.append(
-                    ("DELETE FROM results WHERE run_id = ? AND task_id = ?", (run_id, tr.task_id))
-                )
-            statements.extend(
-                (
-                    "INSERT INTO task_logs (run_id, task_id, attempt, time, stream, level, text) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, tr.task_id, attempt, *entry),
-                )
-                for entry in getattr(tr, "logs", None) or ()
-            )
-            statements.append(
-                (
-                    "INSERT OR REPLACE INTO task_runs VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id,
-                        tr.task_id,
-                        tr.state,
-                        tr.tries,
-                        tr.start,
-                        tr.end,
-                        tr.duration,
-                        tr.error,
-                        tr.traceback,
-                        tr.message,
-                        result_uri,
-                        result_note,
-                        attempt,
-                    ),
-                )
-            )
-        if statements:
-            self._change(f"record task {last}", *statements)
+                if tasks:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO task_runs VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        tasks,
+                    )
+                for sql, args in ends:
+                    db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"record task {last}") from None
 
     def result_payload(self, run_id: str, task_id: str) -> bytes | None:
         """The pickled result a task run keeps in the database (result_uri ``db:``)."""
@@ -797,6 +852,21 @@ class Store:
         return _not_zombie(run["pid"])
 
 
+def _add(groups: list[tuple[str, list[tuple]]], sql: str, row: tuple) -> None:
+    """Append ``row`` to the last group if it has the same statement, else start a group."""
+    if groups and groups[-1][0] == sql:
+        groups[-1][1].append(row)
+    else:
+        groups.append((sql, [row]))
+
+
+def _finishing(run_id: str, state: str, message: str | None) -> tuple[str, tuple]:
+    return (
+        "UPDATE runs SET state = ?, end = ?, message = ? WHERE run_id = ? AND state = 'running'",
+        (state, time.time(), message, run_id),
+    )
+
+
 def _not_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -880,10 +950,19 @@ def flow_fingerprint(flow: Any) -> str:
         if cached is None or not _same(cached[0], bindings):
             cached = cache[(u, v)] = (bindings, [u, v, sorted(_canon(b) for b in bindings)])
         edges.append(cached[1])
-    edges.sort()
     params = sorted((n, _canon(p.default)) for n, p in flow.parameters.items())
+    # The parts above are the very objects kept on the nodes and edges while nothing changed:
+    # then the hash is too (hashing a 1,000-task flow's JSON, sources included, cost 50 ms).
+    key = (tuple(map(id, tasks)), tuple(map(id, edges)), repr(params))
+    cached = flow.__dict__.get("_dagshift_fingerprint")
+    if cached is not None and cached[0] == key:
+        return cached[2]
+    edges.sort()
     blob = json.dumps([tasks, edges, params], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    digest = hashlib.sha256(blob.encode()).hexdigest()
+    # the parts themselves are kept too, so that no id in the key can be reused meanwhile
+    flow.__dict__["_dagshift_fingerprint"] = (key, (tasks, edges), digest)
+    return digest
 
 
 def _node_canon(task_id: str, node: Any) -> list[Any]:
@@ -900,11 +979,13 @@ def _node_canon(task_id: str, node: Any) -> list[Any]:
         len(node.args),
         *node.args,
         len(node.kwargs),
-        *node.kwargs.items(),
+        *node.kwargs,
+        *node.kwargs.values(),
         len(node.options),
         *node.options.values(),
         len(node.meta),
-        *node.meta.items(),
+        *node.meta,
+        *node.meta.values(),
     )
     cached = node.__dict__.get("_dagshift_fingerprint")
     if cached is not None and _same(cached[0], parts):
@@ -924,15 +1005,8 @@ def _node_canon(task_id: str, node: Any) -> list[Any]:
 
 
 def _same(old: tuple, new: tuple) -> bool:
-    if len(old) != len(new):
-        return False
-    for a, b in zip(old, new, strict=True):
-        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) == 2:
-            if a[0] != b[0] or a[1] is not b[1]:  # (key, value) pairs: equal key, same value
-                return False
-        elif a is not b and not (isinstance(a, int | str) and a == b):
-            return False
-    return True
+    """The very same objects, one by one (a C loop: this runs for every task of every run)."""
+    return len(old) == len(new) and all(map(operator.is_, old, new))
 
 
 def _canon(value: Any, depth: int = 0) -> Any:

@@ -44,6 +44,7 @@ from dagshift.runtime.context import (
 )
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
+from dagshift.runtime.pools import hold
 from dagshift.runtime.state import (
     CANCELLED,
     FAILED,
@@ -505,8 +506,9 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         )
         token = _current.set(current)
         try:
-            _callback(options.get("on_execute"), None, None)
-            result = _call(node, args, kwargs, options["timeout"])
+            with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
+                _callback(options.get("on_execute"), None, None)
+                result = _call(node, args, kwargs, options["timeout"])
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
             _callback(options.get("on_skipped"), None, task_run)

@@ -67,8 +67,9 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # ``outlets``: the assets (:mod:`dagshift.runtime.assets`) the task updates; when it succeeds
 # the history records an event of each. ``inlets``: the assets it reads (Airflow's lineage: no
 # effect on a run). Both kept in the node's meta, as the documentation is.
+# ``pool`` and ``pool_slots``: the slots the task holds while it runs (dagshift.runtime.pools).
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets", "inlets"}
-OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS
+OPTIONAL_OPTIONS = frozenset({"params", "pool", "pool_slots"}) | META_OPTIONS
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,6 +104,7 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         out["retries"] = int(out["retries"] or 0)
     for key in _CALLBACKS & set(out):
         out[key] = _callbacks(out[key], key)
+    _check_pool(out)
     return out
 
 
@@ -116,6 +118,16 @@ def _callbacks(value: Any, name: str) -> Any:
     if isinstance(value, list | tuple) and all(callable(v) for v in value):
         return list(value) or None
     raise TypeError(f"{name} must be a callable or a list of callables, not {value!r}")
+
+
+def _check_pool(options: dict[str, Any]) -> None:
+    pool = options.get("pool")
+    if pool is not None and (not isinstance(pool, str) or not pool):
+        raise TypeError(f"pool must be a pool's name, not {pool!r}")
+    slots = options.get("pool_slots", 1)
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        # Airflow's BaseOperator refuses it too: "pool slots for T cannot be less than 1"
+        raise ValueError(f"pool_slots must be a whole number >= 1, not {slots!r}")
 
 
 class Task:

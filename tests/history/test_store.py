@@ -189,6 +189,32 @@ def test_the_fingerprint_sees_options_arguments_and_edges():
     assert len({base, build(retries=2), build(arg=2), build(edge=False)}) == 4
 
 
+def test_the_fingerprint_of_one_flow_object_follows_changes_made_to_it_in_place():
+    # what the shim does between runs (op.retries = 3 updates the node's options), and what a
+    # flow built in steps does: a fingerprint kept from an earlier run must not hide it
+    @task
+    def a(x=1):
+        return x
+
+    @task
+    def b(y):
+        return y
+
+    with Flow("f") as flow:
+        ref = a(1)
+        b(ref)
+    first = flow_fingerprint(flow)
+    assert flow_fingerprint(flow) == first
+    flow.get_task("a").options.update({"retries": 3})
+    retried = flow_fingerprint(flow)
+    assert retried != first
+    flow.get_task("b").kwargs["y"] = 7
+    assert flow_fingerprint(flow) not in (first, retried)
+    with flow:
+        b(ref)
+    assert len({first, retried, flow_fingerprint(flow)}) == 3
+
+
 def test_register_reports_a_file_that_does_not_load(tmp_path, db, capsys):
     (tmp_path / "bad.py").write_text("import nowhere_to_be_found\n")
     assert main(["register", str(tmp_path / "bad.py"), "--db", str(db)]) == 2

@@ -368,6 +368,8 @@ def flow_arguments(
             args.append(arg.with_changes(value=declared))
             if needs is not None:
                 needs.add("Parameter")
+        elif key == "concurrency":  # Airflow 2's name of the same per-run limit
+            args.append(arg.with_changes(keyword=cst.Name("max_active_tasks")))
         elif key in _FLOW_ARGS:
             args.append(arg)
         elif key in RUN_CALLBACKS and info is not None:  # rules/callbacks.py

@@ -1,12 +1,13 @@
 """Arguments every operator shares: ``task_id``, ``dag``, and the task options that carry over.
 
 ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay`` and
-``trigger_rule`` keep their names; ``execution_timeout`` becomes ``timeout``. ``params`` keeps
+``trigger_rule``, ``pool`` and ``pool_slots`` keep their names; ``execution_timeout`` becomes
+``timeout``. ``params`` keeps
 its name too: as in Airflow, the task's params lie over the DAG's (the flow's) in its context
 and templates, and the parameters given to a run over both (``dag_run.conf`` in Airflow 2/3).
 (Only on the operator: ``params`` in ``default_args`` stays unconverted.) ``doc_md`` and its
 kin keep their names (the task keeps them in its meta). Arguments that only notify or place
-the task (owner, email, pool, sla, task_display_name ...) have no effect on a run and are
+the task (owner, email, queue, sla, task_display_name ...) have no effect on a run and are
 dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults).
 """
 
@@ -42,6 +43,8 @@ TASK_OPTIONS = {
     "max_retry_delay": "max_retry_delay",
     "trigger_rule": "trigger_rule",
     "execution_timeout": "timeout",
+    "pool": "pool",  # the slots it holds while it runs, shared by every run (runtime/pools.py)
+    "pool_slots": "pool_slots",
 }
 # Arguments the task takes under the same name: the task's own params, its documentation, its
 # outlets (scheduling.py)
@@ -51,7 +54,6 @@ IGNORED = {
     "email",
     "email_on_failure",
     "email_on_retry",
-    "pool",
     "queue",
     "priority_weight",
     "weight_rule",

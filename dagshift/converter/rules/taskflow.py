@@ -33,6 +33,8 @@ _OPTIONS = {
     "trigger_rule",
     "task_id",
     "ignore_downstream_trigger_rules",
+    "pool",
+    "pool_slots",
 } | KEPT_AS_IS  # params (the task's own, over the DAG's) and documentation, as for an operator
 
 
