@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from dagshift.compat import setup_teardown
 from dagshift.compat.context import (
     XCOM_RETURN_KEY,
     build_context,
@@ -44,7 +45,14 @@ from dagshift.compat.relatives import (
 from dagshift.compat.utils import normalize_trigger_rule
 from dagshift.runtime.context import current_task
 from dagshift.runtime.flow import Flow, current_flow
-from dagshift.runtime.task import MapSpec, Task, TaskRef, normalize_options, refs_of
+from dagshift.runtime.task import (
+    ROLE_OPTIONS,
+    MapSpec,
+    Task,
+    TaskRef,
+    normalize_options,
+    refs_of,
+)
 
 __all__ = [
     "BaseOperator",
@@ -107,6 +115,34 @@ class XComArg(DependencyMixin):
     def resolve(self, context: dict[str, Any]) -> Any:
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
 
+    # Setup and teardown: an XComArg stands for its operator.
+    is_setup = property(
+        lambda self: self.operator.is_setup,
+        lambda self, value: setattr(self.operator, "is_setup", value),
+    )
+    is_teardown = property(
+        lambda self: self.operator.is_teardown,
+        lambda self, value: setattr(self.operator, "is_teardown", value),
+    )
+    on_failure_fail_dagrun = property(
+        lambda self: self.operator.on_failure_fail_dagrun,
+        lambda self, value: setattr(self.operator, "on_failure_fail_dagrun", value),
+    )
+
+    def as_setup(self) -> XComArg:
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None):
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self):
+        return setup_teardown.enter(self.operator)
+
+    def __exit__(self, *exc: Any) -> None:
+        setup_teardown.leave()
+
     def map(self, fn: Callable[..., Any]) -> Any:
         raise NotImplementedError(
             "XComArg.map() is not provided by dagshift's Airflow shim: map inside the "
@@ -166,6 +202,8 @@ class BaseOperatorMeta(type):
         kwargs["dag"], kwargs["task_group"] = dag, group
         op = super().__call__(*args, **kwargs)
         op._init_args = (args, kwargs)
+        if setup_teardown.SetupTeardownContext.active:
+            setup_teardown.SetupTeardownContext.update_context_map(op)
         if _pending_map:
             op._mapped, op._map_expand, op._map_expand_kwargs = _pending_map[-1]
         op._attach()
@@ -297,6 +335,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         self.inlets = list(inlets or [])
         self.outlets = list(outlets or [])
         self.doc_md = doc_md or doc
+        self._is_setup = self._is_teardown = self._on_failure_fail_dagrun = False
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self._dag = dag
@@ -378,6 +417,70 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             own |= set(near(self.task_id))
         return own
 
+    # ------------------------------------------------------- setup/teardown
+    @property
+    def is_setup(self) -> bool:
+        return self._is_setup
+
+    @is_setup.setter
+    def is_setup(self, value: bool) -> None:
+        if value and self._is_teardown:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as setup; task is already a teardown."
+            )
+        self._is_setup = bool(value)
+
+    @property
+    def is_teardown(self) -> bool:
+        return self._is_teardown
+
+    @is_teardown.setter
+    def is_teardown(self, value: bool) -> None:
+        if value and self._is_setup:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as teardown; task is already a setup."
+            )
+        self._is_teardown = bool(value)
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        return self._on_failure_fail_dagrun
+
+    @on_failure_fail_dagrun.setter
+    def on_failure_fail_dagrun(self, value: bool) -> None:
+        if value is True and self._is_teardown is not True:
+            raise ValueError(
+                f"Cannot set task on_failure_fail_dagrun for '{self.task_id}' because it is "
+                "not a teardown task."
+            )
+        self._on_failure_fail_dagrun = value
+
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup task."""
+        self.is_setup = True
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> BaseOperator:
+        """Mark this task as a teardown (trigger rule ``all_done_setup_success``), and make
+        ``setups`` (a task or a list) setup tasks directly upstream of it."""
+        self.is_teardown = True
+        self.trigger_rule = "all_done_setup_success"
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for s in [setups] if isinstance(setups, DependencyMixin) else setups:
+                s.is_setup = True
+                s >> self
+        return self
+
+    def __enter__(self):
+        return setup_teardown.enter(self)
+
+    def __exit__(self, *exc: Any) -> None:
+        setup_teardown.leave()
+
     # ---------------------------------------------------------- dependencies
     def _ends(self, upstream: bool) -> list[BaseOperator]:
         return [self]
@@ -458,6 +561,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if upstream._flow is None and self._dag is not None:
                 upstream.dag = self._dag
             upstream.downstream_task_ids.add(self.task_id)
+            self.upstream_task_ids.add(upstream.task_id)  # a data edge is an edge in Airflow too
             if holder.key != XCOM_RETURN_KEY:
                 order.append(upstream.task_id)
                 return
@@ -493,8 +597,18 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 # Airflow 2 keeps the return value of a branch or short-circuit that skipped
                 # tasks; Airflow 3 pushes none.
                 "drop_result_on_skip": generation == "3",
+                **self._role_options(),
             }
         )
+
+    def _role_options(self) -> dict[str, bool]:
+        # Only on the tasks that have a role, so that other tasks' options stay as they were.
+        roles = {
+            "setup": self.is_setup,
+            "teardown": self.is_teardown,
+            "fails_run": self.is_teardown and self.on_failure_fail_dagrun,
+        }
+        return {k: True for k, v in roles.items() if v}
 
     def _sync_node(self) -> None:
         if self._flow is None:
@@ -502,9 +616,13 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         node = self._flow.get_task(self.task_id)
         options = self._runtime_options()
         changed = {k: v for k, v in options.items() if node.options.get(k) != v}
-        if changed:
+        dropped = [k for k in ROLE_OPTIONS if k in node.options and k not in options]
+        if changed or dropped:
             node.options.update(changed)
             node.task.options.update(changed)
+            for key in dropped:
+                node.options.pop(key)
+                node.task.options.pop(key, None)
             self._flow.__dict__.pop("_dagshift_plans", None)
 
     # ---------------------------------------------------------------- mapping

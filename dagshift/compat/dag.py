@@ -375,9 +375,18 @@ class TaskGroup(DependencyMixin):
         return [t for t in tasks if not (set(t.upstream_task_ids) & ids)]
 
     def get_leaves(self) -> list[Any]:
+        """Tasks with nothing downstream in the group; for a teardown, the work before it
+        (Airflow's rule: ``group >> task`` starts after the work, not after the teardown)."""
         tasks = list(self)
         ids = {t.task_id for t in tasks}
-        return [t for t in tasks if not (set(t.downstream_task_ids) & ids)]
+        found: list[Any] = []
+        for task in tasks:
+            if not (set(task.downstream_task_ids) & ids):
+                if getattr(task, "is_teardown", False):
+                    found.extend(_work_before(task, ids))
+                else:
+                    found.append(task)
+        return found
 
     @property
     def roots(self) -> list[Any]:
@@ -397,6 +406,27 @@ class TaskGroup(DependencyMixin):
     def _ends(self, upstream: bool) -> list[Any]:
         # A group stands for its leaves upstream and its roots downstream.
         return self.get_leaves() if upstream else self.get_roots()
+
+
+def _work_before(task: Any, ids: set[str]) -> Iterator[Any]:
+    """The last non-teardown tasks in the group upstream of teardown ``task`` (Airflow's
+    ``recurse_for_first_non_teardown``)."""
+
+    def has_other_work_downstream(upstream: Any) -> bool:
+        return any(
+            d.task_id != task.task_id and d.task_id in ids and not d.is_teardown
+            for d in upstream.downstream_list
+        )
+
+    for upstream in task.upstream_list:
+        if upstream.task_id not in ids:
+            continue
+        if upstream.is_teardown:
+            yield from _work_before(upstream, ids)
+        elif task.is_teardown and upstream.is_setup:
+            continue  # not through the setup-to-teardown edge
+        elif not has_other_work_downstream(upstream):
+            yield upstream
 
 
 def make_dag_decorator(cls: type[DAG]) -> Callable[..., Any]:

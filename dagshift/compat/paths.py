@@ -39,6 +39,7 @@ _BASEOPERATOR = {
 }
 _TRIGGER_RULE = {"TriggerRule": "utils:TriggerRule"}
 _TASK_GROUP = {"TaskGroup": "dag:TaskGroup"}
+_SETUP_TEARDOWN = {"setup": "taskflow:setup", "teardown": "taskflow:teardown"}
 _EXCEPTIONS = {
     name: f"exceptions:{name}"
     for name in (
@@ -142,6 +143,11 @@ PATHS: dict[str, dict[str, str]] = {
         "dag": "dag:dag",
         "task": "taskflow:task",
         "task_group": "taskflow:task_group",
+        **_SETUP_TEARDOWN,
+    },
+    "airflow.decorators.setup_teardown": {
+        "setup_task": "taskflow:setup",
+        "teardown_task": "taskflow:teardown",
     },
     "airflow.sdk": {
         **_SDK_DAG,
@@ -152,6 +158,7 @@ PATHS: dict[str, dict[str, str]] = {
         "dag": "dag:sdk_dag",
         "task": "taskflow:task",
         "task_group": "taskflow:task_group",
+        **_SETUP_TEARDOWN,
         "Variable": "variables:Variable",
         "Param": "params:Param",
         "XComArg": "baseoperator:XComArg",

@@ -19,6 +19,7 @@ from typing import Any
 
 from dagshift.compat.baseoperator import XComArg, _mapped_operator, _Resolved
 from dagshift.compat.dag import TaskGroup, current_dag, current_group
+from dagshift.compat.exceptions import AirflowException
 from dagshift.compat.operators import (
     BaseSensorOperator,
     BashOperator,
@@ -27,7 +28,7 @@ from dagshift.compat.operators import (
     determine_kwargs,
 )
 
-__all__ = ["task", "task_group"]
+__all__ = ["setup", "task", "task_group", "teardown"]
 
 
 class _DecoratedPythonOperator(PythonOperator):
@@ -139,6 +140,11 @@ def unique_task_id(task_id: str) -> str:
 class _TaskDecorator:
     """A decorated function: calling it inside a DAG adds a task and returns its XComArg."""
 
+    # Set by @setup / @teardown, and kept by override(), as in Airflow.
+    is_setup = False
+    is_teardown = False
+    on_failure_fail_dagrun = False
+
     def __init__(self, fn: Callable[..., Any], operator_class: type, kwargs: dict[str, Any]):
         self.function = fn
         self.operator_class = operator_class
@@ -152,19 +158,37 @@ class _TaskDecorator:
         return f"<TaskFlow {self.function.__name__}>"
 
     def _options(self) -> dict[str, Any]:
+        if self.is_teardown:
+            if "trigger_rule" in self.kwargs:
+                raise ValueError("Trigger rule not configurable for teardown tasks.")
+            self.kwargs.update(trigger_rule="all_done_setup_success")
         options = dict(self.kwargs)
+        options.pop("on_failure_fail_dagrun", None)
         options["task_id"] = unique_task_id(options.get("task_id") or self.function.__name__)
         return options
+
+    def _mark(self, ref: XComArg) -> XComArg:
+        """Give the new task this decorator's setup/teardown role."""
+        op = ref.operator
+        op.is_setup = self.is_setup
+        op.is_teardown = self.is_teardown
+        op.on_failure_fail_dagrun = self.kwargs.get(
+            "on_failure_fail_dagrun", self.on_failure_fail_dagrun
+        )
+        return ref
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         self.signature.bind_partial(*args, **kwargs)
         op = self.operator_class(
             python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._options()
         )
-        return XComArg(op)
+        return self._mark(XComArg(op))
 
     def override(self, **kwargs: Any) -> _TaskDecorator:
-        return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new = _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new.is_setup, new.is_teardown = self.is_setup, self.is_teardown
+        new.on_failure_fail_dagrun = self.on_failure_fail_dagrun
+        return new
 
     def partial(self, **kwargs: Any) -> _TaskFlowPartial:
         self.signature.bind_partial(**kwargs)
@@ -198,11 +222,13 @@ class _TaskFlowPartial:
             raise TypeError(f"arguments given to both partial() and expand(): {sorted(overlap)}")
         self.decorator.signature.bind_partial(**self.fixed, **mapped)
         cls = self.decorator.operator_class
-        return _mapped_operator(cls, self._ctor(), mapped, None, stand_in=False)
+        ref = _mapped_operator(cls, self._ctor(), mapped, None, stand_in=False)
+        return self.decorator._mark(ref)
 
     def expand_kwargs(self, kwargs_list: Any) -> XComArg:
         cls = self.decorator.operator_class
-        return _mapped_operator(cls, self._ctor(), None, kwargs_list, stand_in=False)
+        ref = _mapped_operator(cls, self._ctor(), None, kwargs_list, stand_in=False)
+        return self.decorator._mark(ref)
 
 
 def _decorator(operator_class: type):
@@ -245,6 +271,37 @@ class _TaskNamespace:
 
 
 task = _TaskNamespace()
+
+
+def _as_decorator(func: Any, role: str) -> _TaskDecorator:
+    if inspect.isfunction(func):
+        func = task(func)
+    if not isinstance(func, _TaskDecorator):
+        raise AirflowException(
+            f"@{role} marks a TaskFlow task (a function or a @task); task groups cannot be "
+            f"marked as setup or teardown, got {func!r}"
+        )
+    return func
+
+
+def setup(func: Callable[..., Any]) -> _TaskDecorator:
+    """``@setup``: a TaskFlow task that is a setup task."""
+    decorated = _as_decorator(func, "setup")
+    decorated.is_setup = True
+    return decorated
+
+
+def teardown(_func: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False):
+    """``@teardown`` / ``@teardown(on_failure_fail_dagrun=True)``: a TaskFlow task that is a
+    teardown task (its failure fails the run only with ``on_failure_fail_dagrun``)."""
+
+    def mark(func: Callable[..., Any]) -> _TaskDecorator:
+        decorated = _as_decorator(func, "teardown")
+        decorated.is_teardown = True
+        decorated.on_failure_fail_dagrun = on_failure_fail_dagrun
+        return decorated
+
+    return mark if _func is None else mark(_func)
 
 
 def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: Any):

@@ -43,6 +43,7 @@ from dagshift.runtime.context import (
 )
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
+from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
 from dagshift.runtime.state import (
     CANCELLED,
     FAILED,
@@ -51,6 +52,7 @@ from dagshift.runtime.state import (
     UPSTREAM_FAILED,
     TaskRun,
     decide,
+    decide_setups,
     run_state,
 )
 from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef
@@ -147,6 +149,10 @@ class NodePlan:
         done: the task's run from an earlier attempt (resume): reused if it succeeded.
         graph: for a branch, the flow's bare edges (to keep tasks downstream of the choice).
         descendants: for a short-circuit, every task downstream of it.
+        setups: the task's relevant setups further upstream (not among ``upstream``), whose
+            runs the node also gets, after its upstream ones.
+        upstream_setups: which of ``upstream`` are setup tasks (for a teardown's rule).
+        teardowns: teardown tasks downstream of a short-circuit (which never skips them).
     """
 
     task_id: str
@@ -156,6 +162,9 @@ class NodePlan:
     done: TaskRun | None = None
     graph: nx.DiGraph | None = None
     descendants: frozenset[str] | None = None
+    setups: tuple[str, ...] = ()
+    upstream_setups: frozenset[str] = frozenset()
+    teardowns: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"NodePlan({self.task_id!r})"
@@ -233,7 +242,7 @@ def to_dask_graph(
             execute_node,
             plan,
             run_arg,
-            [node_key(flow.name, u, suffix) for u in plan.upstream],
+            [node_key(flow.name, u, suffix) for u in plan.upstream + plan.setups],
         )
     return dsk
 
@@ -246,9 +255,13 @@ def _plans(flow: Flow) -> list[NodePlan]:
         return cached[1]
     bare: nx.DiGraph | None = None
     plans = []
+    setups, teardowns = roles(flow.graph, {t: flow.get_task(t).options for t in flow.graph})
     for task_id in flow.topological_order():
         node = flow.get_task(task_id)
         extra: dict[str, Any] = {}
+        if setups:
+            extra["setups"] = indirect_setups(flow.graph, task_id, setups, teardowns)
+            extra["upstream_setups"] = frozenset(flow.upstream_ids(task_id)) & setups
         if node.kind == "branch":
             if bare is None:
                 bare = nx.DiGraph(list(flow.graph.edges))
@@ -259,6 +272,7 @@ def _plans(flow: Flow) -> list[NodePlan]:
             extra["graph"] = bare
         elif node.kind == "short_circuit":
             extra["descendants"] = frozenset(nx.descendants(flow.graph, task_id))
+            extra["teardowns"] = frozenset(teardowns)
         plans.append(
             NodePlan(
                 task_id,
@@ -278,6 +292,8 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
     node = plan.node
     for upstream in upstream_runs:  # on a cluster, the node's own copy of the run learns them
         run.info.task_runs.setdefault(upstream.task_id, upstream)
+    setup_runs = upstream_runs[len(plan.upstream) :]
+    upstream_runs = upstream_runs[: len(plan.upstream)]
     forced = _union_skips(upstream_runs)
     done = plan.done
     if done is not None and done.state == SUCCESS:
@@ -297,11 +313,15 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
             plan.task_id, SKIPPED, "skipped by a branch or short-circuit upstream", forced
         )
     else:
-        verdict = decide(node.trigger_rule, _upstream_states(upstream_runs))
+        verdict = decide_setups(_upstream_states(setup_runs))
+        why = "a setup task upstream did not succeed"
+        if verdict is None:
+            direct_setups = [u for u in upstream_runs if u.task_id in plan.upstream_setups]
+            states, setup_states = _upstream_states(upstream_runs), _upstream_states(direct_setups)
+            verdict = decide(node.trigger_rule, states, setup_states)
+            why = f"trigger rule {node.trigger_rule} not met"
         if verdict is not None:
-            task_run = TaskRun.not_run(
-                plan.task_id, verdict, f"trigger rule {node.trigger_rule} not met", forced
-            )
+            task_run = TaskRun.not_run(plan.task_id, verdict, why, forced)
         else:
             task_run = _run_watched(plan, run, {u.task_id: u for u in upstream_runs}, forced)
     run.info.task_runs[plan.task_id] = task_run
@@ -574,6 +594,7 @@ def _decide_skips(plan: NodePlan, node: TaskNode, task_run: TaskRun) -> None:
             skip = set(plan.descendants or ())
         else:
             skip = set(downstream)
+        skip -= plan.teardowns  # as Airflow's ShortCircuitOperator, which never skips them
     else:
         skip = set()
     if skip:
@@ -677,6 +698,17 @@ def resolve_params(flow: Flow, parameters: Mapping[str, Any] | None) -> dict[str
     return params
 
 
+def _run_leaves(flow: Flow) -> list[str]:
+    """The tasks whose states decide the run's: its leaves, teardowns aside (see
+    :func:`dagshift.runtime.setup_teardown.effective_leaves`)."""
+    options = {t: flow.get_task(t).options for t in flow.graph}
+    _, teardowns = roles(flow.graph, options)
+    if not teardowns:
+        return flow.leaves()
+    fail_run = {t for t in teardowns if options[t].get("fails_run")}
+    return effective_leaves(flow.graph, teardowns, fail_run)
+
+
 def run_flow(
     flow: Flow,
     parameters: Mapping[str, Any] | None = None,
@@ -756,7 +788,7 @@ def run_flow(
     else:
         raise ValueError(f"unknown scheduler {scheduler!r}; use 'threads' or 'sync'")
     tasks = {tr.task_id: tr for tr in task_runs}
-    leaves = [tasks[t].state for t in flow.leaves()]
+    leaves = [tasks[t].state for t in _run_leaves(flow)]
     cancelled = any(tr.state == CANCELLED for tr in task_runs)
     result = FlowRun(
         flow.name,

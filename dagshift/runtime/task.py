@@ -61,8 +61,12 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # (``@task(doc_md=...)``, ``.override(doc_md=...)``): they go to the node's meta, not its options.
 # ``outlets``: the assets (:mod:`dagshift.runtime.assets`) the task updates; when it succeeds
 # the history records an event of each. Kept in the node's meta, as the documentation is.
+# ``setup``, ``teardown`` (and ``fails_run``: a teardown whose failure fails the run, Airflow's
+# ``on_failure_fail_dagrun``) mark Airflow's setup and teardown tasks, see
+# :mod:`dagshift.runtime.setup_teardown`.
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets"}
-OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS
+ROLE_OPTIONS = frozenset({"setup", "teardown", "fails_run"})
+OPTIONAL_OPTIONS = frozenset({"params"}) | META_OPTIONS | ROLE_OPTIONS
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:

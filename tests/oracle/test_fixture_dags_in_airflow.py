@@ -747,6 +747,34 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_setup_teardown": {
+        "af2_st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
+        "af2_st_teardown_fails": (S, {"broken_teardown": F}),
+        "af2_st_teardown_fails_the_run": (F, {"ok": S, "strict_teardown": F}),
+        "af2_st_setup_fails": (
+            F,
+            {"first": U, "second": U, "drop_cluster": U, "outside": (S, "ok")},
+        ),
+        "af2_st_short_circuit": (S, {"work": K, "drop_cluster": (S, "dropped cluster-1")}),
+        "af2_st_setup_skipped": (S, {"make_cluster": K, "second": K, "drop_cluster": K}),
+        "af2_st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
+        "af2_st_group_and_classic": (S, {"section.end": F, "next": S}),
+        "af2_st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
+    "af3_setup_teardown": {
+        "st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
+        "st_teardown_fails": (S, {"broken_teardown": F}),
+        "st_teardown_fails_the_run": (F, {"ok": S, "strict_teardown": F}),
+        "st_setup_fails": (
+            F,
+            {"first": U, "second": U, "drop_cluster": U, "outside": (S, "ok")},
+        ),
+        "st_short_circuit": (S, {"work": K, "drop_cluster": (S, "dropped cluster-1")}),
+        "st_setup_skipped": (S, {"make_cluster": K, "second": K, "drop_cluster": K}),
+        "st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
+        "st_group_and_classic": (S, {"section.end": F, "next": S}),
+        "st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
     "af3_xcomarg_map_zip": {
         "af3_xcomarg_map_zip": (
             S,

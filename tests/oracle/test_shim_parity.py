@@ -77,8 +77,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_local_kubernetes_executor": _K8S,
     "example:example_params_ui_tutorial": "Airflow refuses the run: a required param, no default",
     "example:example_retry_policy": "out of scope: retry policies (Airflow 3.3), network",
-    "example:example_setup_teardown": "out of scope: setup and teardown tasks",
-    "example:example_setup_teardown_taskflow": "out of scope: setup and teardown tasks",
     "example:example_task_state_store": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_async": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_mapped": "out of scope: task state store (Airflow 3.3)",
