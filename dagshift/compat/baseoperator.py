@@ -43,7 +43,9 @@ from dagshift.compat.relatives import (
     set_relatives,
 )
 from dagshift.compat.utils import normalize_trigger_rule
+from dagshift.compat.xcom_args import ConcatXComArg, DerivedXComArg, MapXComArg, ZipXComArg
 from dagshift.runtime.context import current_task
+from dagshift.runtime.derived import NOTSET
 from dagshift.runtime.flow import Flow, current_flow
 from dagshift.runtime.task import (
     ROLE_OPTIONS,
@@ -143,13 +145,20 @@ class XComArg(DependencyMixin):
     def __exit__(self, *exc: Any) -> None:
         setup_teardown.leave()
 
-    def map(self, fn: Callable[..., Any]) -> Any:
-        raise NotImplementedError(
-            "XComArg.map() is not provided by dagshift's Airflow shim: map inside the "
-            "downstream task, or convert the file with `dagshift migrate`"
-        )
+    def iter_references(self):
+        yield self.operator, self.key
 
-    zip = map
+    def map(self, f: Callable[[Any], Any]) -> MapXComArg:
+        """Each element of this XCom through ``f``, computed when a downstream task reads it."""
+        if self.key != XCOM_RETURN_KEY:
+            raise ValueError("cannot map against non-return XCom")
+        return MapXComArg(self, [f])
+
+    def zip(self, *others: Any, fillvalue: Any = NOTSET) -> ZipXComArg:
+        return ZipXComArg([self, *others], fillvalue=fillvalue)
+
+    def concat(self, *others: Any) -> ConcatXComArg:
+        return ConcatXComArg([self, *others])
 
 
 # ------------------------------------------------------------------------ operators
@@ -556,7 +565,15 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
     def _bind(self, holder: Any, kwargs: dict[str, Any], order: list[str]) -> None:
         """A placeholder found in a templated field: a data edge for a return value, an
         order edge for another key."""
-        if isinstance(holder, XComArg):
+        if isinstance(holder, DerivedXComArg):  # .map() / .zip() / .concat()
+            for upstream, _ in holder.iter_references():
+                if upstream._flow is None and self._dag is not None:
+                    upstream.dag = self._dag
+                upstream.downstream_task_ids.add(self.task_id)
+                self.upstream_task_ids.add(upstream.task_id)
+            key: Any = holder.binding_key
+            ref: Any = holder.__dagshift_ref__()
+        elif isinstance(holder, XComArg):
             upstream = holder.operator
             if upstream._flow is None and self._dag is not None:
                 upstream.dag = self._dag
@@ -565,7 +582,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if holder.key != XCOM_RETURN_KEY:
                 order.append(upstream.task_id)
                 return
-            key: Any = ("xcom", upstream.task_id)
+            key = ("xcom", upstream.task_id)
             ref = TaskRef(upstream._require_flow(), upstream.task_id)
         else:  # a runtime task's placeholder
             key = ("ref", holder.task_id, holder.selector)
@@ -690,7 +707,7 @@ def _placeholders(values: list[Any]) -> list[Any]:
 
 
 def _walk(value: Any, found: list[Any], seen: set[int]) -> None:
-    if isinstance(value, XComArg | TaskRef):
+    if isinstance(value, XComArg | TaskRef | DerivedXComArg):
         found.append(value)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
@@ -761,7 +778,8 @@ def map_leaves(value: Any, fn: Callable[[Any], Any]) -> Any:
 
 def _as_refs(value: Any) -> Any:
     """``value`` with XComArgs (and operators' outputs) as runtime placeholders."""
-    return map_leaves(value, lambda v: v.__dagshift_ref__() if isinstance(v, XComArg) else v)
+    placeholders = XComArg | DerivedXComArg
+    return map_leaves(value, lambda v: v.__dagshift_ref__() if isinstance(v, placeholders) else v)
 
 
 # -------------------------------------------------------------------- execution
@@ -865,6 +883,8 @@ def _class_source(cls: type) -> str:
 def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:
     if isinstance(value, _Resolved):
         return value.value
+    if isinstance(value, DerivedXComArg):
+        return inputs[op._bindings[value.binding_key]]
     if isinstance(value, XComArg):
         if value.key == XCOM_RETURN_KEY:
             return inputs[op._bindings[("xcom", value.operator.task_id)]]

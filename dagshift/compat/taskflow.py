@@ -140,6 +140,7 @@ def unique_task_id(task_id: str) -> str:
 class _TaskDecorator:
     """A decorated function: calling it inside a DAG adds a task and returns its XComArg."""
 
+    _airflow_is_task_decorator = True  # map() refuses one, as Airflow does
     # Set by @setup / @teardown, and kept by override(), as in Airflow.
     is_setup = False
     is_teardown = False

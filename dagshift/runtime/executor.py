@@ -41,6 +41,7 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
+from dagshift.runtime.derived import Derived, elements, realize
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
@@ -194,6 +195,8 @@ def node_key(flow_name: str, task_id: str, suffix: str = "") -> str:
 def _strip(value: Any) -> Any:
     if isinstance(value, TaskRef):
         return ResultRef(value.task_id, value.selector)
+    if isinstance(value, Derived):
+        return Derived(value.combine, tuple(_strip(v) for v in value.inputs))
     as_ref = getattr(type(value), "__dagshift_ref__", None)
     if as_ref is not None:  # another API's placeholder (an Airflow XComArg)
         return _strip(as_ref(value))
@@ -390,6 +393,8 @@ def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, An
         return out
     if isinstance(value, ParameterRef):
         return params[value.name]
+    if isinstance(value, Derived):  # XComArg.map / zip / concat
+        return value.combine(*(_resolve(v, results, params) for v in value.inputs))
     if isinstance(value, list):
         return [_resolve(v, results, params) for v in value]
     if isinstance(value, tuple):
@@ -448,6 +453,9 @@ def _expand(node: TaskNode, results: Mapping[str, TaskRun], params: Mapping[str,
 
 
 def _as_list(name: str, value: Any) -> list[Any]:
+    lazy = elements(value)  # XComArg.map / zip / concat: each element read in its own run
+    if lazy is not None:
+        return lazy
     if isinstance(value, Mapping):
         return list(value.items())
     if isinstance(value, list | tuple | range):
@@ -503,7 +511,7 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         )
         token = _current.set(current)
         try:
-            result = _call(node, args, kwargs, options["timeout"])
+            result = _call(node, args, realize(kwargs), options["timeout"])
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
         except Exception as exc:

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dagshift.runtime.active import current_flow
+from dagshift.runtime.derived import Derived
 from dagshift.runtime.state import validate_trigger_rule
 
 if TYPE_CHECKING:
@@ -381,11 +382,14 @@ def _collect(obj: Any, found: list[TaskRef]) -> None:
         for key, value in obj.items():
             _collect(key, found)
             _collect(value, found)
+    elif isinstance(obj, Derived):
+        for item in obj.inputs:
+            _collect(item, found)
     else:
         # Placeholders of other APIs (an Airflow XComArg or operator in a mixed flow).
         as_ref = getattr(type(obj), "__dagshift_ref__", None)
         if as_ref is not None:
-            found.append(as_ref(obj))
+            _collect(as_ref(obj), found)
 
 
 def _decorate(kind: str, fn: Callable[..., Any] | None, options: dict[str, Any]):

@@ -45,7 +45,7 @@ CASES = {
 }
 
 
-def _dagbag(path: Path, generation: str, tmp_path: Path) -> dict:
+def airflow_dagbag(path: Path, generation: str, tmp_path: Path) -> dict:
     python = PYTHON[generation]
     if not python.exists():
         pytest.skip(f"{python} is not installed (make test builds it)")
@@ -69,7 +69,7 @@ def _dagbag(path: Path, generation: str, tmp_path: Path) -> dict:
 
 
 def _airflow_graph(path: Path, generation: str, tmp_path: Path) -> dict:
-    loaded = _dagbag(path, generation, tmp_path)
+    loaded = airflow_dagbag(path, generation, tmp_path)
     assert not loaded["errors"], loaded["errors"]
     return loaded["dags"]
 
@@ -154,7 +154,7 @@ def drop():
 with DAG("bad", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
     {body}
 """)
-    airflow = _dagbag(path, "3", tmp_path)
+    airflow = airflow_dagbag(path, "3", tmp_path)
     assert len(airflow["errors"]) == 1 and message in airflow["errors"][0]
     code, _, err = dagshift("inspect", str(path))
     assert code != 0

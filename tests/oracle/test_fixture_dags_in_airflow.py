@@ -747,6 +747,23 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_xcomarg_lazy": {
+        "af2_xcomarg_lazy": (
+            S,
+            {
+                "checked": (F, [10, 20, None, None]),
+                "after_checked": (S, "ran"),
+                "skipping": (S, [1, 2, 3, None]),
+                "after_skipping": K,
+                "chained": (S, ["A!", "B!"]),
+                "zipped_fill": (S, [[1, "a"], [2, "b"], [3, "-"], [4, "-"]]),
+                "concat": (S, ["a", "b", "k1", "k2", 1, 2, 3, 4]),
+                "over_mapped": (S, [3, 5, 7]),
+                "echo": (S, ["a", "b"]),
+                "plain": (S, [2, ["a", 1], [["a", 1], ["b", 2]]]),
+            },
+        )
+    },
     "af2_setup_teardown": {
         "af2_st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
         "af2_st_teardown_fails": (S, {"broken_teardown": F}),
@@ -774,6 +791,23 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
         "st_group_and_classic": (S, {"section.end": F, "next": S}),
         "st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
+    "af3_xcomarg_lazy": {
+        "af3_xcomarg_lazy": (
+            S,
+            {
+                "checked": (F, [10, 20, None, None]),
+                "after_checked": (S, "ran"),
+                "skipping": (S, [1, 2, 3, None]),
+                "after_skipping": K,
+                "chained": (S, ["A!", "B!"]),
+                "zipped_fill": (S, [[1, "a"], [2, "b"], [3, "-"], [4, "-"]]),
+                "concat": (S, ["a", "b", "k1", "k2", 1, 2, 3, 4]),
+                "over_mapped": (S, [3, 5, 7]),
+                "echo": (S, ["a", "b"]),
+                "plain": (S, [2, ["a", 1], [["a", 1], ["b", 2]]]),
+            },
+        )
     },
     "af3_xcomarg_map_zip": {
         "af3_xcomarg_map_zip": (

@@ -105,7 +105,6 @@ EXCLUDED: dict[str, str] = {
     "provider:example_bash_operator/example_bash_operator/describe_dag_folder": _FOLDER,
     "provider:example_bash_operator/example_bash_operator/show_dag_folder_stats": _FOLDER,
     # --- what the shim does not do yet ---
-    "af3_xcomarg_map_zip": "shim: XComArg.map() / .zip() are not provided",
     "example:example_dynamic_task_mapping": "shim: mapped task groups (@task_group .expand)",
 }
 
