@@ -43,10 +43,17 @@ from dagshift.compat.relatives import (
     set_relatives,
 )
 from dagshift.compat.utils import normalize_trigger_rule
-from dagshift.compat.xcom_args import ConcatXComArg, DerivedXComArg, MapXComArg, ZipXComArg
+from dagshift.compat.xcom_args import (
+    ConcatXComArg,
+    DerivedXComArg,
+    MappedArgument,
+    MapXComArg,
+    ZipXComArg,
+)
 from dagshift.runtime.context import current_task
 from dagshift.runtime.derived import NOTSET
 from dagshift.runtime.flow import Flow, current_flow
+from dagshift.runtime.group_mapping import GroupMap
 from dagshift.runtime.task import (
     ROLE_OPTIONS,
     MapSpec,
@@ -546,7 +553,17 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             kwargs = {}
         task = Task(_OperatorCall(self), name=self.task_id, task_id=self.task_id, kind=self._kind())
         groups = tuple(self.task_group.ancestors()) if self.task_group is not None else ()
-        flow.add_task(task, (), kwargs, map_spec=spec, meta={"operator": self, "groups": groups})
+        meta: dict[str, Any] = {"operator": self, "groups": groups}
+        mapped_group = self._mapped_group()
+        if mapped_group is not None:
+            meta["group_map"] = mapped_group
+        flow.add_task(task, (), kwargs, map_spec=spec, meta=meta)
+        if spec is not None:  # what a mapped task is mapped over is upstream of it
+            for ref in refs_of([spec.expand, spec.expand_kwargs]):
+                self.upstream_task_ids.add(ref.task_id)
+                source = flow.get_task(ref.task_id).meta.get("operator")
+                if source is not None:
+                    source.downstream_task_ids.add(self.task_id)
         self._sync_node()
         for upstream in order:
             flow.add_edge(upstream, self.task_id)
@@ -559,13 +576,32 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if other_id in flow.graph and not flow.graph.has_edge(self.task_id, other_id):
                 flow.add_edge(self.task_id, other_id)
 
+    def _mapped_group(self) -> GroupMap | None:
+        """The mapped task group this task is in, as the runtime's :class:`GroupMap`."""
+        group = self.task_group
+        while group is not None and getattr(group, "_group_map", None) is None:
+            group = group.parent_group
+        if group is None:
+            return None
+        if self._mapped is not None:
+            raise AirflowException(
+                f"{self} is mapped (.expand) inside the mapped task group {group.group_id!r}: "
+                "dagshift's shim cannot map a task inside a mapped group; map the group alone"
+            )
+        expand, kwargs_list = group._group_map
+        return GroupMap(
+            group.group_id,
+            expand=_as_refs(expand) if expand is not None else None,
+            expand_kwargs=_as_refs(kwargs_list) if kwargs_list is not None else None,
+        )
+
     def _templated(self) -> list[str]:
         return list(self.template_fields)
 
     def _bind(self, holder: Any, kwargs: dict[str, Any], order: list[str]) -> None:
         """A placeholder found in a templated field: a data edge for a return value, an
         order edge for another key."""
-        if isinstance(holder, DerivedXComArg):  # .map() / .zip() / .concat()
+        if isinstance(holder, DerivedXComArg | MappedArgument):  # .map() / .zip() / .concat()
             for upstream, _ in holder.iter_references():
                 if upstream._flow is None and self._dag is not None:
                     upstream.dag = self._dag
@@ -707,7 +743,7 @@ def _placeholders(values: list[Any]) -> list[Any]:
 
 
 def _walk(value: Any, found: list[Any], seen: set[int]) -> None:
-    if isinstance(value, XComArg | TaskRef | DerivedXComArg):
+    if isinstance(value, XComArg | TaskRef | DerivedXComArg | MappedArgument):
         found.append(value)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
@@ -883,7 +919,7 @@ def _class_source(cls: type) -> str:
 def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:
     if isinstance(value, _Resolved):
         return value.value
-    if isinstance(value, DerivedXComArg):
+    if isinstance(value, DerivedXComArg | MappedArgument):
         return inputs[op._bindings[value.binding_key]]
     if isinstance(value, XComArg):
         if value.key == XCOM_RETURN_KEY:

@@ -27,6 +27,7 @@ from dagshift.compat.operators import (
     PythonOperator,
     determine_kwargs,
 )
+from dagshift.compat.xcom_args import MappedArgument
 
 __all__ = ["setup", "task", "task_group", "teardown"]
 
@@ -305,33 +306,79 @@ def teardown(_func: Callable[..., Any] | None = None, *, on_failure_fail_dagrun:
     return mark if _func is None else mark(_func)
 
 
+def _prevent_duplicates(first: dict, second: dict, reason: str) -> None:
+    duplicated = sorted(set(first) & set(second))
+    if len(duplicated) == 1:
+        raise TypeError(f"{reason} argument: {duplicated[0]}")
+    if duplicated:
+        raise TypeError(f"{reason} arguments: {', '.join(duplicated)}")
+
+
+class _TaskGroupFactory:
+    """A ``@task_group`` function: calling it builds its tasks inside a :class:`TaskGroup` and
+    returns what the function returns, or the group when that is None; ``.expand(...)`` /
+    ``.expand_kwargs(...)`` build a *mapped* group (every task inside runs once per element,
+    see :mod:`dagshift.runtime.group_mapping`), ``.partial(...)`` fixes arguments first."""
+
+    def __init__(self, fn: Callable[..., Any], tg_kwargs: dict, partial_kwargs: dict) -> None:
+        self.function = fn
+        self.tg_kwargs = dict(tg_kwargs)
+        self.partial_kwargs = dict(partial_kwargs)
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def _create(self, mapped_over: Any, *args: Any, **kwargs: Any) -> Any:
+        options = {"add_suffix_on_collision": True, **self.tg_kwargs}
+        group_id = options.pop("group_id", None) or self.function.__name__
+        with TaskGroup(group_id, **options) as group:
+            if mapped_over is not None:
+                group._group_map = mapped_over
+                expand, kwargs_list = mapped_over
+                sources = _placeholder_values(expand if expand is not None else kwargs_list)
+                names = (
+                    list(expand)
+                    if isinstance(expand, dict)
+                    else [n for n in self.signature.parameters if n not in self.partial_kwargs]
+                )
+                kwargs.update({n: MappedArgument(group, n, sources) for n in names})
+            returned = self.function(*args, **kwargs)
+            if mapped_over is not None:  # as Airflow's MappedTaskGroup.__exit__
+                for source in sources:
+                    for op, _ in source.iter_references():
+                        group.set_upstream(op)
+        return group if returned is None else returned
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._create(None, *args, **kwargs)
+
+    def override(self, **kwargs: Any) -> _TaskGroupFactory:
+        return _TaskGroupFactory(self.function, {**self.tg_kwargs, **kwargs}, self.partial_kwargs)
+
+    def partial(self, **kwargs: Any) -> _TaskGroupFactory:
+        _prevent_duplicates(self.partial_kwargs, kwargs, "duplicate partial")
+        self.signature.bind_partial(**self.partial_kwargs, **kwargs)
+        return _TaskGroupFactory(self.function, self.tg_kwargs, {**self.partial_kwargs, **kwargs})
+
+    def expand(self, **kwargs: Any) -> Any:
+        if not kwargs:
+            raise TypeError("no arguments to expand against")
+        _prevent_duplicates(self.partial_kwargs, kwargs, "mapping already partial")
+        self.signature.bind_partial(**self.partial_kwargs, **kwargs)
+        return self._create((dict(kwargs), None), **self.partial_kwargs)
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        if not isinstance(kwargs, list | tuple | XComArg):
+            raise TypeError(f"expected XComArg or list[dict], not {type(kwargs).__name__}")
+        return self._create((None, kwargs), **self.partial_kwargs)
+
+
+def _placeholder_values(expand: Any) -> list[Any]:
+    values = expand.values() if isinstance(expand, dict) else [expand]
+    return [v for v in values if hasattr(v, "iter_references")]
+
+
 def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: Any):
-    """``@task_group``: calling the function builds its tasks inside a :class:`TaskGroup`;
-    the call returns what the function returns, or the group when that is None."""
-
-    def wrap(fn: Callable[..., Any]):
-        @functools.wraps(fn)
-        def factory(*args: Any, **kwargs: Any) -> Any:
-            options = {"add_suffix_on_collision": True, **tg_kwargs}
-            group_id = options.pop("group_id", None) or fn.__name__
-            with TaskGroup(group_id, **options) as group:
-                returned = fn(*args, **kwargs)
-            return group if returned is None else returned
-
-        def override(**kwargs: Any):
-            return task_group(fn, **{**tg_kwargs, **kwargs})
-
-        def expand(**_: Any):
-            raise NotImplementedError(
-                "mapped task groups (@task_group ... .expand) are not provided by dagshift's "
-                "Airflow shim; map the tasks inside the group instead"
-            )
-
-        factory.override = override  # type: ignore[attr-defined]
-        factory.expand = expand  # type: ignore[attr-defined]
-        factory.partial = lambda **_: factory  # type: ignore[attr-defined]
-        return factory
-
+    """``@task_group`` / ``@task_group(group_id=..., ...)`` (see :class:`_TaskGroupFactory`)."""
     if python_callable is not None and callable(python_callable):
-        return wrap(python_callable)
-    return wrap
+        return _TaskGroupFactory(python_callable, tg_kwargs, {})
+    return lambda fn: _TaskGroupFactory(fn, tg_kwargs, {})

@@ -1,4 +1,5 @@
-"""``XComArg.map()``, ``.zip()`` and ``.concat()``: placeholders for values derived from XComs.
+"""``XComArg.map()``, ``.zip()`` and ``.concat()``: placeholders for values derived from XComs
+(and a mapped task group's ``MappedArgument``).
 
 Each stands for its source XComArgs (their tasks are upstream of whoever uses it, on either
 side of ``>>`` too) and becomes a runtime :class:`~dagshift.runtime.derived.Derived`
@@ -16,8 +17,9 @@ from typing import Any
 
 from dagshift.compat.relatives import DependencyMixin
 from dagshift.runtime.derived import NOTSET, ConcatResult, Derived, MapResult, ZipResult
+from dagshift.runtime.group_mapping import MappedArg
 
-__all__ = ["ConcatXComArg", "DerivedXComArg", "MapXComArg", "ZipXComArg"]
+__all__ = ["ConcatXComArg", "DerivedXComArg", "MapXComArg", "MappedArgument", "ZipXComArg"]
 
 _ids = itertools.count()
 
@@ -135,3 +137,27 @@ class ConcatXComArg(DerivedXComArg):
 
     def __dagshift_ref__(self) -> Derived:
         return Derived(ConcatResult.of, tuple(a.__dagshift_ref__() for a in self.args))
+
+
+class MappedArgument:
+    """A mapped task group's argument (``@task_group ... .expand(key=...)``): in each instance
+    of the group, that instance's element under ``key``."""
+
+    def __init__(self, group: Any, key: str, sources: Any) -> None:
+        self.group = group
+        self.key = key
+        self.sources = sources  # the XComArgs the group is mapped over (their tasks come first)
+        self.binding_key = ("mapped", group.group_id, key)
+
+    def __repr__(self) -> str:
+        return f"MappedArgument({self.group.group_id!r}, {self.key!r})"
+
+    def iter_references(self) -> Iterator[tuple[Any, str]]:
+        for source in self.sources:
+            yield from source.iter_references()
+
+    def __dagshift_code__(self) -> list[Any]:
+        return ["mapped", self.group.group_id, self.key]
+
+    def __dagshift_ref__(self) -> MappedArg:
+        return MappedArg(self.group.group_id, self.key)

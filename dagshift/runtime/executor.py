@@ -42,6 +42,12 @@ from dagshift.runtime.context import (
     to_datetime,
 )
 from dagshift.runtime.derived import Derived, elements, realize
+from dagshift.runtime.group_mapping import (
+    at_index,
+    combined_state,
+    element_inputs,
+    substitute,
+)
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
@@ -56,7 +62,7 @@ from dagshift.runtime.state import (
     decide_setups,
     run_state,
 )
-from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef
+from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef, refs_of
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
@@ -154,6 +160,10 @@ class NodePlan:
             runs the node also gets, after its upstream ones.
         upstream_setups: which of ``upstream`` are setup tasks (for a teardown's rule).
         teardowns: teardown tasks downstream of a short-circuit (which never skips them).
+        aligned: for a task of a mapped task group, the upstream tasks of the same group,
+            followed index by index (see :mod:`dagshift.runtime.group_mapping`).
+        group_inputs: the tasks whose results the group is mapped over, whose runs the node
+            also gets (after the setups') without their counting for its trigger rule.
     """
 
     task_id: str
@@ -166,6 +176,8 @@ class NodePlan:
     setups: tuple[str, ...] = ()
     upstream_setups: frozenset[str] = frozenset()
     teardowns: frozenset[str] = frozenset()
+    aligned: frozenset[str] = frozenset()
+    group_inputs: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"NodePlan({self.task_id!r})"
@@ -215,7 +227,12 @@ def _planned(node: TaskNode) -> TaskNode:
     spec = node.map_spec
     if spec is not None:
         spec = MapSpec(_strip(spec.partial), _strip(spec.expand), _strip(spec.expand_kwargs))
-    return replace(node, args=_strip(node.args), kwargs=_strip(node.kwargs), map_spec=spec)
+    meta = node.meta
+    if "group_map" in meta:
+        meta = {**meta, "group_map": meta["group_map"].stripped(_strip)}
+    return replace(
+        node, args=_strip(node.args), kwargs=_strip(node.kwargs), map_spec=spec, meta=meta
+    )
 
 
 def to_dask_graph(
@@ -245,7 +262,10 @@ def to_dask_graph(
             execute_node,
             plan,
             run_arg,
-            [node_key(flow.name, u, suffix) for u in plan.upstream + plan.setups],
+            [
+                node_key(flow.name, u, suffix)
+                for u in plan.upstream + plan.setups + plan.group_inputs
+            ],
         )
     return dsk
 
@@ -262,6 +282,16 @@ def _plans(flow: Flow) -> list[NodePlan]:
     for task_id in flow.topological_order():
         node = flow.get_task(task_id)
         extra: dict[str, Any] = {}
+        group = node.meta.get("group_map")
+        if group is not None:
+            extra["aligned"] = frozenset(
+                u
+                for u in flow.upstream_ids(task_id)
+                if getattr(flow.get_task(u).meta.get("group_map"), "group_id", None)
+                == group.group_id
+            )
+            sources = refs_of([group.expand, group.expand_kwargs])
+            extra["group_inputs"] = tuple(dict.fromkeys(r.task_id for r in sources))
         if setups:
             extra["setups"] = indirect_setups(flow.graph, task_id, setups, teardowns)
             extra["upstream_setups"] = frozenset(flow.upstream_ids(task_id)) & setups
@@ -295,8 +325,9 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
     node = plan.node
     for upstream in upstream_runs:  # on a cluster, the node's own copy of the run learns them
         run.info.task_runs.setdefault(upstream.task_id, upstream)
-    setup_runs = upstream_runs[len(plan.upstream) :]
-    upstream_runs = upstream_runs[: len(plan.upstream)]
+    ends = len(plan.upstream), len(plan.upstream) + len(plan.setups)
+    setup_runs, group_input_runs = upstream_runs[ends[0] : ends[1]], upstream_runs[ends[1] :]
+    upstream_runs = upstream_runs[: ends[0]]
     forced = _union_skips(upstream_runs)
     done = plan.done
     if done is not None and done.state == SUCCESS:
@@ -320,13 +351,16 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
         why = "a setup task upstream did not succeed"
         if verdict is None:
             direct_setups = [u for u in upstream_runs if u.task_id in plan.upstream_setups]
-            states, setup_states = _upstream_states(upstream_runs), _upstream_states(direct_setups)
+            # a mapped group's task follows the same group's tasks index by index (later)
+            whole = [u for u in upstream_runs if u.task_id not in plan.aligned]
+            states, setup_states = _upstream_states(whole), _upstream_states(direct_setups)
             verdict = decide(node.trigger_rule, states, setup_states)
             why = f"trigger rule {node.trigger_rule} not met"
         if verdict is not None:
             task_run = TaskRun.not_run(plan.task_id, verdict, why, forced)
         else:
-            task_run = _run_watched(plan, run, {u.task_id: u for u in upstream_runs}, forced)
+            results = {u.task_id: u for u in group_input_runs + upstream_runs}
+            task_run = _run_watched(plan, run, results, forced)
     run.info.task_runs[plan.task_id] = task_run
     for listener in run.listeners:
         listener(task_run)
@@ -414,6 +448,11 @@ def _run_task(
     node = plan.node
     params = run.info.params
     start = time.time()
+    if "group_map" in node.meta:
+        task_run = _run_group_mapped(plan, run.info, results)
+        task_run.start = start
+        task_run.skip = task_run.skip | forced
+        return task_run
     try:
         if node.map_spec is None:
             calls = [
@@ -479,6 +518,53 @@ def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
     return TaskRun(
         plan.task_id,
         state,
+        result=[r.result if r.state == SUCCESS else None for r in runs],
+        error=first_error.error if first_error else None,
+        traceback=first_error.traceback if first_error else None,
+        exception=first_error.exception if first_error else None,
+        tries=max(r.tries for r in runs),
+        end=time.time(),
+        pushed={"__map_states__": states, "__map_results__": [r.result for r in runs]},
+    )
+
+
+def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskRun]) -> TaskRun:
+    """A task of a mapped task group: one instance per element of the group's input, each
+    deciding on its own index of the upstream tasks of the same group."""
+    node, params = plan.node, info.params
+    start = time.time()
+    sources = [results[t].state for t in plan.group_inputs if t in results]
+    if any(state != SUCCESS for state in sources):  # nothing to map over: as Airflow, the
+        # group's tasks take the input's fate, whatever their trigger rule
+        failed = {FAILED, UPSTREAM_FAILED} & set(sources)
+        why = "the input its task group is mapped over did not succeed"
+        return TaskRun.not_run(plan.task_id, UPSTREAM_FAILED if failed else SKIPPED, why)
+    try:
+        inputs = element_inputs(node.meta["group_map"], lambda v: _resolve(v, results, params))
+    except Exception as exc:
+        return _failed(plan.task_id, exc, 0, start)
+    if not inputs:
+        return TaskRun.not_run(plan.task_id, SKIPPED, "its task group is mapped over nothing")
+    whole = _upstream_states([results[t] for t in plan.upstream if t not in plan.aligned])
+    runs = []
+    for i, element in enumerate(inputs):
+        here = {t: (at_index(r, i) if t in plan.aligned else r) for t, r in results.items()}
+        verdict = decide(node.trigger_rule, whole + [here[t].state for t in plan.aligned])
+        if verdict is not None:
+            runs.append(TaskRun.not_run(plan.task_id, verdict, "trigger rule not met"))
+            continue
+        try:
+            args = _resolve(substitute(node.args, element), here, params)
+            kwargs = _resolve(substitute(node.kwargs, element), here, params)
+        except Exception as exc:
+            runs.append(_failed(plan.task_id, exc, 0, start))
+            continue
+        runs.append(_attempts(plan, info, args, kwargs, i))
+    states = [r.state for r in runs]
+    first_error = next((r for r in runs if r.state == FAILED), None)
+    return TaskRun(
+        plan.task_id,
+        combined_state(states),
         result=[r.result if r.state == SUCCESS else None for r in runs],
         error=first_error.error if first_error else None,
         traceback=first_error.traceback if first_error else None,

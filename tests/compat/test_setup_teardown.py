@@ -7,36 +7,14 @@ what real Airflow's DagBag builds from the same file (Airflow 3.3 in ``.venv``, 
 ``.venv-airflow2``), since the ``with`` blocks draw edges nobody wrote.
 """
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
+from tests.compat.airflow_graphs import airflow_dagbag, airflow_graph, shim_graph
 from tests.compat.conftest import ROOT, dagshift
 
 FIXTURES = ROOT / "fixtures" / "dags"
 _SITE = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
 EXAMPLES = _SITE / "airflow" / "example_dags"
-PYTHON = {"3": ROOT / ".venv" / "bin" / "python", "2": ROOT / ".venv-airflow2" / "bin" / "python"}
-DAGBAG = """
-import json, sys
-if sys.argv[2] == "2":
-    from airflow.models.dagbag import DagBag
-    bag = DagBag(sys.argv[1], include_examples=False)
-else:
-    from airflow.dag_processing.dagbag import DagBag
-    bag = DagBag(sys.argv[1])
-print(json.dumps({"errors": [str(e) for e in bag.import_errors.values()], "dags": {
-    dag_id: {
-        t.task_id: [sorted(t.upstream_task_ids), t.is_setup, t.is_teardown,
-                    str(getattr(t.trigger_rule, "value", t.trigger_rule)), t.on_failure_fail_dagrun]
-        for t in dag.tasks
-    }
-    for dag_id, dag in bag.dags.items()
-}}))
-"""
 CASES = {
     "af3_setup_teardown": (FIXTURES / "af3_setup_teardown.py", "3"),
     "af2_setup_teardown": (FIXTURES / "af2_setup_teardown.py", "2"),
@@ -45,56 +23,11 @@ CASES = {
 }
 
 
-def airflow_dagbag(path: Path, generation: str, tmp_path: Path) -> dict:
-    python = PYTHON[generation]
-    if not python.exists():
-        pytest.skip(f"{python} is not installed (make test builds it)")
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSHIFT"))}
-    env = {
-        **keep,
-        "AIRFLOW_HOME": str(tmp_path / "home"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(path.parent),
-    }
-    proc = subprocess.run(
-        [str(python), "-I", "-c", DAGBAG, str(path), generation],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.splitlines()[-1])
-
-
-def _airflow_graph(path: Path, generation: str, tmp_path: Path) -> dict:
-    loaded = airflow_dagbag(path, generation, tmp_path)
-    assert not loaded["errors"], loaded["errors"]
-    return loaded["dags"]
-
-
-def _shim_graph(load, path: Path) -> dict:
-    graph = {}
-    for dag_id, flow in load(path).items():
-        graph[dag_id] = {
-            t.task_id: [
-                sorted(t.upstream_task_ids),
-                t.is_setup,
-                t.is_teardown,
-                t.trigger_rule,
-                t.on_failure_fail_dagrun,
-            ]
-            for t in flow.dag.tasks
-        }
-    return graph
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_shim_builds_the_graph_airflow_builds(case, load, tmp_path):
     path, generation = CASES[case]
-    assert _shim_graph(load, path) == _airflow_graph(path, generation, tmp_path)
+    assert shim_graph(load, path) == airflow_graph(path, generation, tmp_path)
 
 
 def test_the_work_inside_with_a_teardown_lies_between_its_setup_and_it(load, dag_file):

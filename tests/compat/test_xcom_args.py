@@ -5,8 +5,8 @@ on the fixtures af2/af3_xcomarg_lazy.py and af3_xcomarg_map_zip.py (tests/oracle
 
 import pytest
 
+from tests.compat.airflow_graphs import airflow_dagbag
 from tests.compat.conftest import dagshift
-from tests.compat.test_setup_teardown import airflow_dagbag
 
 HEADER = """
 import pendulum

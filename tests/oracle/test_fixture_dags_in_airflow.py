@@ -764,6 +764,23 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_mapped_task_groups": {
+        "af2_mapped_task_groups": (
+            S,
+            {
+                "per_item.check": (F, [10, None, 30]),
+                "per_item.after": (U, ["L:10", None, "L:30"]),
+                "per_item.cleanup": (S, ["clean", "clean", "clean"]),
+                "per_item.index_only": (S, [0, 1, 2]),
+                "collect": (S, ["L:10", "L:30"]),
+                "pair.add": (S, [3, 30]),
+                "from_map.show": (S, [100, 200, 300]),
+            },
+        ),
+        "af2_mapped_groups_input_fails": (F, {"guarded.check": U, "guarded.cleanup": U}),
+        "af2_mapped_groups_input_skips": (S, {"guarded.check": K, "guarded.cleanup": K}),
+        "af2_mapped_groups_input_empty": (S, {"guarded.check": K, "guarded.cleanup": K}),
+    },
     "af2_setup_teardown": {
         "af2_st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
         "af2_st_teardown_fails": (S, {"broken_teardown": F}),
@@ -777,6 +794,23 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "af2_st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
         "af2_st_group_and_classic": (S, {"section.end": F, "next": S}),
         "af2_st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
+    "af3_mapped_task_groups": {
+        "af3_mapped_task_groups": (
+            S,
+            {
+                "per_item.check": (F, [10, None, 30]),
+                "per_item.after": (U, ["L:10", None, "L:30"]),
+                "per_item.cleanup": (S, ["clean", "clean", "clean"]),
+                "per_item.index_only": (S, [0, 1, 2]),
+                "collect": (S, ["L:10", "L:30"]),
+                "pair.add": (S, [3, 30]),
+                "from_map.show": (S, [100, 200, 300]),
+            },
+        ),
+        "af3_mapped_groups_input_fails": (F, {"guarded.check": U, "guarded.cleanup": U}),
+        "af3_mapped_groups_input_skips": (S, {"guarded.check": K, "guarded.cleanup": K}),
+        "af3_mapped_groups_input_empty": (S, {"guarded.check": K, "guarded.cleanup": K}),
     },
     "af3_setup_teardown": {
         "st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),

@@ -104,8 +104,6 @@ EXCLUDED: dict[str, str] = {
     "provider:example_bash_decorator/example_bash_decorator/show_dag_folder_stats": _FOLDER,
     "provider:example_bash_operator/example_bash_operator/describe_dag_folder": _FOLDER,
     "provider:example_bash_operator/example_bash_operator/show_dag_folder_stats": _FOLDER,
-    # --- what the shim does not do yet ---
-    "example:example_dynamic_task_mapping": "shim: mapped task groups (@task_group .expand)",
 }
 
 _ALL = os.environ.get("DAGSHIFT_PARITY_ALL") == "1"
