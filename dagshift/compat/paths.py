@@ -26,6 +26,10 @@ _SENSOR_BASE = {
     "BaseSensorOperator": "operators:BaseSensorOperator",
     "PokeReturnValue": "operators:PokeReturnValue",
 }
+_SUBDAG = {
+    "SubDagOperator": "subdag:SubDagOperator",
+    "SkippedStatePropagationOptions": "subdag:SkippedStatePropagationOptions",
+}
 _PYTHON_SENSOR = {"PythonSensor": "operators:PythonSensor"}
 _BASH_SENSOR = {"BashSensor": "operators:BashSensor"}
 _FILE_SENSOR = {"FileSensor": "operators:FileSensor"}
@@ -99,6 +103,9 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.operators": {},
     "airflow.operators.python": {**_PYTHON, **_BRANCH},
     "airflow.operators.python_operator": _PYTHON,
+    # Airflow 1.10 and 2.x only: Airflow 3 has no SubDagOperator (the shim says so at load).
+    "airflow.operators.subdag": _SUBDAG,
+    "airflow.operators.subdag_operator": _SUBDAG,
     "airflow.operators.bash": _BASH,
     "airflow.operators.bash_operator": _BASH,
     "airflow.operators.empty": _EMPTY,
