@@ -23,7 +23,7 @@ import threading
 import time
 import traceback as tb
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -164,6 +164,8 @@ class NodePlan:
             followed index by index (see :mod:`dagshift.runtime.group_mapping`).
         group_inputs: the tasks whose results the group is mapped over, whose runs the node
             also gets (after the setups') without their counting for its trigger rule.
+        feeds_mapping: in an Airflow DAG, tasks are mapped over this (unmapped) task's result,
+            which must then be a list, tuple or dict, else this task fails (as in Airflow).
     """
 
     task_id: str
@@ -178,6 +180,7 @@ class NodePlan:
     teardowns: frozenset[str] = frozenset()
     aligned: frozenset[str] = frozenset()
     group_inputs: tuple[str, ...] = ()
+    feeds_mapping: bool = False
 
     def __repr__(self) -> str:
         return f"NodePlan({self.task_id!r})"
@@ -279,6 +282,7 @@ def _plans(flow: Flow) -> list[NodePlan]:
     bare: nx.DiGraph | None = None
     plans = []
     setups, teardowns = roles(flow.graph, {t: flow.get_task(t).options for t in flow.graph})
+    mapped_over = _mapped_over(flow) if flow.meta.get("airflow_dag") else set()
     for task_id in flow.topological_order():
         node = flow.get_task(task_id)
         extra: dict[str, Any] = {}
@@ -292,6 +296,8 @@ def _plans(flow: Flow) -> list[NodePlan]:
             )
             sources = refs_of([group.expand, group.expand_kwargs])
             extra["group_inputs"] = tuple(dict.fromkeys(r.task_id for r in sources))
+        if task_id in mapped_over and node.map_spec is None and "group_map" not in node.meta:
+            extra["feeds_mapping"] = True
         if setups:
             extra["setups"] = indirect_setups(flow.graph, task_id, setups, teardowns)
             extra["upstream_setups"] = frozenset(flow.upstream_ids(task_id)) & setups
@@ -575,6 +581,29 @@ def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskR
     )
 
 
+def _mapped_over(flow: Flow) -> set[str]:
+    """The tasks whose results other tasks (or mapped task groups) are mapped over."""
+    found: set[str] = set()
+    for task_id in flow.graph:
+        node = flow.get_task(task_id)
+        group = node.meta.get("group_map")
+        sources: list[Any] = []
+        if node.map_spec is not None:
+            sources += [node.map_spec.expand, node.map_spec.expand_kwargs]
+        if group is not None:
+            sources += [group.expand, group.expand_kwargs]
+        found |= {ref.task_id for ref in refs_of(sources)}
+    return found
+
+
+def _check_mappable(value: Any) -> None:
+    """Airflow's check on a result that tasks are mapped over (its task runner's messages)."""
+    if value is None:
+        raise TypeError("did not push XCom for task mapping")
+    if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes | bytearray):
+        raise TypeError(f"unmappable return type {type(value).__qualname__!r}")
+
+
 def _retry_delay(options: Mapping[str, Any], tries: int) -> float:
     delay: timedelta = options["retry_delay"] or timedelta(0)
     if options["retry_exponential_backoff"]:
@@ -598,6 +627,8 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         token = _current.set(current)
         try:
             result = _call(node, args, realize(kwargs), options["timeout"])
+            if plan.feeds_mapping:
+                _check_mappable(result)
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
         except Exception as exc:

@@ -793,6 +793,25 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "legacy_110_subdag": (S, {"first": S, "load": (S, None), "last": S}),
         "legacy_110_subdag.load": (S, {"extract": (S, [1, 2])}),
     },
+    "af2_mapping_inputs": {
+        "af2_mapping_inputs": (
+            F,
+            {
+                "number": F,
+                "over_number": U,
+                "nothing": F,
+                "over_nothing": U,
+                "text": F,
+                "over_text": U,
+                "number_for_map": F,
+                "over_mapped_number": U,
+                "partial_number": (S, [[1, 5], [2, 5]]),
+                "over_pair": (S, [[1, None], [2, None]]),
+                "number_for_group": F,
+                "group.inner": U,
+            },
+        )
+    },
     "af2_setup_teardown": {
         "af2_st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
         "af2_st_teardown_fails": (S, {"broken_teardown": F}),
@@ -823,6 +842,25 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
         "af3_mapped_groups_input_fails": (F, {"guarded.check": U, "guarded.cleanup": U}),
         "af3_mapped_groups_input_skips": (S, {"guarded.check": K, "guarded.cleanup": K}),
         "af3_mapped_groups_input_empty": (S, {"guarded.check": K, "guarded.cleanup": K}),
+    },
+    "af3_mapping_inputs": {
+        "af3_mapping_inputs": (
+            F,
+            {
+                "number": F,
+                "over_number": U,
+                "nothing": F,
+                "over_nothing": U,
+                "text": F,
+                "over_text": U,
+                "number_for_map": F,
+                "over_mapped_number": U,
+                "partial_number": (S, [[1, 5], [2, 5]]),
+                "over_pair": (S, [[1, None], [2, None]]),
+                "number_for_group": F,
+                "group.inner": U,
+            },
+        )
     },
     "af3_setup_teardown": {
         "st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
@@ -1003,6 +1041,7 @@ EXPECTED.update(RULES_EXPECTED)
 ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
     # airflow.decorators still imports on Airflow 3; mapped task groups run the same there
     "af2_mapped_task_groups": {},
+    "af2_mapping_inputs": {},
     "af2_xcomarg_lazy": {},
     # setup/teardown run the same on both; only the falsy short-circuits' return values differ
     "af2_setup_teardown": {
