@@ -73,6 +73,10 @@ class DagFlow(Flow):
             airflow_dag=True,
         )
 
+    def __dagshift_validate__(self) -> None:
+        """What Airflow's DagBag checks once the file ran (``DAG.validate``)."""
+        self.dag.validate_setup_teardown()
+
     def run(self, parameters=None, *, logical_date=None, data_interval=None, conf=None, **kw):
         """Run like ``dag.test()``: ``parameters`` are the run's conf, overriding params."""
         self.dag._sync_options()
@@ -246,6 +250,20 @@ class DAG:
                 options=self.jinja_environment_kwargs,
             )
         return self._env
+
+    def validate_setup_teardown(self) -> None:
+        """A setup's direct downstream tasks are teardowns or keep all_success (Airflow's rule:
+        clearing a task clears its setups, which must not change what ran after them)."""
+        for task in self.tasks:
+            if not task.is_setup:
+                continue
+            for down in task.downstream_list:
+                if not down.is_teardown and down.trigger_rule != "all_success":
+                    raise ValueError(
+                        "Setup tasks must be followed with trigger rule ALL_SUCCESS. "
+                        f"(task {down.task_id!r} follows setup {task.task_id!r} with "
+                        f"{down.trigger_rule!r}: give it all_success, or put a task between)"
+                    )
 
     def _sync_options(self) -> None:
         """Carry options set on operators after they were created into the flow's nodes."""

@@ -92,6 +92,10 @@ def _import(path: Path) -> list[Flow]:
     try:
         with collecting() as found:
             spec.loader.exec_module(module)
+        for flow in found:  # checks a flow states for itself once its file ran (Airflow's DAG)
+            check = getattr(flow, "__dagshift_validate__", None)
+            if check is not None:
+                check()
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise LoadError(path, exc.lineno, f"syntax error: {exc.msg}") from exc

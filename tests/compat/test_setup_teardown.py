@@ -68,8 +68,18 @@ def test_the_work_inside_with_a_teardown_lies_between_its_setup_and_it(load, dag
             "Cannot set task on_failure_fail_dagrun for 'ok' because it is not a teardown task.",
         ),
         ("drop().as_setup()", "Cannot mark task 'drop' as setup; task is already a teardown."),
+        (
+            "ok().as_setup() >> ok.override(trigger_rule='all_done')()",
+            "Setup tasks must be followed with trigger rule ALL_SUCCESS.",
+        ),
     ],
-    ids=["teardown-called-twice", "with-a-work-task", "fail-dagrun-on-work", "teardown-as-setup"],
+    ids=[
+        "teardown-called-twice",
+        "with-a-work-task",
+        "fail-dagrun-on-work",
+        "teardown-as-setup",
+        "setup-then-all-done",
+    ],
 )
 def test_misused_setup_and_teardown_fail_at_load_as_in_airflow(body, message, dag_file, tmp_path):
     path = dag_file(f"""
