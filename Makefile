@@ -21,12 +21,11 @@ setup: $(STAMP)
 
 # The main job on the fixtures: convert the Airflow DAG files, verify each conversion against its
 # original (run through the shim), write the HTML report, then run one DAG in both styles.
-# Left out: bad/ (files that show error reporting, in the tests) and af3_xcomarg_map_zip.py
-# (XComArg.map, which neither the converter nor the shim supports yet).
+# Left out: bad/ (files that show error reporting, in the tests).
 DEMO := out/demo
 demo: $(STAMP)
 	$(VENV)/bin/dagshift migrate fixtures/dags --out $(DEMO)/flows --exclude 'bad/*' \
-	  --exclude af3_xcomarg_map_zip.py --verify --verify-date 2024-01-15 --report $(DEMO)/report.html
+	  --verify --verify-date 2024-01-15 --report $(DEMO)/report.html
 	$(VENV)/bin/dagshift run fixtures/dags/af2_taskflow_etl.py --date 2024-01-15 --db $(DEMO)/dagshift.db
 	$(VENV)/bin/dagshift run $(DEMO)/flows/af2_taskflow_etl.py --date 2024-01-15 --db $(DEMO)/dagshift.db
 	@echo "report: $(DEMO)/report.html"

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from dagshift.compat import setup_teardown
 from dagshift.compat.context import (
     XCOM_RETURN_KEY,
     build_context,
@@ -42,9 +43,25 @@ from dagshift.compat.relatives import (
     set_relatives,
 )
 from dagshift.compat.utils import normalize_trigger_rule
+from dagshift.compat.xcom_args import (
+    ConcatXComArg,
+    DerivedXComArg,
+    MappedArgument,
+    MapXComArg,
+    ZipXComArg,
+)
 from dagshift.runtime.context import current_task
+from dagshift.runtime.derived import NOTSET
 from dagshift.runtime.flow import Flow, current_flow
-from dagshift.runtime.task import MapSpec, Task, TaskRef, normalize_options, refs_of
+from dagshift.runtime.group_mapping import GroupMap
+from dagshift.runtime.task import (
+    ROLE_OPTIONS,
+    MapSpec,
+    Task,
+    TaskRef,
+    normalize_options,
+    refs_of,
+)
 
 __all__ = [
     "BaseOperator",
@@ -107,13 +124,48 @@ class XComArg(DependencyMixin):
     def resolve(self, context: dict[str, Any]) -> Any:
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
 
-    def map(self, fn: Callable[..., Any]) -> Any:
-        raise NotImplementedError(
-            "XComArg.map() is not provided by dagshift's Airflow shim: map inside the "
-            "downstream task, or convert the file with `dagshift migrate`"
-        )
+    # Setup and teardown: an XComArg stands for its operator.
+    is_setup = property(
+        lambda self: self.operator.is_setup,
+        lambda self, value: setattr(self.operator, "is_setup", value),
+    )
+    is_teardown = property(
+        lambda self: self.operator.is_teardown,
+        lambda self, value: setattr(self.operator, "is_teardown", value),
+    )
+    on_failure_fail_dagrun = property(
+        lambda self: self.operator.on_failure_fail_dagrun,
+        lambda self, value: setattr(self.operator, "on_failure_fail_dagrun", value),
+    )
 
-    zip = map
+    def as_setup(self) -> XComArg:
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None):
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self):
+        return setup_teardown.enter(self.operator)
+
+    def __exit__(self, *exc: Any) -> None:
+        setup_teardown.leave()
+
+    def iter_references(self):
+        yield self.operator, self.key
+
+    def map(self, f: Callable[[Any], Any]) -> MapXComArg:
+        """Each element of this XCom through ``f``, computed when a downstream task reads it."""
+        if self.key != XCOM_RETURN_KEY:
+            raise ValueError("cannot map against non-return XCom")
+        return MapXComArg(self, [f])
+
+    def zip(self, *others: Any, fillvalue: Any = NOTSET) -> ZipXComArg:
+        return ZipXComArg([self, *others], fillvalue=fillvalue)
+
+    def concat(self, *others: Any) -> ConcatXComArg:
+        return ConcatXComArg([self, *others])
 
 
 # ------------------------------------------------------------------------ operators
@@ -166,6 +218,8 @@ class BaseOperatorMeta(type):
         kwargs["dag"], kwargs["task_group"] = dag, group
         op = super().__call__(*args, **kwargs)
         op._init_args = (args, kwargs)
+        if setup_teardown.SetupTeardownContext.active:
+            setup_teardown.SetupTeardownContext.update_context_map(op)
         if _pending_map:
             op._mapped, op._map_expand, op._map_expand_kwargs = _pending_map[-1]
         op._attach()
@@ -297,6 +351,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         self.inlets = list(inlets or [])
         self.outlets = list(outlets or [])
         self.doc_md = doc_md or doc
+        self._is_setup = self._is_teardown = self._on_failure_fail_dagrun = False
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self._dag = dag
@@ -378,6 +433,70 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             own |= set(near(self.task_id))
         return own
 
+    # ------------------------------------------------------- setup/teardown
+    @property
+    def is_setup(self) -> bool:
+        return self._is_setup
+
+    @is_setup.setter
+    def is_setup(self, value: bool) -> None:
+        if value and self._is_teardown:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as setup; task is already a teardown."
+            )
+        self._is_setup = bool(value)
+
+    @property
+    def is_teardown(self) -> bool:
+        return self._is_teardown
+
+    @is_teardown.setter
+    def is_teardown(self, value: bool) -> None:
+        if value and self._is_setup:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as teardown; task is already a setup."
+            )
+        self._is_teardown = bool(value)
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        return self._on_failure_fail_dagrun
+
+    @on_failure_fail_dagrun.setter
+    def on_failure_fail_dagrun(self, value: bool) -> None:
+        if value is True and self._is_teardown is not True:
+            raise ValueError(
+                f"Cannot set task on_failure_fail_dagrun for '{self.task_id}' because it is "
+                "not a teardown task."
+            )
+        self._on_failure_fail_dagrun = value
+
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup task."""
+        self.is_setup = True
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> BaseOperator:
+        """Mark this task as a teardown (trigger rule ``all_done_setup_success``), and make
+        ``setups`` (a task or a list) setup tasks directly upstream of it."""
+        self.is_teardown = True
+        self.trigger_rule = "all_done_setup_success"
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for s in [setups] if isinstance(setups, DependencyMixin) else setups:
+                s.is_setup = True
+                s >> self
+        return self
+
+    def __enter__(self):
+        return setup_teardown.enter(self)
+
+    def __exit__(self, *exc: Any) -> None:
+        setup_teardown.leave()
+
     # ---------------------------------------------------------- dependencies
     def _ends(self, upstream: bool) -> list[BaseOperator]:
         return [self]
@@ -434,7 +553,17 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             kwargs = {}
         task = Task(_OperatorCall(self), name=self.task_id, task_id=self.task_id, kind=self._kind())
         groups = tuple(self.task_group.ancestors()) if self.task_group is not None else ()
-        flow.add_task(task, (), kwargs, map_spec=spec, meta={"operator": self, "groups": groups})
+        meta: dict[str, Any] = {"operator": self, "groups": groups}
+        mapped_group = self._mapped_group()
+        if mapped_group is not None:
+            meta["group_map"] = mapped_group
+        flow.add_task(task, (), kwargs, map_spec=spec, meta=meta)
+        if spec is not None:  # what a mapped task is mapped over is upstream of it
+            for ref in refs_of([spec.expand, spec.expand_kwargs]):
+                self.upstream_task_ids.add(ref.task_id)
+                source = flow.get_task(ref.task_id).meta.get("operator")
+                if source is not None:
+                    source.downstream_task_ids.add(self.task_id)
         self._sync_node()
         for upstream in order:
             flow.add_edge(upstream, self.task_id)
@@ -447,23 +576,49 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             if other_id in flow.graph and not flow.graph.has_edge(self.task_id, other_id):
                 flow.add_edge(self.task_id, other_id)
 
+    def _mapped_group(self) -> GroupMap | None:
+        """The mapped task group this task is in, as the runtime's :class:`GroupMap`."""
+        group = self.task_group
+        while group is not None and getattr(group, "_group_map", None) is None:
+            group = group.parent_group
+        if group is None:
+            return None
+        if self._mapped is not None:
+            raise AirflowException(
+                f"{self} is mapped (.expand) inside the mapped task group {group.group_id!r}: "
+                "dagshift's shim cannot map a task inside a mapped group; map the group alone"
+            )
+        expand, kwargs_list = group._group_map
+        return GroupMap(
+            group.group_id,
+            expand=_as_refs(expand) if expand is not None else None,
+            expand_kwargs=_as_refs(kwargs_list) if kwargs_list is not None else None,
+        )
+
     def _templated(self) -> list[str]:
         return list(self.template_fields)
 
     def _bind(self, holder: Any, kwargs: dict[str, Any], order: list[str]) -> None:
         """A placeholder found in a templated field: a data edge for a return value, an
         order edge for another key."""
-        if isinstance(holder, XComArg):
+        if isinstance(holder, DerivedXComArg | MappedArgument):  # .map() / .zip() / .concat()
+            for upstream, _ in holder.iter_references():
+                if upstream._flow is None and self._dag is not None:
+                    upstream.dag = self._dag
+                upstream.downstream_task_ids.add(self.task_id)
+                self.upstream_task_ids.add(upstream.task_id)
+            key: Any = holder.binding_key
+            ref: Any = holder.__dagshift_ref__()
+        elif isinstance(holder, XComArg):
             upstream = holder.operator
             if upstream._flow is None and self._dag is not None:
                 upstream.dag = self._dag
             upstream.downstream_task_ids.add(self.task_id)
-            # both ends know the edge, as in Airflow: a group's roots are found through it
-            self.upstream_task_ids.add(upstream.task_id)
+            self.upstream_task_ids.add(upstream.task_id)  # a data edge is an edge in Airflow too
             if holder.key != XCOM_RETURN_KEY:
                 order.append(upstream.task_id)
                 return
-            key: Any = ("xcom", upstream.task_id)
+            key = ("xcom", upstream.task_id)
             ref = TaskRef(upstream._require_flow(), upstream.task_id)
         else:  # a runtime task's placeholder
             key = ("ref", holder.task_id, holder.selector)
@@ -501,8 +656,18 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 # the slots it holds while it runs (Airflow's pools; None: default_pool)
                 **({"pool": self.pool} if self.pool else {}),
                 **({"pool_slots": self.pool_slots} if self.pool_slots != 1 else {}),
+                **self._role_options(),
             }
         )
+
+    def _role_options(self) -> dict[str, bool]:
+        # Only on the tasks that have a role, so that other tasks' options stay as they were.
+        roles = {
+            "setup": self.is_setup,
+            "teardown": self.is_teardown,
+            "fails_run": self.is_teardown and self.on_failure_fail_dagrun,
+        }
+        return {k: True for k, v in roles.items() if v}
 
     def _sync_node(self) -> None:
         if self._flow is None:
@@ -510,9 +675,13 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         node = self._flow.get_task(self.task_id)
         options = self._runtime_options()
         changed = {k: v for k, v in options.items() if node.options.get(k) != v}
-        if changed:
+        dropped = [k for k in ROLE_OPTIONS if k in node.options and k not in options]
+        if changed or dropped:
             node.options.update(changed)
             node.task.options.update(changed)
+            for key in dropped:
+                node.options.pop(key)
+                node.task.options.pop(key, None)
             self._flow.__dict__.pop("_dagshift_plans", None)
 
     # ---------------------------------------------------------------- mapping
@@ -580,7 +749,7 @@ def _placeholders(values: list[Any]) -> list[Any]:
 
 
 def _walk(value: Any, found: list[Any], seen: set[int]) -> None:
-    if isinstance(value, XComArg | TaskRef):
+    if isinstance(value, XComArg | TaskRef | DerivedXComArg | MappedArgument):
         found.append(value)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
@@ -651,7 +820,8 @@ def map_leaves(value: Any, fn: Callable[[Any], Any]) -> Any:
 
 def _as_refs(value: Any) -> Any:
     """``value`` with XComArgs (and operators' outputs) as runtime placeholders."""
-    return map_leaves(value, lambda v: v.__dagshift_ref__() if isinstance(v, XComArg) else v)
+    placeholders = XComArg | DerivedXComArg
+    return map_leaves(value, lambda v: v.__dagshift_ref__() if isinstance(v, placeholders) else v)
 
 
 # -------------------------------------------------------------------- execution
@@ -762,6 +932,8 @@ def _class_source(cls: type) -> str:
 def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:
     if isinstance(value, _Resolved):
         return value.value
+    if isinstance(value, DerivedXComArg | MappedArgument):
+        return inputs[op._bindings[value.binding_key]]
     if isinstance(value, XComArg):
         if value.key == XCOM_RETURN_KEY:
             return inputs[op._bindings[("xcom", value.operator.task_id)]]

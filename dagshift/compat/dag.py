@@ -77,8 +77,10 @@ class DagFlow(Flow):
     def loaded(self) -> None:
         """Options a DAG file sets on operators after making them (``t.trigger_rule = ...``,
         as Airflow reads them) are the flow's once the file has run, not only at run time:
-        ``inspect`` and ``--verify=graph`` compare them."""
+        ``inspect`` and ``--verify=graph`` compare them. Then what Airflow's DagBag checks
+        once the file ran (``DAG.validate``): setup and teardown rules."""
         self.dag._sync_options()
+        self.dag.validate_setup_teardown()
 
     def check_parameters(self, parameters=None):
         """Airflow validates every param of the DAG against the run's conf when it creates
@@ -271,6 +273,20 @@ class DAG:
             )
         return self._env
 
+    def validate_setup_teardown(self) -> None:
+        """A setup's direct downstream tasks are teardowns or keep all_success (Airflow's rule:
+        clearing a task clears its setups, which must not change what ran after them)."""
+        for task in self.tasks:
+            if not task.is_setup:
+                continue
+            for down in task.downstream_list:
+                if not down.is_teardown and down.trigger_rule != "all_success":
+                    raise ValueError(
+                        "Setup tasks must be followed with trigger rule ALL_SUCCESS. "
+                        f"(task {down.task_id!r} follows setup {task.task_id!r} with "
+                        f"{down.trigger_rule!r}: give it all_success, or put a task between)"
+                    )
+
     def _sync_options(self) -> None:
         """Carry options set on operators after they were created into the flow's nodes."""
         for task in self.tasks:
@@ -399,9 +415,18 @@ class TaskGroup(DependencyMixin):
         return [t for t in tasks if not (set(t.upstream_task_ids) & ids)]
 
     def get_leaves(self) -> list[Any]:
+        """Tasks with nothing downstream in the group; for a teardown, the work before it
+        (Airflow's rule: ``group >> task`` starts after the work, not after the teardown)."""
         tasks = list(self)
         ids = {t.task_id for t in tasks}
-        return [t for t in tasks if not (set(t.downstream_task_ids) & ids)]
+        found: list[Any] = []
+        for task in tasks:
+            if not (set(task.downstream_task_ids) & ids):
+                if getattr(task, "is_teardown", False):
+                    found.extend(_work_before(task, ids))
+                else:
+                    found.append(task)
+        return found
 
     @property
     def roots(self) -> list[Any]:
@@ -421,6 +446,27 @@ class TaskGroup(DependencyMixin):
     def _ends(self, upstream: bool) -> list[Any]:
         # A group stands for its leaves upstream and its roots downstream.
         return self.get_leaves() if upstream else self.get_roots()
+
+
+def _work_before(task: Any, ids: set[str]) -> Iterator[Any]:
+    """The last non-teardown tasks in the group upstream of teardown ``task`` (Airflow's
+    ``recurse_for_first_non_teardown``)."""
+
+    def has_other_work_downstream(upstream: Any) -> bool:
+        return any(
+            d.task_id != task.task_id and d.task_id in ids and not d.is_teardown
+            for d in upstream.downstream_list
+        )
+
+    for upstream in task.upstream_list:
+        if upstream.task_id not in ids:
+            continue
+        if upstream.is_teardown:
+            yield from _work_before(upstream, ids)
+        elif task.is_teardown and upstream.is_setup:
+            continue  # not through the setup-to-teardown edge
+        elif not has_other_work_downstream(upstream):
+            yield upstream
 
 
 def make_dag_decorator(cls: type[DAG]) -> Callable[..., Any]:

@@ -26,6 +26,10 @@ _SENSOR_BASE = {
     "BaseSensorOperator": "operators:BaseSensorOperator",
     "PokeReturnValue": "operators:PokeReturnValue",
 }
+_SUBDAG = {
+    "SubDagOperator": "subdag:SubDagOperator",
+    "SkippedStatePropagationOptions": "subdag:SkippedStatePropagationOptions",
+}
 _PYTHON_SENSOR = {"PythonSensor": "operators:PythonSensor"}
 _BASH_SENSOR = {"BashSensor": "operators:BashSensor"}
 _FILE_SENSOR = {"FileSensor": "operators:FileSensor"}
@@ -39,6 +43,7 @@ _BASEOPERATOR = {
 }
 _TRIGGER_RULE = {"TriggerRule": "utils:TriggerRule"}
 _TASK_GROUP = {"TaskGroup": "dag:TaskGroup"}
+_SETUP_TEARDOWN = {"setup": "taskflow:setup", "teardown": "taskflow:teardown"}
 _EXCEPTIONS = {
     name: f"exceptions:{name}"
     for name in (
@@ -98,6 +103,9 @@ PATHS: dict[str, dict[str, str]] = {
     "airflow.operators": {},
     "airflow.operators.python": {**_PYTHON, **_BRANCH},
     "airflow.operators.python_operator": _PYTHON,
+    # Airflow 1.10 and 2.x only: Airflow 3 has no SubDagOperator (the shim says so at load).
+    "airflow.operators.subdag": _SUBDAG,
+    "airflow.operators.subdag_operator": _SUBDAG,
     "airflow.operators.bash": _BASH,
     "airflow.operators.bash_operator": _BASH,
     "airflow.operators.empty": _EMPTY,
@@ -142,6 +150,11 @@ PATHS: dict[str, dict[str, str]] = {
         "dag": "dag:dag",
         "task": "taskflow:task",
         "task_group": "taskflow:task_group",
+        **_SETUP_TEARDOWN,
+    },
+    "airflow.decorators.setup_teardown": {
+        "setup_task": "taskflow:setup",
+        "teardown_task": "taskflow:teardown",
     },
     "airflow.sdk": {
         **_SDK_DAG,
@@ -152,6 +165,7 @@ PATHS: dict[str, dict[str, str]] = {
         "dag": "dag:sdk_dag",
         "task": "taskflow:task",
         "task_group": "taskflow:task_group",
+        **_SETUP_TEARDOWN,
         "Variable": "variables:Variable",
         "Param": "params:Param",
         "XComArg": "baseoperator:XComArg",

@@ -19,6 +19,7 @@ from typing import Any
 
 from dagshift.compat.baseoperator import XComArg, _mapped_operator, _Resolved
 from dagshift.compat.dag import TaskGroup, current_dag, current_group
+from dagshift.compat.exceptions import AirflowException
 from dagshift.compat.operators import (
     BaseSensorOperator,
     BashOperator,
@@ -27,8 +28,9 @@ from dagshift.compat.operators import (
     determine_kwargs,
 )
 from dagshift.compat.venv import ExternalPythonOperator, PythonVirtualenvOperator
+from dagshift.compat.xcom_args import MappedArgument
 
-__all__ = ["task", "task_group"]
+__all__ = ["setup", "task", "task_group", "teardown"]
 
 
 class _DecoratedPythonOperator(PythonOperator):
@@ -160,6 +162,12 @@ def unique_task_id(task_id: str) -> str:
 class _TaskDecorator:
     """A decorated function: calling it inside a DAG adds a task and returns its XComArg."""
 
+    _airflow_is_task_decorator = True  # map() refuses one, as Airflow does
+    # Set by @setup / @teardown, and kept by override(), as in Airflow.
+    is_setup = False
+    is_teardown = False
+    on_failure_fail_dagrun = False
+
     def __init__(self, fn: Callable[..., Any], operator_class: type, kwargs: dict[str, Any]):
         self.function = fn
         self.operator_class = operator_class
@@ -173,19 +181,37 @@ class _TaskDecorator:
         return f"<TaskFlow {self.function.__name__}>"
 
     def _options(self) -> dict[str, Any]:
+        if self.is_teardown:
+            if "trigger_rule" in self.kwargs:
+                raise ValueError("Trigger rule not configurable for teardown tasks.")
+            self.kwargs.update(trigger_rule="all_done_setup_success")
         options = dict(self.kwargs)
+        options.pop("on_failure_fail_dagrun", None)
         options["task_id"] = unique_task_id(options.get("task_id") or self.function.__name__)
         return options
+
+    def _mark(self, ref: XComArg) -> XComArg:
+        """Give the new task this decorator's setup/teardown role."""
+        op = ref.operator
+        op.is_setup = self.is_setup
+        op.is_teardown = self.is_teardown
+        op.on_failure_fail_dagrun = self.kwargs.get(
+            "on_failure_fail_dagrun", self.on_failure_fail_dagrun
+        )
+        return ref
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         self.signature.bind_partial(*args, **kwargs)
         op = self.operator_class(
             python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._options()
         )
-        return XComArg(op)
+        return self._mark(XComArg(op))
 
     def override(self, **kwargs: Any) -> _TaskDecorator:
-        return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new = _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new.is_setup, new.is_teardown = self.is_setup, self.is_teardown
+        new.on_failure_fail_dagrun = self.on_failure_fail_dagrun
+        return new
 
     def partial(self, **kwargs: Any) -> _TaskFlowPartial:
         self.signature.bind_partial(**kwargs)
@@ -219,11 +245,13 @@ class _TaskFlowPartial:
             raise TypeError(f"arguments given to both partial() and expand(): {sorted(overlap)}")
         self.decorator.signature.bind_partial(**self.fixed, **mapped)
         cls = self.decorator.operator_class
-        return _mapped_operator(cls, self._ctor(), mapped, None, stand_in=False)
+        ref = _mapped_operator(cls, self._ctor(), mapped, None, stand_in=False)
+        return self.decorator._mark(ref)
 
     def expand_kwargs(self, kwargs_list: Any) -> XComArg:
         cls = self.decorator.operator_class
-        return _mapped_operator(cls, self._ctor(), None, kwargs_list, stand_in=False)
+        ref = _mapped_operator(cls, self._ctor(), None, kwargs_list, stand_in=False)
+        return self.decorator._mark(ref)
 
 
 def _decorator(operator_class: type):
@@ -270,33 +298,110 @@ class _TaskNamespace:
 task = _TaskNamespace()
 
 
+def _as_decorator(func: Any, role: str) -> _TaskDecorator:
+    if inspect.isfunction(func):
+        func = task(func)
+    if not isinstance(func, _TaskDecorator):
+        raise AirflowException(
+            f"@{role} marks a TaskFlow task (a function or a @task); task groups cannot be "
+            f"marked as setup or teardown, got {func!r}"
+        )
+    return func
+
+
+def setup(func: Callable[..., Any]) -> _TaskDecorator:
+    """``@setup``: a TaskFlow task that is a setup task."""
+    decorated = _as_decorator(func, "setup")
+    decorated.is_setup = True
+    return decorated
+
+
+def teardown(_func: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False):
+    """``@teardown`` / ``@teardown(on_failure_fail_dagrun=True)``: a TaskFlow task that is a
+    teardown task (its failure fails the run only with ``on_failure_fail_dagrun``)."""
+
+    def mark(func: Callable[..., Any]) -> _TaskDecorator:
+        decorated = _as_decorator(func, "teardown")
+        decorated.is_teardown = True
+        decorated.on_failure_fail_dagrun = on_failure_fail_dagrun
+        return decorated
+
+    return mark if _func is None else mark(_func)
+
+
+def _prevent_duplicates(first: dict, second: dict, reason: str) -> None:
+    duplicated = sorted(set(first) & set(second))
+    if len(duplicated) == 1:
+        raise TypeError(f"{reason} argument: {duplicated[0]}")
+    if duplicated:
+        raise TypeError(f"{reason} arguments: {', '.join(duplicated)}")
+
+
+class _TaskGroupFactory:
+    """A ``@task_group`` function: calling it builds its tasks inside a :class:`TaskGroup` and
+    returns what the function returns, or the group when that is None; ``.expand(...)`` /
+    ``.expand_kwargs(...)`` build a *mapped* group (every task inside runs once per element,
+    see :mod:`dagshift.runtime.group_mapping`), ``.partial(...)`` fixes arguments first."""
+
+    def __init__(self, fn: Callable[..., Any], tg_kwargs: dict, partial_kwargs: dict) -> None:
+        self.function = fn
+        self.tg_kwargs = dict(tg_kwargs)
+        self.partial_kwargs = dict(partial_kwargs)
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def _create(self, mapped_over: Any, *args: Any, **kwargs: Any) -> Any:
+        options = {"add_suffix_on_collision": True, **self.tg_kwargs}
+        group_id = options.pop("group_id", None) or self.function.__name__
+        with TaskGroup(group_id, **options) as group:
+            if mapped_over is not None:
+                group._group_map = mapped_over
+                expand, kwargs_list = mapped_over
+                sources = _placeholder_values(expand if expand is not None else kwargs_list)
+                names = (
+                    list(expand)
+                    if isinstance(expand, dict)
+                    else [n for n in self.signature.parameters if n not in self.partial_kwargs]
+                )
+                kwargs.update({n: MappedArgument(group, n, sources) for n in names})
+            returned = self.function(*args, **kwargs)
+            if mapped_over is not None:  # as Airflow's MappedTaskGroup.__exit__
+                for source in sources:
+                    for op, _ in source.iter_references():
+                        group.set_upstream(op)
+        return group if returned is None else returned
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._create(None, *args, **kwargs)
+
+    def override(self, **kwargs: Any) -> _TaskGroupFactory:
+        return _TaskGroupFactory(self.function, {**self.tg_kwargs, **kwargs}, self.partial_kwargs)
+
+    def partial(self, **kwargs: Any) -> _TaskGroupFactory:
+        _prevent_duplicates(self.partial_kwargs, kwargs, "duplicate partial")
+        self.signature.bind_partial(**self.partial_kwargs, **kwargs)
+        return _TaskGroupFactory(self.function, self.tg_kwargs, {**self.partial_kwargs, **kwargs})
+
+    def expand(self, **kwargs: Any) -> Any:
+        if not kwargs:
+            raise TypeError("no arguments to expand against")
+        _prevent_duplicates(self.partial_kwargs, kwargs, "mapping already partial")
+        self.signature.bind_partial(**self.partial_kwargs, **kwargs)
+        return self._create((dict(kwargs), None), **self.partial_kwargs)
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        if not isinstance(kwargs, list | tuple | XComArg):
+            raise TypeError(f"expected XComArg or list[dict], not {type(kwargs).__name__}")
+        return self._create((None, kwargs), **self.partial_kwargs)
+
+
+def _placeholder_values(expand: Any) -> list[Any]:
+    values = expand.values() if isinstance(expand, dict) else [expand]
+    return [v for v in values if hasattr(v, "iter_references")]
+
+
 def task_group(python_callable: Callable[..., Any] | None = None, **tg_kwargs: Any):
-    """``@task_group``: calling the function builds its tasks inside a :class:`TaskGroup`;
-    the call returns what the function returns, or the group when that is None."""
-
-    def wrap(fn: Callable[..., Any]):
-        @functools.wraps(fn)
-        def factory(*args: Any, **kwargs: Any) -> Any:
-            options = {"add_suffix_on_collision": True, **tg_kwargs}
-            group_id = options.pop("group_id", None) or fn.__name__
-            with TaskGroup(group_id, **options) as group:
-                returned = fn(*args, **kwargs)
-            return group if returned is None else returned
-
-        def override(**kwargs: Any):
-            return task_group(fn, **{**tg_kwargs, **kwargs})
-
-        def expand(**_: Any):
-            raise NotImplementedError(
-                "mapped task groups (@task_group ... .expand) are not provided by dagshift's "
-                "Airflow shim; map the tasks inside the group instead"
-            )
-
-        factory.override = override  # type: ignore[attr-defined]
-        factory.expand = expand  # type: ignore[attr-defined]
-        factory.partial = lambda **_: factory  # type: ignore[attr-defined]
-        return factory
-
+    """``@task_group`` / ``@task_group(group_id=..., ...)`` (see :class:`_TaskGroupFactory`)."""
     if python_callable is not None and callable(python_callable):
-        return wrap(python_callable)
-    return wrap
+        return _TaskGroupFactory(python_callable, tg_kwargs, {})
+    return lambda fn: _TaskGroupFactory(fn, tg_kwargs, {})

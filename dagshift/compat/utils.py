@@ -26,6 +26,7 @@ class TriggerRule(StrEnum):
     ALL_FAILED = "all_failed"
     ALL_DONE = "all_done"
     ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
     ALL_SKIPPED = "all_skipped"
     ONE_SUCCESS = "one_success"
     ONE_FAILED = "one_failed"

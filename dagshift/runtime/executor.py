@@ -23,7 +23,7 @@ import threading
 import time
 import traceback as tb
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,9 +42,17 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
+from dagshift.runtime.derived import Derived, elements, realize
+from dagshift.runtime.group_mapping import (
+    at_index,
+    combined_state,
+    element_inputs,
+    substitute,
+)
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.pools import hold
+from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
 from dagshift.runtime.state import (
     CANCELLED,
     FAILED,
@@ -53,9 +61,10 @@ from dagshift.runtime.state import (
     UPSTREAM_FAILED,
     TaskRun,
     decide,
+    decide_setups,
     run_state,
 )
-from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef
+from dagshift.runtime.task import MapSpec, ParameterRef, Pushed, TaskNode, TaskRef, refs_of
 
 if TYPE_CHECKING:
     from dagshift.runtime.flow import Flow
@@ -158,6 +167,16 @@ class NodePlan:
         done: the task's run from an earlier attempt (resume): reused if it succeeded.
         graph: for a branch, the flow's bare edges (to keep tasks downstream of the choice).
         descendants: for a short-circuit, every task downstream of it.
+        setups: the task's relevant setups further upstream (not among ``upstream``), whose
+            runs the node also gets, after its upstream ones.
+        upstream_setups: which of ``upstream`` are setup tasks (for a teardown's rule).
+        teardowns: teardown tasks downstream of a short-circuit (which never skips them).
+        aligned: for a task of a mapped task group, the upstream tasks of the same group,
+            followed index by index (see :mod:`dagshift.runtime.group_mapping`).
+        group_inputs: the tasks whose results the group is mapped over, whose runs the node
+            also gets (after the setups') without their counting for its trigger rule.
+        feeds_mapping: in an Airflow DAG, tasks are mapped over this (unmapped) task's result,
+            which must then be a list, tuple or dict, else this task fails (as in Airflow).
     """
 
     task_id: str
@@ -167,6 +186,12 @@ class NodePlan:
     done: TaskRun | None = None
     graph: nx.DiGraph | None = None
     descendants: frozenset[str] | None = None
+    setups: tuple[str, ...] = ()
+    upstream_setups: frozenset[str] = frozenset()
+    teardowns: frozenset[str] = frozenset()
+    aligned: frozenset[str] = frozenset()
+    group_inputs: tuple[str, ...] = ()
+    feeds_mapping: bool = False
 
     def __repr__(self) -> str:
         return f"NodePlan({self.task_id!r})"
@@ -196,6 +221,8 @@ def node_key(flow_name: str, task_id: str, suffix: str = "") -> str:
 def _strip(value: Any) -> Any:
     if isinstance(value, TaskRef):
         return ResultRef(value.task_id, value.selector)
+    if isinstance(value, Derived):
+        return Derived(value.combine, tuple(_strip(v) for v in value.inputs))
     as_ref = getattr(type(value), "__dagshift_ref__", None)
     if as_ref is not None:  # another API's placeholder (an Airflow XComArg)
         return _strip(as_ref(value))
@@ -214,7 +241,12 @@ def _planned(node: TaskNode) -> TaskNode:
     spec = node.map_spec
     if spec is not None:
         spec = MapSpec(_strip(spec.partial), _strip(spec.expand), _strip(spec.expand_kwargs))
-    return replace(node, args=_strip(node.args), kwargs=_strip(node.kwargs), map_spec=spec)
+    meta = node.meta
+    if "group_map" in meta:
+        meta = {**meta, "group_map": meta["group_map"].stripped(_strip)}
+    return replace(
+        node, args=_strip(node.args), kwargs=_strip(node.kwargs), map_spec=spec, meta=meta
+    )
 
 
 def to_dask_graph(
@@ -244,7 +276,10 @@ def to_dask_graph(
             execute_node,
             plan,
             run_arg,
-            [node_key(flow.name, u, suffix) for u in plan.upstream],
+            [
+                node_key(flow.name, u, suffix)
+                for u in plan.upstream + plan.setups + plan.group_inputs
+            ],
         )
     return dsk
 
@@ -257,9 +292,26 @@ def _plans(flow: Flow) -> list[NodePlan]:
         return cached[1]
     bare: nx.DiGraph | None = None
     plans = []
+    setups, teardowns = roles(flow.graph, {t: flow.get_task(t).options for t in flow.graph})
+    mapped_over = _mapped_over(flow) if flow.meta.get("airflow_dag") else set()
     for task_id in flow.topological_order():
         node = flow.get_task(task_id)
         extra: dict[str, Any] = {}
+        group = node.meta.get("group_map")
+        if group is not None:
+            extra["aligned"] = frozenset(
+                u
+                for u in flow.upstream_ids(task_id)
+                if getattr(flow.get_task(u).meta.get("group_map"), "group_id", None)
+                == group.group_id
+            )
+            sources = refs_of([group.expand, group.expand_kwargs])
+            extra["group_inputs"] = tuple(dict.fromkeys(r.task_id for r in sources))
+        if task_id in mapped_over and node.map_spec is None and "group_map" not in node.meta:
+            extra["feeds_mapping"] = True
+        if setups:
+            extra["setups"] = indirect_setups(flow.graph, task_id, setups, teardowns)
+            extra["upstream_setups"] = frozenset(flow.upstream_ids(task_id)) & setups
         if node.kind == "branch":
             if bare is None:
                 bare = nx.DiGraph(list(flow.graph.edges))
@@ -270,6 +322,7 @@ def _plans(flow: Flow) -> list[NodePlan]:
             extra["graph"] = bare
         elif node.kind == "short_circuit":
             extra["descendants"] = frozenset(nx.descendants(flow.graph, task_id))
+            extra["teardowns"] = frozenset(teardowns)
         plans.append(
             NodePlan(
                 task_id,
@@ -289,6 +342,9 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
     node = plan.node
     for upstream in upstream_runs:  # on a cluster, the node's own copy of the run learns them
         run.info.task_runs.setdefault(upstream.task_id, upstream)
+    ends = len(plan.upstream), len(plan.upstream) + len(plan.setups)
+    setup_runs, group_input_runs = upstream_runs[ends[0] : ends[1]], upstream_runs[ends[1] :]
+    upstream_runs = upstream_runs[: ends[0]]
     forced = _union_skips(upstream_runs)
     done = plan.done
     if done is not None and done.state == SUCCESS:
@@ -310,13 +366,20 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
             plan.task_id, SKIPPED, "skipped by a branch or short-circuit upstream", forced
         )
     else:
-        verdict = decide(node.trigger_rule, _upstream_states(upstream_runs))
+        verdict = decide_setups(_upstream_states(setup_runs))
+        why = "a setup task upstream did not succeed"
+        if verdict is None:
+            direct_setups = [u for u in upstream_runs if u.task_id in plan.upstream_setups]
+            # a mapped group's task follows the same group's tasks index by index (later)
+            whole = [u for u in upstream_runs if u.task_id not in plan.aligned]
+            states, setup_states = _upstream_states(whole), _upstream_states(direct_setups)
+            verdict = decide(node.trigger_rule, states, setup_states)
+            why = f"trigger rule {node.trigger_rule} not met"
         if verdict is not None:
-            task_run = TaskRun.not_run(
-                plan.task_id, verdict, f"trigger rule {node.trigger_rule} not met", forced
-            )
+            task_run = TaskRun.not_run(plan.task_id, verdict, why, forced)
         else:
-            task_run = _run_watched(plan, run, {u.task_id: u for u in upstream_runs}, forced)
+            results = {u.task_id: u for u in group_input_runs + upstream_runs}
+            task_run = _run_watched(plan, run, results, forced)
     run.info.task_runs[plan.task_id] = task_run
     for listener in run.listeners:
         listener(task_run)
@@ -387,6 +450,8 @@ def _resolve(value: Any, results: Mapping[str, TaskRun], params: Mapping[str, An
         return out
     if isinstance(value, ParameterRef):
         return params[value.name]
+    if isinstance(value, Derived):  # XComArg.map / zip / concat
+        return value.combine(*(_resolve(v, results, params) for v in value.inputs))
     if isinstance(value, list):
         return [_resolve(v, results, params) for v in value]
     if isinstance(value, tuple):
@@ -406,6 +471,11 @@ def _run_task(
     node = plan.node
     params = run.info.params
     start = time.time()
+    if "group_map" in node.meta:
+        task_run = _run_group_mapped(plan, run.info, results)
+        task_run.start = start
+        task_run.skip = task_run.skip | forced
+        return task_run
     try:
         if node.map_spec is None:
             calls = [
@@ -445,6 +515,9 @@ def _expand(node: TaskNode, results: Mapping[str, TaskRun], params: Mapping[str,
 
 
 def _as_list(name: str, value: Any) -> list[Any]:
+    lazy = elements(value)  # XComArg.map / zip / concat: each element read in its own run
+    if lazy is not None:
+        return lazy
     if isinstance(value, Mapping):
         return list(value.items())
     if isinstance(value, list | tuple | range):
@@ -478,6 +551,76 @@ def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
     )
 
 
+def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskRun]) -> TaskRun:
+    """A task of a mapped task group: one instance per element of the group's input, each
+    deciding on its own index of the upstream tasks of the same group."""
+    node, params = plan.node, info.params
+    start = time.time()
+    sources = [results[t].state for t in plan.group_inputs if t in results]
+    if any(state != SUCCESS for state in sources):  # nothing to map over: as Airflow, the
+        # group's tasks take the input's fate, whatever their trigger rule
+        failed = {FAILED, UPSTREAM_FAILED} & set(sources)
+        why = "the input its task group is mapped over did not succeed"
+        return TaskRun.not_run(plan.task_id, UPSTREAM_FAILED if failed else SKIPPED, why)
+    try:
+        inputs = element_inputs(node.meta["group_map"], lambda v: _resolve(v, results, params))
+    except Exception as exc:
+        return _failed(plan.task_id, exc, 0, start)
+    if not inputs:
+        return TaskRun.not_run(plan.task_id, SKIPPED, "its task group is mapped over nothing")
+    whole = _upstream_states([results[t] for t in plan.upstream if t not in plan.aligned])
+    runs = []
+    for i, element in enumerate(inputs):
+        here = {t: (at_index(r, i) if t in plan.aligned else r) for t, r in results.items()}
+        verdict = decide(node.trigger_rule, whole + [here[t].state for t in plan.aligned])
+        if verdict is not None:
+            runs.append(TaskRun.not_run(plan.task_id, verdict, "trigger rule not met"))
+            continue
+        try:
+            args = _resolve(substitute(node.args, element), here, params)
+            kwargs = _resolve(substitute(node.kwargs, element), here, params)
+        except Exception as exc:
+            runs.append(_failed(plan.task_id, exc, 0, start))
+            continue
+        runs.append(_attempts(plan, info, args, kwargs, i))
+    states = [r.state for r in runs]
+    first_error = next((r for r in runs if r.state == FAILED), None)
+    return TaskRun(
+        plan.task_id,
+        combined_state(states),
+        result=[r.result if r.state == SUCCESS else None for r in runs],
+        error=first_error.error if first_error else None,
+        traceback=first_error.traceback if first_error else None,
+        exception=first_error.exception if first_error else None,
+        tries=max(r.tries for r in runs),
+        end=time.time(),
+        pushed={"__map_states__": states, "__map_results__": [r.result for r in runs]},
+    )
+
+
+def _mapped_over(flow: Flow) -> set[str]:
+    """The tasks whose results other tasks (or mapped task groups) are mapped over."""
+    found: set[str] = set()
+    for task_id in flow.graph:
+        node = flow.get_task(task_id)
+        group = node.meta.get("group_map")
+        sources: list[Any] = []
+        if node.map_spec is not None:
+            sources += [node.map_spec.expand, node.map_spec.expand_kwargs]
+        if group is not None:
+            sources += [group.expand, group.expand_kwargs]
+        found |= {ref.task_id for ref in refs_of(sources)}
+    return found
+
+
+def _check_mappable(value: Any) -> None:
+    """Airflow's check on a result that tasks are mapped over (its task runner's messages)."""
+    if value is None:
+        raise TypeError("did not push XCom for task mapping")
+    if not isinstance(value, Sequence | dict) or isinstance(value, str | bytes | bytearray):
+        raise TypeError(f"unmappable return type {type(value).__qualname__!r}")
+
+
 def _retry_delay(options: Mapping[str, Any], tries: int) -> float:
     delay: timedelta = options["retry_delay"] or timedelta(0)
     if options["retry_exponential_backoff"]:
@@ -508,7 +651,9 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         try:
             with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
                 _callback(options.get("on_execute"), None, None)
-                result = _call(node, args, kwargs, options["timeout"])
+                result = _call(node, args, realize(kwargs), options["timeout"])
+            if plan.feeds_mapping:
+                _check_mappable(result)
         except SkipTask as exc:
             task_run = TaskRun(plan.task_id, SKIPPED, tries=tries, message=str(exc) or None)
             _callback(options.get("on_skipped"), None, task_run)
@@ -605,6 +750,7 @@ def _decide_skips(plan: NodePlan, node: TaskNode, task_run: TaskRun) -> None:
             skip = set(plan.descendants or ())
         else:
             skip = set(downstream)
+        skip -= plan.teardowns  # as Airflow's ShortCircuitOperator, which never skips them
     else:
         skip = set()
     if skip:
@@ -708,6 +854,17 @@ def resolve_params(flow: Flow, parameters: Mapping[str, Any] | None) -> dict[str
     return params
 
 
+def _run_leaves(flow: Flow) -> list[str]:
+    """The tasks whose states decide the run's: its leaves, teardowns aside (see
+    :func:`dagshift.runtime.setup_teardown.effective_leaves`)."""
+    options = {t: flow.get_task(t).options for t in flow.graph}
+    _, teardowns = roles(flow.graph, options)
+    if not teardowns:
+        return flow.leaves()
+    fail_run = {t for t in teardowns if options[t].get("fails_run")}
+    return effective_leaves(flow.graph, teardowns, fail_run)
+
+
 def run_flow(
     flow: Flow,
     parameters: Mapping[str, Any] | None = None,
@@ -802,7 +959,7 @@ def run_flow(
         if timer is not None:
             timer.cancel()
     tasks = {tr.task_id: tr for tr in task_runs}
-    leaves = [tasks[t].state for t in flow.leaves()]
+    leaves = [tasks[t].state for t in _run_leaves(flow)]
     cancelled = any(tr.state == CANCELLED for tr in task_runs)
     timed_out = any(tr.message == TIMED_OUT for tr in task_runs)
     result = FlowRun(

@@ -92,6 +92,8 @@ def _import(path: Path) -> list[Flow]:
     try:
         with collecting() as found:
             spec.loader.exec_module(module)
+        for flow in found:  # what a flow does once its file ran (the shim's DAG: validate)
+            flow.loaded()
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise LoadError(path, exc.lineno, f"syntax error: {exc.msg}") from exc
@@ -104,10 +106,7 @@ def _import(path: Path) -> list[Flow]:
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(module)
-    flows = _unique(found)
-    for flow in flows:
-        flow.loaded()
-    return flows
+    return _unique(found)
 
 
 def _unique(flows: list[Flow]) -> list[Flow]:

@@ -42,6 +42,7 @@ TRIGGER_RULES = (
     "none_skipped",
     "always",
     "all_done_min_one_success",
+    "all_done_setup_success",
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "UPSTREAM_FAILED",
     "TaskRun",
     "decide",
+    "decide_setups",
     "run_state",
     "validate_trigger_rule",
 ]
@@ -67,11 +69,16 @@ def validate_trigger_rule(rule: Any) -> str:
     return value
 
 
-def decide(rule: str, upstream_states: Iterable[str]) -> str | None:
+def decide(
+    rule: str, upstream_states: Iterable[str], setup_states: Iterable[str] = ()
+) -> str | None:
     """Decide a task's fate from its trigger rule and its upstream tasks' final states.
 
     Returns ``None`` if the task should run, otherwise the state it is given without running
-    (``skipped`` or ``upstream_failed``).
+    (``skipped`` or ``upstream_failed``). ``setup_states`` are the states of the direct
+    upstream tasks that are setup tasks (also counted in ``upstream_states``): a teardown's
+    rule, ``all_done_setup_success``, runs it once everything upstream is done, unless it has
+    setups upstream and none succeeded (``upstream_failed``) or all skipped (``skipped``).
 
     >>> decide("all_success", ["success", "skipped"])
     'skipped'
@@ -113,11 +120,27 @@ def decide(rule: str, upstream_states: Iterable[str]) -> str | None:
         return UPSTREAM_FAILED if success == 0 else None
     if rule == "none_skipped":
         return SKIPPED if skipped else None
+    if rule == "all_done_setup_success":
+        setups = Counter(setup_states)
+        if sum(setups.values()) and setups[SKIPPED] == sum(setups.values()):
+            return SKIPPED
+        return UPSTREAM_FAILED if sum(setups.values()) and not setups[SUCCESS] else None
     if rule == "all_done_min_one_success":
         if skipped:
             return SKIPPED
         return UPSTREAM_FAILED if success == 0 else None
     raise ValueError(f"unknown trigger rule {rule!r}")
+
+
+def decide_setups(indirect_setup_states: Iterable[str]) -> str | None:
+    """A work task's fate from its relevant setups that are not its direct upstream tasks
+    (Airflow's setup constraint, checked before the trigger rule): ``upstream_failed`` when
+    one failed, ``skipped`` when one skipped, ``None`` (go on to the trigger rule) when all
+    succeeded."""
+    states = set(indirect_setup_states)
+    if states & {FAILED, UPSTREAM_FAILED}:
+        return UPSTREAM_FAILED
+    return SKIPPED if SKIPPED in states else None
 
 
 def run_state(leaf_states: Iterable[str]) -> str:

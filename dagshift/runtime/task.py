@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dagshift.runtime.active import current_flow
+from dagshift.runtime.derived import Derived
 from dagshift.runtime.state import validate_trigger_rule
 
 if TYPE_CHECKING:
@@ -68,8 +69,12 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # the history records an event of each. ``inlets``: the assets it reads (Airflow's lineage: no
 # effect on a run). Both kept in the node's meta, as the documentation is.
 # ``pool`` and ``pool_slots``: the slots the task holds while it runs (dagshift.runtime.pools).
+# ``setup``, ``teardown`` (and ``fails_run``: a teardown whose failure fails the run, Airflow's
+# ``on_failure_fail_dagrun``) mark Airflow's setup and teardown tasks, see
+# :mod:`dagshift.runtime.setup_teardown`.
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets", "inlets"}
-OPTIONAL_OPTIONS = frozenset({"params", "pool", "pool_slots"}) | META_OPTIONS
+ROLE_OPTIONS = frozenset({"setup", "teardown", "fails_run"})
+OPTIONAL_OPTIONS = frozenset({"params", "pool", "pool_slots"}) | META_OPTIONS | ROLE_OPTIONS
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -421,11 +426,14 @@ def _collect(obj: Any, found: list[TaskRef]) -> None:
         for key, value in obj.items():
             _collect(key, found)
             _collect(value, found)
+    elif isinstance(obj, Derived):
+        for item in obj.inputs:
+            _collect(item, found)
     else:
         # Placeholders of other APIs (an Airflow XComArg or operator in a mixed flow).
         as_ref = getattr(type(obj), "__dagshift_ref__", None)
         if as_ref is not None:
-            found.append(as_ref(obj))
+            _collect(as_ref(obj), found)
 
 
 def _decorate(kind: str, fn: Callable[..., Any] | None, options: dict[str, Any]):

@@ -28,10 +28,7 @@ FIXTURES = sorted((ROOT / "fixtures" / "dags").glob("*.py"))
 DATE = "2024-01-15"
 
 # Files left out, with the reason.
-EXCLUDED: dict[str, str] = {
-    "af3_xcomarg_map_zip": "XComArg .map()/.zip() are converted by no rule (the DAG stays, DS092) "
-    "and the compat shim does not provide them, so the original does not load in dagshift either",
-}
+EXCLUDED: dict[str, str] = {}
 
 try:
     from tests.oracle.test_fixture_dags_in_airflow import ENV, ENV_FOR, EXPECTED

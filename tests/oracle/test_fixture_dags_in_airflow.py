@@ -747,6 +747,152 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af2_xcomarg_lazy": {
+        "af2_xcomarg_lazy": (
+            S,
+            {
+                "checked": (F, [10, 20, None, None]),
+                "after_checked": (S, "ran"),
+                "skipping": (S, [1, 2, 3, None]),
+                "after_skipping": K,
+                "chained": (S, ["A!", "B!"]),
+                "zipped_fill": (S, [[1, "a"], [2, "b"], [3, "-"], [4, "-"]]),
+                "concat": (S, ["a", "b", "k1", "k2", 1, 2, 3, 4]),
+                "over_mapped": (S, [3, 5, 7]),
+                "echo": (S, ["a", "b"]),
+                "plain": (S, [2, ["a", 1], [["a", 1], ["b", 2]]]),
+            },
+        )
+    },
+    "af2_mapped_task_groups": {
+        "af2_mapped_task_groups": (
+            S,
+            {
+                "per_item.check": (F, [10, None, 30]),
+                "per_item.after": (U, ["L:10", None, "L:30"]),
+                "per_item.cleanup": (S, ["clean", "clean", "clean"]),
+                "per_item.index_only": (S, [0, 1, 2]),
+                "collect": (S, ["L:10", "L:30"]),
+                "pair.add": (S, [3, 30]),
+                "from_map.show": (S, [100, 200, 300]),
+            },
+        ),
+        "af2_mapped_groups_input_fails": (F, {"guarded.check": U, "guarded.cleanup": U}),
+        "af2_mapped_groups_input_skips": (S, {"guarded.check": K, "guarded.cleanup": K}),
+        "af2_mapped_groups_input_empty": (S, {"guarded.check": K, "guarded.cleanup": K}),
+    },
+    "af2_subdag": {
+        "af2_subdag": (
+            S,
+            {"section-1": (S, None), "middle": (S, "middle 2024-01-15"), "section-2": S, "end": S},
+        ),
+        "af2_subdag.section-1": (S, {"section-1-task-0": (S, 0), "section-1-task-1": (S, 10)}),
+        "af2_subdag.section-2": (S, {"section-2-task-0": (S, 0), "section-2-task-1": (S, 10)}),
+    },
+    "legacy_110_subdag": {
+        "legacy_110_subdag": (S, {"first": S, "load": (S, None), "last": S}),
+        "legacy_110_subdag.load": (S, {"extract": (S, [1, 2])}),
+    },
+    "af2_mapping_inputs": {
+        "af2_mapping_inputs": (
+            F,
+            {
+                "number": F,
+                "over_number": U,
+                "nothing": F,
+                "over_nothing": U,
+                "text": F,
+                "over_text": U,
+                "number_for_map": F,
+                "over_mapped_number": U,
+                "partial_number": (S, [[1, 5], [2, 5]]),
+                "over_pair": (S, [[1, None], [2, None]]),
+                "number_for_group": F,
+                "group.inner": U,
+            },
+        )
+    },
+    "af2_setup_teardown": {
+        "af2_st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
+        "af2_st_teardown_fails": (S, {"broken_teardown": F}),
+        "af2_st_teardown_fails_the_run": (F, {"ok": S, "strict_teardown": F}),
+        "af2_st_setup_fails": (
+            F,
+            {"first": U, "second": U, "drop_cluster": U, "outside": (S, "ok")},
+        ),
+        "af2_st_short_circuit": (S, {"work": K, "drop_cluster": (S, "dropped cluster-1")}),
+        "af2_st_setup_skipped": (S, {"make_cluster": K, "second": K, "drop_cluster": K}),
+        "af2_st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
+        "af2_st_group_and_classic": (S, {"section.end": F, "next": S}),
+        "af2_st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
+    "af3_mapped_task_groups": {
+        "af3_mapped_task_groups": (
+            S,
+            {
+                "per_item.check": (F, [10, None, 30]),
+                "per_item.after": (U, ["L:10", None, "L:30"]),
+                "per_item.cleanup": (S, ["clean", "clean", "clean"]),
+                "per_item.index_only": (S, [0, 1, 2]),
+                "collect": (S, ["L:10", "L:30"]),
+                "pair.add": (S, [3, 30]),
+                "from_map.show": (S, [100, 200, 300]),
+            },
+        ),
+        "af3_mapped_groups_input_fails": (F, {"guarded.check": U, "guarded.cleanup": U}),
+        "af3_mapped_groups_input_skips": (S, {"guarded.check": K, "guarded.cleanup": K}),
+        "af3_mapped_groups_input_empty": (S, {"guarded.check": K, "guarded.cleanup": K}),
+    },
+    "af3_mapping_inputs": {
+        "af3_mapping_inputs": (
+            F,
+            {
+                "number": F,
+                "over_number": U,
+                "nothing": F,
+                "over_nothing": U,
+                "text": F,
+                "over_text": U,
+                "number_for_map": F,
+                "over_mapped_number": U,
+                "partial_number": (S, [[1, 5], [2, 5]]),
+                "over_pair": (S, [[1, None], [2, None]]),
+                "number_for_group": F,
+                "group.inner": U,
+            },
+        )
+    },
+    "af3_setup_teardown": {
+        "st_work_fails": (F, {"make_cluster": (S, "cluster-1"), "boom": F, "drop_cluster": S}),
+        "st_teardown_fails": (S, {"broken_teardown": F}),
+        "st_teardown_fails_the_run": (F, {"ok": S, "strict_teardown": F}),
+        "st_setup_fails": (
+            F,
+            {"first": U, "second": U, "drop_cluster": U, "outside": (S, "ok")},
+        ),
+        "st_short_circuit": (S, {"work": K, "drop_cluster": (S, "dropped cluster-1")}),
+        "st_setup_skipped": (S, {"make_cluster": K, "second": K, "drop_cluster": K}),
+        "st_context_manager": (S, {"two": (S, "ok ok"), "drop_cluster": S, "after": S}),
+        "st_group_and_classic": (S, {"section.end": F, "next": S}),
+        "st_nested": (F, {"inner_work": F, "inner_teardown": S, "outer_teardown": S}),
+    },
+    "af3_xcomarg_lazy": {
+        "af3_xcomarg_lazy": (
+            S,
+            {
+                "checked": (F, [10, 20, None, None]),
+                "after_checked": (S, "ran"),
+                "skipping": (S, [1, 2, 3, None]),
+                "after_skipping": K,
+                "chained": (S, ["A!", "B!"]),
+                "zipped_fill": (S, [[1, "a"], [2, "b"], [3, "-"], [4, "-"]]),
+                "concat": (S, ["a", "b", "k1", "k2", 1, 2, 3, 4]),
+                "over_mapped": (S, [3, 5, 7]),
+                "echo": (S, ["a", "b"]),
+                "plain": (S, [2, ["a", 1], [["a", 1], ["b", 2]]]),
+            },
+        )
+    },
     "af3_xcomarg_map_zip": {
         "af3_xcomarg_map_zip": (
             S,
@@ -893,6 +1039,15 @@ EXPECTED.update(RULES_EXPECTED)
 # 2.x-style files Airflow 3 still imports: (dag_id, task_id) -> (result on 2.11, result on 3.3)
 # where the two differ; every other state and result must be the same on both.
 ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
+    # airflow.decorators still imports on Airflow 3; mapped task groups run the same there
+    "af2_mapped_task_groups": {},
+    "af2_mapping_inputs": {},
+    "af2_xcomarg_lazy": {},
+    # setup/teardown run the same on both; only the falsy short-circuits' return values differ
+    "af2_setup_teardown": {
+        ("af2_st_short_circuit", "go"): (False, None),
+        ("af2_st_setup_skipped", "stop"): (False, None),
+    },
     # Airflow 3 stores no return value for a branch (also in af2_task_groups) or a falsy
     # short-circuit
     "af2_branching": {

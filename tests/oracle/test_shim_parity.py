@@ -83,8 +83,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_local_kubernetes_executor": _K8S,
     "example:example_params_ui_tutorial": "Airflow refuses the run: a required param, no default",
     "example:example_retry_policy": "out of scope: retry policies (Airflow 3.3), network",
-    "example:example_setup_teardown": "out of scope: setup and teardown tasks",
-    "example:example_setup_teardown_taskflow": "out of scope: setup and teardown tasks",
     "example:example_task_state_store": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_async": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_mapped": "out of scope: task state store (Airflow 3.3)",
@@ -128,9 +126,6 @@ EXCLUDED: dict[str, str] = {
     "provider:example_sensors/example_sensors/print_date_in_bash": (
         "not deterministic: prints the current time"
     ),
-    # --- what the shim does not do yet ---
-    "af3_xcomarg_map_zip": "shim: XComArg.map() / .zip() are not provided",
-    "example:example_dynamic_task_mapping": "shim: mapped task groups (@task_group .expand)",
 }
 
 # Examples that read template files beside them: Airflow's DAGs folder gets copies too.

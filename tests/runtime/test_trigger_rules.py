@@ -3,6 +3,8 @@
 The expected cells are written out by hand from Airflow 3's trigger_rule_dep.py (tests/oracle
 checks the same cells against real Airflow). R = the task runs, K = skipped,
 U = upstream_failed. Upstream states: S success, F failed, K skipped, U upstream_failed.
+A teardown's rule, all_done_setup_success, is all_done when no setup is upstream (its setup
+cells are in test_setup_teardown.py).
 """
 
 import pytest
@@ -24,6 +26,7 @@ none_failed_min_one_success  R U K U R U R U U U U K U U
 none_skipped                 R R K R R R K R R K R K K R
 always                       R R R R R R R R R R R R R R
 all_done_min_one_success     R U K U R R K R U K U K K U
+all_done_setup_success       R R R R R R R R R R R R R R
 """
 STATE = {"S": "success", "F": "failed", "K": "skipped", "U": "upstream_failed"}
 OUTCOME = {"R": None, "K": "skipped", "U": "upstream_failed"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Neither the converter nor the shim supports XComArg.map/.zip: the original cannot be loaded.
-NOT_VERIFIABLE = {"af3_xcomarg_map_zip.py": "XComArg.map() is not provided by the shim"}
+# Fixture files whose conversion cannot be verified, with the reason (none at the moment).
+NOT_VERIFIABLE: dict[str, str] = {}
 
 
 def _migrate(*args: str, cwd: Path = ROOT):
@@ -55,7 +55,7 @@ def test_every_conversion_of_the_fixture_dags_verifies(fixtures_report):
     assert set(differing) == set(NOT_VERIFIABLE), differing
     assert report["summary"]["differs"] == len(NOT_VERIFIABLE)
     assert report["summary"]["verified"] == len(checked) - len(NOT_VERIFIABLE)
-    assert code == 1  # a difference is a failure, as with --check
+    assert code == (1 if NOT_VERIFIABLE else 0)  # a difference is a failure, as with --check
     assert stdout == ""  # what verified tasks print stays off stdout
     assert "differ" in stderr.splitlines()[-1]
 

@@ -1,0 +1,105 @@
+"""Mapped task groups: every task of a group runs once per element of the group's input.
+
+Airflow's ``@task_group(...).expand(x=[...])`` maps a whole group: each task inside gets one
+instance per element (map index ``i``), the group's mapped arguments stand for element ``i``,
+and a task depends, index by index, on the tasks of the same group it follows: ``b[i]`` waits
+for ``a[i]`` alone, gets ``a[i]``'s result and follows its trigger rule over ``a[i]``'s state
+(and over the whole state of upstream tasks outside the group).
+
+Here a task of such a group is one node whose meta holds the group's :class:`GroupMap`; the
+executor asks :func:`element_inputs` for the elements, runs the node's body once per element,
+and sees upstream tasks of the same group through :func:`at_index`. Kept apart from the
+converter's (unmapped) task groups, which only prefix ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dagshift.runtime.derived import elements
+from dagshift.runtime.state import FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED, TaskRun
+
+__all__ = ["GroupMap", "MappedArg", "at_index", "combined_state", "element_inputs", "substitute"]
+
+
+@dataclass(frozen=True)
+class GroupMap:
+    """The input a group is mapped over: ``expand`` (name -> list, or a placeholder of one;
+    the elements are the product, as for a task) or ``expand_kwargs`` (a list of dicts)."""
+
+    group_id: str
+    expand: Mapping[str, Any] | None = None
+    expand_kwargs: Any = None
+
+    def stripped(self, strip: Callable[[Any], Any]) -> GroupMap:
+        """The same input with the definition-time placeholders made plain (for a plan)."""
+        return replace(self, expand=strip(self.expand), expand_kwargs=strip(self.expand_kwargs))
+
+
+@dataclass(frozen=True)
+class MappedArg:
+    """A mapped argument of the group: element ``i``'s value under ``key``."""
+
+    group_id: str
+    key: str
+
+
+def _listed(name: str, value: Any) -> list[Any]:
+    lazy = elements(value)
+    if lazy is not None:
+        return lazy
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, list | tuple | range):
+        return list(value)
+    raise TypeError(f"cannot map a task group over {name}={value!r}: give a list, tuple or dict")
+
+
+def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[str, Any]]:
+    """One ``{key: value}`` per map index, from the resolved input."""
+    if spec.expand is not None:
+        values = resolve(spec.expand)
+        names = list(values)
+        lists = [_listed(n, values[n]) for n in names]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
+    combos = _listed("expand_kwargs", resolve(spec.expand_kwargs))
+    for combo in combos:
+        if not isinstance(combo, Mapping):
+            raise TypeError(f"expand_kwargs() needs mappings of arguments, got {combo!r}")
+    return [dict(c) for c in combos]
+
+
+def substitute(value: Any, element: Mapping[str, Any]) -> Any:
+    """``value`` with the group's mapped arguments replaced by this element's values."""
+    if isinstance(value, MappedArg):
+        return element[value.key]
+    if isinstance(value, list):
+        return [substitute(v, element) for v in value]
+    if isinstance(value, tuple):
+        return tuple(substitute(v, element) for v in value)
+    if isinstance(value, dict):
+        return {k: substitute(v, element) for k, v in value.items()}
+    return value
+
+
+def at_index(upstream: TaskRun, index: int) -> TaskRun:
+    """An upstream task of the same group as its instance ``index`` (its whole run when it
+    never ran as a mapped task)."""
+    states = upstream.pushed.get("__map_states__") if upstream.pushed else None
+    if not states:
+        return upstream
+    results = upstream.pushed["__map_results__"]
+    return TaskRun(upstream.task_id, states[index], result=results[index])
+
+
+def combined_state(states: list[str]) -> str:
+    """A mapped task's one state, as its downstream tasks and the run see it."""
+    for state in (FAILED, UPSTREAM_FAILED):
+        if state in states:
+            return state
+    if SUCCESS in states:
+        return SUCCESS
+    return states[0] if states else SKIPPED
