@@ -31,6 +31,7 @@ from dagshift.converter.rules.task_groups import (
     rewrite_outside,
 )
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
+from dagshift.converter.shadowing import shadowed
 from dagshift.converter.walk import holding, nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
@@ -349,9 +350,11 @@ def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
 
 def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst.Name]:
     heads = {n.partition(".")[0] for n in info.names}
-    return [
+    found = [
         node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
     ]
+    local = shadowed(info.module, found)  # a function's own `dag` parameter is no airflow name
+    return [node for node in found if id(node) not in local]
 
 
 def convert_source(source: str, syntax: ast.Module | None = None) -> Result:

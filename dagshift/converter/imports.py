@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 
 from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
+from dagshift.converter.shadowing import shadowed
 from dagshift.converter.walk import nodes
 
 __all__ = ["USES", "Bindings", "finish_imports"]
@@ -18,8 +19,12 @@ __all__ = ["USES", "Bindings", "finish_imports"]
 USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",)}
 
 
-def _referenced(module: cst.Module) -> set[str]:
-    return {node.value for node in nodes(module, USES) if type(node) is cst.Name}
+def _referenced(module: cst.Module, airflow: set[str]) -> set[str]:
+    """Names the module refers to; an airflow name (in ``airflow``) only where it is not a
+    function's own binding of the same name (a callback's ``dag`` parameter)."""
+    found = [node for node in nodes(module, USES) if type(node) is cst.Name]
+    local = shadowed(module, [node for node in found if node.value in airflow])
+    return {node.value for node in found if id(node) not in local}
 
 
 class Bindings:
@@ -135,7 +140,7 @@ def finish_imports(
 ) -> cst.Module:
     """Drop airflow imports no longer used; add ``from dagshift import <needs>`` and modules
     (``have``: the names the file binds)."""
-    used = _referenced(module)
+    used = _referenced(module, {local.partition(".")[0] for local in names})
     needs = set(needs) - _imported_from_dagshift(module)  # a file converted before has some
     new_lines = [f"import {m}\n" for m in sorted(modules) if m not in have]
     if needs:

@@ -120,6 +120,17 @@ def test_a_function_also_called_as_a_plain_function_is_wrapped_not_decorated(
     assert flows["wrapped"].run(logical_date=DAY).tasks["total"].result == 6
 
 
+def test_a_function_binding_an_airflow_name_itself_converts_and_runs(tmp_path: Path) -> None:
+    # `def on_miss(dag, ...)`, `lambda dag:`, `[dag for dag in ...]` read their own `dag`
+    flows = _flows("shadowing/parameter_named_like_an_import", tmp_path)
+    assert flows["shadowed"].run(logical_date=DAY).tasks["hello"].result == "dag aC"
+    assert "airflow" not in convert_source(_case("shadowing/parameter_named_like_an_import")).code
+    # the import itself, read by a function or rebound through `global`, stays with a TODO
+    kept = convert_source(_case("shadowing/import_read_by_a_function_kept"))
+    assert [(f.code, f.line) for f in kept.findings] == [("DS002", 7), ("DS002", 11), ("DS002", 12)]
+    assert "from airflow.decorators import dag" in kept.code
+
+
 def test_one_dag_converts_while_the_other_stays_with_its_todo(tmp_path: Path) -> None:
     result = convert_source(_case("dag_definition/one_dag_kept_one_converted"))
     assert result.status == "partial"
