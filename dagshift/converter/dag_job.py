@@ -21,7 +21,7 @@ import libcst.matchers as m
 from dagshift.converter.constants import Constants
 from dagshift.converter.model import Unsupported, all_names, first_name
 from dagshift.converter.names import qualified
-from dagshift.converter.pull_sources import may_be_a_task, other_task_ids
+from dagshift.converter.pull_sources import may_be_a_task, other_task_ids, taskflow_producer
 from dagshift.converter.rules import (
     REGISTRY,
     Rule,
@@ -86,6 +86,7 @@ class _Producer:
     index: float
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
+    taskflow: bool = False  # a TaskFlow task (pull_sources.taskflow_producer): no keys known
 
 
 @dataclass
@@ -153,6 +154,11 @@ class DagJob:
             walk(stmt, analyzer)
             self._producer(stmt, index)
             self._grouped_producers(stmt, index)
+            found = taskflow_producer(self, stmt)
+            if found is not None:
+                self.producers.setdefault(
+                    found[1], _Producer(found[0], index, set(), taskflow=True)
+                )
         if group_functions(self):  # the ids of their tasks are not known statically
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
@@ -281,6 +287,8 @@ class DagJob:
             raise Unsupported(
                 node, "DS079", f"a pull by key= from {task_id!r}, an operator that stays"
             )
+        if producer.taskflow:
+            raise Unsupported(node, "DS076", f"a pull by key= from {task_id!r}, a TaskFlow task")
         if pull.key not in producer.pushes:
             return default
         # a pushed key is a named output of the task, apart from its result

@@ -56,7 +56,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
-        ("xcom/pull_from_a_taskflow_task_kept", [("DS076", 18)]),
+        ("xcom/pull_from_a_repeated_taskflow_task_kept", [("DS076", 19)]),
         ("xcom/pull_from_an_operator_in_an_if_kept", [("DS076", 20)]),
         ("xcom/pull_from_an_operator_in_a_for_kept", [("DS076", 16)]),
         ("xcom/pull_from_an_unbound_operator_kept", [("DS076", 16)]),
@@ -133,6 +133,18 @@ def test_a_function_binding_an_airflow_name_itself_converts_and_runs(tmp_path: P
     kept = convert_source(_case("shadowing/import_read_by_a_function_kept"))
     assert [(f.code, f.line) for f in kept.findings] == [("DS002", 7), ("DS002", 11), ("DS002", 12)]
     assert "from airflow.decorators import dag" in kept.code
+
+
+def test_a_pull_from_a_taskflow_task_gets_its_result_and_one_by_key_keeps_the_dag(
+    tmp_path: Path,
+) -> None:
+    flow, run = _run("xcom/pull_from_a_taskflow_task", tmp_path)
+    assert run.tasks["show"].result == 3
+    # what a TaskFlow task pushes is not known statically: a pull by key stays (DS076)
+    by_key = _case("xcom/pull_from_a_taskflow_task").replace(
+        'task_ids="extract")', 'task_ids="extract", key="extra")'
+    )
+    assert [(f.code, f.line) for f in convert_source(by_key).findings] == [("DS076", 18)]
 
 
 def test_one_dag_converts_while_the_other_stays_with_its_todo(tmp_path: Path) -> None:
