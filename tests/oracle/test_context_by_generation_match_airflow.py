@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from dagshift.converter.convert import convert_source
-from tests.oracle.harness import ROOT, airflow_run_many
+from tests.oracle.harness import ROOT, airflow_run, airflow_run_many
+from tests.oracle.test_shim_parity import DAGSHIFT, dagshift_run
 
 pytestmark = pytest.mark.oracle
 
@@ -40,3 +41,48 @@ def test_airflow_3_fails_a_task_reading_execution_date_and_its_dag_stays(tmp_pat
         result = convert_source(_source(case))
         assert result.status == "partial", case
         assert [f.code for f in result.findings] == [code], case
+
+
+_TI_DATES = """
+import pendulum
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+
+def by_execution_date(ti):
+    return str(ti.execution_date)
+
+
+def by_logical_date(ti):
+    return str(ti.logical_date)
+
+
+def from_the_context(logical_date):
+    return str(logical_date)
+
+
+with DAG("ti_dates3", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+    PythonOperator(task_id="by_execution_date", python_callable=by_execution_date)
+    PythonOperator(task_id="by_logical_date", python_callable=by_logical_date)
+    PythonOperator(task_id="from_the_context", python_callable=from_the_context)
+"""
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_the_shim_gives_an_airflow_3_task_instance_no_dates_as_airflow_3_3(tmp_path):
+    # Airflow 3.3's RuntimeTaskInstance has neither execution_date nor logical_date (2.11's has
+    # both): the task fails there; the date is in the context
+    path = tmp_path / "af3_ti_dates.py"
+    path.write_text(_TI_DATES)
+    airflow = airflow_run(path, "2024-01-15", generation="3")["ti_dates3"]["tasks"]
+    assert {t: r["state"] for t, r in airflow.items()} == {
+        "by_execution_date": "failed",
+        "by_logical_date": "failed",
+        "from_the_context": "success",
+    }
+    run, stderr = dagshift_run(path, {}, tmp_path)
+    assert run is not None, stderr
+    tasks = run["ti_dates3"]["tasks"]
+    assert {t: r["state"] for t, r in tasks.items()} == {t: r["state"] for t, r in airflow.items()}
+    assert tasks["from_the_context"]["result"] == airflow["from_the_context"]["result"]
