@@ -113,10 +113,11 @@ class TaskInstance:
         self.map_index = current.map_index
         self.try_number = current.try_number
         self.max_tries = getattr(task, "retries", 0) or 0
-        self.logical_date = current.run.logical_date
-        self.execution_date = current.run.logical_date
         self.hostname = _HOSTNAME
         self._generation = generation_of(task)
+        if self._generation != "3":  # Airflow 3's task instance has neither
+            self.logical_date = current.run.logical_date
+            self.execution_date = current.run.logical_date
         self.state = "running"
 
     @property

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from dagshift.compat.dag_callbacks import DagCallback
 from dagshift.compat.exceptions import AirflowException, DuplicateTaskIdFound, ParamValidationError
 from dagshift.compat.relatives import DependencyMixin
 from dagshift.runtime.context import to_datetime
@@ -72,6 +73,8 @@ class DagFlow(Flow):
             data_interval="point" if dag.generation == "3" else "previous",
             run_timeout=dag.extra_arguments.get("dagrun_timeout"),
             airflow_dag=True,
+            on_success=DagCallback(dag, success=True),
+            on_failure=DagCallback(dag, success=False),
         )
 
     def loaded(self) -> None:

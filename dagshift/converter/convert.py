@@ -31,7 +31,8 @@ from dagshift.converter.rules.task_groups import (
     rewrite_outside,
 )
 from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
-from dagshift.converter.walk import holding, nodes, parameter_uses, walk
+from dagshift.converter.shadowing import shadowed
+from dagshift.converter.walk import holding, nodes, walk
 
 __all__ = ["Finding", "Result", "convert_source"]
 
@@ -381,10 +382,8 @@ def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst
     found = [
         node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
     ]
-    if found and info.parameters & heads:  # `def callback(dag, ...)`: not airflow's `dag`
-        own = parameter_uses(root, heads)
-        found = [node for node in found if id(node) not in own]
-    return found
+    local = shadowed(info.module, found)  # a function's own `dag` parameter is no airflow name
+    return [node for node in found if id(node) not in local]
 
 
 def convert_source(source: str, syntax: ast.Module | None = None) -> Result:

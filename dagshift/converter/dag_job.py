@@ -21,6 +21,7 @@ import libcst.matchers as m
 from dagshift.converter.constants import Constants
 from dagshift.converter.model import Unsupported, all_names, first_name
 from dagshift.converter.names import qualified
+from dagshift.converter.pull_sources import may_be_a_task, other_task_ids, taskflow_producer
 from dagshift.converter.rules import (
     REGISTRY,
     Rule,
@@ -89,6 +90,7 @@ class _Producer:
     index: float
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
+    taskflow: bool = False  # a TaskFlow task (pull_sources.taskflow_producer): no keys known
 
 
 @dataclass
@@ -110,6 +112,8 @@ class DagJob:
     dynamic_ids: bool = False
     group_items: set[int] | None = None  # TaskGroup(...) calls that are `with` items
     nested_index: dict[int, float] = field(default_factory=dict)  # statements in groups
+    producer_calls: set[int] = field(default_factory=set)  # operator calls bound to a name
+    _other_ids: set[str] | None = None  # ids other tasks may have (pull_sources.py)
     _referenced: set[str] | None = None
     _bridged_names: set[str] | None = None
 
@@ -157,6 +161,11 @@ class DagJob:
             walk(stmt, analyzer)
             self._producer(stmt, index)
             self._grouped_producers(stmt, index)
+            found = taskflow_producer(self, stmt)
+            if found is not None:
+                self.producers.setdefault(
+                    found[1], _Producer(found[0], index, set(), taskflow=True)
+                )
         if group_functions(self):  # the ids of their tasks are not known statically
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
@@ -227,6 +236,7 @@ class DagJob:
         if rule_plan is None:
             return
         plan = rule_plan[1]
+        self.producer_calls.add(id(stmt.body[0].value))
         var = stmt.body[0].targets[0].target.value
         bridged = getattr(plan, "bridged", False)
         (self.bridged_vars if bridged else self.task_vars).add(var)
@@ -264,7 +274,16 @@ class DagJob:
         if producer is None:
             if self.dynamic_ids or pull.many:
                 raise Unsupported(node, "DS077", f"pull from {task_id!r}: no task of that id here")
-            return default
+            if self._other_ids is None:
+                self._other_ids = other_task_ids(self)
+            if may_be_a_task(task_id, self._other_ids):  # its value is not None in Airflow
+                raise Unsupported(
+                    node,
+                    "DS076",
+                    f"pull from {task_id!r}, which may be a task not matched to its value "
+                    "(a TaskFlow task, or an operator made in an if/for block or not bound)",
+                )
+            return default  # no such task in the DAG: Airflow pulls None too
         if producer.index >= index:
             raise Unsupported(
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
@@ -276,6 +295,8 @@ class DagJob:
             raise Unsupported(
                 node, "DS079", f"a pull by key= from {task_id!r}, an operator that stays"
             )
+        if producer.taskflow:
+            raise Unsupported(node, "DS076", f"a pull by key= from {task_id!r}, a TaskFlow task")
         if pull.key not in producer.pushes:
             return default
         # a pushed key is a named output of the task, apart from its result

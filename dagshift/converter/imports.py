@@ -9,7 +9,8 @@ from __future__ import annotations
 import libcst as cst
 
 from dagshift.converter.names import TASK_DECORATORS, is_airflow_import
-from dagshift.converter.walk import nodes, parameter_uses
+from dagshift.converter.shadowing import shadowed
+from dagshift.converter.walk import nodes
 
 __all__ = ["USES", "Bindings", "finish_imports"]
 
@@ -18,18 +19,12 @@ __all__ = ["USES", "Bindings", "finish_imports"]
 USES = {cst.Import: (), cst.ImportFrom: (), cst.Attribute: ("value",), cst.Arg: ("value",)}
 
 
-def _referenced(module: cst.Module, heads: set[str] = frozenset()) -> set[str]:
-    """Names the module refers to; a function's parameter named like one of ``heads`` (the
-    airflow imports) is no reference to the import."""
-    found: list[cst.Name] = []
-    shadowing = False
-    for node in nodes(module, USES):
-        if type(node) is cst.Name:
-            found.append(node)
-        elif type(node) is cst.Param and node.name.value in heads:
-            shadowing = True
-    skip = parameter_uses(module, set(heads)) if shadowing else set()
-    return {node.value for node in found if id(node) not in skip}
+def _referenced(module: cst.Module, airflow: set[str]) -> set[str]:
+    """Names the module refers to; an airflow name (in ``airflow``) only where it is not a
+    function's own binding of the same name (a callback's ``dag`` parameter)."""
+    found = [node for node in nodes(module, USES) if type(node) is cst.Name]
+    local = shadowed(module, [node for node in found if node.value in airflow])
+    return {node.value for node in found if id(node) not in local}
 
 
 class Bindings:

@@ -984,16 +984,18 @@ def _run_callbacks(flow: Flow, info: RunInfo, state: str) -> None:
     fns = {SUCCESS: flow.on_success, FAILED: flow.on_failure}.get(state)
     if not fns:
         return
+    # the run stays current while they run: a callback may read it (current_task().run), as
+    # the compat shim's DAG callbacks do to hand over the context of one of the run's tasks
     token = _current.set(_Current(info, "", 0, -1, pushed={}))
     try:
         ctx = get_run_context()
+        for key in ("task_id", "try_number", "map_index", "ti", "task_instance", "task"):
+            ctx.pop(key, None)  # no task's: Airflow gives one of the run's, which differs
+        ctx["reason"] = "success" if state == SUCCESS else "task_failure"
+        for fn in fns if isinstance(fns, list) else [fns]:
+            try:
+                fn(ctx)
+            except Exception:  # as Airflow: a broken callback changes nothing of the run
+                tb.print_exc()
     finally:
         _current.reset(token)
-    for key in ("task_id", "try_number", "map_index", "ti", "task_instance", "task"):
-        ctx.pop(key, None)  # no task's: Airflow gives one of the run's, which differs by version
-    ctx["reason"] = "success" if state == SUCCESS else "task_failure"
-    for fn in fns if isinstance(fns, list) else [fns]:
-        try:
-            fn(ctx)
-        except Exception:  # as Airflow: a broken callback changes nothing of the run
-            tb.print_exc()

@@ -57,10 +57,17 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
         ("xcom/pull_of_a_later_task_kept", [("DS078", 14)]),
+        ("xcom/pull_from_a_repeated_taskflow_task_kept", [("DS076", 19)]),
+        ("xcom/pull_from_an_operator_in_an_if_kept", [("DS076", 20)]),
+        ("xcom/pull_from_an_operator_in_a_for_kept", [("DS076", 16)]),
+        ("xcom/pull_from_an_unbound_operator_kept", [("DS076", 16)]),
         ("context/unknown_context_value_kept", [("DS061", 5)]),
         ("context/airflow3_has_no_next_ds", [("DS063", 6)]),
         ("context/template_object_attributes", [("DS063", 7)]),
         ("context/airflow3_callable_without_neighbours_kept", [("DS061", 6)]),
+        ("context/airflow3_has_no_execution_date_kept", [("DS061", 6)]),
+        ("context/airflow3_context_execution_date_kept", [("DS061", 6)]),
+        ("context/airflow3_template_execution_date_kept", [("DS063", 5)]),
         ("callables/context_passed_along_kept", [("DS060", 10)]),
         ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
         ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
@@ -116,6 +123,29 @@ def test_a_function_also_called_as_a_plain_function_is_wrapped_not_decorated(
 ) -> None:
     flows = _flows("callables/used_elsewhere_wrapped", tmp_path)
     assert flows["wrapped"].run(logical_date=DAY).tasks["total"].result == 6
+
+
+def test_a_function_binding_an_airflow_name_itself_converts_and_runs(tmp_path: Path) -> None:
+    # `def on_miss(dag, ...)`, `lambda dag:`, `[dag for dag in ...]` read their own `dag`
+    flows = _flows("shadowing/parameter_named_like_an_import", tmp_path)
+    assert flows["shadowed"].run(logical_date=DAY).tasks["hello"].result == "dag aC"
+    assert "airflow" not in convert_source(_case("shadowing/parameter_named_like_an_import")).code
+    # the import itself, read by a function or rebound through `global`, stays with a TODO
+    kept = convert_source(_case("shadowing/import_read_by_a_function_kept"))
+    assert [(f.code, f.line) for f in kept.findings] == [("DS002", 7), ("DS002", 11), ("DS002", 12)]
+    assert "from airflow.decorators import dag" in kept.code
+
+
+def test_a_pull_from_a_taskflow_task_gets_its_result_and_one_by_key_keeps_the_dag(
+    tmp_path: Path,
+) -> None:
+    flow, run = _run("xcom/pull_from_a_taskflow_task", tmp_path)
+    assert run.tasks["show"].result == 3
+    # what a TaskFlow task pushes is not known statically: a pull by key stays (DS076)
+    by_key = _case("xcom/pull_from_a_taskflow_task").replace(
+        'task_ids="extract")', 'task_ids="extract", key="extra")'
+    )
+    assert [(f.code, f.line) for f in convert_source(by_key).findings] == [("DS076", 18)]
 
 
 def test_one_dag_converts_while_the_other_stays_with_its_todo(tmp_path: Path) -> None:

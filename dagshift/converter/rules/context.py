@@ -4,14 +4,15 @@ A callable's parameter named after a context value (``ds``, ``execution_date``, 
 ...) is dropped from the signature and assigned from ``get_run_context()`` at the top of the
 body; ``context["ds"]`` / ``kwargs.get("ds")`` through a ``**context`` catch-all and
 ``dag_run.conf``, ``ti.try_number``, ``dag.dag_id``, ``task.task_id`` (see ``ATTRIBUTES``)
-become the same lookup. ``execution_date`` is the logical date (same value).
+become the same lookup.
 
-Per the file's Airflow generation: Airflow 3 removed ``next_ds``, ``prev_ds``,
-``next_execution_date``, ``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` (and their
-``_nodash`` forms) and changed ``task_instance_key_str`` (its run id where 2.x had
-``ds_nodash``): those convert only in a file written for Airflow 1.10/2.x (``legacy``), where
-dagshift's run context has Airflow 2.11's values; in an Airflow 3 file Airflow fails the
-template or passes the callable nothing, so its DAG stays. ``macros``, ``var`` and
+Per the file's Airflow generation: Airflow 3 removed ``execution_date`` (in 1.10/2.x the
+logical date, same value), ``next_ds``, ``prev_ds``, ``next_execution_date``,
+``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` (and their ``_nodash`` forms) and
+changed ``task_instance_key_str`` (its run id where 2.x had ``ds_nodash``): those convert only
+in a file written for Airflow 1.10/2.x (``legacy``), where dagshift's run context has Airflow
+2.11's values; in an Airflow 3 file Airflow fails the template (StrictUndefined), the callable
+(no such argument, KeyError) or passes its default, so its DAG stays. ``macros``, ``var`` and
 ``dag_run`` (conf, run_id, logical_date, data interval) and Airflow's template filters
 (``ds``, ``ds_nodash``, ``ts``, ``ts_nodash``, ``ts_nodash_with_tz``) are in both.
 """
@@ -48,7 +49,6 @@ CONTEXT_VALUES = {
     "ts": "ts",
     "ts_nodash": "ts_nodash",
     "logical_date": "logical_date",
-    "execution_date": "logical_date",
     "data_interval_start": "data_interval_start",
     "data_interval_end": "data_interval_end",
     "params": "params",
@@ -75,7 +75,13 @@ LEGACY_VALUES = {
         "task_instance_key_str",
     )
 }
-_LEGACY_CONTEXT = {**CONTEXT_VALUES, **LEGACY_VALUES, **CONTEXT_LEGACY}
+# ``execution_date`` is the logical date in 1.10/2.x; Airflow 3's context has no such key.
+_LEGACY_CONTEXT = {
+    **CONTEXT_VALUES,
+    **LEGACY_VALUES,
+    **CONTEXT_LEGACY,
+    "execution_date": "logical_date",
+}
 _CONTEXT_3 = {**CONTEXT_VALUES, **CONTEXT_3}  # asset events: see scheduling.py
 
 
@@ -103,6 +109,7 @@ OBJECTS = {"ti": "ti", "task_instance": "ti", "dag_run": "dag_run", "dag": "dag"
 # Context names dagshift has no equivalent value for: a callable that reads one stays as it is.
 OTHER_CONTEXT = {
     "conf",
+    "execution_date",  # in a 1.10/2.x file, the logical date (context_values(legacy=True))
     "templates_dict",
     "test_mode",
     "prev_ds",

@@ -1,0 +1,88 @@
+"""Context keys per Airflow generation: what Airflow 3.3 lacks, a converted flow must not have.
+
+Airflow 3's context has no ``execution_date`` (nor ``next_ds``, ``prev_ds`` ...): a callable
+that takes it, a ``context["execution_date"]`` and a ``{{ execution_date }}`` template fail
+the task there. The converter keeps such a DAG of an Airflow 3 file with its TODO; here the
+golden cases that say so are run in real Airflow 3.3 to pin that they do fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dagshift.converter.convert import convert_source
+from tests.oracle.harness import ROOT, airflow_run, airflow_run_many
+from tests.oracle.test_shim_parity import DAGSHIFT, dagshift_run
+
+pytestmark = pytest.mark.oracle
+
+_CASES = {  # golden case -> (dag id, task id, finding)
+    "airflow3_has_no_execution_date_kept": ("stamp3", "stamp", "DS061"),
+    "airflow3_context_execution_date_kept": ("day3", "day", "DS061"),
+    "airflow3_template_execution_date_kept": ("echo3", "echo", "DS063"),
+}
+
+
+def _source(case: str) -> str:
+    text = (ROOT / "fixtures" / "convert" / "context" / f"{case}.py").read_text()
+    return text.split("\n# output\n", 1)[0] + "\n"
+
+
+def test_airflow_3_fails_a_task_reading_execution_date_and_its_dag_stays(tmp_path):
+    paths = []
+    for case in _CASES:
+        path = tmp_path / f"af3_{case}.py"
+        path.write_text(_source(case))
+        paths.append(path)
+    runs = airflow_run_many([(path, "2024-01-15") for path in paths], generation="3")
+    for (case, (dag_id, task_id, code)), run in zip(_CASES.items(), runs, strict=True):
+        assert run[dag_id]["state"] == "failed", case
+        assert run[dag_id]["tasks"][task_id]["state"] == "failed", case
+        result = convert_source(_source(case))
+        assert result.status == "partial", case
+        assert [f.code for f in result.findings] == [code], case
+
+
+_TI_DATES = """
+import pendulum
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+
+def by_execution_date(ti):
+    return str(ti.execution_date)
+
+
+def by_logical_date(ti):
+    return str(ti.logical_date)
+
+
+def from_the_context(logical_date):
+    return str(logical_date)
+
+
+with DAG("ti_dates3", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+    PythonOperator(task_id="by_execution_date", python_callable=by_execution_date)
+    PythonOperator(task_id="by_logical_date", python_callable=by_logical_date)
+    PythonOperator(task_id="from_the_context", python_callable=from_the_context)
+"""
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_the_shim_gives_an_airflow_3_task_instance_no_dates_as_airflow_3_3(tmp_path):
+    # Airflow 3.3's RuntimeTaskInstance has neither execution_date nor logical_date (2.11's has
+    # both): the task fails there; the date is in the context
+    path = tmp_path / "af3_ti_dates.py"
+    path.write_text(_TI_DATES)
+    airflow = airflow_run(path, "2024-01-15", generation="3")["ti_dates3"]["tasks"]
+    assert {t: r["state"] for t, r in airflow.items()} == {
+        "by_execution_date": "failed",
+        "by_logical_date": "failed",
+        "from_the_context": "success",
+    }
+    run, stderr = dagshift_run(path, {}, tmp_path)
+    assert run is not None, stderr
+    tasks = run["ti_dates3"]["tasks"]
+    assert {t: r["state"] for t, r in tasks.items()} == {t: r["state"] for t, r in airflow.items()}
+    assert tasks["from_the_context"]["result"] == airflow["from_the_context"]["result"]
