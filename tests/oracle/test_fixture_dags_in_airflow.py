@@ -1038,7 +1038,29 @@ EXPECTED.update(RULES_EXPECTED)
 
 # 2.x-style files Airflow 3 still imports: (dag_id, task_id) -> (result on 2.11, result on 3.3)
 # where the two differ; every other state and result must be the same on both.
+_CALLBACKS_SEEN = [
+    "broken failure ValueError('broken')",
+    "broken also",
+    "fine execute",
+    "fine success",
+    "fine also",
+    "flaky execute",
+    "flaky retry ConnectionError",
+    "flaky execute",
+    "flaky success",
+    "skipper skipped",
+]
 ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
+    # the rules' 2.x task-group and callback fixtures import on Airflow 3 too: Airflow 3 stores
+    # no return value for a branch, and does not call on_success_callback after
+    # on_skipped_callback for a task that skipped itself (2.11 does)
+    "af2_r_task_groups": {("af2_r_task_groups", "pick"): ("chosen", None)},
+    "af2_r_task_callbacks": {
+        ("af2_r_task_callbacks", "collect"): (
+            [*_CALLBACKS_SEEN, "skipper success"],
+            _CALLBACKS_SEEN,
+        )
+    },
     # airflow.decorators still imports on Airflow 3; mapped task groups run the same there
     "af2_mapped_task_groups": {},
     "af2_mapping_inputs": {},
