@@ -11,6 +11,7 @@ edges come out exactly as Airflow draws them; only the names of the types change
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dagshift.compat.exceptions import AirflowException
@@ -177,23 +178,7 @@ class BaseSetupTeardownContext:
         If found, update the _teardown_downstream_of_setup accordingly.
         """
         operator = operator[0] if isinstance(operator, list) else operator
-
-        def _get_teardowns(tasks):
-            teardowns = [i for i in tasks if i.is_teardown]
-            if not teardowns:
-                all_lists = [task.downstream_list + task.upstream_list for task in tasks]
-                new_list = [
-                    x
-                    for sublist in all_lists
-                    for x in sublist
-                    if (isinstance(operator, list) and x in operator) or x != operator
-                ]
-                if not new_list:
-                    return []
-                return _get_teardowns(new_list)
-            return teardowns
-
-        teardowns = _get_teardowns(operator.downstream_list)
+        teardowns = _nearest(operator.downstream_list, operator, lambda t: t.is_teardown)
         teardown_task = cls._teardown_downstream_of_setup
         if teardown_task and teardown_task != teardowns:
             cls._previous_teardown_downstream_of_setup.append(cls._teardown_downstream_of_setup)
@@ -207,23 +192,7 @@ class BaseSetupTeardownContext:
         If found, updates the _setup_upstream_of_teardown accordingly.
         """
         operator = operator[0] if isinstance(operator, list) else operator
-
-        def _get_setups(tasks):
-            setups = [i for i in tasks if i.is_setup]
-            if not setups:
-                all_lists = [task.downstream_list + task.upstream_list for task in tasks]
-                new_list = [
-                    x
-                    for sublist in all_lists
-                    for x in sublist
-                    if (isinstance(operator, list) and x in operator) or x != operator
-                ]
-                if not new_list:
-                    return []
-                return _get_setups(new_list)
-            return setups
-
-        setups = _get_setups(operator.upstream_list)
+        setups = _nearest(operator.upstream_list, operator, lambda t: t.is_setup)
         setup_task = cls._setup_upstream_of_teardown
         if setup_task and setup_task != setups:
             cls._previous_setup_upstream_of_teardown.append(cls._setup_upstream_of_teardown)
@@ -362,3 +331,15 @@ class ContextWrapper(list):
 
 
 context_wrapper = ContextWrapper
+
+
+def _nearest(tasks: list, operator: Any, wanted: Callable[[Any], bool]) -> list:
+    """The tasks of the role ``wanted`` nearest to ``operator``: among ``tasks``, else among
+    their neighbours (up- and downstream, ``operator`` left out), and so on (Airflow's
+    ``_get_teardowns`` / ``_get_setups``, one walk for both)."""
+    found = [task for task in tasks if wanted(task)]
+    if found:
+        return found
+    around = [x for task in tasks for x in task.downstream_list + task.upstream_list]
+    around = [x for x in around if x != operator]
+    return _nearest(around, operator, wanted) if around else []
