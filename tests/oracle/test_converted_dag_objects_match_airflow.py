@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,15 +97,22 @@ _TASK_OPTIONS = textwrap.dedent("""
     """)
 
 
+def _converted(tmp_path: Path, name: str, source: str) -> tuple[Path, Path, Any]:
+    """``source`` written as the original (``tmp/o/NAME``) and converted beside it
+    (``tmp/NAME``: a DAG may take its id from its file name); the conversion must be full."""
+    original = tmp_path / "o" / name
+    original.parent.mkdir()
+    original.write_text(source)
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    out = tmp_path / name
+    out.write_text(result.code)
+    return original, out, result
+
+
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_options_set_on_tasks_after_they_are_made_act_as_in_airflow(tmp_path):
-    original = tmp_path / "o" / "options_set_later.py"
-    original.parent.mkdir()
-    original.write_text(_TASK_OPTIONS)
-    result = convert_source(_TASK_OPTIONS)
-    assert result.status == "converted", result.findings
-    out = tmp_path / "options_set_later.py"
-    out.write_text(result.code)
+    original, out, result = _converted(tmp_path, "options_set_later.py", _TASK_OPTIONS)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
@@ -150,14 +158,8 @@ _FACTORY = textwrap.dedent("""
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_a_dag_factory_called_in_a_loop_gives_the_same_dags_as_in_airflow(tmp_path):
-    original = tmp_path / "o" / "factory.py"
-    original.parent.mkdir()
-    original.write_text(_FACTORY)
-    result = convert_source(_FACTORY)
-    assert result.status == "converted", result.findings
+    original, out, result = _converted(tmp_path, "factory.py", _FACTORY)
     assert "def create_dag(dag_id, name):\n    with Flow(" in result.code
-    out = tmp_path / "factory.py"
-    out.write_text(result.code)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
@@ -199,14 +201,8 @@ _GIVEN_THE_DAG = textwrap.dedent("""
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_a_function_given_the_dag_to_make_operators_gives_airflows_run(tmp_path):
-    original = tmp_path / "o" / "given_the_dag.py"
-    original.parent.mkdir()
-    original.write_text(_GIVEN_THE_DAG)
-    result = convert_source(_GIVEN_THE_DAG)
-    assert result.status == "converted", result.findings
+    original, out, result = _converted(tmp_path, "given_the_dag.py", _GIVEN_THE_DAG)
     assert 'create_test_pipeline("1", "all_success", None)' in result.code
-    out = tmp_path / "given_the_dag.py"
-    out.write_text(result.code)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
@@ -263,14 +259,8 @@ _CALLABLES = textwrap.dedent("""
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_callables_no_rule_rewrites_stay_as_written_and_are_called_as_airflow_does(tmp_path):
-    original = tmp_path / "o" / "callables.py"
-    original.parent.mkdir()
-    original.write_text(_CALLABLES)
-    result = convert_source(_CALLABLES)
-    assert result.status == "converted", result.findings
+    original, out, result = _converted(tmp_path, "callables.py", _CALLABLES)
     assert len(result.bridged) == 6
-    out = tmp_path / "callables.py"
-    out.write_text(result.code)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
@@ -317,13 +307,7 @@ _TEST_MODE = {
 def test_test_mode_in_a_callable_is_what_airflow_passes(generation, tmp_path):
     source = _TEST_MODE[generation]
     name = f"test_mode_{generation}"
-    original = tmp_path / "o" / f"{name}.py"
-    original.parent.mkdir()
-    original.write_text(source)
-    result = convert_source(source)
-    assert result.status == "converted", result.findings
-    out = tmp_path / f"{name}.py"
-    out.write_text(result.code)
+    original, out, result = _converted(tmp_path, f"{name}.py", source)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation=generation, env=ENV)
@@ -359,13 +343,7 @@ _SPLIT_TEMPLATE = textwrap.dedent("""
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_a_template_across_concatenated_parts_pulls_as_in_airflow(tmp_path):
-    original = tmp_path / "o" / "split_template.py"
-    original.parent.mkdir()
-    original.write_text(_SPLIT_TEMPLATE)
-    result = convert_source(_SPLIT_TEMPLATE)
-    assert result.status == "converted", result.findings
-    out = tmp_path / "split_template.py"
-    out.write_text(result.code)
+    original, out, result = _converted(tmp_path, "split_template.py", _SPLIT_TEMPLATE)
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     airflow = airflow_run(original, LOGICAL_DATE, generation="2", env=ENV)
@@ -389,13 +367,7 @@ _TRIGGER_TARGET = textwrap.dedent("""
 
 @pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
 def test_a_template_testing_dag_run_for_truth_renders_as_in_airflow(tmp_path):
-    original = tmp_path / "o" / "trigger_target.py"
-    original.parent.mkdir()
-    original.write_text(_TRIGGER_TARGET)
-    result = convert_source(_TRIGGER_TARGET)
-    assert result.status == "converted", result.findings
-    out = tmp_path / "trigger_target.py"
-    out.write_text(result.code)
+    original, out, result = _converted(tmp_path, "trigger_target.py", _TRIGGER_TARGET)
     for conf in ({}, {"message": "hi"}):
         run, stderr = dagshift_run(out, ENV, tmp_path, conf)
         assert run is not None, stderr
@@ -456,13 +428,7 @@ _DAG_FUNCTIONS = {
 def test_dag_function_parameters_are_run_parameters_as_in_airflow(generation, tmp_path):
     source = _DAG_FUNCTIONS[generation]
     name = f"dag_function_{generation}"
-    original = tmp_path / "o" / f"{name}.py"
-    original.parent.mkdir()
-    original.write_text(source)
-    result = convert_source(source)
-    assert result.status == "converted", result.findings
-    out = tmp_path / f"{name}.py"
-    out.write_text(result.code)
+    original, out, result = _converted(tmp_path, f"{name}.py", source)
     for params, shown in (
         ({}, "hello world hello world"),
         ({"name": "ann", "times": 1}, "hello ann"),
