@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dagshift.runtime.active import current_flow
-from dagshift.runtime.task import TaskRef, normalize_options
+from dagshift.runtime.task import Relatives, TaskRef, normalize_options
 
 __all__ = ["Group", "current_group", "group"]
 
@@ -41,7 +41,7 @@ def current_group(flow: Any) -> Group | None:
     return None
 
 
-class Group:
+class Group(Relatives):
     """Tasks that share an id prefix, default options, and ``>>`` as one.
 
     Example:
@@ -173,22 +173,6 @@ class Group:
     def set_upstream(self, other: Any) -> None:
         for root in self.roots():
             root.set_upstream(other)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> Group:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> Group:
-        self.set_downstream(other)
-        return self
 
 
 class GroupFunction:

@@ -301,7 +301,37 @@ class ParameterRef:
         return f"<Parameter {self.name}>"
 
 
-class TaskRef:
+class Relatives:
+    """``a >> b``, ``a << b`` and their mirrored forms in terms of ``set_downstream`` /
+    ``set_upstream`` (a task's reference, a group): ``>>`` returns its right side, so chains
+    and lists read as in Airflow."""
+
+    __slots__ = ()
+
+    def set_downstream(self, other: Any) -> None:
+        raise NotImplementedError
+
+    def set_upstream(self, other: Any) -> None:
+        raise NotImplementedError
+
+    def __rshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return self
+
+
+class TaskRef(Relatives):
     """Placeholder for a task's result while a flow is being defined.
 
     ``ref["key"]`` stands for one key (or index) of the result; it is the same node.
@@ -372,22 +402,6 @@ class TaskRef:
     def set_upstream(self, other: Any) -> None:
         for ref in _refs(other, upstream=True):
             self.flow.add_edge(ref.task_id, self.task_id)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> TaskRef:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> TaskRef:
-        self.set_downstream(other)
-        return self
 
 
 def _refs(obj: Any, upstream: bool = False) -> list[TaskRef]:
