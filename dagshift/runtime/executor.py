@@ -42,11 +42,12 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
-from dagshift.runtime.derived import Derived, elements, realize
+from dagshift.runtime.derived import Derived, realize
 from dagshift.runtime.group_mapping import (
     at_index,
     combined_state,
     element_inputs,
+    listed,
     substitute,
 )
 from dagshift.runtime.logcapture import capture
@@ -515,14 +516,7 @@ def _expand(node: TaskNode, results: Mapping[str, TaskRun], params: Mapping[str,
 
 
 def _as_list(name: str, value: Any) -> list[Any]:
-    lazy = elements(value)  # XComArg.map / zip / concat: each element read in its own run
-    if lazy is not None:
-        return lazy
-    if isinstance(value, Mapping):
-        return list(value.items())
-    if isinstance(value, list | tuple | range):
-        return list(value)
-    raise TypeError(f"cannot map over {name}={value!r}: give a list, tuple or dict")
+    return listed(name, value, what="")
 
 
 def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
@@ -536,10 +530,15 @@ def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
         state = SKIPPED
     else:
         state = SUCCESS
+    return _mapped_task_run(plan.task_id, state, runs)
+
+
+def _mapped_task_run(task_id: str, state: str, runs: list[TaskRun]) -> TaskRun:
+    """A mapped task's one record: one result per map index, None where an element did not
+    succeed, as Airflow shows it; the first failure's error."""
     first_error = next((r for r in runs if r.state == FAILED), None)
-    # One entry per map index, None where an element did not succeed, as Airflow shows it.
     return TaskRun(
-        plan.task_id,
+        task_id,
         state,
         result=[r.result if r.state == SUCCESS else None for r in runs],
         error=first_error.error if first_error else None,
@@ -547,7 +546,10 @@ def _run_mapped(plan: NodePlan, info: RunInfo, calls: list) -> TaskRun:
         exception=first_error.exception if first_error else None,
         tries=max(r.tries for r in runs),
         end=time.time(),
-        pushed={"__map_states__": states, "__map_results__": [r.result for r in runs]},
+        pushed={
+            "__map_states__": [r.state for r in runs],
+            "__map_results__": [r.result for r in runs],
+        },
     )
 
 
@@ -583,19 +585,7 @@ def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskR
             runs.append(_failed(plan.task_id, exc, 0, start))
             continue
         runs.append(_attempts(plan, info, args, kwargs, i))
-    states = [r.state for r in runs]
-    first_error = next((r for r in runs if r.state == FAILED), None)
-    return TaskRun(
-        plan.task_id,
-        combined_state(states),
-        result=[r.result if r.state == SUCCESS else None for r in runs],
-        error=first_error.error if first_error else None,
-        traceback=first_error.traceback if first_error else None,
-        exception=first_error.exception if first_error else None,
-        tries=max(r.tries for r in runs),
-        end=time.time(),
-        pushed={"__map_states__": states, "__map_results__": [r.result for r in runs]},
-    )
+    return _mapped_task_run(plan.task_id, combined_state([r.state for r in runs]), runs)
 
 
 def _mapped_over(flow: Flow) -> set[str]:

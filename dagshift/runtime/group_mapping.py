@@ -47,15 +47,17 @@ class MappedArg:
     key: str
 
 
-def _listed(name: str, value: Any) -> list[Any]:
-    lazy = elements(value)
+def listed(name: str, value: Any, what: str = "a task group ") -> list[Any]:
+    """The elements ``value`` (an argument ``name`` that ``what`` is mapped over) stands for:
+    a list, tuple, range, a dict's items, or an XComArg.map/zip/concat's elements."""
+    lazy = elements(value)  # XComArg.map / zip / concat: each element read in its own run
     if lazy is not None:
         return lazy
     if isinstance(value, Mapping):
         return list(value.items())
     if isinstance(value, list | tuple | range):
         return list(value)
-    raise TypeError(f"cannot map a task group over {name}={value!r}: give a list, tuple or dict")
+    raise TypeError(f"cannot map {what}over {name}={value!r}: give a list, tuple or dict")
 
 
 def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[str, Any]]:
@@ -63,9 +65,9 @@ def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[s
     if spec.expand is not None:
         values = resolve(spec.expand)
         names = list(values)
-        lists = [_listed(n, values[n]) for n in names]
+        lists = [listed(n, values[n]) for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
-    combos = _listed("expand_kwargs", resolve(spec.expand_kwargs))
+    combos = listed("expand_kwargs", resolve(spec.expand_kwargs))
     for combo in combos:
         if not isinstance(combo, Mapping):
             raise TypeError(f"expand_kwargs() needs mappings of arguments, got {combo!r}")
