@@ -49,13 +49,9 @@ class _Survey:
         self.uses: Counter[str] = Counter()
         self.wraps: Counter[str] = Counter()
         self.classes: set[str] = set()
-        self.parameters: set[str] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.add(node.name.value)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self.parameters.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = node.name.value
@@ -97,7 +93,6 @@ class _Survey:
             airflow3,
             dict(self.wraps),
             classes=self.classes,
-            parameters=self.parameters,
         )
 
 

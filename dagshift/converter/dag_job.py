@@ -81,7 +81,6 @@ class FileInfo:
     classes: set[str] = field(default_factory=set)  # classes the file defines
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
     dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
-    parameters: set[str] = field(default_factory=set)  # names of every function's parameters
 
 
 @dataclass
