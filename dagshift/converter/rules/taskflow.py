@@ -145,12 +145,14 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
 
 
 DERIVED_METHODS = ("map", "zip", "concat")
+_BUILTINS = frozenset({"str", "int", "float", "bool", "len", "abs", "repr", "tuple", "list"})
 
 
 class _Results:
     """What is a TaskFlow task's plain result in a DAG's body: a call of a TaskFlow function
-    defined there (or ``fn.override(...)(...)``), a name bound once to one, a key of one, and
-    ``.map`` / ``.zip`` / ``.concat`` of them."""
+    defined there (or ``fn.override(...)(...)``), a name bound once to one, and ``.map`` /
+    ``.zip`` / ``.concat`` of them (not a key of one: Airflow's ``xcom_arg["k"]`` pulls the XCom
+    key ``k``, not the result's)."""
 
     def __init__(self, region: list[cst.BaseStatement], file: Any) -> None:
         self.names = file.names
@@ -162,13 +164,23 @@ class _Results:
         self.functions = {
             fn.name.value
             for fn in defined
-            if counts[fn.name.value] == 1 and is_taskflow(fn, self.names)
+            if counts[fn.name.value] == 1 and _converted_taskflow(fn, self.names)
         }
+        self.plain = {  # functions a .map() may apply: defined once, undecorated
+            fn.name.value for fn in defined if counts[fn.name.value] == 1 and not fn.decorators
+        }
+        self.plain |= {
+            name
+            for name, fn in file.functions.items()
+            if fn is not None and not fn.decorators and name not in counts
+        }
+        self.module_names = set(file.functions) | set(file.names)
         bound: dict[str, int] = {}
         for n in every:
             for target in _bound_names(n):
                 bound[target] = bound.get(target, 0) + 1
         self.functions -= set(bound)
+        self.bound = set(bound)
         self.vars: set[str] = set()
         for stmt in region:
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
@@ -186,8 +198,6 @@ class _Results:
     def result(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
             return expr.value in self.vars
-        if isinstance(expr, cst.Subscript):
-            return self.result(expr.value)
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -196,6 +206,13 @@ class _Results:
         if m.matches(func, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("override")))):
             return func.func.value.value in self.functions
         return self.derived(expr)
+
+    def _plain_function(self, name: str) -> bool:
+        if name in self.functions or name in self.bound:
+            return False
+        if name in self.plain:
+            return True
+        return name in _BUILTINS and name not in self.module_names
 
     def derived(self, call: cst.Call) -> bool:
         func = call.func
@@ -211,10 +228,21 @@ class _Results:
             return False  # *args / **kwargs
         if func.attr.value == "map":
             fn = positional[0].value if len(positional) == 1 and not keywords else None
-            plain = isinstance(fn, cst.Name) and fn.value not in self.functions
-            return isinstance(fn, cst.Lambda) or plain
+            return isinstance(fn, cst.Lambda) or (
+                isinstance(fn, cst.Name) and self._plain_function(fn.value)
+            )
         allowed = ["fillvalue"] if func.attr.value == "zip" else []
         return all(k in allowed for k in keywords) and all(self.result(a.value) for a in positional)
+
+
+def _converted_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
+    """A TaskFlow function that becomes one of dagshift's (not one kept as written)."""
+    kinds = []
+    for dec in fn.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        kinds.append(_kind(target, names))
+    found = [k for k in kinds if k is not None]
+    return len(found) == 1 and found[0] in _KINDS
 
 
 def _bound_names(node: cst.CSTNode) -> list[str]:
