@@ -42,7 +42,12 @@ from dagshift.converter.rules.task_groups import (
     is_group_function,
     rewrite_group_function,
 )
-from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import (
+    derived_value,
+    is_taskflow,
+    kept_taskflow,
+    rewrite_taskflow,
+)
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
@@ -579,7 +584,8 @@ class _Analyzer(cst.CSTVisitor):
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
-            raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
+            if not derived_value(node, self.job.region(), self.job.file):
+                raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
             # a converted task has no setup/teardown role: its flow would not even load
             raise Unsupported(node, "DS093", "a setup or teardown task (.as_setup/.as_teardown)")

@@ -12,12 +12,23 @@ each element inside that element's own run, so a function that raises for one el
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NOTSET", "ConcatResult", "Derived", "Element", "MapResult", "ZipResult"]
+__all__ = [
+    "NOTSET",
+    "ConcatResult",
+    "Derived",
+    "Element",
+    "MapResult",
+    "ZipResult",
+    "concatenated",
+    "mapped",
+    "zipped",
+]
 
 
 class _NotSet:
@@ -37,6 +48,32 @@ class Derived:
 
     combine: Callable[..., Any]
     inputs: tuple[Any, ...]
+
+    def map(self, f: Callable[[Any], Any]) -> Derived:
+        return mapped(self, f)
+
+    def zip(self, *others: Any, fillvalue: Any = NOTSET) -> Derived:
+        return zipped(self, *others, fillvalue=fillvalue)
+
+    def concat(self, *others: Any) -> Derived:
+        return concatenated(self, *others)
+
+
+def mapped(source: Any, f: Callable[[Any], Any]) -> Derived:
+    """``source.map(f)`` (a task result or a derived value): each element through ``f``."""
+    if hasattr(f, "expand") and hasattr(f, "override"):  # a task (Airflow refuses a @task too)
+        raise ValueError("map() argument must be a plain function, not a task")
+    return Derived(functools.partial(MapResult.of, (f,)), (source,))
+
+
+def zipped(source: Any, *others: Any, fillvalue: Any = NOTSET) -> Derived:
+    """``source.zip(*others)``: tuples of their elements (``zip_longest`` with a fillvalue)."""
+    return Derived(functools.partial(ZipResult.of, fillvalue), (source, *others))
+
+
+def concatenated(source: Any, *others: Any) -> Derived:
+    """``source.concat(*others)``: their elements one after another."""
+    return Derived(ConcatResult.of, (source, *others))
 
 
 def _checked(kind: str, value: Any) -> Any:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dagshift.runtime.active import current_flow
-from dagshift.runtime.derived import Derived
+from dagshift.runtime.derived import NOTSET, Derived, concatenated, mapped, zipped
 from dagshift.runtime.state import validate_trigger_rule
 
 if TYPE_CHECKING:
@@ -381,6 +381,20 @@ class TaskRef(Relatives):
         if self.selector:
             raise TypeError(f"pushed({key!r}) is taken from the task, not from a part of it")
         return TaskRef(self.flow, self.task_id, (Pushed(key),))
+
+    def map(self, f: Callable[[Any], Any]) -> Derived:
+        """Each element of the result through ``f``, computed when read (Airflow's
+        ``XComArg.map``): a task mapped over it computes each element in its own run."""
+        return mapped(self, f)
+
+    def zip(self, *others: Any, fillvalue: Any = NOTSET) -> Derived:
+        """Tuples of the elements of this result and ``others`` (Airflow's ``XComArg.zip``):
+        as long as the shortest, or the longest with a ``fillvalue``."""
+        return zipped(self, *others, fillvalue=fillvalue)
+
+    def concat(self, *others: Any) -> Derived:
+        """The elements of this result and then of ``others`` (Airflow's ``XComArg.concat``)."""
+        return concatenated(self, *others)
 
     def __iter__(self):
         raise TypeError(

@@ -60,3 +60,31 @@ def test_a_task_mapped_over_a_lazy_sequence_gets_one_stand_in_per_element():
     assert calls == []
     assert [e.get() for e in stand_ins] == [10, 20]
     assert elements([1, 2]) is None  # a plain list is mapped over as it is
+
+
+def test_task_results_have_airflows_map_zip_and_concat():
+    from dagshift import Flow, task
+
+    with Flow("derived_methods") as flow:
+
+        @task
+        def numbers():
+            return [1, 2, 3]
+
+        @task
+        def show(value):
+            return value
+
+        nums = numbers()
+        show.override(task_id="m").expand(value=nums.map(_tens).map(str))
+        other = numbers.override(task_id="other")()
+        show.override(task_id="z").expand(value=nums.zip(other))
+        show.override(task_id="f").expand(value=nums.map(str).zip([], fillvalue=0))
+        show.override(task_id="c").expand(value=nums.concat(nums.map(lambda n: -n)))
+        with pytest.raises(ValueError, match="plain function"):
+            nums.map(show)
+    tasks = flow.run().tasks
+    assert tasks["m"].result == ["10", "20", "30"]
+    assert tasks["z"].result == [(1, 1), (2, 2), (3, 3)]
+    assert tasks["f"].result == [("1", 0), ("2", 0), ("3", 0)]
+    assert tasks["c"].result == [1, 2, 3, -1, -2, -3]

@@ -4,6 +4,11 @@ functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mappin
 ``execution_timeout`` becomes ``timeout``; the function body gets the context rewrite of
 ``callables.py`` (no XCom pulls: a TaskFlow task passes data by arguments; a push becomes
 ``push(key, value)``).
+
+``result.map(fn)``, ``result.zip(other, ..., fillvalue=...)`` and ``result.concat(other, ...)``
+(Airflow's ``XComArg`` methods) stay as written: dagshift's task results have the same methods,
+evaluated as Airflow's lazy sequences (``dagshift.runtime.derived``). Only when every source is
+the plain result of a TaskFlow task (see :func:`derived_value`); otherwise DS092.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
@@ -18,8 +24,15 @@ from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
+from dagshift.converter.walk import nodes
 
-__all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
+__all__ = [
+    "DERIVED_METHODS",
+    "derived_value",
+    "is_taskflow",
+    "kept_taskflow",
+    "rewrite_taskflow",
+]
 
 DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
 
@@ -129,3 +142,129 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
     needs |= {push_import(done.push_name)} if done.pushes else set()
     return done.function.with_changes(decorators=decorators), needs
+
+
+DERIVED_METHODS = ("map", "zip", "concat")
+_BUILTINS = frozenset({"str", "int", "float", "bool", "len", "abs", "repr", "tuple", "list"})
+
+
+class _Results:
+    """What is a TaskFlow task's plain result in a DAG's body: a call of a TaskFlow function
+    defined there (or ``fn.override(...)(...)``), a name bound once to one, and ``.map`` /
+    ``.zip`` / ``.concat`` of them (not a key of one: Airflow's ``xcom_arg["k"]`` pulls the XCom
+    key ``k``, not the result's)."""
+
+    def __init__(self, region: list[cst.BaseStatement], file: Any) -> None:
+        self.names = file.names
+        every = [n for root in region for n in nodes(root)]
+        defined = [n for n in every if isinstance(n, cst.FunctionDef)]
+        counts: dict[str, int] = {}
+        for fn in defined:
+            counts[fn.name.value] = counts.get(fn.name.value, 0) + 1
+        self.functions = {
+            fn.name.value
+            for fn in defined
+            if counts[fn.name.value] == 1 and _converted_taskflow(fn, self.names)
+        }
+        self.plain = {  # functions a .map() may apply: defined once, undecorated
+            fn.name.value for fn in defined if counts[fn.name.value] == 1 and not fn.decorators
+        }
+        self.plain |= {
+            name
+            for name, fn in file.functions.items()
+            if fn is not None and not fn.decorators and name not in counts
+        }
+        self.module_names = set(file.functions) | set(file.names)
+        bound: dict[str, int] = {}
+        for n in every:
+            for target in _bound_names(n):
+                bound[target] = bound.get(target, 0) + 1
+        self.functions -= set(bound)
+        self.bound = set(bound)
+        self.vars: set[str] = set()
+        for stmt in region:
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+                continue
+            assign = stmt.body[0]
+            if (
+                isinstance(assign, cst.Assign)
+                and len(assign.targets) == 1
+                and isinstance(assign.targets[0].target, cst.Name)
+                and bound.get(assign.targets[0].target.value) == 1
+                and self.result(assign.value)
+            ):
+                self.vars.add(assign.targets[0].target.value)
+
+    def result(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            return expr.value in self.vars
+        if not isinstance(expr, cst.Call):
+            return False
+        func = expr.func
+        if isinstance(func, cst.Name):
+            return func.value in self.functions
+        if m.matches(func, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("override")))):
+            return func.func.value.value in self.functions
+        return self.derived(expr)
+
+    def _plain_function(self, name: str) -> bool:
+        if name in self.functions or name in self.bound:
+            return False
+        if name in self.plain:
+            return True
+        return name in _BUILTINS and name not in self.module_names
+
+    def derived(self, call: cst.Call) -> bool:
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in DERIVED_METHODS
+            and self.result(func.value)
+        ):
+            return False
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        keywords = [a.keyword.value for a in call.args if a.keyword is not None]
+        if len(positional) + len(keywords) != len(call.args):
+            return False  # *args / **kwargs
+        if func.attr.value == "map":
+            fn = positional[0].value if len(positional) == 1 and not keywords else None
+            return isinstance(fn, cst.Lambda) or (
+                isinstance(fn, cst.Name) and self._plain_function(fn.value)
+            )
+        allowed = ["fillvalue"] if func.attr.value == "zip" else []
+        return all(k in allowed for k in keywords) and all(self.result(a.value) for a in positional)
+
+
+def _converted_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
+    """A TaskFlow function that becomes one of dagshift's (not one kept as written)."""
+    kinds = []
+    for dec in fn.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        kinds.append(_kind(target, names))
+    found = [k for k in kinds if k is not None]
+    return len(found) == 1 and found[0] in _KINDS
+
+
+def _bound_names(node: cst.CSTNode) -> list[str]:
+    """The names ``node`` binds, other than by ``def``."""
+    targets: list[cst.CSTNode] = []
+    if isinstance(node, cst.Assign):
+        targets = [t.target for t in node.targets]
+    elif isinstance(node, cst.AnnAssign | cst.AugAssign | cst.NamedExpr):
+        targets = [node.target]
+    elif isinstance(node, cst.For | cst.CompFor):
+        targets = [node.target]
+    elif isinstance(node, cst.WithItem | cst.ExceptHandler) and node.asname is not None:
+        targets = [node.asname.name]
+    elif isinstance(node, cst.Param):
+        targets = [node.name]
+    elif isinstance(node, cst.ImportAlias):
+        targets = [node.asname.name if node.asname else node.name]
+    return [n.value for t in targets for n in nodes(t) if isinstance(n, cst.Name)]
+
+
+def derived_value(call: cst.Call, region: list[cst.BaseStatement], file: Any) -> bool:
+    """Whether ``call`` (``x.map(...)``, ``x.zip(...)`` or ``x.concat(...)`` in a DAG's body)
+    derives a value from TaskFlow results only, which the converted flow computes as Airflow
+    does (the methods of dagshift's task results)."""
+    return _Results(region, file).derived(call)
