@@ -632,7 +632,8 @@ class _Analyzer(cst.CSTVisitor):
         if type(node.func) is not cst.Attribute or node.func.attr.value not in _SETUP_TEARDOWN:
             return
         taken = self.job.plans.get(id(node.func.value))
-        if taken is None or getattr(taken[1], "bridged", False) or self.depth:
+        mapped = m.matches(node.func.value, m.Call(func=m.Attribute(attr=m.Name("expand"))))
+        if taken is None or getattr(taken[1], "bridged", False) or self.depth or mapped:
             raise Unsupported(node, "DS093", "a setup or teardown role of a task not converted")
         args = taken[1].args
         if node.func.attr.value == "as_setup":
