@@ -11,6 +11,7 @@ original nodes to their replacements, applied by ``convert.py`` only if every ch
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from dagshift.converter.rules.callables import LocalAnnotations
 from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
 from dagshift.converter.rules.operators import TASK_OPTIONS
 from dagshift.converter.rules.task_groups import (
+    TASK_GROUPS,
     group_functions,
     group_prefixes,
     is_group_function,
@@ -616,6 +618,20 @@ class _Analyzer(cst.CSTVisitor):
         if (full or "").endswith(("Operator", "Sensor")):
             raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
         return True
+
+    def visit_With(self, node: cst.With) -> None:
+        """``with teardown(setup()):`` (a task as a context manager) has no runtime form: the
+        edges Airflow draws on leaving the block are not made here."""
+        if self.depth:
+            return
+        for item in node.items:
+            root = item.item
+            if type(root) is cst.Call and qualified(root.func, self.job.file.names) in TASK_GROUPS:
+                continue
+            while type(root) in (cst.Call, cst.Attribute):
+                root = root.func if type(root) is cst.Call else root.value
+            if type(root) is not cst.Name or not hasattr(builtins, root.value):
+                raise Unsupported(node, "DS093", "a with block over a setup or teardown task")
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(
