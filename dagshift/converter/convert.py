@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 import libcst.metadata
 
 from dagshift.converter.constants import Constants
@@ -236,7 +237,35 @@ def _taskflow_outside(info: FileInfo, jobs: list[DagJob]) -> dict[int, cst.CSTNo
                 jobs[0].needs |= needs
             elif is_group_function(stmt, info.names):
                 out[id(stmt)] = rewrite_outside(stmt, jobs[0])
+            elif _taskflow_factory(stmt, info.names):
+                body = []
+                for inner in stmt.body.body:
+                    if isinstance(inner, cst.FunctionDef):
+                        new, needs = rewrite_taskflow(inner, info)
+                        inner = _decorator_values(new, info, jobs[0])
+                        jobs[0].needs |= needs
+                    body.append(inner)
+                out[id(stmt)] = stmt.with_changes(body=stmt.body.with_changes(body=body))
     return out
+
+
+def _taskflow_factory(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
+    """A plain function that only defines TaskFlow functions and returns one (``def make():
+    @teardown def drop(): ...; return drop``): each call makes a new task function, as in
+    Airflow, once its TaskFlow functions are rewritten."""
+    if fn.decorators or not isinstance(fn.body, cst.IndentedBlock):
+        return False
+    defs = [s for s in fn.body.body if isinstance(s, cst.FunctionDef)]
+    last = fn.body.body[-1]
+    returns = m.matches(last, m.SimpleStatementLine(body=[m.Return(value=m.Name())])) and last.body[
+        0
+    ].value.value in {d.name.value for d in defs}
+    return (
+        bool(defs)
+        and returns
+        and len(defs) == len(fn.body.body) - 1
+        and all(is_taskflow(d, names) for d in defs)
+    )
 
 
 def _decorator_values(fn: cst.FunctionDef, info: FileInfo, job: DagJob) -> cst.FunctionDef:

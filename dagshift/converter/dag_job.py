@@ -11,6 +11,7 @@ original nodes to their replacements, applied by ``convert.py`` only if every ch
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.constants import Constants
-from dagshift.converter.model import Unsupported, all_names, first_name
+from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
 from dagshift.converter.names import qualified
 from dagshift.converter.pull_sources import may_be_a_task, other_task_ids, taskflow_producer
 from dagshift.converter.rules import (
@@ -37,6 +38,7 @@ from dagshift.converter.rules.callables import LocalAnnotations
 from dagshift.converter.rules.dag_definition import DagSite, dag_attribute, flow_block
 from dagshift.converter.rules.operators import TASK_OPTIONS
 from dagshift.converter.rules.task_groups import (
+    TASK_GROUPS,
     group_functions,
     group_prefixes,
     is_group_function,
@@ -108,6 +110,8 @@ class DagJob:
     needs: set[str] = field(default_factory=lambda: {"Flow"})
     modules: set[str] = field(default_factory=set)
     plans: dict[int, tuple[Rule, Any]] = field(default_factory=dict)
+    # id of an ``.as_setup()`` / ``.as_teardown(...)`` call -> its ``setups=`` value, or None
+    roles: dict[int, Any] = field(default_factory=dict)
     producers: dict[str, _Producer] = field(default_factory=dict)
     task_vars: set[str] = field(default_factory=set)  # names bound to an operator's task
     bridged_vars: set[str] = field(default_factory=set)  # ... to an operator that stays
@@ -458,6 +462,14 @@ def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
 
 _SETUP_TEARDOWN = {"as_setup", "as_teardown"}
 
+
+def _setup_names(value: cst.BaseExpression, names: set[str]) -> bool:
+    """Whether ``setups=`` is a name (or a list of names) bound to ``X(...).as_setup()``:
+    Airflow makes them setups, already so in the converted flow."""
+    items = [e.value for e in value.elements] if isinstance(value, cst.List) else [value]
+    return bool(items) and all(isinstance(i, cst.Name) and i.value in names for i in items)
+
+
 # What reaches Airflow's context or XCom at run time; none may be left in converted code.
 _ACCESS = {"xcom_pull", "xcom_push", "get_current_context", "get_template_context"}
 
@@ -572,6 +584,7 @@ class _Analyzer(cst.CSTVisitor):
         self.job, self.index = job, 0
         self.partials: set[int] = set()
         self.depth = 0  # inside a function defined in the DAG body
+        self.setup_names: set[str] = set()  # bound to ``X(...).as_setup()`` in the body
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -587,8 +600,7 @@ class _Analyzer(cst.CSTVisitor):
             if not derived_value(node, self.job.region(), self.job.file):
                 raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
-            # a converted task has no setup/teardown role: its flow would not even load
-            raise Unsupported(node, "DS093", "a setup or teardown task (.as_setup/.as_teardown)")
+            return True  # checked on leaving, once the operator inside has its plan
         if id(node) in self.partials:
             return True
         if m.matches(
@@ -611,6 +623,65 @@ class _Analyzer(cst.CSTVisitor):
         if (full or "").endswith(("Operator", "Sensor")):
             raise Unsupported(node, "DS030", f"{full.rpartition('.')[2]} is not converted")
         return True
+
+    def visit_With(self, node: cst.With) -> None:
+        """``with teardown(setup()):`` (a task as a context manager) has no runtime form: the
+        edges Airflow draws on leaving the block are not made here."""
+        if self.depth:
+            return
+        for item in node.items:
+            root = item.item
+            if type(root) is cst.Call and qualified(root.func, self.job.file.names) in TASK_GROUPS:
+                continue
+            while type(root) in (cst.Call, cst.Attribute):
+                root = root.func if type(root) is cst.Call else root.value
+            if type(root) is not cst.Name or not hasattr(builtins, root.value):
+                raise Unsupported(node, "DS093", "a with block over a setup or teardown task")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if m.matches(
+            node,
+            m.Assign(
+                targets=[m.AssignTarget(m.Name())],
+                value=m.Call(func=m.Attribute(value=m.Call(), attr=m.Name("as_setup")), args=[]),
+            ),
+        ):
+            self.setup_names.add(node.targets[0].target.value)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        node = original_node
+        if type(node.func) is not cst.Attribute or node.func.attr.value not in _SETUP_TEARDOWN:
+            return
+        taken = self.job.plans.get(id(node.func.value))
+        mapped = m.matches(node.func.value, m.Call(func=m.Attribute(attr=m.Name("expand"))))
+        if taken is None or getattr(taken[1], "bridged", False) or self.depth or mapped:
+            raise Unsupported(node, "DS093", "a setup or teardown role of a task not converted")
+        args = taken[1].args
+        if node.func.attr.value == "as_setup":
+            if node.args:
+                raise Unsupported(node, "DS093", "as_setup() with arguments")
+            args.options.append(kwarg("setup", cst.Name("True")))
+            self.job.roles[id(node)] = None
+            return
+        setups, fails = None, []
+        for arg in node.args:
+            name = arg.keyword.value if arg.keyword else None
+            if name == "setups" and _setup_names(arg.value, self.setup_names):
+                setups = arg.value
+            elif name == "on_failure_fail_dagrun" and m.matches(
+                arg.value, m.Name("True") | m.Name("False") | m.Name("None")
+            ):
+                fails = [kwarg("fails_run", cst.Name("True"))] if arg.value.value == "True" else []
+            else:
+                raise Unsupported(node, "DS093", f"as_teardown argument {name or 'positional'}")
+        # as in Airflow, as_teardown replaces the trigger rule
+        args.options[:] = [a for a in args.options if a.keyword.value != "trigger_rule"]
+        args.options += [
+            kwarg("teardown", cst.Name("True")),
+            kwarg("trigger_rule", cst.SimpleString('"all_done_setup_success"')),
+            *fails,
+        ]
+        self.job.roles[id(node)] = setups
 
     def _mapped(self, node: cst.Call, names: dict[str, str]) -> bool:
         """``Operator.partial(...).expand(...)``: the rule of the operator maps it."""
@@ -661,6 +732,14 @@ class _Rewriter(cst.CSTTransformer):
         return super().on_visit(node)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if id(original) in self.job.roles:  # the role is in the task's options now
+            setups, task = self.job.roles[id(original)], updated.func.value
+            if setups is None:
+                return task
+            setups = next(a.value for a in updated.args if a.keyword.value == "setups")
+            return cst.BinaryOperation(
+                setups, cst.RightShift(), task, lpar=[cst.LeftParen()], rpar=[cst.RightParen()]
+            )
         taken = self.job.plans.get(id(original))
         if taken is not None:
             rule, plan = taken

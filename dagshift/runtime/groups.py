@@ -155,11 +155,40 @@ class Group(Relatives):
         return [TaskRef(self.flow, t) for t in ids if not set(graph.predecessors(t)) & inside]
 
     def leaves(self) -> list[TaskRef]:
-        """Its last tasks: no downstream task inside the group."""
+        """Its last tasks: no downstream task inside the group; a teardown among them stands
+        for the work before it (Airflow's ``TaskGroup.get_leaves``: ``group >> task`` waits for
+        the group's work, not for its teardowns)."""
         ids = self.task_ids()
         inside = set(ids)
-        graph = self.flow.graph if self.flow is not None else None
-        return [TaskRef(self.flow, t) for t in ids if not set(graph.successors(t)) & inside]
+        if self.flow is None:
+            return []
+        graph = self.flow.graph
+        options = {t: self.flow.get_task(t).options for t in ids}
+
+        def has_work_downstream(task_id: str, exclude: str) -> bool:
+            return any(
+                d != exclude and d in inside and not options[d].get("teardown")
+                for d in graph.successors(task_id)
+            )
+
+        def first_work(task_id: str) -> list[str]:
+            found: list[str] = []
+            for up in graph.predecessors(task_id):
+                if up not in inside:
+                    continue
+                if options[up].get("teardown"):
+                    found += first_work(up)
+                elif options[task_id].get("teardown") and options[up].get("setup"):
+                    continue  # not through the teardown-to-setup path
+                elif not has_work_downstream(up, exclude=task_id):
+                    found.append(up)
+            return found
+
+        out: list[str] = []
+        for t in ids:
+            if not set(graph.successors(t)) & inside:
+                out += first_work(t) if options[t].get("teardown") else [t]
+        return [TaskRef(self.flow, t) for t in dict.fromkeys(out)]
 
     def __dagshift_ends__(self, upstream: bool) -> list[TaskRef]:
         """What the group stands for in a dependency: its leaves upstream, roots downstream."""

@@ -9,6 +9,13 @@ functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mappin
 (Airflow's ``XComArg`` methods) stay as written: dagshift's task results have the same methods,
 evaluated as Airflow's lazy sequences (``dagshift.runtime.derived``). Only when every source is
 the plain result of a TaskFlow task (see :func:`derived_value`); otherwise DS092.
+
+Setup and teardown (Airflow's ``@setup`` / ``@teardown`` from ``airflow.decorators`` or
+``airflow.sdk``, alone or over a plain ``@task``): ``@setup`` becomes ``@task(setup=True)``,
+``@teardown`` ``@task(teardown=True, trigger_rule="all_done_setup_success")`` (the rule Airflow
+forces on a teardown) and ``on_failure_fail_dagrun=True`` adds ``fails_run=True``; the edges are
+the data flow's, as in Airflow. A teardown given a trigger rule (Airflow refuses it) or a
+non-literal ``on_failure_fail_dagrun`` stays a TODO (DS093).
 """
 
 from __future__ import annotations
@@ -51,6 +58,96 @@ _OPTIONS = {
 } | KEPT_AS_IS  # params (the task's own, over the DAG's) and documentation, as for an operator
 
 
+_ROLES = {
+    f"{base}.{role}": role
+    for base in ("airflow.decorators", "airflow.sdk")
+    for role in ("setup", "teardown")
+}
+
+
+def _role(dec: cst.Decorator, names: dict[str, str]) -> str | None:
+    """ "setup" / "teardown" for Airflow's ``@setup`` / ``@teardown`` (``@teardown(...)``)."""
+    target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+    return _ROLES.get(qualified(target, names) or "")
+
+
+def _role_args(dec: cst.Decorator, role: str) -> list[cst.Arg]:
+    if role == "setup":
+        if isinstance(dec.decorator, cst.Call):
+            raise Unsupported(dec, "DS093", "@setup(...) with arguments")
+        return [kwarg("setup", cst.Name("True"))]
+    args = [
+        kwarg("teardown", cst.Name("True")),
+        kwarg("trigger_rule", cst.SimpleString('"all_done_setup_success"')),
+    ]
+    for arg in dec.decorator.args if isinstance(dec.decorator, cst.Call) else ():
+        name = arg.keyword.value if arg.keyword else None
+        value = arg.value
+        if name != "on_failure_fail_dagrun" or not m.matches(
+            value, m.Name("True") | m.Name("False")
+        ):
+            raise Unsupported(dec, "DS093", f"@teardown argument {name or 'positional'}")
+        if value.value == "True":
+            args.append(kwarg("fails_run", cst.Name("True")))
+    return args
+
+
+def _role_of(fn: cst.FunctionDef, names: dict[str, str]) -> list[cst.Arg] | None:
+    """The runtime options of a ``@setup`` / ``@teardown`` function (its first decorator, alone
+    or over a plain ``@task``), or None when it has neither."""
+    roles = [(d, r) for d in fn.decorators if (r := _role(d, names)) is not None]
+    if not roles:
+        return None
+    if len(roles) > 1 or fn.decorators[0] is not roles[0][0]:
+        raise Unsupported(fn, "DS093", "@setup/@teardown stacked this way is not converted")
+    role_dec, role = roles[0]
+    rest = fn.decorators[1:]
+    if rest:
+        dec = rest[0].decorator
+        if len(rest) > 1 or _kind(dec.func if isinstance(dec, cst.Call) else dec, names) not in (
+            "",
+            "python",
+        ):
+            raise Unsupported(fn, "DS093", "@setup/@teardown over this decorator is not converted")
+        given = dec.args if isinstance(dec, cst.Call) else ()
+        if role == "teardown" and any(
+            a.keyword and a.keyword.value == "trigger_rule" for a in given
+        ):
+            raise Unsupported(fn, "DS093", "a teardown's trigger rule (Airflow refuses it)")
+    return _role_args(role_dec, role)
+
+
+def _check_teardown_calls(fn: cst.FunctionDef, module: cst.Module) -> None:
+    """Airflow fixes a ``@teardown`` function's trigger rule on its first call and refuses a
+    second call (or an ``.override``) that meets it, and a trigger rule given by ``.override``:
+    such a file stays a TODO rather than converting into a flow Airflow would not load."""
+    name = fn.name.value
+    direct = m.Call(func=m.Name(name))
+    over = m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("override")))
+    calls = m.findall(module, direct | m.Call(func=over))
+    if len(calls) > 1:
+        raise Unsupported(fn, "DS093", "a @teardown function called more than once")
+    for call in m.findall(module, over):
+        for arg in call.args:
+            if arg.keyword and arg.keyword.value in ("trigger_rule", "on_failure_fail_dagrun"):
+                raise Unsupported(fn, "DS093", f"a teardown's .override({arg.keyword.value}=)")
+
+
+def _with_role(fn: cst.FunctionDef, role_args: list[cst.Arg]) -> cst.FunctionDef:
+    """The converted ``@task`` (made when the function had only the role decorator) with the
+    role's options added."""
+    task_dec = fn.decorators[0] if fn.decorators else cst.Decorator(cst.Name("task"))
+    call = task_dec.decorator if isinstance(task_dec.decorator, cst.Call) else None
+    args = [*(call.args if call else ()), *role_args]
+    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+    args = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for a in args[:-1]
+    ] + args[-1:]
+    func = call.func if call else task_dec.decorator
+    return fn.with_changes(decorators=[task_dec.with_changes(decorator=cst.Call(func, args=args))])
+
+
 def _kind(expr: cst.BaseExpression, names: dict[str, str]) -> str | None:
     full = qualified(expr, names) or ""
     for base in TASK_DECORATORS:
@@ -61,6 +158,8 @@ def _kind(expr: cst.BaseExpression, names: dict[str, str]) -> str | None:
 
 def is_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
     for dec in fn.decorators:
+        if _role(dec, names) is not None:
+            return True
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         if _kind(target, names) is not None:
             return True
@@ -131,17 +230,22 @@ def kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> tuple[Any, str,
 def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
     """The function with dagshift's decorator, and the dagshift names it now needs."""
     names = file.names
+    role_args = _role_of(fn, names)
+    if role_args is not None and any(a.keyword.value == "teardown" for a in role_args):
+        _check_teardown_calls(fn, file.module)
     decorators = []
     for dec in fn.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         is_task = _kind(target, names) is not None
-        decorators.append(_decorator(dec, file) if is_task else dec)
+        if role_args is None or is_task:
+            decorators.append(_decorator(dec, file) if is_task else dec)
     done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
     needs |= {push_import(done.push_name)} if done.pushes else set()
-    return done.function.with_changes(decorators=decorators), needs
+    new = done.function.with_changes(decorators=decorators)
+    return (new if role_args is None else _with_role(new, role_args)), needs
 
 
 DERIVED_METHODS = ("map", "zip", "concat")
