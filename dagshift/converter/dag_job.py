@@ -198,9 +198,12 @@ class DagJob:
             replacements = _with_flow_kwarg(replacements, "airflow_generation", '"2"')
         defaults = self._defaults_code()
         emitted = [v for v in replacements.values() if isinstance(v, cst.CSTNode)]
+        used = {n.value for root in roots for n in nodes(root) if type(n) is cst.Name}
+        called = [fn for name, fn in self.file.functions.items() if fn and name in used]
         may_retry = "retries" in defaults or _mentions(
-            [*roots, *self.site.call_args, *emitted], "retries"
-        )  # default_args read from a function's return come out only in the emitted Flow
+            [*roots, *self.site.call_args, *emitted, *called], "retries"
+        )  # default_args read from a function's return come out only in the emitted Flow;
+        # a module-level `@task(retries=...)` the DAG calls retries too
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
