@@ -42,7 +42,12 @@ from dagshift.converter.rules.task_groups import (
     is_group_function,
     rewrite_group_function,
 )
-from dagshift.converter.rules.taskflow import is_taskflow, kept_taskflow, rewrite_taskflow
+from dagshift.converter.rules.taskflow import (
+    check_taskflow_call,
+    is_taskflow,
+    kept_taskflow,
+    rewrite_taskflow,
+)
 from dagshift.converter.rules.xcom import Pull
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
@@ -661,6 +666,7 @@ class _Rewriter(cst.CSTTransformer):
             rule, plan = taken
             return rule.build(self.job, plan, self.index, updated if plan_keeps(plan) else original)
         full = qualified(original.func, self.job.file.names)
+        check_taskflow_call(original, self.job.file)
         for rule in REGISTRY:
             if rule.rewrite_call is not None:
                 new = rule.rewrite_call(self.job, original, updated, full)

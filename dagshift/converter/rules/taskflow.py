@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
@@ -19,7 +20,7 @@ from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
 
-__all__ = ["is_taskflow", "kept_taskflow", "rewrite_taskflow"]
+__all__ = ["check_taskflow_call", "is_taskflow", "kept_taskflow", "rewrite_taskflow"]
 
 DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
 
@@ -129,3 +130,32 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
     needs |= {push_import(done.push_name)} if done.pushes else set()
     return done.function.with_changes(decorators=decorators), needs
+
+
+def _taskflow_names(file: Any) -> set[str]:
+    found = getattr(file, "_dagshift_taskflow_names", None)
+    if found is None:
+        found = {
+            fn.name.value
+            for fn in m.findall(file.module, m.FunctionDef())
+            if isinstance(fn, cst.FunctionDef) and is_taskflow(fn, file.names)
+        }
+        file._dagshift_taskflow_names = found
+    return found
+
+
+def check_taskflow_call(call: cst.Call, file: Any) -> None:
+    """A Jinja template given to a @task call: Airflow renders it before the call, the
+    converted call would not (Unsupported: the TODO stays)."""
+    func = call.func
+    while isinstance(func, cst.Call) or (
+        isinstance(func, cst.Attribute) and func.attr.value == "override"
+    ):  # `step.override(task_id="x")(...)`
+        func = func.func if isinstance(func, cst.Call) else func.value
+    if not isinstance(func, cst.Name) or func.value not in _taskflow_names(file):
+        return
+    from dagshift.converter.rules.python_operator import templated
+
+    for arg in call.args:
+        if templated(arg.value, file.constants):
+            raise Unsupported(call, "DS084", "a Jinja template given to a @task call")
