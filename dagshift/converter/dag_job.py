@@ -56,9 +56,11 @@ __all__ = ["DagJob", "FileInfo"]
 
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
+    "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
+    "_dagshift_no_result": python_operator.NO_RESULT_HELPER,
 }
 
 

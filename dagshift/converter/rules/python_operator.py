@@ -28,6 +28,7 @@ from dagshift.converter.walk import nodes
 
 __all__ = [
     "DECORATORS",
+    "NO_RESULT_HELPER",
     "PYTHON_ARGS",
     "RULE",
     "PythonPlan",
@@ -41,6 +42,7 @@ DESCRIPTION = "Python/Branch/ShortCircuit operators -> @task / @task.branch / @t
 DECORATORS = {"python": "task", "branch": "task.branch", "short_circuit": "task.short_circuit"}
 PYTHON_ARGS = {
     "python_callable",
+    "do_xcom_push",
     "op_args",
     "op_kwargs",
     "provide_context",
@@ -60,6 +62,19 @@ def _dagshift_render(value):
     if isinstance(value, dict):
         return {k: _dagshift_render(v) for k, v in value.items()}
     return value
+"""
+
+NO_RESULT_HELPER = """
+
+def _dagshift_no_result(fn):
+    # do_xcom_push=False: Airflow stores no result, a pull of it gets None
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        fn(*args, **kwargs)
+
+    return run
 """
 
 
@@ -185,7 +200,28 @@ def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> 
         if plan.pulls:
             raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
         plan.expand_kwargs = expand.value
+    _no_result(job, call, kind, args, expand, plan)
     return plan
+
+
+def _no_result(job: Any, call: cst.Call, kind: str, args: Any, expand: Any, plan: Any) -> None:
+    """``do_xcom_push=False`` of a PythonOperator: the task's result is None (its callable
+    still runs; its own pushes stay). A branch or a mapped one keeps the TODO."""
+    push = args.rest.get("do_xcom_push")
+    if push is None or m.matches(push.value, m.Name("True")):
+        return
+    target = plan.target
+    if (
+        not m.matches(push.value, m.Name("False"))
+        or kind != "python"
+        or expand is not None
+        or not isinstance(target, cst.Call)
+        or len(target.args) != 1
+    ):
+        raise Unsupported(call, "DS011", "argument do_xcom_push= of the operator is not converted")
+    job.helpers.add("_dagshift_no_result")
+    wrapped = cst.Call(cst.Name("_dagshift_no_result"), [cst.Arg(target.args[0].value)])
+    plan.target = target.with_changes(args=[cst.Arg(wrapped)])
 
 
 def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendered) -> PythonPlan:
