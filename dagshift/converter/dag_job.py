@@ -61,6 +61,7 @@ HELPERS = {
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
     "_dagshift_no_result": python_operator.NO_RESULT_HELPER,
+    "_dagshift_render_native": python_operator.NATIVE_RENDER_HELPER,
 }
 
 
@@ -173,6 +174,8 @@ class DagJob:
                 self.producers.setdefault(
                     found[1], _Producer(found[0], index, set(), taskflow=True)
                 )
+        if python_operator.native_dag(self):  # rules/python_operator.py renders natively
+            _native_only(self, body)
         if group_functions(self):  # the ids of their tasks are not known statically
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
@@ -650,6 +653,17 @@ class _Analyzer(cst.CSTVisitor):
             self.job.bridged.append({"task_id": task_id or "?", "operator": plan.operator})
         self.job.plans[id(node)] = (rule, plan)
         return True
+
+
+def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
+    """render_template_as_native_obj=True: only PythonOperator and EmptyOperator tasks, whose
+    rendering the converter makes native; any other task keeps the TODO."""
+    others = {rule.name for rule, _ in job.plans.values()} - {"python_operator", "empty_operator"}
+    functions = [f for s in body for f in m.findall(s, m.FunctionDef())]
+    if others or any(is_taskflow(f, job.file.names) for f in functions):
+        raise Unsupported(
+            job.site.node, "DS021", "render_template_as_native_obj=True with tasks of other kinds"
+        )
 
 
 class _Rewriter(cst.CSTTransformer):
