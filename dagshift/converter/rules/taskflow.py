@@ -138,7 +138,9 @@ def _taskflow_names(file: Any) -> set[str]:
         found = {
             fn.name.value
             for fn in m.findall(file.module, m.FunctionDef())
-            if isinstance(fn, cst.FunctionDef) and is_taskflow(fn, file.names)
+            if isinstance(fn, cst.FunctionDef)
+            and is_taskflow(fn, file.names)
+            and kept_taskflow(fn, file.names) is None  # a kept one renders as Airflow does
         }
         file._dagshift_taskflow_names = found
     return found
