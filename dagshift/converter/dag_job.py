@@ -46,6 +46,7 @@ from dagshift.converter.rules.taskflow import (
     check_taskflow_call,
     is_taskflow,
     kept_taskflow,
+    rendered_params,
     rewrite_taskflow,
 )
 from dagshift.converter.rules.xcom import Pull
@@ -669,6 +670,13 @@ def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
 class _Rewriter(cst.CSTTransformer):
     def __init__(self, job: DagJob) -> None:
         self.job, self.index = job, 0
+        names = job.file.names
+        self.taskflow = {  # TaskFlow functions of the DAG's body: they render their templates
+            f.name.value
+            for s in job.region()
+            for f in m.findall(s, m.FunctionDef())
+            if is_taskflow(f, names) and kept_taskflow(f, names) is None
+        }
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         at = self.job.nested_index.get(id(node)) if self.job.nested_index else None
@@ -682,7 +690,7 @@ class _Rewriter(cst.CSTTransformer):
             rule, plan = taken
             return rule.build(self.job, plan, self.index, updated if plan_keeps(plan) else original)
         full = qualified(original.func, self.job.file.names)
-        check_taskflow_call(original, self.job.file)
+        check_taskflow_call(original, self.job.file, self.taskflow)
         for rule in REGISTRY:
             if rule.rewrite_call is not None:
                 new = rule.rewrite_call(self.job, original, updated, full)
@@ -729,7 +737,12 @@ class _Rewriter(cst.CSTTransformer):
             self.job.kept_functions.add(id(original))
             return new
         if is_taskflow(original, self.job.file.names):
-            new, needs = rewrite_taskflow(original, self.job.file)
+            rendered = ()
+            if original.name.value in self.taskflow:
+                rendered = rendered_params(original, self.job.file)
+            if rendered:
+                self.job.helpers.add("_dagshift_render")
+            new, needs = rewrite_taskflow(original, self.job.file, rendered)
             self.job.needs |= needs
             return new
         if is_group_function(original, self.job.file.names):

@@ -8,6 +8,7 @@ functional). ``multiple_outputs`` is dropped (``ref["key"]`` works on any mappin
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import libcst as cst
@@ -20,7 +21,13 @@ from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
 
-__all__ = ["check_taskflow_call", "is_taskflow", "kept_taskflow", "rewrite_taskflow"]
+__all__ = [
+    "check_taskflow_call",
+    "rendered_params",
+    "is_taskflow",
+    "kept_taskflow",
+    "rewrite_taskflow",
+]
 
 DESCRIPTION = "TaskFlow @task / @task.branch / @task.short_circuit -> dagshift decorators"
 
@@ -116,18 +123,22 @@ def kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> tuple[Any, str,
     return fn.with_changes(decorators=decorators), found[0], found[1]
 
 
-def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
-    """The function with dagshift's decorator, and the dagshift names it now needs."""
+def rewrite_taskflow(
+    fn: cst.FunctionDef, file: Any, rendered: tuple[str, ...] = ()
+) -> tuple[cst.FunctionDef, set[str]]:
+    """The function with dagshift's decorator, and the dagshift names it now needs
+    (``rendered``: parameters rendered first thing, ``_dagshift_render``)."""
     names = file.names
     decorators = []
     for dec in fn.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         is_task = _kind(target, names) is not None
         decorators.append(_decorator(dec, file) if is_task else dec)
-    done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
+    done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs |= {"render"} if rendered else set()
     needs |= {push_import(done.push_name)} if done.pushes else set()
     return done.function.with_changes(decorators=decorators), needs
 
@@ -146,18 +157,69 @@ def _taskflow_names(file: Any) -> set[str]:
     return found
 
 
-def check_taskflow_call(call: cst.Call, file: Any) -> None:
-    """A Jinja template given to a @task call: Airflow renders it before the call, the
-    converted call would not (Unsupported: the TODO stays)."""
+def _called(call: cst.Call) -> str | None:
     func = call.func
     while isinstance(func, cst.Call) or (
         isinstance(func, cst.Attribute) and func.attr.value == "override"
     ):  # `step.override(task_id="x")(...)`
         func = func.func if isinstance(func, cst.Call) else func.value
-    if not isinstance(func, cst.Name) or func.value not in _taskflow_names(file):
+    return func.value if isinstance(func, cst.Name) else None
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    try:
+        ast.literal_eval(cst.Module([]).code_for_node(node))
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return True
+
+
+def rendered_params(fn: cst.FunctionDef, file: Any) -> tuple[str, ...]:
+    """Parameters of a @task function (defined in a DAG's body) that a call gives a Jinja
+    template: Airflow renders its call arguments. Exact when every call gives that parameter
+    a literal (an XCom result is not rendered): else Unsupported, DS084."""
+    from dagshift.converter.rules.python_operator import templated
+
+    name = fn.name.value
+    if fn.params.star_arg != cst.MaybeSentinel.DEFAULT or fn.params.star_kwarg:
+        return ()  # any template reaching it: check_taskflow_call
+    params = [p.name.value for p in fn.params.params]
+    fed: dict[str, list[cst.BaseExpression]] = {}
+    for call in m.findall(file.module, m.Call()):
+        if not isinstance(call, cst.Call) or _called(call) != name:
+            continue
+        for i, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword else (params[i] if i < len(params) else None)
+            if arg.star or key is None:
+                return ()
+            fed.setdefault(key, []).append(arg.value)
+    out = []
+    for key, values in fed.items():
+        if any(templated(v, file.constants) for v in values):
+            if not all(_literal(v) for v in values):
+                raise Unsupported(fn, "DS084", "a Jinja template given to a @task call")
+            out.append(key)
+    return tuple(sorted(out))
+
+
+def check_taskflow_call(call: cst.Call, file: Any, inside: set[str] = frozenset()) -> None:
+    """A Jinja template given to a @task call: Airflow renders it before the call; the
+    functions of ``inside`` render theirs (rendered_params), any other keeps the TODO."""
+    name = _called(call)
+    if name is None or name not in _taskflow_names(file):
         return
     from dagshift.converter.rules.python_operator import templated
 
     for arg in call.args:
-        if templated(arg.value, file.constants):
+        if templated(arg.value, file.constants) and (
+            name not in inside or arg.star or _count(file, name) != 1
+        ):
             raise Unsupported(call, "DS084", "a Jinja template given to a @task call")
+
+
+def _count(file: Any, name: str) -> int:
+    return sum(
+        1
+        for fn in m.findall(file.module, m.FunctionDef())
+        if isinstance(fn, cst.FunctionDef) and fn.name.value == name
+    )
