@@ -45,9 +45,11 @@ from dagshift.converter.rules.task_groups import (
     rewrite_group_function,
 )
 from dagshift.converter.rules.taskflow import (
+    check_taskflow_call,
     derived_value,
     is_taskflow,
     kept_taskflow,
+    rendered_params,
     rewrite_taskflow,
 )
 from dagshift.converter.rules.xcom import Pull
@@ -58,9 +60,12 @@ __all__ = ["DagJob", "FileInfo"]
 
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
+    "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
+    "_dagshift_no_result": python_operator.NO_RESULT_HELPER,
+    "_dagshift_render_native": python_operator.NATIVE_RENDER_HELPER,
 }
 
 
@@ -174,6 +179,8 @@ class DagJob:
                 self.producers.setdefault(
                     found[1], _Producer(found[0], index, set(), taskflow=True)
                 )
+        if python_operator.native_dag(self):  # rules/python_operator.py renders natively
+            _native_only(self, body)
         if group_functions(self):  # the ids of their tasks are not known statically
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
@@ -724,9 +731,27 @@ class _Analyzer(cst.CSTVisitor):
         return True
 
 
+def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
+    """render_template_as_native_obj=True: only PythonOperator and EmptyOperator tasks, whose
+    rendering the converter makes native; any other task keeps the TODO."""
+    others = {rule.name for rule, _ in job.plans.values()} - {"python_operator", "empty_operator"}
+    functions = [f for s in body for f in m.findall(s, m.FunctionDef())]
+    if others or any(is_taskflow(f, job.file.names) for f in functions):
+        raise Unsupported(
+            job.site.node, "DS021", "render_template_as_native_obj=True with tasks of other kinds"
+        )
+
+
 class _Rewriter(cst.CSTTransformer):
     def __init__(self, job: DagJob) -> None:
         self.job, self.index = job, 0
+        names = job.file.names
+        self.taskflow = {  # TaskFlow functions of the DAG's body: they render their templates
+            f.name.value
+            for s in job.region()
+            for f in m.findall(s, m.FunctionDef())
+            if is_taskflow(f, names) and kept_taskflow(f, names) is None
+        }
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         at = self.job.nested_index.get(id(node)) if self.job.nested_index else None
@@ -748,6 +773,7 @@ class _Rewriter(cst.CSTTransformer):
             rule, plan = taken
             return rule.build(self.job, plan, self.index, updated if plan_keeps(plan) else original)
         full = qualified(original.func, self.job.file.names)
+        check_taskflow_call(original, self.job.file, self.taskflow)
         for rule in REGISTRY:
             if rule.rewrite_call is not None:
                 new = rule.rewrite_call(self.job, original, updated, full)
@@ -794,7 +820,12 @@ class _Rewriter(cst.CSTTransformer):
             self.job.kept_functions.add(id(original))
             return new
         if is_taskflow(original, self.job.file.names):
-            new, needs = rewrite_taskflow(original, self.job.file)
+            rendered = ()
+            if original.name.value in self.taskflow:
+                rendered = rendered_params(original, self.job.file)
+            if rendered:
+                self.job.helpers.add("_dagshift_render")
+            new, needs = rewrite_taskflow(original, self.job.file, rendered)
             self.job.needs |= needs
             return new
         if is_group_function(original, self.job.file.names):

@@ -14,6 +14,7 @@ from dagshift.converter.model import Unsupported
 
 __all__ = [
     "CHAIN",
+    "CHAIN_LINEAR",
     "CROSS_DOWNSTREAM",
     "DAGS",
     "DAG_DECORATORS",
@@ -71,6 +72,11 @@ CHAIN = {
     "airflow.utils.helpers.chain",
     "airflow.sdk.chain",
     "airflow.models.chain",
+}
+CHAIN_LINEAR = {
+    "airflow.models.baseoperator.chain_linear",
+    "airflow.sdk.chain_linear",
+    "airflow.models.chain_linear",
 }
 CROSS_DOWNSTREAM = {
     "airflow.models.baseoperator.cross_downstream",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import OPERATORS
@@ -30,6 +31,7 @@ class BashPlan:
     call_args: list[cst.Arg] = field(default_factory=list)
     pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
     mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
+    helper: str = "_dagshift_bash"  # _dagshift_bash_appended for append_env=True
 
 
 def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
@@ -37,11 +39,18 @@ def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPlan:
-    args = operator_args(call, {"bash_command", "env"}, job.site.dag_var, "the operator", job.file)
-    job.helpers.add("_dagshift_bash")
+    allowed = {"bash_command", "env", "append_env"}
+    args = operator_args(call, allowed, job.site.dag_var, "the operator", job.file)
+    helper = "_dagshift_bash"
+    append = args.rest.get("append_env")
+    if append is not None and expand is None and m.matches(append.value, m.Name("True")):
+        helper = "_dagshift_bash_appended"
+    elif append is not None and not m.matches(append.value, m.Name("False")):
+        raise Unsupported(call, "DS011", "argument append_env= of the operator is not converted")
+    job.helpers.add(helper)
     job.needs |= {"task", "render", "shell"}
     if expand is not None:
-        if set(args.rest) - {"env"}:
+        if set(args.rest) - {"env", "append_env"}:
             raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
         mapped = bash_operator.mapped_commands(call, expand.value)
         env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
@@ -49,7 +58,7 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
     call_args, ids = bash_operator.bash_arguments(
         call, args.rest, job.file.constants, legacy=not job.file.airflow3
     )
-    return BashPlan(args, call_args, ids)
+    return BashPlan(args, call_args, ids, helper=helper)
 
 
 def _build(job: Any, plan: BashPlan, index: int, node: cst.Call) -> cst.BaseExpression:
@@ -62,7 +71,7 @@ def _build(job: Any, plan: BashPlan, index: int, node: cst.Call) -> cst.BaseExpr
         kwarg("xcom_" + pull.param_name(), job.pulled(pull, index, node))
         for pull in plan.pulled_ids
     ]
-    return task_call(cst.Name("_dagshift_bash"), None, plan.args, plan.call_args + pull_args)
+    return task_call(cst.Name(plan.helper), None, plan.args, plan.call_args + pull_args)
 
 
 RULE = Rule("bash_operator", DESCRIPTION, _calls, _plan, _build, mapped={"bash": "bash_command"})

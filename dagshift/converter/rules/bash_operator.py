@@ -36,6 +36,16 @@ def _dagshift_bash(command, env=None, **values):
     return shell(render(command, **values), env=env)
 """
 
+APPEND_HELPER = """
+
+@task
+def _dagshift_bash_appended(command, env=None, **values):
+    # append_env=True: env is added to the worker's environment, not in place of it
+    if env is not None:
+        env = {k: render(v, **values) if isinstance(v, str) else v for k, v in env.items()}
+    return shell(render(command, **values), env=env, append_env=True)
+"""
+
 
 def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.BaseExpression:
     """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""

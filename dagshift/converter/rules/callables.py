@@ -268,6 +268,7 @@ def rewrite_callable(
     reserved: frozenset[str] = frozenset(),
     airflow3: bool = False,
     rendered: tuple[str, ...] = (),
+    render_helper: str = "_dagshift_render",
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
     kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords), airflow3)
@@ -309,7 +310,7 @@ def rewrite_callable(
         )
         for name, key in values.items()
     ]
-    prologue += [cst.parse_statement(f"{n} = _dagshift_render({n})\n") for n in rendered]
+    prologue += [cst.parse_statement(f"{n} = {render_helper}({n})\n") for n in rendered]
     new_body = new_body[:head] + prologue + new_body[head:]
     if not new_body:
         new_body = [cst.SimpleStatementLine([cst.Pass()])]

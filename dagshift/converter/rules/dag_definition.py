@@ -372,6 +372,10 @@ def flow_arguments(
             args.append(arg.with_changes(keyword=cst.Name("max_active_tasks")))
         elif key in _FLOW_ARGS:
             args.append(arg)
+        elif key == "render_template_as_native_obj" and m.matches(
+            arg.value, m.Name("True") | m.Name("False")
+        ):  # True: the tasks render natively (rules/python_operator.py, dag_job._native_only)
+            pass
         elif key in RUN_CALLBACKS and info is not None:  # rules/callbacks.py
             args.append(callback_arg(arg, info, run=True))
         else:

@@ -1,6 +1,7 @@
 """Dependencies: ``>>``, ``<<``, ``set_upstream`` and ``set_downstream`` stay as written (the
 runtime's placeholders support them); ``chain()`` and ``cross_downstream()`` become small
-helpers with Airflow's exact rules (lists side by side in ``chain`` are joined pairwise).
+helpers with Airflow's exact rules (lists side by side in ``chain`` are joined pairwise);
+``chain_linear()`` puts every task of one element before every task of the next.
 An edge ``Label("...")`` between two tasks only annotates the edge: the edge stays, unlabelled.
 """
 
@@ -10,12 +11,15 @@ from typing import Any
 
 import libcst as cst
 
-from dagshift.converter.names import CHAIN, CROSS_DOWNSTREAM, LABELS, qualified
+from dagshift.converter.names import CHAIN, CHAIN_LINEAR, CROSS_DOWNSTREAM, LABELS, qualified
 from dagshift.converter.rules import Rule
 
-__all__ = ["CHAIN_HELPER", "CROSS_HELPER", "RULE"]
+__all__ = ["CHAIN_HELPER", "CHAIN_LINEAR_HELPER", "CROSS_HELPER", "RULE"]
 
-DESCRIPTION = "chain() / cross_downstream() -> _dagshift_chain / _dagshift_cross_downstream"
+DESCRIPTION = (
+    "chain() / chain_linear() / cross_downstream() -> _dagshift_chain / _dagshift_chain_linear"
+    " / _dagshift_cross_downstream"
+)
 
 CHAIN_HELPER = """
 
@@ -34,6 +38,23 @@ def _dagshift_chain(*tasks):
             up >> down
 """
 
+CHAIN_LINEAR_HELPER = """
+
+def _dagshift_chain_linear(*elements):
+    # Airflow's chain_linear(): every task of one element before all of the next element
+    if not elements:
+        raise ValueError("No tasks provided; nothing to do.")
+    prev, deps_set = None, False
+    for curr in elements:
+        if prev is not None:
+            for up in prev:
+                up >> curr
+                deps_set = True
+        prev = curr if isinstance(curr, list | tuple) else [curr]
+    if not deps_set:
+        raise ValueError("No dependencies were set. Did you forget to expand with `*`?")
+"""
+
 CROSS_HELPER = """
 
 def _dagshift_cross_downstream(from_tasks, to_tasks):
@@ -42,12 +63,17 @@ def _dagshift_cross_downstream(from_tasks, to_tasks):
         up >> list(to_tasks)
 """
 
-HELPERS = {"_dagshift_chain": CHAIN_HELPER, "_dagshift_cross_downstream": CROSS_HELPER}
+HELPERS = {
+    "_dagshift_chain": CHAIN_HELPER,
+    "_dagshift_chain_linear": CHAIN_LINEAR_HELPER,
+    "_dagshift_cross_downstream": CROSS_HELPER,
+}
 
 
 def _rewrite_call(job: Any, original: cst.Call, updated: cst.Call, full: str | None) -> Any:
     for names, helper in (
         (CHAIN, "_dagshift_chain"),
+        (CHAIN_LINEAR, "_dagshift_chain_linear"),
         (CROSS_DOWNSTREAM, "_dagshift_cross_downstream"),
     ):
         if full in names:

@@ -11,6 +11,7 @@ Jinja template is rendered first thing in the task, as Airflow renders it before
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +29,14 @@ from dagshift.converter.walk import nodes
 
 __all__ = [
     "DECORATORS",
+    "NATIVE_RENDER_HELPER",
+    "NO_RESULT_HELPER",
     "PYTHON_ARGS",
     "RULE",
     "PythonPlan",
     "call_arguments",
     "python_plan",
+    "native_dag",
     "templated",
 ]
 
@@ -41,6 +45,7 @@ DESCRIPTION = "Python/Branch/ShortCircuit operators -> @task / @task.branch / @t
 DECORATORS = {"python": "task", "branch": "task.branch", "short_circuit": "task.short_circuit"}
 PYTHON_ARGS = {
     "python_callable",
+    "do_xcom_push",
     "op_args",
     "op_kwargs",
     "provide_context",
@@ -61,6 +66,66 @@ def _dagshift_render(value):
         return {k: _dagshift_render(v) for k, v in value.items()}
     return value
 """
+
+NO_RESULT_HELPER = """
+
+def _dagshift_no_result(fn):
+    # do_xcom_push=False: Airflow stores no result, a pull of it gets None
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        fn(*args, **kwargs)
+
+    return run
+"""
+
+NATIVE_RENDER_HELPER = """
+
+def _dagshift_render_native(value):
+    # render_template_as_native_obj=True: Airflow renders with Jinja's NativeEnvironment
+    if isinstance(value, str):
+        return render(value, native=True)
+    if isinstance(value, list | tuple | set):
+        return type(value)(_dagshift_render_native(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _dagshift_render_native(v) for k, v in value.items()}
+    return value
+"""
+
+
+def native_dag(job: Any) -> bool:
+    """Whether the job's DAG has ``render_template_as_native_obj=True``."""
+    return any(
+        a.keyword is not None
+        and a.keyword.value == "render_template_as_native_obj"
+        and m.matches(a.value, m.Name("True"))
+        for a in job.site.call_args
+    )
+
+
+def _native_arguments(call: cst.Call, rest: dict[str, cst.Arg]) -> set[int | str]:
+    """In a native DAG Airflow renders every string of op_args / op_kwargs (``"3"`` becomes
+    3): all their values are rendered; each must be a literal (Unsupported otherwise)."""
+    out: set[int | str] = set()
+    for name in ("op_args", "op_kwargs"):
+        value = rest[name].value if name in rest else None
+        if value is None:
+            continue
+        items = (
+            [(k, el.value) for k, el in enumerate(value.elements)]
+            if isinstance(value, cst.List | cst.Tuple)
+            else [(string_value(el.key), el.value) for el in value.elements]
+        )
+        for key, node in items:
+            try:
+                ast.literal_eval(cst.Module([]).code_for_node(node))
+            except (ValueError, SyntaxError, TypeError):
+                raise Unsupported(
+                    call, "DS021", "a native-rendering DAG's op_args / op_kwargs not literal"
+                ) from None
+            out.add(key)
+    return out
 
 
 @dataclass
@@ -152,6 +217,8 @@ def expand_kwargs_keys(call: cst.Call, value: cst.BaseExpression) -> set[str]:
 def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> PythonPlan:
     """The plan of a Python/Branch/ShortCircuit operator call in ``job``'s DAG."""
     call_args, keys, rendered = call_arguments(call, args.rest, job.file.constants)
+    if native_dag(job):
+        rendered |= _native_arguments(call, args.rest)
     if expand is not None:
         if call_args:
             raise Unsupported(call, "DS091", "partial() with op_args/op_kwargs, then expand")
@@ -185,7 +252,28 @@ def python_plan(job: Any, call: cst.Call, kind: str, args: Any, expand: Any) -> 
         if plan.pulls:
             raise Unsupported(call, "DS091", "a mapped callable that pulls XCom")
         plan.expand_kwargs = expand.value
+    _no_result(job, call, kind, args, expand, plan)
     return plan
+
+
+def _no_result(job: Any, call: cst.Call, kind: str, args: Any, expand: Any, plan: Any) -> None:
+    """``do_xcom_push=False`` of a PythonOperator: the task's result is None (its callable
+    still runs; its own pushes stay). A branch or a mapped one keeps the TODO."""
+    push = args.rest.get("do_xcom_push")
+    if push is None or m.matches(push.value, m.Name("True")):
+        return
+    target = plan.target
+    if (
+        not m.matches(push.value, m.Name("False"))
+        or kind != "python"
+        or expand is not None
+        or not isinstance(target, cst.Call)
+        or len(target.args) != 1
+    ):
+        raise Unsupported(call, "DS011", "argument do_xcom_push= of the operator is not converted")
+    job.helpers.add("_dagshift_no_result")
+    wrapped = cst.Call(cst.Name("_dagshift_no_result"), [cst.Arg(target.args[0].value)])
+    plan.target = target.with_changes(args=[cst.Arg(wrapped)])
 
 
 def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendered) -> PythonPlan:
@@ -199,8 +287,9 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         )
     positional = len([a for a in call_args if a.keyword is None])
     to_render = _rendered_params(call, fn, rendered)
+    helper = "_dagshift_render_native" if native_dag(job) else "_dagshift_render"
     if to_render:
-        job.helpers.add("_dagshift_render")
+        job.helpers.add(helper)
         job.needs.add("render")
     done = rewrite_callable(
         fn,
@@ -210,6 +299,7 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         reserved=frozenset(n for n in job.file.functions if n),
         airflow3=job.file.airflow3,
         rendered=to_render,
+        render_helper=helper,
     )
     if done.pushes:
         job.needs.add(push_import(done.push_name))

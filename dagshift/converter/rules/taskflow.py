@@ -20,6 +20,7 @@ non-literal ``on_failure_fail_dagrun`` stays a TODO (DS093).
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import libcst as cst
@@ -35,7 +36,9 @@ from dagshift.converter.walk import nodes
 
 __all__ = [
     "DERIVED_METHODS",
+    "check_taskflow_call",
     "derived_value",
+    "rendered_params",
     "is_taskflow",
     "kept_taskflow",
     "rewrite_taskflow",
@@ -227,8 +230,11 @@ def kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> tuple[Any, str,
     return fn.with_changes(decorators=decorators), found[0], found[1]
 
 
-def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, set[str]]:
-    """The function with dagshift's decorator, and the dagshift names it now needs."""
+def rewrite_taskflow(
+    fn: cst.FunctionDef, file: Any, rendered: tuple[str, ...] = ()
+) -> tuple[cst.FunctionDef, set[str]]:
+    """The function with dagshift's decorator, and the dagshift names it now needs
+    (``rendered``: parameters rendered first thing, ``_dagshift_render``)."""
     names = file.names
     role_args = _role_of(fn, names)
     if role_args is not None and any(a.keyword.value == "teardown" for a in role_args):
@@ -239,10 +245,11 @@ def rewrite_taskflow(fn: cst.FunctionDef, file: Any) -> tuple[cst.FunctionDef, s
         is_task = _kind(target, names) is not None
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
-    done = rewrite_callable(fn, file.module, airflow3=file.airflow3)
+    done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
     needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs |= {"render"} if rendered else set()
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
     return (new if role_args is None else _with_role(new, role_args)), needs
@@ -372,3 +379,85 @@ def derived_value(call: cst.Call, region: list[cst.BaseStatement], file: Any) ->
     derives a value from TaskFlow results only, which the converted flow computes as Airflow
     does (the methods of dagshift's task results)."""
     return _Results(region, file).derived(call)
+
+
+def _taskflow_names(file: Any) -> set[str]:
+    found = getattr(file, "_dagshift_taskflow_names", None)
+    if found is None:
+        found = {
+            fn.name.value
+            for fn in m.findall(file.module, m.FunctionDef())
+            if isinstance(fn, cst.FunctionDef)
+            and is_taskflow(fn, file.names)
+            and kept_taskflow(fn, file.names) is None  # a kept one renders as Airflow does
+        }
+        file._dagshift_taskflow_names = found
+    return found
+
+
+def _called(call: cst.Call) -> str | None:
+    func = call.func
+    while isinstance(func, cst.Call) or (
+        isinstance(func, cst.Attribute) and func.attr.value == "override"
+    ):  # `step.override(task_id="x")(...)`
+        func = func.func if isinstance(func, cst.Call) else func.value
+    return func.value if isinstance(func, cst.Name) else None
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    try:
+        ast.literal_eval(cst.Module([]).code_for_node(node))
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return True
+
+
+def rendered_params(fn: cst.FunctionDef, file: Any) -> tuple[str, ...]:
+    """Parameters of a @task function (defined in a DAG's body) that a call gives a Jinja
+    template: Airflow renders its call arguments. Exact when every call gives that parameter
+    a literal (an XCom result is not rendered): else Unsupported, DS084."""
+    from dagshift.converter.rules.python_operator import templated
+
+    name = fn.name.value
+    if fn.params.star_arg != cst.MaybeSentinel.DEFAULT or fn.params.star_kwarg:
+        return ()  # any template reaching it: check_taskflow_call
+    params = [p.name.value for p in fn.params.params]
+    fed: dict[str, list[cst.BaseExpression]] = {}
+    for call in m.findall(file.module, m.Call()):
+        if not isinstance(call, cst.Call) or _called(call) != name:
+            continue
+        for i, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword else (params[i] if i < len(params) else None)
+            if arg.star or key is None:
+                return ()
+            fed.setdefault(key, []).append(arg.value)
+    out = []
+    for key, values in fed.items():
+        if any(templated(v, file.constants) for v in values):
+            if not all(_literal(v) for v in values):
+                raise Unsupported(fn, "DS084", "a Jinja template given to a @task call")
+            out.append(key)
+    return tuple(sorted(out))
+
+
+def check_taskflow_call(call: cst.Call, file: Any, inside: set[str] = frozenset()) -> None:
+    """A Jinja template given to a @task call: Airflow renders it before the call; the
+    functions of ``inside`` render theirs (rendered_params), any other keeps the TODO."""
+    name = _called(call)
+    if name is None or name not in _taskflow_names(file):
+        return
+    from dagshift.converter.rules.python_operator import templated
+
+    for arg in call.args:
+        if templated(arg.value, file.constants) and (
+            name not in inside or arg.star or _count(file, name) != 1
+        ):
+            raise Unsupported(call, "DS084", "a Jinja template given to a @task call")
+
+
+def _count(file: Any, name: str) -> int:
+    return sum(
+        1
+        for fn in m.findall(file.module, m.FunctionDef())
+        if isinstance(fn, cst.FunctionDef) and fn.name.value == name
+    )
