@@ -324,8 +324,10 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         self.max_retry_delay = max_retry_delay
         self.start_date = start_date
         self.end_date = end_date
-        self.depends_on_past = depends_on_past
+        # as Airflow's BaseOperator: waiting for the past's downstream implies the past
+        self.depends_on_past = bool(depends_on_past or wait_for_downstream)
         self.wait_for_downstream = wait_for_downstream
+        self.ignore_first_depends_on_past = ignore_first_depends_on_past
         self.params = dict(params or {})
         self.priority_weight = priority_weight
         self.weight_rule = weight_rule
@@ -657,8 +659,22 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 **({"pool": self.pool} if self.pool else {}),
                 **({"pool_slots": self.pool_slots} if self.pool_slots != 1 else {}),
                 **self._role_options(),
+                **self._past_options(),
+                # what Airflow hands its executor (a pod override ...): local executors, as
+                # dagshift's, ignore it; kept on the task
+                **({"executor_config": dict(self.executor_config)} if self.executor_config else {}),
             }
         )
+
+    def _past_options(self) -> dict[str, bool]:
+        # depends_on_past (dagshift.runtime.past); only on the tasks that set it
+        if not self.depends_on_past:
+            return {}
+        return {
+            "depends_on_past": True,
+            "wait_for_downstream": bool(self.wait_for_downstream),
+            "ignore_first_depends_on_past": bool(self.ignore_first_depends_on_past),
+        }
 
     def _role_options(self) -> dict[str, bool]:
         # Only on the tasks that have a role, so that other tasks' options stay as they were.

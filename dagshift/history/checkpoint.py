@@ -38,9 +38,11 @@ from typing import Any
 import cloudpickle
 
 from dagshift.history.assets import recorded_events
+from dagshift.history.past import past_hook
 from dagshift.history.store import IN_DB, Store, StoreError, new_run_id
 from dagshift.runtime.assets import INLET_EVENTS_KEY
 from dagshift.runtime.files import write_atomic
+from dagshift.runtime.past import PAST_KEY
 from dagshift.runtime.state import SUCCESS, TaskRun
 
 __all__ = [
@@ -416,6 +418,8 @@ def run_recorded(
     options["run_extra"] = {
         "dagshift.history": str(store.path),
         INLET_EVENTS_KEY: functools.partial(recorded_events, str(store.path)),
+        # depends_on_past: tasks wait for their own task in the flow's previous run
+        **({PAST_KEY: hook} if (hook := past_hook(store, flow, run_id)) else {}),
         **options.get("run_extra", {}),
     }
     watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))

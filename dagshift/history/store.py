@@ -823,6 +823,28 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [dict(r) for r in self._query(sql, tuple(args))]
 
+    def previous_run(
+        self, flow: str, logical_date: str, scheduled_only: bool = False
+    ) -> dict[str, Any] | None:
+        """The flow's latest run with an earlier logical date (``scheduled_only``: not a
+        manual one), as Airflow's previous DAG run for ``depends_on_past``."""
+        manual = " AND trigger != 'manual'" if scheduled_only else ""
+        rows = self._query(
+            f"SELECT * FROM runs WHERE flow = ? AND logical_date < ?{manual} "
+            "ORDER BY logical_date DESC, created DESC LIMIT 1",
+            (flow, logical_date),
+        )
+        return _run_dict(rows[0]) if rows else None
+
+    def task_ran_before(self, flow: str, task_id: str, logical_date: str) -> bool:
+        """Whether a run of ``flow`` before ``logical_date`` has a record of ``task_id``."""
+        rows = self._query(
+            "SELECT 1 FROM task_runs JOIN runs USING (run_id) "
+            "WHERE runs.flow = ? AND task_runs.task_id = ? AND runs.logical_date < ? LIMIT 1",
+            (flow, task_id, logical_date),
+        )
+        return bool(rows)
+
     def last_logical_date(self, flow: str, triggers: tuple[str, ...]) -> str | None:
         marks = ", ".join("?" * len(triggers))
         rows = self._query(

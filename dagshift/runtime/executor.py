@@ -51,6 +51,7 @@ from dagshift.runtime.group_mapping import (
     substitute,
 )
 from dagshift.runtime.logcapture import capture
+from dagshift.runtime.past import wait_for_past
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.pools import hold
 from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
@@ -380,7 +381,10 @@ def execute_node(plan: NodePlan, run: RunState, upstream_runs: list[TaskRun]) ->
             task_run = TaskRun.not_run(plan.task_id, verdict, why, forced)
         else:
             results = {u.task_id: u for u in group_input_runs + upstream_runs}
-            task_run = _run_watched(plan, run, results, forced)
+            waited = wait_for_past(
+                plan, run, forced, lambda: TIMED_OUT if _timed_out(run) else None
+            )
+            task_run = waited or _run_watched(plan, run, results, forced)
     run.info.task_runs[plan.task_id] = task_run
     for listener in run.listeners:
         listener(task_run)

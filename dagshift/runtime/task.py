@@ -72,9 +72,20 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # ``setup``, ``teardown`` (and ``fails_run``: a teardown whose failure fails the run, Airflow's
 # ``on_failure_fail_dagrun``) mark Airflow's setup and teardown tasks, see
 # :mod:`dagshift.runtime.setup_teardown`.
+# ``depends_on_past``, ``wait_for_downstream``, ``ignore_first_depends_on_past``: the task runs
+# only once the same task of the flow's previous run succeeded or skipped, see
+# :mod:`dagshift.runtime.past`. ``executor_config``: what Airflow hands the executor for this
+# task (a Kubernetes pod override ...); Airflow's local and sequential executors ignore it, and
+# so does dagshift's local executor: kept, never read.
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets", "inlets"}
 ROLE_OPTIONS = frozenset({"setup", "teardown", "fails_run"})
-OPTIONAL_OPTIONS = frozenset({"params", "pool", "pool_slots"}) | META_OPTIONS | ROLE_OPTIONS
+PAST_OPTIONS = frozenset({"depends_on_past", "wait_for_downstream", "ignore_first_depends_on_past"})
+OPTIONAL_OPTIONS = (
+    frozenset({"params", "pool", "pool_slots", "executor_config"})
+    | META_OPTIONS
+    | ROLE_OPTIONS
+    | PAST_OPTIONS
+)
 
 
 def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,6 +121,12 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
     for key in _CALLBACKS & set(out):
         out[key] = _callbacks(out[key], key)
     _check_pool(out)
+    for key in PAST_OPTIONS & set(out):
+        out[key] = bool(out[key])
+    if out.get("wait_for_downstream"):  # as Airflow's BaseOperator: it implies depends_on_past
+        out["depends_on_past"] = True
+    if out.get("executor_config") is not None and not isinstance(out["executor_config"], Mapping):
+        raise TypeError(f"executor_config must be a mapping, not {out['executor_config']!r}")
     return out
 
 
