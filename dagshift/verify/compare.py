@@ -46,6 +46,7 @@ _OPTIONS = (
     "drop_result_on_skip",
 )
 _CALLBACKS = ("on_success", "on_failure", "on_retry", "on_skipped")
+_PAST = ("depends_on_past", "wait_for_downstream")  # unset is False
 _RETRY = {"retry_delay", "retry_exponential_backoff", "max_retry_delay"}
 
 
@@ -170,6 +171,7 @@ def compare_options(original: Flow, converted: Flow) -> list[Difference]:
             names = [k for k in names if k not in _RETRY]  # no retry: how one waits is moot
         pairs = [(k, a.options.get(k), b.options.get(k)) for k in names]
         pairs += [(k, a.options.get(k) is None, b.options.get(k) is None) for k in _CALLBACKS]
+        pairs += [(k, bool(a.options.get(k)), bool(b.options.get(k))) for k in _PAST]
         for key, x, y in pairs:
             if not _same(x, y):
                 message = f"{task_id}: {key} is {x!r} in the original, {y!r} after conversion"

@@ -30,7 +30,7 @@ from dagshift.converter.rules.callbacks import (
 )
 from dagshift.converter.rules.dag_function_params import parameter_statements
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
-from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.rules.operators import IGNORED_IF_FALSE, TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
@@ -285,6 +285,8 @@ def _default_args(
     flow: dict[str, cst.BaseExpression] = {}
     for el in node.elements:
         key = string_value(el.key) if isinstance(el, cst.DictElement) else None
+        if key in IGNORED_IF_FALSE and ignorable(key, el.value):
+            continue  # its default
         if key in TASK_OPTIONS:
             new_key = cst.SimpleString(f'"{TASK_OPTIONS[key]}"')
             options.append(el.with_changes(key=new_key) if key != TASK_OPTIONS[key] else el)
@@ -321,6 +323,8 @@ def _read_options(
     options: list[cst.DictElement] = []
     flow: dict[str, cst.BaseExpression] = {}
     for key, (expr, written) in read.items():
+        if key in IGNORED_IF_FALSE and ignorable(key, written):
+            continue  # its default
         if key in TASK_OPTIONS:
             options.append(cst.DictElement(cst.SimpleString(f'"{TASK_OPTIONS[key]}"'), expr))
         elif key in ("start_date", "end_date"):

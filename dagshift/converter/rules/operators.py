@@ -8,7 +8,10 @@ and templates, and the parameters given to a run over both (``dag_run.conf`` in 
 (Only on the operator: ``params`` in ``default_args`` stays unconverted.) ``doc_md`` and its
 kin keep their names (the task keeps them in its meta). Arguments that only notify or place
 the task (owner, email, queue, sla, task_display_name ...) have no effect on a run and are
-dropped, as are ``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults).
+dropped. ``depends_on_past``, ``wait_for_downstream`` and ``ignore_first_depends_on_past`` keep
+their names (the run waits for the task's past, runtime/past.py); so does ``executor_config``,
+which only remote executors read: kept on the task, inert. In ``default_args``,
+``depends_on_past=False`` and ``wait_for_downstream=False`` (their defaults) are dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dagshift.runtime.task import DOC_ATTRIBUTES
 
 __all__ = [
     "IGNORED",
+    "IGNORED_IF_FALSE",
     "OperatorArgs",
     "KEPT_AS_IS",
     "TASK_OPTIONS",
@@ -45,6 +49,13 @@ TASK_OPTIONS = {
     "execution_timeout": "timeout",
     "pool": "pool",  # the slots it holds while it runs, shared by every run (runtime/pools.py)
     "pool_slots": "pool_slots",
+    # the task waits for its own task in the flow's previous run (runtime/past.py)
+    "depends_on_past": "depends_on_past",
+    "wait_for_downstream": "wait_for_downstream",
+    "ignore_first_depends_on_past": "ignore_first_depends_on_past",
+    # what Airflow hands a remote executor (a Kubernetes pod override ...): local executors,
+    # Airflow's and dagshift's, ignore it; the task keeps it, inert
+    "executor_config": "executor_config",
 }
 # Arguments the task takes under the same name: the task's own params, its documentation, its
 # outlets (scheduling.py)
@@ -61,7 +72,8 @@ IGNORED = {
 }
 
 
-# Arguments whose False (their default) changes nothing in a run; True stays unconverted.
+# default_args keys whose False (their default) changes nothing in a run (an operator's own
+# False stays: it may override a True of the DAG's default_args).
 IGNORED_IF_FALSE = {"depends_on_past", "wait_for_downstream"}
 
 

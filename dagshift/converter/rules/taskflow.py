@@ -58,6 +58,10 @@ _OPTIONS = {
     "ignore_downstream_trigger_rules",
     "pool",
     "pool_slots",
+    "depends_on_past",
+    "wait_for_downstream",
+    "ignore_first_depends_on_past",
+    "executor_config",  # inert, as for an operator
 } | KEPT_AS_IS  # params (the task's own, over the DAG's) and documentation, as for an operator
 
 
