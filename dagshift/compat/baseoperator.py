@@ -55,6 +55,7 @@ from dagshift.runtime.derived import NOTSET
 from dagshift.runtime.flow import Flow, current_flow
 from dagshift.runtime.group_mapping import GroupMap
 from dagshift.runtime.task import (
+    PAST_OPTIONS,
     ROLE_OPTIONS,
     MapSpec,
     Task,
@@ -691,7 +692,9 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         node = self._flow.get_task(self.task_id)
         options = self._runtime_options()
         changed = {k: v for k, v in options.items() if node.options.get(k) != v}
-        dropped = [k for k in ROLE_OPTIONS if k in node.options and k not in options]
+        # options present only when set: one unset since (t.depends_on_past = False) goes
+        present_only = ROLE_OPTIONS | PAST_OPTIONS | {"executor_config"}
+        dropped = [k for k in present_only if k in node.options and k not in options]
         if changed or dropped:
             node.options.update(changed)
             node.task.options.update(changed)
