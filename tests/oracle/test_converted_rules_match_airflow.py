@@ -51,6 +51,8 @@ UNBLOCKED = [
         "example_asset_alias",
         "example_asset_alias_with_no_taskflow",
         "example_asset_with_watchers",
+        # operators.py: depends_on_past in default_args
+        "example_branch_python_dop_operator_3",
     )
 ]
 
