@@ -290,6 +290,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         max_active_tis_per_dagrun: int | None = None,
         executor: str | None = None,
         executor_config: dict | None = None,
+        retry_policy: Any = None,
         do_xcom_push: bool = True,
         multiple_outputs: bool = False,
         inlets: Any = None,
@@ -349,6 +350,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         self.map_index_template = map_index_template
         self.max_active_tis_per_dag = max_active_tis_per_dag or task_concurrency
         self.executor_config = executor_config or {}
+        self.retry_policy = retry_policy
         self.do_xcom_push = do_xcom_push
         self.multiple_outputs = multiple_outputs
         self.inlets = list(inlets or [])
@@ -664,6 +666,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
                 # what Airflow hands its executor (a pod override ...): local executors, as
                 # dagshift's, ignore it; kept on the task
                 **({"executor_config": dict(self.executor_config)} if self.executor_config else {}),
+                **({"retry_policy": self.retry_policy} if self.retry_policy is not None else {}),
             }
         )
 
@@ -693,7 +696,7 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
         options = self._runtime_options()
         changed = {k: v for k, v in options.items() if node.options.get(k) != v}
         # options present only when set: one unset since (t.depends_on_past = False) goes
-        present_only = ROLE_OPTIONS | PAST_OPTIONS | {"executor_config"}
+        present_only = ROLE_OPTIONS | PAST_OPTIONS | {"executor_config", "retry_policy"}
         dropped = [k for k in present_only if k in node.options and k not in options]
         if changed or dropped:
             node.options.update(changed)

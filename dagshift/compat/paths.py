@@ -374,6 +374,13 @@ PATHS["airflow"].update(
 PATHS["airflow.models"].update(_MODELS)
 PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
 PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+# retry policies (Airflow 3.3): a task's failure decided from its exception
+_RETRY_POLICY = {
+    n: f"retry_policy:{n}"
+    for n in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")
+}
+PATHS["airflow.sdk"].update(_RETRY_POLICY)
+PATHS["airflow.sdk.definitions.retry_policy"] = dict(_RETRY_POLICY)
 _EXCEPTIONS["AirflowConfigException"] = "exceptions:AirflowConfigException"
 
 # --- E-mail: EmailOperator and airflow.utils.email with Airflow's [smtp] options (the 3.x smtp

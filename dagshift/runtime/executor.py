@@ -54,6 +54,7 @@ from dagshift.runtime.logcapture import capture
 from dagshift.runtime.past import wait_for_past
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.pools import hold
+from dagshift.runtime.retry_policy import RetryAction, retry_decision
 from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
 from dagshift.runtime.state import (
     CANCELLED,
@@ -654,12 +655,17 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
             if options.get("success_callback_on_skip"):
                 _callback(options["on_success"], None, task_run)
         except Exception as exc:
-            retry = tries < max_tries and not isinstance(exc, FailTask | Cancelled)
+            final = isinstance(exc, FailTask | Cancelled)  # no policy is asked (Airflow's too)
+            policy = None if final else options.get("retry_policy")
+            decision = retry_decision(policy, exc, tries, options["retries"])
+            # a policy's FAIL fails it now, whatever retries are left
+            retry = tries < max_tries and not final and decision.action != RetryAction.FAIL
             retry = retry and not cancel_requested()
             if retry:
                 _callback(options["on_retry"], exc, None)
                 _current.reset(token)
-                time.sleep(_retry_delay(options, tries))
+                given = decision.retry_delay if decision.action == RetryAction.RETRY else None
+                time.sleep(_retry_delay(options, tries) if given is None else given.total_seconds())
                 continue
             task_run = _failed(plan.task_id, exc, tries, start)
             _callback(options["on_failure"], exc, task_run)

@@ -76,12 +76,13 @@ def _as_timedelta(value: Any, name: str) -> timedelta | None:
 # only once the same task of the flow's previous run succeeded or skipped, see
 # :mod:`dagshift.runtime.past`. ``executor_config``: what Airflow hands the executor for this
 # task (a Kubernetes pod override ...); Airflow's local and sequential executors ignore it, and
-# so does dagshift's local executor: kept, never read.
+# so does dagshift's local executor: kept, never read. ``retry_policy``: a
+# :class:`dagshift.runtime.retry_policy.RetryPolicy` deciding from a failure's exception.
 META_OPTIONS = DOC_ATTRIBUTES | {"outlets", "inlets"}
 ROLE_OPTIONS = frozenset({"setup", "teardown", "fails_run"})
 PAST_OPTIONS = frozenset({"depends_on_past", "wait_for_downstream", "ignore_first_depends_on_past"})
 OPTIONAL_OPTIONS = (
-    frozenset({"params", "pool", "pool_slots", "executor_config"})
+    frozenset({"params", "pool", "pool_slots", "executor_config", "retry_policy"})
     | META_OPTIONS
     | ROLE_OPTIONS
     | PAST_OPTIONS
@@ -125,6 +126,10 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         out[key] = bool(out[key])
     if out.get("wait_for_downstream"):  # as Airflow's BaseOperator: it implies depends_on_past
         out["depends_on_past"] = True
+    if out.get("retry_policy") is not None and not callable(
+        getattr(out["retry_policy"], "evaluate", None)
+    ):
+        raise TypeError(f"retry_policy must be a RetryPolicy, not {out['retry_policy']!r}")
     if out.get("executor_config") is not None and not isinstance(out["executor_config"], Mapping):
         raise TypeError(f"executor_config must be a mapping, not {out['executor_config']!r}")
     return out

@@ -659,6 +659,18 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    # a task that retried with an hour's delay would not end: these end at once
+    "af3_retry_policy": {
+        "af3_retry_policy": (
+            F,
+            {
+                "fails_at_once": F,
+                "retried_at_once": (S, 3),
+                "out_of_retries": F,
+                "usual_retry": (S, 2),
+            },
+        )
+    },
     "af3_short_circuit": {
         "af3_short_circuit": (
             S,

@@ -65,6 +65,7 @@ def _registry() -> list[Rule]:
         operators,
         params,
         python_operator,
+        retry_policy,
         scheduling,
         task_groups,
         taskflow,
@@ -94,6 +95,7 @@ def _registry() -> list[Rule]:
         described(variables),
         described(params),
         described(scheduling),
+        described(retry_policy),
         builders.RULE,
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]

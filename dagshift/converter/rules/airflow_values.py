@@ -16,7 +16,7 @@ import libcst as cst
 
 from dagshift.converter.model import evaluated
 from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
-from dagshift.converter.rules import scheduling
+from dagshift.converter.rules import retry_policy, scheduling
 from dagshift.converter.rules.variables import catches_key_error, variable_call
 from dagshift.converter.walk import nodes
 
@@ -105,7 +105,7 @@ class AirflowValues(cst.CSTTransformer):
         return False
 
     def _scheduling(self, full: str | None) -> cst.BaseExpression | None:
-        found = scheduling.replacement(full)
+        found = scheduling.replacement(full) or retry_policy.replacement(full)
         if found is None:
             return None
         self.modules.add(found[1])

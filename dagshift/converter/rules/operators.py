@@ -56,6 +56,7 @@ TASK_OPTIONS = {
     # what Airflow hands a remote executor (a Kubernetes pod override ...): local executors,
     # Airflow's and dagshift's, ignore it; the task keeps it, inert
     "executor_config": "executor_config",
+    "retry_policy": "retry_policy",  # rules/retry_policy.py
 }
 # Arguments the task takes under the same name: the task's own params, its documentation, its
 # outlets (scheduling.py)

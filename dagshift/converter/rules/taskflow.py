@@ -62,6 +62,7 @@ _OPTIONS = {
     "wait_for_downstream",
     "ignore_first_depends_on_past",
     "executor_config",  # inert, as for an operator
+    "retry_policy",
 } | KEPT_AS_IS  # params (the task's own, over the DAG's) and documentation, as for an operator
 
 
