@@ -42,7 +42,7 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
-from dagshift.runtime.derived import Derived, realize
+from dagshift.runtime.derived import Derived, realize, realize_args
 from dagshift.runtime.group_mapping import (
     at_index,
     combined_state,
@@ -641,7 +641,7 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         try:
             with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
                 _callback(options.get("on_execute"), None, None)
-                result = _call(node, args, realize(kwargs), options["timeout"])
+                result = _call(node, realize_args(args), realize(kwargs), options["timeout"])
             if plan.feeds_mapping:
                 _check_mappable(result)
         except SkipTask as exc:

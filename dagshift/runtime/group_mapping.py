@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dagshift.runtime.derived import elements
+from dagshift.runtime.derived import Element, elements
 from dagshift.runtime.state import FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED, TaskRun
 
 __all__ = ["GroupMap", "MappedArg", "at_index", "combined_state", "element_inputs", "substitute"]
@@ -74,16 +74,19 @@ def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[s
     return [dict(c) for c in combos]
 
 
-def substitute(value: Any, element: Mapping[str, Any]) -> Any:
-    """``value`` with the group's mapped arguments replaced by this element's values."""
+def substitute(value: Any, element: Mapping[str, Any], nested: bool = False) -> Any:
+    """``value`` with the group's mapped arguments replaced by this element's values (an
+    element of a lazy input is read here when it sits inside a list or dict; an argument
+    itself is read when the task's run starts)."""
     if isinstance(value, MappedArg):
-        return element[value.key]
+        found = element[value.key]
+        return found.get() if nested and isinstance(found, Element) else found
     if isinstance(value, list):
-        return [substitute(v, element) for v in value]
+        return [substitute(v, element, True) for v in value]
     if isinstance(value, tuple):
-        return tuple(substitute(v, element) for v in value)
+        return tuple(substitute(v, element, nested) for v in value)
     if isinstance(value, dict):
-        return {k: substitute(v, element) for k, v in value.items()}
+        return {k: substitute(v, element, True) for k, v in value.items()}
     return value
 
 
