@@ -851,7 +851,7 @@ class _Rewriter(cst.CSTTransformer):
             self.job.needs |= needs
             return new
         if is_group_function(original, self.job.file.names):
-            return rewrite_group_function(updated, self.job)
+            return rewrite_group_function(updated, self.job, original)
         return updated
 
 

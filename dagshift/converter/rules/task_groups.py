@@ -206,10 +206,19 @@ def is_group_function(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
     return any(qualified(_decorator_target(d), names) in GROUP_DECORATORS for d in fn.decorators)
 
 
-def rewrite_group_function(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
-    """``fn`` (its body rewritten already) with ``@group`` for ``@task_group`` (``@dagshift.group``
-    in a file that binds ``group`` itself, as a function named so)."""
+def rewrite_group_function(
+    fn: cst.FunctionDef, job: Any, original: cst.FunctionDef | None = None
+) -> cst.FunctionDef:
+    """``fn`` (its body rewritten already; ``original``: as written, when not ``fn``) with
+    ``@group`` for ``@task_group`` (``@dagshift.group`` in a file that binds ``group`` itself,
+    as a function named so). A TaskFlow task kept as written inside (``@task.bash`` ...) keeps
+    the DAG (DS104): the compat shim would give it its bare id, outside the group."""
+    from dagshift.converter.rules.taskflow import kept_taskflow
+
     names = job.file.names
+    for n in nodes((original or fn).body):
+        if type(n) is cst.FunctionDef and kept_taskflow(n, names) is not None:
+            raise Unsupported(n, "DS104", "a TaskFlow task kept as written inside a @task_group")
     decorators = []
     qualify = "group" in job.file.bound and "dagshift" not in job.file.bound
     name: cst.BaseExpression = (
@@ -246,7 +255,7 @@ def rewrite_outside(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
                 return new
             return updated
 
-    return rewrite_group_function(fn.visit(_Nested()), job)
+    return rewrite_group_function(fn.visit(_Nested()), job, fn)
 
 
 def group_prefixes(stmt: cst.BaseStatement, names: dict[str, str]) -> list[tuple[Any, str | None]]:
