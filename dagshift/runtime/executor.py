@@ -48,7 +48,7 @@ from dagshift.runtime.group_mapping import (
     combined_state,
     element_inputs,
     listed,
-    substitute,
+    substitute_call,
 )
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
@@ -579,8 +579,8 @@ def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskR
             runs.append(TaskRun.not_run(plan.task_id, verdict, "trigger rule not met"))
             continue
         try:
-            args = _resolve(substitute(node.args, element), here, params)
-            kwargs = _resolve(substitute(node.kwargs, element), here, params)
+            args, kwargs = substitute_call(node.args, node.kwargs, element)
+            args, kwargs = _resolve(args, here, params), _resolve(kwargs, here, params)
         except Exception as exc:
             runs.append(_failed(plan.task_id, exc, 0, start))
             continue

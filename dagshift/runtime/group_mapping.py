@@ -22,7 +22,15 @@ from typing import Any
 from dagshift.runtime.derived import Element, elements
 from dagshift.runtime.state import FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED, TaskRun
 
-__all__ = ["GroupMap", "MappedArg", "at_index", "combined_state", "element_inputs", "substitute"]
+__all__ = [
+    "GroupMap",
+    "MappedArg",
+    "at_index",
+    "combined_state",
+    "element_inputs",
+    "substitute",
+    "substitute_call",
+]
 
 
 @dataclass(frozen=True)
@@ -75,19 +83,30 @@ def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[s
 
 
 def substitute(value: Any, element: Mapping[str, Any], nested: bool = False) -> Any:
-    """``value`` with the group's mapped arguments replaced by this element's values (an
-    element of a lazy input is read here when it sits inside a list or dict; an argument
-    itself is read when the task's run starts)."""
+    """``value`` with the group's mapped arguments replaced by this element's values; an
+    element of a lazy input is read here when it sits inside a list, tuple or dict (``nested``),
+    else when the task's run starts (see :func:`substitute_call`)."""
     if isinstance(value, MappedArg):
         found = element[value.key]
         return found.get() if nested and isinstance(found, Element) else found
     if isinstance(value, list):
         return [substitute(v, element, True) for v in value]
     if isinstance(value, tuple):
-        return tuple(substitute(v, element, nested) for v in value)
+        return tuple(substitute(v, element, True) for v in value)
     if isinstance(value, dict):
         return {k: substitute(v, element, True) for k, v in value.items()}
     return value
+
+
+def substitute_call(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], element: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A task's arguments for this element: a whole argument from a lazy input stays an
+    :class:`Element`, read in the task's run (an error there is the task's, retried as such)."""
+    return (
+        tuple(substitute(v, element) for v in args),
+        {k: substitute(v, element) for k, v in kwargs.items()},
+    )
 
 
 def at_index(upstream: TaskRun, index: int) -> TaskRun:

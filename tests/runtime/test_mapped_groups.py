@@ -113,13 +113,17 @@ def test_a_group_mapped_over_a_lazy_map_reads_each_element_in_its_own_run():
         def show(v, also):
             return [v, also]
 
-        show(v, [v])
+        show(v, ([v], {"v": v}))
 
     with Flow("lazy") as flow:
         from_map.expand(v=sources().map(lambda n: 10 // (n - 2)))
     run = flow.run()
     assert run.tasks["from_map.show"].state == "failed"
-    assert run.tasks["from_map.show"].result == [[-10, [-10]], None, [10, [10]]]
+    assert run.tasks["from_map.show"].result == [
+        [-10, ([-10], {"v": -10})],
+        None,
+        [10, ([10], {"v": 10})],
+    ]
 
 
 @pytest.mark.parametrize(
