@@ -8,8 +8,9 @@ for ``a[i]`` alone, gets ``a[i]``'s result and follows its trigger rule over ``a
 
 Here a task of such a group is one node whose meta holds the group's :class:`GroupMap`; the
 executor asks :func:`element_inputs` for the elements, runs the node's body once per element,
-and sees upstream tasks of the same group through :func:`at_index`. Kept apart from the
-converter's (unmapped) task groups, which only prefix ids.
+and sees upstream tasks of the same group through :func:`at_index`. Both the compat shim's
+mapped TaskGroups and the runtime's mapped ``@group`` functions (``runtime/groups.py``, what the
+converter makes of a mapped ``@task_group``) put their tasks' :class:`GroupMap` there.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Converted mapped task groups (rule ``mapped_groups``, ``@group ... .expand``) against real
 Airflow: the converted graph is the one Airflow builds (a mapped group's input upstream of its
 first tasks and of every task taking a mapped argument), and Airflow 3's own
-example_dynamic_task_mapping converts and runs as in Airflow 3 (the fixtures'
-af2/af3_mapped_task_groups.py states and results: tests/converter/test_fixture_dags.py)."""
+example_dynamic_task_mapping converts and runs as in Airflow 3, as does a DAG whose mapped
+group skips one element (AirflowSkipException) before tasks of several trigger rules (the
+fixtures' af2/af3_mapped_task_groups.py states and results:
+tests/converter/test_fixture_dags.py)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,76 @@ def test_airflow_3s_task_group_mapping_example_converts_and_runs_as_in_airflow(t
     assert run["example_task_group_mapping"]["tasks"]["op.mul_2"]["result"] == [4, 6, 8]
     airflow = airflow_run(_EXAMPLE, LOGICAL_DATE, generation="3", env=ENV)
     assert not differences(_EXAMPLE.stem, airflow, run)
+
+
+_SKIPS = textwrap.dedent("""
+    import pendulum
+
+    from airflow.sdk import dag, task, task_group
+    from airflow.sdk.exceptions import AirflowSkipException
+
+
+    @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+    def skips_in_a_mapped_group():
+        @task
+        def sources():
+            return [1, 2, 3]
+
+        @task_group
+        def each(x):
+            @task
+            def maybe(x):
+                if x == 2:
+                    raise AirflowSkipException("not two")
+                return x
+
+            @task
+            def after(v):
+                return v * 10
+
+            @task(trigger_rule="none_failed")
+            def tolerant():
+                return "ran"
+
+            @task(trigger_rule="all_skipped")
+            def when_skipped():
+                return "skipped"
+
+            @task(trigger_rule="none_skipped")
+            def unskipped():
+                return "none skipped"
+
+            m = maybe(x)
+            m >> [tolerant(), when_skipped(), unskipped()]
+            return after(m)
+
+        @task
+        def collect(values):
+            return list(values)
+
+        @task(trigger_rule="none_failed")
+        def collect_tolerant(values):
+            return list(values)
+
+        done = each.expand(x=sources())
+        collect(done)
+        collect_tolerant(done)
+
+
+    skips_in_a_mapped_group()
+""")
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_a_skip_inside_a_mapped_group_is_followed_index_by_index_as_in_airflow(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    path = dags / "skips_in_a_mapped_group.py"
+    path.write_text(_SKIPS)
+    run, stderr = dagshift_run(_converted(path, tmp_path), ENV, tmp_path)
+    assert run is not None, stderr
+    tasks = run["skips_in_a_mapped_group"]["tasks"]
+    assert tasks["each.after"]["result"] == [10, None, 30]
+    assert tasks["collect"]["state"] == "skipped"
+    airflow = airflow_run(path, LOGICAL_DATE, generation="3", env=ENV)
+    assert not differences("skips_in_a_mapped_group", airflow, run)
