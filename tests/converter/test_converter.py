@@ -72,6 +72,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
         ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
         ("task_groups/kept_taskflow_in_group_kept", [("DS104", 8)]),
+        ("task_groups/kept_taskflow_in_module_group_kept", [("DS104", 6)]),
+        ("task_groups/module_group_task_argument_kept", [("DS081", 6)]),
         ("task_groups/parent_group_kept", [("DS103", 8)]),
         ("mapped_groups/argument_in_an_expression_kept", [("DS105", 16)]),
         ("mapped_groups/argument_read_in_a_closure_kept", [("DS105", 15)]),

@@ -213,12 +213,8 @@ def rewrite_group_function(
     ``@group`` for ``@task_group`` (``@dagshift.group`` in a file that binds ``group`` itself,
     as a function named so). A TaskFlow task kept as written inside (``@task.bash`` ...) keeps
     the DAG (DS104): the compat shim would give it its bare id, outside the group."""
-    from dagshift.converter.rules.taskflow import kept_taskflow
-
     names = job.file.names
-    for n in nodes((original or fn).body):
-        if type(n) is cst.FunctionDef and kept_taskflow(n, names) is not None:
-            raise Unsupported(n, "DS104", "a TaskFlow task kept as written inside a @task_group")
+    _no_kept_taskflow(original or fn, names)
     decorators = []
     qualify = "group" in job.file.bound and "dagshift" not in job.file.bound
     name: cst.BaseExpression = (
@@ -242,15 +238,28 @@ def rewrite_group_function(
     return fn.with_changes(decorators=decorators)
 
 
+def _no_kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> None:
+    from dagshift.converter.rules.taskflow import kept_taskflow
+
+    for n in nodes(fn.body):
+        if type(n) is cst.FunctionDef and kept_taskflow(n, names) is not None:
+            raise Unsupported(n, "DS104", "a TaskFlow task kept as written inside a @task_group")
+
+
 def rewrite_outside(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
     """A module-level ``@task_group`` function: ``@group``, and the TaskFlow functions defined
     in it rewritten (anything else of Airflow's left in it keeps the DAGs using it)."""
     from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 
+    _no_kept_taskflow(fn, job.file.names)  # before the copy _Nested makes: the finding's node
+
     class _Nested(cst.CSTTransformer):
         def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
             if original is not fn and is_taskflow(original, job.file.names):
-                new, needs = rewrite_taskflow(updated, job.file)
+                try:
+                    new, needs = rewrite_taskflow(updated, job.file)
+                except Unsupported as exc:  # its node is the copy's: mark the original
+                    raise Unsupported(original, exc.code, exc.message) from exc
                 job.needs |= needs
                 return new
             return updated
