@@ -30,6 +30,7 @@ GRAPHS = {
     "af3_mapped_task_groups": (_FIXTURES / "af3_mapped_task_groups.py", "3"),
     "af2_mapped_task_groups": (_FIXTURES / "af2_mapped_task_groups.py", "2"),
     "af3_mapping_inputs": (_FIXTURES / "af3_mapping_inputs.py", "3"),
+    "af2_mapping_inputs": (_FIXTURES / "af2_mapping_inputs.py", "2"),
     "example_dynamic_task_mapping": (_EXAMPLE, "3"),
 }
 
