@@ -251,7 +251,11 @@ class GroupFunction:
                 names = (
                     list(mapped.expand)
                     if mapped.expand is not None
-                    else [n for n in self.signature.parameters if n not in kwargs]
+                    else [
+                        n
+                        for n, p in self.signature.parameters.items()
+                        if n not in kwargs and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                    ]
                 )
                 kwargs = {**kwargs, **{n: MappedArg(made.group_id, n) for n in names}}
             returned = self.fn(*args, **kwargs)

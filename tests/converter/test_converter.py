@@ -79,6 +79,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("mapped_groups/argument_read_in_a_closure_kept", [("DS105", 15)]),
         ("mapped_groups/task_mapped_inside_kept", [("DS105", 16)]),
         ("mapped_groups/partial_not_expanded_kept", [("DS105", 16)]),
+        ("mapped_groups/star_parameters_kept", [("DS105", 16)]),
         ("task_groups/pull_from_a_group_function_kept", [("DS077", 22)]),
         ("task_groups/group_default_args_dates_kept", [("DS102", 8)]),
         ("task_groups/group_attribute_kept", [("DS106", 8)]),

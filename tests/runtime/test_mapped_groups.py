@@ -99,11 +99,20 @@ def test_expand_kwargs_and_a_literal_list_map_the_group_and_calls_get_new_ids():
 
         return add(a, b)
 
+    @group
+    def rest(a, **more):
+        label_it(a, more)  # **more takes nothing mapped: an empty dict
+
     with Flow("kwargs") as flow:
         pair.expand_kwargs([{"a": 1, "b": 2}, {"a": 10, "b": 20}])
         pair.partial(b=1).expand(a=[5, 6])
+        rest.expand_kwargs([{"a": 1}, {"a": 2}])
     states = _states(flow.run())
-    assert states == {"pair.add": ("success", [3, 30]), "pair__1.add": ("success", [6, 7])}
+    assert states == {
+        "pair.add": ("success", [3, 30]),
+        "pair__1.add": ("success", [6, 7]),
+        "rest.label_it": ("success", ["{}:1", "{}:2"]),
+    }
 
 
 def test_a_group_mapped_over_a_lazy_map_reads_each_element_in_its_own_run():

@@ -97,7 +97,9 @@ def check_mapped_group(job: Any, original: cst.Call, group_names: set[str]) -> b
     fn = job.file.functions.get(name)  # None: defined more than once
     if fn is None:
         raise Unsupported(original, "DS105", f"mapped @task_group {name!r} not defined once")
-    params = [p.name.value for p in fn.params.params]
+    if isinstance(fn.params.star_arg, cst.Param) or fn.params.star_kwarg is not None:
+        raise Unsupported(original, "DS105", f"mapped @task_group {name!r} takes *args/**kwargs")
+    params = [p.name.value for p in (*fn.params.params, *fn.params.kwonly_params)]
     partial = {g.partition(":")[2] for g in given if g.startswith("partial:")}
     mapped = (
         {g for g in given if ":" not in g}
