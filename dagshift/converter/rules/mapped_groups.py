@@ -9,9 +9,10 @@ downstream, an empty or skipped input skipping the group's tasks, a failed one f
 Converted only where that is proven the same (else the DAG stays, DS105): the chain is written
 in one expression; no argument is given with ``*`` / ``**`` nor as a Jinja template (Airflow
 renders those in the tasks the group passes them to); the function is the file's, defined once,
-maps no task or group inside itself (``.expand`` there), and uses each mapped parameter only
-as a whole argument of a call in its own body (a task's argument, where Airflow resolves it to
-the element), never in an expression, an attribute, a subscript or a nested function's body.
+takes no ``*args`` / ``**kwargs``, maps no task or group inside itself (``.expand`` there), and
+uses each mapped parameter only as a whole argument of a call in its own body (a task's
+argument, where Airflow resolves it to the element), never in an expression, an attribute, a
+subscript or a nested function's body.
 """
 
 from __future__ import annotations
