@@ -72,6 +72,14 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="the logical date of the verification runs (default: today, 00:00 UTC)",
     )
     p.add_argument(
+        "--verify-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=600.0,
+        help="how long each verification run may take before it is stopped and its file "
+        "reported as not verified (default: 600; 0: no limit)",
+    )
+    p.add_argument(
         "--param",
         dest="params",
         action="append",
@@ -290,6 +298,11 @@ def _migrate(args: argparse.Namespace) -> int:
     if not args.paths:
         print("dagshift migrate: give at least one PATH", file=sys.stderr)
         return 2
+    if args.verify_timeout < 0 or args.verify_timeout != args.verify_timeout:  # NaN too
+        print(
+            "dagshift migrate: --verify-timeout takes 0 (no limit) or more seconds", file=sys.stderr
+        )
+        return 2
     pairs = _files(args.paths, args.exclude)
     paths = [str(p) for p, _ in pairs]
     entries = _convert_all(paths, args.jobs)
@@ -348,7 +361,13 @@ def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
     params = dict(_param(p) for p in args.params)
     differs = 0
     for entry in entries:
-        verify_entry(entry, logical_date=date, parameters=params, run=args.verify == "run")
+        verify_entry(
+            entry,
+            logical_date=date,
+            parameters=params,
+            run=args.verify == "run",
+            time_limit=args.verify_timeout or None,
+        )
         checks = entry.get("verification")
         if checks is None:
             continue
