@@ -62,6 +62,7 @@ def _registry() -> list[Rule]:
         default_args,
         dependencies,
         empty_operator,
+        kept_names,
         operators,
         params,
         python_operator,
@@ -95,6 +96,7 @@ def _registry() -> list[Rule]:
         described(params),
         described(scheduling),
         builders.RULE,
+        described(kept_names),
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 
