@@ -41,6 +41,7 @@ with DAG("kept", start_date=datetime(2024, 1, 1), schedule_interval=None) as dag
         ("from airflow.exceptions import AirflowException", 'AirflowException("no")'),
         ("from airflow.macros import ds_add", 'ds_add("2024-01-15", 1)'),
         ("from airflow.utils.timezone import utcnow", "utcnow()"),
+        ("from airflow.operators.python import is_venv_installed", "is_venv_installed()"),
         ("from airflow.providers.postgres.hooks.postgres import PostgresHook", "PostgresHook()"),
         ("from airflow.hooks.postgres_hook import PostgresHook", "PostgresHook()"),
         ("from airflow.contrib.hooks.gcp_transfer_hook import PROJECT_ID", "PROJECT_ID"),
@@ -70,7 +71,6 @@ def test_a_name_the_shim_serves_with_its_meaning_stays_imported_as_written(
         # what the shim cannot serve: a provider's other classes and functions, modules
         ("from airflow.providers.common.sql.config import DataSourceConfig", "DataSourceConfig"),
         ("from airflow.contrib.hooks.gcp_transfer_hook import GcpTransferJobsStatus", "1"),
-        ("from airflow.operators.python import is_venv_installed", "is_venv_installed()"),
         ("from airflow.utils import timezone", "timezone.utcnow()"),
         ("import airflow", "airflow.utils.timezone.utcnow()"),
     ],

@@ -10,9 +10,9 @@ never imports anything):
 - names the shim implements itself (``dagshift/compat/paths.py``) that are configuration,
   storage paths, connections, hooks' base, exceptions or pure helpers: ``conf``,
   ``ObjectStoragePath``, ``BaseHook``, ``Connection``, ``AirflowException``, ``ds_add``,
-  ``timezone.utcnow`` ... (``_SHIM_NAMES``); not ``Variable``, ``Param``, ``TriggerRule``,
-  assets or timetables, which have rules of their own, nor ``get_current_context``, ``XCom``,
-  ``TaskInstance`` or ``DagRun``, which read a run's state;
+  ``timezone.utcnow``, ``is_venv_installed`` ... (``_SHIM_NAMES``); not ``Variable``,
+  ``Param``, ``TriggerRule``, assets or timetables, which have rules of their own, nor
+  ``get_current_context``, ``XCom``, ``TaskInstance`` or ``DagRun``, which read a run's state;
 - a provider's hook class (``airflow.providers.x.hooks.y.ZHook``,
   ``airflow.contrib.hooks.z_hook.ZHook``): the operator bridge builds the real hook and runs
   each method call in real Airflow (apache-airflow and the provider must be installed, as for
@@ -68,6 +68,7 @@ _SHIM_NAMES = frozenset(
         "parse",
         "send_email",
         "get_email_address_list",
+        "is_venv_installed",
     }
 )
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9_]*")
