@@ -138,3 +138,11 @@ def test_a_days_ago_form_python_would_not_bind_plainly_is_kept_for_the_shim() ->
     assert result.status == "converted", result.findings
     assert 'with Flow("d", start_date=days_ago(*ARGS), schedule=None) as dag:' in result.code
     assert result.kept == [{"name": "days_ago", "airflow": "airflow.utils.dates.days_ago"}]
+
+
+def test_every_name_kept_as_the_shims_is_one_the_shim_serves() -> None:
+    from dagshift.compat.paths import PATHS
+    from dagshift.converter.rules.kept_names import _SHIM_NAMES
+
+    served = {name for names in PATHS.values() for name in names}
+    assert _SHIM_NAMES <= served, sorted(_SHIM_NAMES - served)
