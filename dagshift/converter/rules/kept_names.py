@@ -87,7 +87,7 @@ def keepable(full: str) -> bool:
     parts = module.split(".")
     if name.endswith("Hook") and ("hooks" in parts or parts[-1].endswith("_hook")):
         return True
-    return bool(_CONSTANT.fullmatch(name))
+    return bool(_CONSTANT.fullmatch(name)) and name != "DAG"  # a DAG class by another path
 
 
 def kept_locals(names: dict[str, str]) -> set[str]:
