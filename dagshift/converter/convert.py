@@ -431,6 +431,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return Result("not_a_dag", source)
     info = survey.info(module)
     info.constants = constants
+    info.bound = bindings.found
     info.dag_vars = {site.dag_var for site in sites if site.dag_var}
     info.dag_ids = dag_ids(sites, constants)
     info.kept = kept_locals(names)

@@ -63,6 +63,7 @@ def _registry() -> list[Rule]:
         dependencies,
         empty_operator,
         kept_names,
+        mapped_groups,
         operators,
         params,
         python_operator,
@@ -89,6 +90,7 @@ def _registry() -> list[Rule]:
         described(context),
         described(xcom),
         described(taskflow),
+        mapped_groups.RULE,  # before task_groups, whose override(...) it may follow
         task_groups.RULE,
         dependencies.RULE,
         described(airflow_values),
