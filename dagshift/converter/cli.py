@@ -176,6 +176,7 @@ def _convert_file(path: str) -> dict[str, Any]:
         code=result.code,
         findings=[vars(f) for f in result.findings],
         bridged=result.bridged,
+        kept=result.kept,
     )
     return entry
 
@@ -205,8 +206,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
     atomically.
 
     JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}],
-    "bridged": [{"task_id", "operator"}]}], "summary": {status: count, "bridged": tasks}}``
-    (``bridged``: operators kept as written in converted DAGs, run by the compat shim), plus
+    "bridged": [{"task_id", "operator"}], "kept": [{"name", "airflow"}]}], "summary": {status:
+    count, "bridged": tasks}}`` (``bridged``: operators kept as written in converted DAGs, run by
+    the compat shim; ``kept``: other airflow names the converted code keeps, served by the
+    shim), plus
     ``"verification"`` per file and ``verified`` /
     ``differs`` counts with ``--verify``. HTML and Markdown come from :mod:`dagshift.verify`.
     """
@@ -216,7 +219,11 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
         write_migration_report(target, entries, summary)
         return
     files = [
-        {**{k: e[k] for k in ("path", "status", "findings")}, "bridged": e.get("bridged", [])}
+        {
+            **{k: e[k] for k in ("path", "status", "findings")},
+            "bridged": e.get("bridged", []),
+            "kept": e.get("kept", []),
+        }
         for e in entries
     ]
     if target.endswith(".md"):

@@ -94,6 +94,12 @@ class FileInfo:
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
     dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
     bound: set[str] = field(default_factory=set)  # names the file binds itself (Bindings)
+    kept: set[str] = field(default_factory=set)  # airflow names kept as written (kept_names)
+
+    def airflow_heads(self) -> set[str]:
+        """The first parts of the file's airflow names that converted code may not use (all
+        but those kept as written)."""
+        return {n.partition(".")[0] for n in self.names} - self.kept
 
 
 @dataclass
@@ -186,7 +192,7 @@ class DagJob:
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
-        unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
+        unannotated = LocalAnnotations(self.file.airflow_heads())
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
@@ -365,7 +371,7 @@ class DagJob:
             for local, full in self.file.names.items()
             if full in ("airflow.decorators.task", "airflow.sdk.task")
         }
-        heads = {n.partition(".")[0] for n in self.file.names} - allowed
+        heads = self.file.airflow_heads() - allowed
         dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
         heads |= dags
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}

@@ -93,6 +93,7 @@ def _file_report(entry: dict[str, Any]) -> FileReport:
         graphs_after=entry.get("graphs_after", {}),
         verification=entry.get("verification"),
         bridged=list(entry.get("bridged", [])),
+        kept=list(entry.get("kept", [])),
     )
 
 
@@ -102,6 +103,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
         item = {k: e[k] for k in ("path", "status", "findings")}
         item["path"] = str(item["path"])
         item["bridged"] = e.get("bridged", [])
+        item["kept"] = e.get("kept", [])
         if "verification" in e:
             item["verification"] = e["verification"]
         files.append(item)

@@ -101,6 +101,9 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("unsupported/setup_teardown_kept", [("DS093", 12)]),
         ("unsupported/setup_teardown_with_kept", [("DS093", 19)]),
         ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
+        ("kept_names/class_the_shim_cannot_serve_kept", [("DS002", 9)]),
+        ("kept_names/xcom_model_kept", [("DS002", 9)]),
+        ("dependencies/cross_downstream_of_tasks_from_a_function_kept", [("DS056", 15)]),
     ],
 )
 def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(

@@ -62,6 +62,7 @@ def _registry() -> list[Rule]:
         default_args,
         dependencies,
         empty_operator,
+        kept_names,
         mapped_groups,
         operators,
         params,
@@ -97,6 +98,7 @@ def _registry() -> list[Rule]:
         described(params),
         described(scheduling),
         builders.RULE,
+        described(kept_names),
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 

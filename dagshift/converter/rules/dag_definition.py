@@ -103,6 +103,8 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
         if _mentions(body[i], wanted):
             last = i
             wanted |= _bound(body[i])
+            if isinstance(body[i], cst.FunctionDef):  # makes tasks of the DAG (`dag=dag`)
+                wanted.add(body[i].name.value)
     return list(body[at : last + 1])
 
 
@@ -422,7 +424,7 @@ def flow_block(
             ]
         else:
             args = [*args, extra]
-    heads = {n.partition(".")[0] for n in file.names}
+    heads = file.airflow_heads()
     for new_arg in args:
         found = first_name(new_arg, heads)
         if found is not None:
