@@ -198,7 +198,10 @@ class DagJob:
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
         # (the date neighbours, next_ds ..., are derived from that interval too)
         previous = legacy and (
-            bool(self.bridged) or _mentions(roots, "data_interval") or _mentions(roots, _NEIGHBOURS)
+            bool(self.bridged)
+            or "airflow_context" in self.needs  # a whole context: its neighbours too
+            or _mentions(roots, "data_interval")
+            or _mentions(roots, _NEIGHBOURS)
         )
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context

@@ -69,6 +69,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("context/airflow3_context_execution_date_kept", [("DS061", 6)]),
         ("context/airflow3_template_execution_date_kept", [("DS063", 5)]),
         ("callables/context_passed_along_kept", [("DS060", 10)]),
+        ("context_whole/airflow_only_key_in_a_loop_kept", [("DS061", 6)]),
+        ("context_whole/computed_key_kept", [("DS060", 8)]),
         ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
         ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
         ("task_groups/parent_group_kept", [("DS103", 8)]),

@@ -23,6 +23,7 @@ from dagshift.converter.rules.context import (
     context_lookup,
     context_values,
 )
+from dagshift.converter.rules.context_whole import find_whole_uses, prologue
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
@@ -47,6 +48,18 @@ class CallableRewrite:
     pushes: set[str] = field(default_factory=set)
     uses_context: bool = False
     push_name: str = "push"  # the name dagshift's push() is imported under
+    whole: bool = False  # the catch-all used whole: airflow_context() (context_whole.py)
+
+    def context_needs(self) -> set[str]:
+        """The dagshift names the function now uses to reach its context."""
+        return {
+            name
+            for name, used in (
+                ("get_run_context", self.uses_context),
+                ("airflow_context", self.whole),
+            )
+            if used
+        }
 
 
 class _Names:
@@ -282,6 +295,12 @@ def rewrite_callable(
     kept_names = {p.name.value for p in kept}
     extra_fed = set(fed_keywords) - kept_names
     check = _Check(names, extra_fed, module, airflow3)
+    whole = (
+        find_whole_uses(fn, catch_all, module, airflow3, set(fed_keywords)).names
+        if catch_all
+        else set()
+    )
+    check.allowed |= whole
     for stmt in body:
         if id(stmt) not in aliases:
             walk(stmt, check)
@@ -299,19 +318,22 @@ def rewrite_callable(
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
     rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
     new_body: list[cst.BaseStatement] = [
-        walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
+        walk(s, rewrite)
+        for s in body
+        if id(s) not in aliases  # type: ignore[misc]
     ]
     head = (
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
     )
-    prologue = [
+    head_lines = [prologue(fn, catch_all, airflow3, bool(extra_fed))] if whole else []
+    head_lines += [
         cst.parse_statement(
             f"{name} = False\n" if key == _FALSE else f'{name} = get_run_context()["{key}"]\n'
         )
         for name, key in values.items()
     ]
-    prologue += [cst.parse_statement(f"{n} = {render_helper}({n})\n") for n in rendered]
-    new_body = new_body[:head] + prologue + new_body[head:]
+    head_lines += [cst.parse_statement(f"{n} = {render_helper}({n})\n") for n in rendered]
+    new_body = new_body[:head] + head_lines + new_body[head:]
     if not new_body:
         new_body = [cst.SimpleStatementLine([cst.Pass()])]
     params = _signature(fn.params, kept, list(pulls.values()), bool(extra_fed))
@@ -322,6 +344,7 @@ def rewrite_callable(
         check.pushes,
         any(key != _FALSE for key in values.values()) or rewrite.uses_context,
         push_name,
+        bool(whole),
     )
 
 

@@ -303,8 +303,7 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
     )
     if done.pushes:
         job.needs.add(push_import(done.push_name))
-    if done.uses_context:
-        job.needs.add("get_run_context")
+    job.needs |= done.context_needs()
     changed = not done.function.deep_equals(fn)
     elsewhere = job.file.references.get(name, 0) - 1 > job.file.callable_uses.get(name, 0)
     others = job.file.references.get(name, 0) - 1 - job.file.callable_uses.get(name, 0)

@@ -248,7 +248,7 @@ def rewrite_taskflow(
     done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
-    needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs = {"task"} | done.context_needs()
     needs |= {"render"} if rendered else set()
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
