@@ -34,7 +34,15 @@ from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
-__all__ = ["DagSite", "dag_attribute", "dag_ids", "find_sites", "flow_arguments", "flow_block"]
+__all__ = [
+    "DagSite",
+    "dag_attribute",
+    "dag_ids",
+    "find_sites",
+    "flow_arguments",
+    "flow_block",
+    "site_dag_id",
+]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -243,6 +251,13 @@ def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
         if isinstance(found, str):
             out[site.dag_var] = found
     return out
+
+
+def site_dag_id(site: DagSite, constants: Any) -> str | None:
+    """The DAG's id, when it is a string known statically (or a @dag function's name)."""
+    given = [a for i, a in enumerate(site.call_args) if _is_dag_id(i, a)]
+    found = constants.value(given[0].value) if len(given) == 1 else site.dag_id
+    return found if isinstance(found, str) else None
 
 
 def _is_dag_id(index: int, arg: cst.Arg) -> bool:

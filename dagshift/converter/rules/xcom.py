@@ -13,7 +13,7 @@ import libcst as cst
 
 from dagshift.converter.model import Unsupported, string_value
 
-__all__ = ["Pull", "ident", "jinja_pulls", "parse_pull", "parse_push"]
+__all__ = ["Pull", "ident", "jinja_pulls", "parse_pull", "parse_push", "template_name"]
 
 DESCRIPTION = "xcom_pull -> parameter fed by the upstream result; xcom_push -> push(key, value)"
 
@@ -30,6 +30,12 @@ class Pull:
     def param_name(self) -> str:
         base = "_".join(ident(t) for t in self.task_ids)
         return f"{base}_{ident(self.key)}" if self.key else base
+
+
+def template_name(pull: Pull) -> str:
+    """The template variable a pull in a template becomes (a list pull's apart from a single
+    one of the same task and key)."""
+    return f"xcom_{pull.param_name()}{'_list' if pull.many else ''}"
 
 
 def ident(text: str) -> str:
@@ -81,50 +87,84 @@ def parse_push(call: cst.Call) -> tuple[str, cst.BaseExpression]:
     return key, found["value"]
 
 
-_Q = r"""(['"])"""
-_JINJA_PULLS = (  # (regex, group of the task id, group of the key)
-    (
-        re.compile(
-            r"\b(?:ti|task_instance)\.xcom_pull\(\s*(?:task_ids\s*=\s*)?"
-            + _Q
-            + r"([\w.-]+)\1\s*(?:,\s*key\s*=\s*"
-            + _Q
-            + r"([\w.-]+)\3\s*)?\)"
-        ),
-        2,
-        4,
-    ),
-    (
-        re.compile(
-            r"\b(?:ti|task_instance)\.xcom_pull\(\s*key\s*=\s*"
-            + _Q
-            + r"([\w.-]+)\1\s*,\s*task_ids\s*=\s*"
-            + _Q
-            + r"([\w.-]+)\3\s*\)"
-        ),
-        4,
-        2,
-    ),
-)
+# ``ti.xcom_pull(...)`` / ``task_instance.xcom_pull(...)`` in a template; its arguments may
+# hold one level of parentheses (a tuple of task ids)
+_JINJA_PULL = re.compile(r"\b(?:ti|task_instance)\.xcom_pull\(((?:[^()]|\([^()]*\))*)\)")
 
 
-def jinja_pulls(text: str) -> tuple[str, list[Pull]]:
-    """A template with each ``ti.xcom_pull(task_ids='a'[, key='k'])`` made ``xcom_a[_k]``,
-    and the pulls.
+def _pull_arguments(args: str, dag_id: str | None) -> tuple[tuple[str, ...], bool, str | None]:
+    """(task ids, whether a list, key) of a template pull's arguments when they are literals:
+    task_ids (first or by name) a string or a list/tuple of them, key= a string, dag_id= the
+    DAG's own id; ValueError otherwise."""
+    import ast
 
-    Raises ValueError when a pull of another form remains (a list, an expression, a push).
+    try:
+        call = ast.parse(f"_({args})", mode="eval").body
+    except SyntaxError:
+        call = None
+    if (
+        not isinstance(call, ast.Call)
+        or len(call.args) > 1
+        or any(isinstance(a, ast.Starred) for a in call.args)
+    ):
+        raise ValueError("an xcom_pull in a template with arguments not converted")
+    found = {"task_ids": call.args[0]} if call.args else {}
+    for kw in call.keywords:
+        if kw.arg not in ("task_ids", "key", "dag_id") or kw.arg in found:
+            raise ValueError(f"an xcom_pull in a template with argument {kw.arg}= not converted")
+        found[kw.arg] = kw.value
+    try:
+        values = {name: ast.literal_eval(node) for name, node in found.items()}
+    except ValueError:
+        raise ValueError("an xcom_pull in a template with arguments not literals") from None
+    ids, key = values.get("task_ids"), values.get("key", "return_value")
+    if "dag_id" in values and (dag_id is None or values["dag_id"] != dag_id):
+        raise ValueError("an xcom_pull in a template from another DAG (dag_id=)")
+    if not isinstance(key, str):
+        raise ValueError("an xcom_pull in a template whose key= is not a string")
+    many = isinstance(ids, list | tuple)
+    listed = tuple(ids) if many else (ids,)
+    if not listed or not all(isinstance(t, str) and re.fullmatch(r"[\w.-]+", t) for t in listed):
+        raise ValueError("an xcom_pull in a template whose task_ids are not literal task ids")
+    return listed, many, None if key == "return_value" else key
+
+
+def jinja_pulls(
+    text: str, *, legacy: bool = False, dag_id: str | None = None, quote: str = '"'
+) -> tuple[str, list[Pull]]:
+    """A template with each ``ti.xcom_pull(...)`` of literal arguments made a variable
+    (``xcom_a[_k]``; ``xcom_a_b`` for ``task_ids=["a", "b"]``), and the pulls.
+
+    ``text`` is a string literal's source (``quote``: its quote character). A list pull is
+    Airflow 3's list (None for a task without a value); Airflow 2 (``legacy``) lists only the
+    tasks with a value and renders the list as ``LazySelectSequence([n items])``, so there
+    it converts only indexed (``...)[0]``), as ``(xcom_a_b | reject("none") | list)``.
+
+    Raises ValueError when a pull of another form remains (an expression, key=None, a push).
     """
     pulls: list[Pull] = []
+    other = "'" if quote.endswith('"') else '"'
 
-    def sub(match: re.Match[str], id_group: int, key_group: int) -> str:
-        key = match.group(key_group)
-        pull = Pull((match.group(id_group),), False, None if key == "return_value" else key, None)
+    def sub(match: re.Match[str]) -> str:
+        args = match.group(1)
+        if "\\" in args:  # quotes escaped in the literal's source: the template's own
+            args = args.replace('\\"', '"').replace("\\'", "'")
+        ids, many, key = _pull_arguments(args, dag_id)
+        pull = Pull(ids, many, key, None)
         pulls.append(pull)
-        return "xcom_" + pull.param_name()
+        name = template_name(pull)
+        if not (many and legacy):
+            return name
+        if not text[match.end() :].lstrip().startswith("["):
+            raise ValueError(
+                "a list xcom_pull rendered whole in a template (Airflow 2 renders "
+                "LazySelectSequence([n items]))"
+            )
+        return f"({name} | reject({other}none{other}) | list)"
 
-    out = text
-    for regex, id_group, key_group in _JINJA_PULLS:
-        out = regex.sub(lambda mt, i=id_group, k=key_group: sub(mt, i, k), out)
-    if "xcom_pull" in out or "xcom_push" in out:
-        raise ValueError("an xcom_pull in a template that is not a plain task_ids='...' pull")
+    out = _JINJA_PULL.sub(sub, text)
+    if "xcom_push" in out:
+        raise ValueError("an xcom_push in a template")
+    if "xcom_pull" in out:
+        raise ValueError("an xcom_pull in a template that is not a pull of literal arguments")
     return out, list(dict.fromkeys(pulls))
