@@ -11,6 +11,7 @@ those forms covers keeps the function, and its DAG, as they were (Unsupported)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
@@ -102,8 +103,11 @@ class _Names:
 class _Check(cst.CSTVisitor):
     """Every reference to the context names must be one of the forms rewritten below."""
 
-    def __init__(self, names: _Names, fed: set[str], module: cst.Module, airflow3: bool) -> None:
+    def __init__(
+        self, names: _Names, fed: set[str], module: cst.Module, airflow3: bool, constants=None
+    ) -> None:
         self.names, self.fed, self.module = names, fed, module
+        self.airflow3, self.constants = airflow3, constants
         self.values = context_values(legacy=not airflow3)
         self.allowed: set[int] = set()
         self.pulls: list[tuple[cst.Call, Pull]] = []
@@ -118,10 +122,13 @@ class _Check(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and self.names.is_ti(func.value):
             if func.attr.value == "xcom_pull":
-                self.pulls.append((node, parse_pull(node, self.module)))
+                pull = parse_pull(
+                    node, self.module, legacy=not self.airflow3, constants=self.constants
+                )
+                self.pulls.append((node, pull))
                 self._allow(func.value)
             elif func.attr.value == "xcom_push":
-                self.pushes.add(parse_push(node)[0])
+                self.pushes.add(parse_push(node, self.constants)[0])
                 self._allow(func.value)
         key = self.names.key_of(node)
         if key in self.values:
@@ -162,8 +169,10 @@ class _Rewrite(cst.CSTTransformer):
         module: cst.Module,
         airflow3: bool,
         push_name: str = "push",
+        constants=None,
     ) -> None:
         self.names, self.params, self.module = names, params, module
+        self.constants = constants
         self.airflow3 = airflow3
         self.values = context_values(legacy=not airflow3)
         self.quotes: list[str] = []  # the quote of each f-string around the node
@@ -186,7 +195,9 @@ class _Rewrite(cst.CSTTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
         if m.matches(func, m.Attribute(attr=m.Name("xcom_pull"))) and self.names.is_ti(func.value):
-            pull = parse_pull(original, self.module)
+            pull = parse_pull(
+                original, self.module, legacy=not self.airflow3, constants=self.constants
+            )
             name = self.params[pull]
             if pull.many and not self.airflow3:  # Airflow 2 lists only tasks with a value
                 return cst.parse_expression(f"[value for value in {name} if value is not None]")
@@ -211,8 +222,8 @@ class _Rewrite(cst.CSTTransformer):
         if m.matches(call, m.Call(func=m.Attribute(attr=m.Name("xcom_push")))) and (
             self.names.is_ti(call.func.value)
         ):
-            key, _ = parse_push(call)
-            value = parse_push(updated.value)[1]
+            key, _ = parse_push(call, self.constants)
+            value = parse_push(updated.value, self.constants)[1]
             push = cst.Call(
                 cst.Name(self.push_name), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
             )
@@ -282,6 +293,7 @@ def rewrite_callable(
     airflow3: bool = False,
     rendered: tuple[str, ...] = (),
     render_helper: str = "_dagshift_render",
+    constants: Any = None,
 ) -> CallableRewrite:
     """The function with its context reached the dagshift way (see the module docstring)."""
     kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords), airflow3)
@@ -294,7 +306,7 @@ def rewrite_callable(
     aliases = _aliases(body, names)
     kept_names = {p.name.value for p in kept}
     extra_fed = set(fed_keywords) - kept_names
-    check = _Check(names, extra_fed, module, airflow3)
+    check = _Check(names, extra_fed, module, airflow3, constants)
     whole = (
         find_whole_uses(fn, catch_all, module, airflow3, set(fed_keywords)).names
         if catch_all
@@ -316,7 +328,7 @@ def rewrite_callable(
     push_name = PUSH_ALIAS if "push" in used else "push"
     if check.pushes and push_name in used:
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
-    rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
+    rewrite = _Rewrite(names, pulls, module, airflow3, push_name, constants)
     new_body: list[cst.BaseStatement] = [
         walk(s, rewrite)
         for s in body

@@ -245,7 +245,9 @@ def rewrite_taskflow(
         is_task = _kind(target, names) is not None
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
-    done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
+    done = rewrite_callable(
+        fn, file.module, airflow3=file.airflow3, rendered=rendered, constants=file.constants
+    )
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
     needs = {"task"} | done.context_needs()

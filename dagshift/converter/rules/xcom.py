@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, string_value
 
-__all__ = ["Pull", "ident", "jinja_pulls", "parse_pull", "parse_push", "template_name"]
+__all__ = ["ANY_KEY", "Pull", "ident", "jinja_pulls", "parse_pull", "parse_push", "template_name"]
 
 DESCRIPTION = "xcom_pull -> parameter fed by the upstream result; xcom_push -> push(key, value)"
 
@@ -29,7 +31,13 @@ class Pull:
 
     def param_name(self) -> str:
         base = "_".join(ident(t) for t in self.task_ids)
+        if self.key == ANY_KEY:
+            return f"{base}_any_key"
         return f"{base}_{ident(self.key)}" if self.key else base
+
+
+# ``key=None`` in a 1.10/2.x file: Airflow 2.11 pulls the task's latest XCom of any key
+ANY_KEY = "<any key>"
 
 
 def template_name(pull: Pull) -> str:
@@ -43,8 +51,13 @@ def ident(text: str) -> str:
     return out if out and not out[0].isdigit() else f"_{out}"
 
 
-def parse_pull(call: cst.Call, module: cst.Module) -> Pull:
-    """The pull a ``<ti>.xcom_pull(...)`` call makes; Unsupported unless all is literal."""
+def parse_pull(
+    call: cst.Call, module: cst.Module, *, legacy: bool = False, constants: Any = None
+) -> Pull:
+    """The pull a ``<ti>.xcom_pull(...)`` call makes; Unsupported unless all is literal.
+
+    ``key=`` may also be a name the module binds once to a string (``constants``), and in a
+    1.10/2.x file (``legacy``) ``None``: any key (``ANY_KEY``; Airflow 3 fails such a pull)."""
     task_ids: cst.BaseExpression | None = None
     key: str | None = None
     default = None
@@ -56,8 +69,19 @@ def parse_pull(call: cst.Call, module: cst.Module) -> Pull:
             task_ids = arg.value
         elif name == "key":
             key = string_value(arg.value)
+            if key is None and constants is not None and isinstance(arg.value, cst.Name):
+                found = constants.value(arg.value)
+                key = found if isinstance(found, str) else None
+            if key is None and m.matches(arg.value, m.Name("None")):
+                if not legacy:
+                    raise Unsupported(call, "DS071", "xcom_pull key=None: Airflow 3 fails it")
+                key = ANY_KEY
             if key is None:
-                raise Unsupported(call, "DS071", "xcom_pull key= is not a string literal")
+                raise Unsupported(
+                    call,
+                    "DS071",
+                    "xcom_pull key= is not a string literal (nor a name bound once to one)",
+                )
         elif name == "default":
             default = module.code_for_node(arg.value)
         else:
@@ -73,8 +97,9 @@ def parse_pull(call: cst.Call, module: cst.Module) -> Pull:
     raise Unsupported(call, "DS072", "xcom_pull task_ids is not a string literal or a list of them")
 
 
-def parse_push(call: cst.Call) -> tuple[str, cst.BaseExpression]:
-    """Key and value of a ``<ti>.xcom_push(key=..., value=...)`` call."""
+def parse_push(call: cst.Call, constants: Any = None) -> tuple[str, cst.BaseExpression]:
+    """Key and value of a ``<ti>.xcom_push(key=..., value=...)`` call (the key a string, or a
+    name the module binds once to one: ``constants``)."""
     found: dict[str, cst.BaseExpression] = {}
     for i, arg in enumerate(call.args):
         name = arg.keyword.value if arg.keyword else ("key", "value")[min(i, 1)]
@@ -82,6 +107,9 @@ def parse_push(call: cst.Call) -> tuple[str, cst.BaseExpression]:
             raise Unsupported(call, "DS073", "xcom_push argument form is not converted")
         found[name] = arg.value
     key = string_value(found.get("key"))
+    if key is None and constants is not None and isinstance(found.get("key"), cst.Name):
+        named = constants.value(found["key"])
+        key = named if isinstance(named, str) else None
     if key is None or "value" not in found:
         raise Unsupported(call, "DS073", "xcom_push without a string-literal key and a value")
     return key, found["value"]

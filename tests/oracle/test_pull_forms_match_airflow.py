@@ -115,3 +115,66 @@ def test_a_template_pull_converted_with_no_airflow_equivalent_keeps_its_dag(tmp_
     result = convert_source(path.read_text())
     assert result.status == "partial"
     assert {f.code for f in result.findings} == {"DS075"}
+
+
+_CALLABLE_PULLS = """from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+KEY = "pushed key"
+
+
+def push(ti):
+    ti.xcom_push(key=KEY, value=[1, 2])
+
+
+def push_and_return(ti):
+    ti.xcom_push(key="other", value="x")
+    return "returned"
+
+
+def returns():
+    return {"a": "b"}
+
+
+def puller(ti):
+    return [
+        ti.xcom_pull(task_ids="push", key=None),
+        ti.xcom_pull(task_ids="returns", key=None),
+        list(ti.xcom_pull(key=None, task_ids=["push", "returns"])),
+        ti.xcom_pull(task_ids="push", key=KEY),
+        ti.xcom_pull(task_ids="push_and_return", key=KEY),
+    ]
+
+
+with DAG("callable_pulls", start_date=datetime(2024, 1, 1), schedule=None):
+    pushed = PythonOperator(task_id="push", python_callable=push)
+    both = PythonOperator(task_id="push_and_return", python_callable=push_and_return)
+    returned = PythonOperator(task_id="returns", python_callable=returns)
+    pull = PythonOperator(task_id="puller", python_callable=puller)
+    [pushed, both, returned] >> pull
+"""
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+def test_airflow_2_pulls_of_any_key_and_of_a_key_named_once_give_airflows_values(tmp_path):
+    # key=None in Airflow 2.11: the task's latest XCom of any key, converted where the task
+    # writes one XCom only; key=KEY: the string the name is bound to
+    path = tmp_path / "af2_callable_pulls.py"
+    path.write_text(_CALLABLE_PULLS)
+    airflow = airflow_run(path, "2024-01-15", generation="2")["callable_pulls"]["tasks"]
+    assert airflow["puller"]["result"] == [[1, 2], {"a": "b"}, [[1, 2], {"a": "b"}], [1, 2], None]
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    converted = tmp_path / "converted" / path.name
+    converted.parent.mkdir()
+    converted.write_text(result.code)
+    run, stderr = dagshift_run(converted, {}, tmp_path)
+    assert run is not None, stderr
+    assert run["callable_pulls"]["tasks"]["puller"] == airflow["puller"]
+    # a task that pushes a key and returns a value: which is latest is Airflow's timing
+    ambiguous = _CALLABLE_PULLS.replace(
+        'task_ids="returns", key=None', 'task_ids="push_and_return", key=None'
+    )
+    assert [f.code for f in convert_source(ambiguous).findings] == ["DS071"]
