@@ -24,7 +24,7 @@ from dagshift.converter.rules.context import (
     context_lookup,
     context_values,
 )
-from dagshift.converter.rules.context_whole import find_whole_uses, prologue
+from dagshift.converter.rules.context_whole import binders, find_whole_uses, prologue
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
@@ -113,6 +113,10 @@ class _Check(cst.CSTVisitor):
         self.pulls: list[tuple[cst.Call, Pull]] = []
         self.pushes: set[str] = set()
         self.tracked = set(names.objects) | ({names.catch_all} - {None})
+        self.dead: set[str] = set()  # names always False here: `if NAME:` never runs
+
+    def visit_If(self, node: cst.If) -> bool:
+        return not _dead(node, self.dead, self.names, not self.airflow3)
 
     def _allow(self, node: cst.CSTNode) -> None:
         for name in _names_in(node):
@@ -131,7 +135,7 @@ class _Check(cst.CSTVisitor):
                 self.pushes.add(parse_push(node, self.constants)[0])
                 self._allow(func.value)
         key = self.names.key_of(node)
-        if key in self.values:
+        if key in self.values or (key == "test_mode" and not self.airflow3):
             self._allow(node.func)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -140,7 +144,9 @@ class _Check(cst.CSTVisitor):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         key = self.names.key_of(node)
-        if key in self.values or (key is not None and key in self.fed):
+        if key == "test_mode" and not self.airflow3:
+            self._allow(node.value)  # False but under `airflow tasks test` (see _split_params)
+        elif key in self.values or (key is not None and key in self.fed):
             self._allow(node.value)
         elif key is not None and key not in OBJECTS:
             raise Unsupported(
@@ -155,6 +161,16 @@ class _Check(cst.CSTVisitor):
                 f"the callable uses {node.value!r} in a way the converter does not rewrite "
                 "(only XCom, context values and the attributes in context.ATTRIBUTES are)",
             )
+
+
+def _dead(node: cst.If, dead: set[str], names: _Names, legacy: bool) -> bool:
+    """``if NAME:`` (no else) on a name always False, or ``if context["test_mode"]:`` in a
+    1.10/2.x file: its body never runs, in Airflow either."""
+    if node.orelse is not None:
+        return False
+    if m.matches(node.test, m.Name()):
+        return node.test.value in dead
+    return legacy and names.key_of(node.test) == "test_mode"
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
@@ -178,6 +194,17 @@ class _Rewrite(cst.CSTTransformer):
         self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
         self.push_name = push_name
+        self.dead: set[str] = set()
+
+    def visit_If(self, node: cst.If) -> bool:
+        return not _dead(node, self.dead, self.names, not self.airflow3)
+
+    def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
+        if _dead(original, self.dead, self.names, not self.airflow3) and not isinstance(
+            original.test, cst.Name
+        ):
+            return updated.with_changes(test=cst.Name("False"))  # context["test_mode"]
+        return updated
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self.quotes.append(node.start.lstrip("rRbBfFuU")[:1])
@@ -207,10 +234,14 @@ class _Rewrite(cst.CSTTransformer):
         key = self.names.key_of(original)
         if key in self.values:
             return self._lookup(self.values[key])
+        if key == "test_mode" and not self.airflow3:
+            return cst.Name("False")
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript):
         key = self.names.key_of(original)
+        if key == "test_mode" and not self.airflow3:
+            return cst.Name("False")
         return self._lookup(self.values[key]) if key in self.values else updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
@@ -294,8 +325,12 @@ def rewrite_callable(
     rendered: tuple[str, ...] = (),
     render_helper: str = "_dagshift_render",
     constants: Any = None,
+    test_mode_unpassed: bool = True,
 ) -> CallableRewrite:
-    """The function with its context reached the dagshift way (see the module docstring)."""
+    """The function with its context reached the dagshift way (see the module docstring).
+
+    ``test_mode_unpassed``: no call gives the function a ``test_mode`` argument (so a kept
+    ``test_mode=None`` stays None: ``if test_mode:`` never runs, and is not checked)."""
     kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords), airflow3)
     star = fn.params.star_kwarg
     catch_all = star.name.value if isinstance(star, cst.Param) else None
@@ -313,6 +348,18 @@ def rewrite_callable(
         else set()
     )
     check.allowed |= whole
+    rebound = binders(fn.body)
+    falsy = {n for n, key in values.items() if key == _FALSE}
+    if airflow3 and test_mode_unpassed:  # a kept test_mode keeps its default: None, False
+        falsy |= {
+            p.name.value
+            for p in kept
+            if p.name.value == "test_mode"
+            and p.name.value not in fed_keywords
+            and p not in fn.params.params[:fed_positional]
+            and m.matches(p.default, m.Name("None") | m.Name("False"))
+        }
+    check.dead = falsy - set(rebound)
     for stmt in body:
         if id(stmt) not in aliases:
             walk(stmt, check)
@@ -329,6 +376,7 @@ def rewrite_callable(
     if check.pushes and push_name in used:
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
     rewrite = _Rewrite(names, pulls, module, airflow3, push_name, constants)
+    rewrite.dead = check.dead
     new_body: list[cst.BaseStatement] = [
         walk(s, rewrite)
         for s in body

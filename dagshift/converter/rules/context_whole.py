@@ -30,7 +30,7 @@ from dagshift.converter.rules.context import OBJECTS
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.context import AIRFLOW_CONTEXT_KEYS, AIRFLOW_ONLY_KEYS
 
-__all__ = ["DESCRIPTION", "WholeUses", "find_whole_uses", "prologue"]
+__all__ = ["DESCRIPTION", "WholeUses", "binders", "find_whole_uses", "prologue"]
 
 DESCRIPTION = (
     "**kwargs printed / iterated / searched -> airflow_context(): Airflow's keys for the generation"
@@ -96,7 +96,7 @@ def _targets(target: cst.CSTNode) -> list[str]:
     return []
 
 
-def _binders(root: cst.CSTNode) -> dict[str, list[cst.CSTNode]]:
+def binders(root: cst.CSTNode) -> dict[str, list[cst.CSTNode]]:
     """Name -> the nodes under ``root`` that bind it (loops, assignments, ``as``, nested
     functions and classes and their parameters)."""
     out: dict[str, list[cst.CSTNode]] = {}
@@ -145,7 +145,7 @@ class _Finder:
         self.fn, self.catch_all, self.generation, self.fed = fn, catch_all, generation, fed
         self.pprint, self.pprint_module = _module_pprint(module)
         self.shadowed = _top_bindings(module)
-        self.bound = _binders(fn)
+        self.bound = binders(fn)
 
     def _literal_strings(self, node: cst.CSTNode) -> set[str] | None:
         """A literal tuple/list/set of strings, or a name bound once in the function to one."""
@@ -204,7 +204,7 @@ class _Finder:
                     comp = comp.inner_for_in
             binding = [loop for loop in loops if node.value in _targets(loop.target)]
             if binding:
-                if len(_binders(outer).get(node.value, ())) != 1:
+                if len(binders(outer).get(node.value, ())) != 1:
                     return None  # bound again inside the loop
                 return self._loop_keys(binding[-1], node.value)
             if isinstance(outer, cst.FunctionDef | cst.Lambda | cst.ClassDef):

@@ -246,7 +246,12 @@ def rewrite_taskflow(
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
     done = rewrite_callable(
-        fn, file.module, airflow3=file.airflow3, rendered=rendered, constants=file.constants
+        fn,
+        file.module,
+        airflow3=file.airflow3,
+        rendered=rendered,
+        constants=file.constants,
+        test_mode_unpassed=not _may_pass_test_mode(fn, file.module),
     )
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
@@ -255,6 +260,27 @@ def rewrite_taskflow(
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
     return (new if role_args is None else _with_role(new, role_args)), needs
+
+
+def _may_pass_test_mode(fn: cst.FunctionDef, module: cst.Module) -> bool:
+    """Whether a call may give the TaskFlow function ``test_mode``: a ``test_mode=`` anywhere
+    in the file, or a positional argument reaching it."""
+    names = [p.name.value for p in fn.params.params]
+    position = names.index("test_mode") if "test_mode" in names else None
+    for node in nodes(module):
+        if isinstance(node, cst.Arg) and node.keyword is not None:
+            if node.keyword.value == "test_mode":
+                return True
+        elif isinstance(node, cst.Arg) and node.star:
+            return True
+    if position is None:
+        return False
+    return any(
+        isinstance(node, cst.Call)
+        and len([a for a in node.args if a.keyword is None]) > position
+        and fn.name.value in {n.value for n in nodes(node.func) if type(n) is cst.Name}
+        for node in nodes(module)
+    )
 
 
 DERIVED_METHODS = ("map", "zip", "concat")
