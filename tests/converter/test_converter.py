@@ -75,6 +75,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("xcom/template_pull_of_another_dag_kept", [("DS075", 5)]),
         ("xcom/pull_of_any_key_airflow3_kept", [("DS071", 11)]),
         ("callables/test_mode_passed_airflow3_kept", [("DS060", 9)]),
+        ("taskflow/context_name_given_by_some_calls_kept", [("DS060", 4)]),
         ("task_groups/not_a_with_item_kept", [("DS011", 7)]),
         ("task_groups/bridged_operator_in_group_kept", [("DS104", 6)]),
         ("task_groups/parent_group_kept", [("DS103", 8)]),

@@ -8,6 +8,8 @@ golden cases that say so are run in real Airflow 3.3 to pin that they do fail.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dagshift.converter.convert import convert_source
@@ -165,3 +167,46 @@ def test_a_callable_printing_its_whole_context_sees_airflows_keys_but_those_dags
         k: v for k, v in airflow["values"]["result"].items() if k not in only
     }
     assert tasks["extra"]["result"] == airflow["extra"]["result"] == [3, ["label"]]
+
+
+# Example DAGs of Airflow's releases that these context rules (whole context, test_mode, xcom
+# key forms) made convert: (release, file); their conversions run as the original does in its
+# Airflow (2.11 for 1.10/2.x files, 3.3 for the installed 3.x)
+_UNBLOCKED = [
+    ("1.10.15", "airflow/example_dags/example_passing_params_via_test_command.py"),
+    ("2.0.2", "airflow/example_dags/example_xcom.py"),
+    ("2.11.0", "airflow/example_dags/example_passing_params_via_test_command.py"),
+    ("installed", "airflow/example_dags/example_passing_params_via_test_command.py"),
+]
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize(("release", "name"), _UNBLOCKED, ids=lambda v: v.rsplit("/", 1)[-1])
+def test_an_airflow_example_these_rules_unblock_converts_and_runs_as_in_airflow(
+    tmp_path, monkeypatch, release, name
+):
+    import pendulum
+
+    from tests.converter.test_corpus import _sources
+    from tests.oracle import test_shim_parity
+    from tests.oracle.test_shim_parity import differences
+
+    # the old examples start days_ago(1 or 2): a run at a fixed date before that runs no task
+    # in Airflow; both run today's
+    today = pendulum.today("UTC").to_date_string()
+    monkeypatch.setattr(test_shim_parity, "LOGICAL_DATE", today)
+
+    source = next((s for n, s in _sources(release) if n.endswith(name)), None)
+    if source is None:
+        pytest.skip(f"{name} of apache-airflow {release} is not to be had")
+    path = tmp_path / Path(name).name
+    path.write_text(source)
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    converted = tmp_path / "converted" / path.name
+    converted.parent.mkdir()
+    converted.write_text(result.code)
+    airflow = airflow_run(path, today, generation="3" if release == "installed" else "2")
+    run, stderr = dagshift_run(converted, {}, tmp_path)
+    assert run is not None, stderr
+    assert not differences(path.stem, airflow, run), stderr[-2000:]

@@ -30,6 +30,7 @@ from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
+from dagshift.converter.rules.context import OBJECTS, OTHER_CONTEXT, context_values
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
 from dagshift.converter.walk import nodes
@@ -245,9 +246,12 @@ def rewrite_taskflow(
         is_task = _kind(target, names) is not None
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
+    positional, keywords = _fed_by_calls(fn, file.module, file.airflow3)
     done = rewrite_callable(
         fn,
         file.module,
+        fed_positional=positional,
+        fed_keywords=frozenset(keywords),
         airflow3=file.airflow3,
         rendered=rendered,
         constants=file.constants,
@@ -260,6 +264,34 @@ def rewrite_taskflow(
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
     return (new if role_args is None else _with_role(new, role_args)), needs
+
+
+def _fed_by_calls(fn: cst.FunctionDef, module: cst.Module, airflow3: bool) -> tuple[int, set[str]]:
+    """What every call of the TaskFlow function (``fn(...)``, ``fn.override(...)(...)``) gives
+    it: the positional count and the parameters given by keyword. A parameter named after a
+    context value that some calls give and others do not keeps the DAG: Airflow hands the
+    others the context's value."""
+    name = fn.name.value
+    direct = m.Call(func=m.Name(name))
+    overridden = m.Call(func=m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("override"))))
+    calls = [n for n in nodes(module) if m.matches(n, direct | overridden)]
+    if not calls or any(a.star for c in calls for a in c.args):
+        return 0, set()
+    params = {p.name.value for p in [*fn.params.params, *fn.params.kwonly_params]}
+    given = [{a.keyword.value for a in c.args if a.keyword is not None} & params for c in calls]
+    always = set.intersection(*given)
+    context = set(context_values(legacy=not airflow3)) | set(OBJECTS) | OTHER_CONTEXT
+    counts = [len([a for a in c.args if a.keyword is None]) for c in calls]
+    varying = {p.name.value for p in fn.params.params[min(counts) : max(counts)]}
+    sometimes = (set.union(*given) - always | varying) & (context | {"test_mode"})
+    if sometimes:
+        raise Unsupported(
+            fn,
+            "DS060",
+            f"{name} is given {', '.join(sorted(sometimes))} by some calls only (the others get "
+            "the context's value in Airflow)",
+        )
+    return min(counts), always
 
 
 def _may_pass_test_mode(fn: cst.FunctionDef, module: cst.Module) -> bool:
