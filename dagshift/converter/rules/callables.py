@@ -5,8 +5,11 @@ Airflow hands a callable its context through parameters named after context valu
 the same values reach it: context values through ``get_run_context()`` (see ``context.py``),
 XCom pulls as new parameters fed by upstream results, and pushes as ``push(key, value)``: a
 named output of the task, apart from its result, which stays its return value (see
-``xcom.py``). A reference to the task instance, the context dict or ``dag_run`` that none of
-those forms covers keeps the function, and its DAG, as they were (Unsupported)."""
+``xcom.py``); a catch-all printed, iterated or searched whole is bound to
+``airflow_context()`` (``context_whole.py``). ``test_mode`` is False in a 1.10/2.x file (and a
+kept ``test_mode=None`` that no call gives stays None): an ``if`` on it never runs, and is not
+checked. A reference to the task instance, the context dict or ``dag_run`` that none of those
+forms covers keeps the function, and its DAG, as they were (Unsupported)."""
 
 from __future__ import annotations
 
