@@ -170,10 +170,11 @@ def test_a_callable_printing_its_whole_context_sees_airflows_keys_but_those_dags
 
 
 # Example DAGs of Airflow's releases that these context rules (whole context, test_mode, xcom
-# key forms) made convert: (release, file); their conversions run as the original does in its
-# Airflow (2.11 for 1.10/2.x files, 3.3 for the installed 3.x)
+# key forms, provide_context in default_args) made convert: (release, file); their conversions
+# run as the original does in its Airflow (2.11 for 1.10/2.x files, 3.3 for the installed 3.x)
 _UNBLOCKED = [
     ("1.10.15", "airflow/example_dags/example_passing_params_via_test_command.py"),
+    ("1.10.15", "airflow/example_dags/example_xcom.py"),
     ("2.0.2", "airflow/example_dags/example_xcom.py"),
     ("2.11.0", "airflow/example_dags/example_passing_params_via_test_command.py"),
     ("installed", "airflow/example_dags/example_passing_params_via_test_command.py"),

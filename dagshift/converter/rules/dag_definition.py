@@ -307,6 +307,8 @@ def _default_args(
             flow[key] = el.value
         elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
             options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
         elif not ignorable(key or "", el.value):
             raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
@@ -318,6 +320,12 @@ def _default_args(
             return value, flow
     options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
     return cst.Dict(options), flow
+
+
+# 1.10's PythonOperator option to hand the callable its context: Airflow 2.11 (the oracle of
+# 1.10/2.x files) hands it always and applies no default_args key that no operator's signature
+# has, as provide_context; a converted callable gets its context either way.
+_PROVIDE_CONTEXT = "provide_context"
 
 
 def _not_converted(key: str | None) -> str:
@@ -342,6 +350,8 @@ def _read_options(
             flow[key] = expr
         elif key in CALLBACKS and (option := callback_option(key, written, info)):
             options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
         elif not ignorable(key, written):
             raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow
