@@ -71,6 +71,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("callables/context_passed_along_kept", [("DS060", 10)]),
         ("context_whole/airflow_only_key_in_a_loop_kept", [("DS061", 6)]),
         ("context_whole/computed_key_kept", [("DS060", 8)]),
+        ("context_whole/passed_on_reading_what_dagshift_lacks_kept", [("DS061", 6)]),
         ("xcom/template_list_pull_rendered_whole_airflow2_kept", [("DS075", 14)]),
         ("xcom/template_pull_of_another_dag_kept", [("DS075", 5)]),
         ("xcom/pull_of_any_key_airflow3_kept", [("DS071", 11)]),

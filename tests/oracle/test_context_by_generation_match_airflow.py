@@ -211,3 +211,31 @@ def test_an_airflow_example_these_rules_unblock_converts_and_runs_as_in_airflow(
     run, stderr = dagshift_run(converted, {}, tmp_path)
     assert run is not None, stderr
     assert not differences(path.stem, airflow, run), stderr[-2000:]
+
+
+# golden cases of rules/context_whole.py whose results do not print the whole context (whose
+# keys differ by AIRFLOW_ONLY_KEYS, pinned above): (case, generation)
+_WHOLE_CASES = [
+    ("printed_whole_airflow3", "3"),
+    ("passed_on_to_a_function", "3"),
+    ("keys_from_a_literal_list", "2"),
+]
+
+
+@pytest.mark.skipif(not DAGSHIFT.exists(), reason=f"{DAGSHIFT} is not installed")
+@pytest.mark.parametrize(("case", "generation"), _WHOLE_CASES, ids=[c for c, _ in _WHOLE_CASES])
+def test_a_whole_context_golden_case_runs_as_in_airflow(tmp_path, case, generation):
+    from tests.oracle.test_shim_parity import differences
+
+    text = (ROOT / "fixtures" / "convert" / "context_whole" / f"{case}.py").read_text()
+    source, expected = text.split("\n# output\n", 1)
+    path = tmp_path / f"{case}.py"
+    path.write_text(source + "\n")
+    converted = tmp_path / "converted" / path.name
+    converted.parent.mkdir()
+    converted.write_text(expected)
+    airflow = airflow_run(path, "2024-01-15", generation=generation)
+    run, stderr = dagshift_run(converted, {}, tmp_path)
+    assert run is not None, stderr
+    assert all(t["state"] == "success" for d in airflow.values() for t in d["tasks"].values())
+    assert not differences(case, airflow, run), stderr[-2000:]

@@ -13,9 +13,12 @@ Only these whole uses are let through: an argument of ``print``, ``pprint`` / ``
 ``{kwargs}``; ``for ... in kwargs`` (also in a comprehension) and ``kwargs.keys() / .values()
 / .items()``; ``key in kwargs``; and ``kwargs[key]`` / ``kwargs.get(key, ...)`` with a key
 known statically: a literal, or the variable of a loop over a literal list of strings (or a
-name bound once to one) or over the catch-all itself. A key Airflow has and dagshift cannot
-give keeps the DAG (DS061); any other use (passing the catch-all on to a function, a key
-computed otherwise) keeps it too (DS060, see callables.py).
+name bound once to one) or over the catch-all itself; and passing it on (``helper(kwargs)``,
+``helper(x=kwargs)``, ``helper(**kwargs)``) to a function of the module, defined once and
+undecorated, whose parameter is used only in these ways or by literal keys dagshift has (a
+context object for the attributes dagshift's view of it has). A key Airflow has and dagshift
+cannot give keeps the DAG (DS061); any other use (a key computed otherwise, a function that
+reads more) keeps it too (DS060, see callables.py).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, string_value
-from dagshift.converter.rules.context import OBJECTS
+from dagshift.converter.rules.context import OBJECTS, TEMPLATE_OBJECTS
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.context import AIRFLOW_CONTEXT_KEYS, AIRFLOW_ONLY_KEYS
 
@@ -71,11 +74,12 @@ def _module_pprint(module: cst.Module) -> tuple[set[str], bool]:
     return names, whole
 
 
-def _top_bindings(module: cst.Module) -> set[str]:
-    """Names the module binds by def, class or assignment (they may shadow a builtin)."""
+def _top_bindings(module: cst.Module, functions: bool = True) -> set[str]:
+    """Names the module binds by def (``functions``), class or assignment (they may shadow a
+    builtin)."""
     found: set[str] = set()
     for stmt in module.body:
-        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+        if isinstance(stmt, cst.FunctionDef) and functions or isinstance(stmt, cst.ClassDef):
             found.add(stmt.name.value)
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -140,12 +144,20 @@ _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 class _Finder:
     def __init__(
-        self, fn: cst.FunctionDef, catch_all: str, module: cst.Module, generation: str, fed: set
+        self,
+        fn: cst.FunctionDef,
+        catch_all: str,
+        module: cst.Module,
+        generation: str,
+        fed: set,
+        depth: int = 0,
     ) -> None:
         self.fn, self.catch_all, self.generation, self.fed = fn, catch_all, generation, fed
+        self.module, self.depth = module, depth
         self.pprint, self.pprint_module = _module_pprint(module)
         self.shadowed = _top_bindings(module)
         self.bound = binders(fn)
+        self.functions = _module_functions(module)
 
     def _literal_strings(self, node: cst.CSTNode) -> set[str] | None:
         """A literal tuple/list/set of strings, or a name bound once in the function to one."""
@@ -223,6 +235,67 @@ class _Finder:
                 "dagshift has no equivalent for",
             )
 
+    def passed_on(self, arg: cst.Arg, call: cst.Call) -> bool:
+        """``helper(kwargs)`` / ``helper(x=kwargs)`` / ``helper(**kwargs)`` to a function of the
+        module (defined once, undecorated) that reads its parameter only as the converter lets
+        a callable read its catch-all, and the keys its named parameters take dagshift has."""
+        helper = self.functions.get(call.func.value) if isinstance(call.func, cst.Name) else None
+        if helper is None or helper.decorators or self.depth >= _DEPTH or helper is self.fn:
+            return False
+        params = helper.params
+        if arg.star == "**":
+            star = params.star_kwarg
+            if not isinstance(star, cst.Param):
+                return False
+            named = {p.name.value for p in [*params.params, *params.kwonly_params]}
+            if named & set(OBJECTS):
+                return False  # a context object as a whole: dagshift's is a view of a few reads
+            self.check_keys(arg, named)
+            target = star.name.value
+        elif arg.star == "" and arg.keyword is not None:
+            found = [p for p in [*params.params, *params.kwonly_params] if p.name == arg.keyword]
+            if not found:
+                return False
+            target = found[0].name.value
+        elif arg.star == "":
+            index = [a for a in call.args if a.keyword is None].index(arg)
+            if params.posonly_params or index >= len(params.params):
+                return False
+            target = params.params[index].name.value
+        else:
+            return False
+        return self._reads_only(helper, target)
+
+    def _reads_only(self, helper: cst.FunctionDef, param: str) -> bool:
+        """Whether ``helper`` uses ``param`` only whole (as above) or by literal keys dagshift
+        has (a context object only for the attributes dagshift's view of it has)."""
+        if len(binders(helper).get(param, ())) != 1:
+            return False  # bound again in the body
+        sub = _Finder(helper, param, self.module, self.generation, self.fed, self.depth + 1)
+        allowed = _whole_names(sub, helper, param)
+        uses = _Uses(param)
+        walk(helper.body, uses)
+        for name, ancestors in uses.found:
+            if id(name) in allowed:
+                continue
+            parent = ancestors[-1] if ancestors else None
+            grand = ancestors[-2] if len(ancestors) > 1 else None
+            key = string_value(_key_node(parent, grand)) if parent is not None else None
+            if key is None or isinstance(parent, cst.ComparisonTarget):
+                return False
+            self.check_keys(name, {key})
+            if key in TEMPLATE_OBJECTS:
+                value = grand if isinstance(parent, cst.Attribute) else parent
+                at = next((i for i, a in enumerate(ancestors) if a is value), 0)
+                holder = ancestors[at - 1] if at > 0 else None
+                if not (
+                    isinstance(holder, cst.Attribute)
+                    and holder.value is value
+                    and holder.attr.value in TEMPLATE_OBJECTS[key]
+                ):
+                    return False
+        return True
+
     def printing(self, call: cst.Call) -> bool:
         func = call.func
         if isinstance(func, cst.Name):
@@ -236,7 +309,9 @@ class _Finder:
     def whole(self, name: cst.Name, parent: Any, grand: Any) -> bool:
         """Whether this use of the catch-all is one of the whole uses let through."""
         if isinstance(parent, cst.Arg) and parent.value is name and isinstance(grand, cst.Call):
-            return parent.star == "" and parent.keyword is None and self.printing(grand)
+            if parent.star == "" and parent.keyword is None and self.printing(grand):
+                return True
+            return self.passed_on(parent, grand)
         if isinstance(parent, cst.FormattedStringExpression):
             return parent.expression is name
         if isinstance(parent, cst.For | cst.CompFor):
@@ -257,9 +332,15 @@ def find_whole_uses(
 ) -> WholeUses:
     """The catch-all's whole uses (see the module docstring); DS061 for a key dagshift lacks."""
     finder = _Finder(fn, catch_all, module, "3" if airflow3 else "2", fed)
+    uses = WholeUses()
+    uses.names = _whole_names(finder, fn, catch_all)
+    return uses
+
+
+def _whole_names(finder: _Finder, fn: cst.FunctionDef, catch_all: str) -> set[int]:
     found = _Uses(catch_all)
     walk(fn.body, found)
-    uses = WholeUses()
+    names: set[int] = set()
     for name, ancestors in found.found:
         parent = ancestors[-1] if ancestors else None
         grand = ancestors[-2] if len(ancestors) > 1 else None
@@ -275,8 +356,21 @@ def find_whole_uses(
             finder.check_keys(key_node, keys - {_OWN})
         elif isinstance(parent, cst.Attribute) and parent.attr.value == "get":
             continue  # .get not called with a key
-        uses.names.add(id(name))
-    return uses
+        names.add(id(name))
+    return names
+
+
+_DEPTH = 3  # how deep a context passed on from function to function is followed
+
+
+def _module_functions(module: cst.Module) -> dict[str, cst.FunctionDef]:
+    """The module's functions defined once at its top level and bound no other way there."""
+    defs: dict[str, list[cst.FunctionDef]] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            defs.setdefault(stmt.name.value, []).append(stmt)
+    others = _top_bindings(module, functions=False)
+    return {n: fns[0] for n, fns in defs.items() if len(fns) == 1 and n not in others}
 
 
 def _object_read(keys: set[str], parent: Any, grand: Any, ancestors: list[cst.CSTNode]) -> bool:
