@@ -61,6 +61,7 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
+    "_dagshift_bash_from_xcom": bash_operator.XCOM_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,

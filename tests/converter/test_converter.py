@@ -344,6 +344,22 @@ def test_a_mapped_bash_operator_runs_every_command_with_the_same_env(tmp_path: P
     assert run.tasks["echo"].result == [f"one {DAY}", "two"]
 
 
+def test_a_bash_command_mapped_over_a_map_is_not_rendered_but_its_env_is(
+    tmp_path: Path,
+) -> None:
+    # real Airflow 3.3 and 2.11 give the same: a mapped value from XCom is never rendered
+    _, run = _run("bash_operator/mapped_bash_over_a_map", tmp_path)
+    assert run.tasks["echo"].result == [f"one {DAY}", f"{{{{ ds }}}} {DAY}"]
+
+
+def test_a_map_over_a_mapped_task_and_a_zip_of_results_bound_at_once_run(
+    tmp_path: Path,
+) -> None:
+    _, run = _run("taskflow/xcomarg_map_of_mapped", tmp_path)
+    assert run.tasks["show"].result == [3, 5, 7]
+    assert run.tasks["zipped"].result == [(1, 8)]
+
+
 def test_module_level_helpers_get_dagshift_values_when_every_dag_converts(
     tmp_path: Path,
 ) -> None:

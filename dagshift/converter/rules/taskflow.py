@@ -297,14 +297,10 @@ class _Results:
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
                 continue
             assign = stmt.body[0]
-            if (
-                isinstance(assign, cst.Assign)
-                and len(assign.targets) == 1
-                and isinstance(assign.targets[0].target, cst.Name)
-                and bound.get(assign.targets[0].target.value) == 1
-                and self.result(assign.value)
-            ):
-                self.vars.add(assign.targets[0].target.value)
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                for target, value in _pairs(assign.targets[0].target, assign.value):
+                    if bound.get(target.value) == 1 and self.result(value):
+                        self.vars.add(target.value)
 
     def result(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
@@ -316,7 +312,18 @@ class _Results:
             return func.value in self.functions
         if m.matches(func, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("override")))):
             return func.func.value.value in self.functions
+        if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs"):
+            return self._task(func.value)  # a mapped task: the list of its results
         return self.derived(expr)
+
+    def _task(self, expr: cst.BaseExpression) -> bool:
+        """``fn``, ``fn.override(...)``, ``fn.partial(...)`` (and both) of a TaskFlow function
+        of the body: what ``.expand`` maps."""
+        while m.matches(
+            expr, m.Call(func=m.Attribute(attr=m.Name("partial") | m.Name("override")))
+        ):
+            expr = expr.func.value
+        return isinstance(expr, cst.Name) and expr.value in self.functions
 
     def _plain_function(self, name: str) -> bool:
         if name in self.functions or name in self.bound:
@@ -344,6 +351,24 @@ class _Results:
             )
         allowed = ["fillvalue"] if func.attr.value == "zip" else []
         return all(k in allowed for k in keywords) and all(self.result(a.value) for a in positional)
+
+
+def _pairs(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[cst.Name, cst.BaseExpression]]:
+    """The names an assignment binds with the value each gets: ``a = x``, and ``a, b = x, y``
+    element by element (no starred element)."""
+    if isinstance(target, cst.Name):
+        return [(target, value)]
+    if (
+        isinstance(target, cst.Tuple | cst.List)
+        and isinstance(value, cst.Tuple | cst.List)
+        and len(target.elements) == len(value.elements)
+        and all(type(e) is cst.Element for e in (*target.elements, *value.elements))
+    ):
+        pairs = zip(target.elements, value.elements, strict=True)
+        return [(t.value, v.value) for t, v in pairs if isinstance(t.value, cst.Name)]
+    return []
 
 
 def _converted_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
