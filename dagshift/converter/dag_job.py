@@ -32,6 +32,7 @@ from dagshift.converter.rules import (
     dependencies,
     empty_operator,
     python_operator,
+    setup_teardown,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import LocalAnnotations
@@ -173,13 +174,14 @@ class DagJob:
         for index, stmt in enumerate(body):
             analyzer.index = index
             walk(stmt, analyzer)
-            self._producer(stmt, index)
-            self._grouped_producers(stmt, index)
-            found = taskflow_producer(self, stmt)
-            if found is not None:
-                self.producers.setdefault(
-                    found[1], _Producer(found[0], index, set(), taskflow=True)
-                )
+            for inner, at in [(stmt, index), *self._in_blocks(stmt, index, analyzer.blocks)]:
+                self._producer(inner, at)
+                self._grouped_producers(inner, at)
+                found = taskflow_producer(self, inner)
+                if found is not None:
+                    self.producers.setdefault(
+                        found[1], _Producer(found[0], at, set(), taskflow=True)
+                    )
         if python_operator.native_dag(self):  # rules/python_operator.py renders natively
             _native_only(self, body)
         if group_functions(self):  # the ids of their tasks are not known statically
@@ -245,6 +247,19 @@ class DagJob:
                 self.dynamic_ids = True  # a pull by id cannot be matched to its task
             else:
                 self._producer(child, at, prefix)
+
+    def _in_blocks(self, stmt: cst.BaseStatement, index: float, blocks: set[int]) -> list:
+        """(statement, position) of each statement inside the setup/teardown ``with`` blocks
+        of ``stmt``, nested ones too: their tasks are tasks of the flow, in order."""
+        if id(stmt) not in blocks:
+            return []
+        out: list[tuple[cst.BaseStatement, float]] = []
+        children = stmt.body.body
+        for k, child in enumerate(children):
+            at = index + (k + 1) / (len(children) + 1)
+            self.nested_index[id(child)] = at
+            out += [(child, at), *self._in_blocks(child, at, blocks)]
+        return out
 
     def _producer(self, stmt: cst.BaseStatement, index: float, prefix: str = "") -> None:
         if not m.matches(
@@ -596,6 +611,7 @@ class _Analyzer(cst.CSTVisitor):
         self.partials: set[int] = set()
         self.depth = 0  # inside a function defined in the DAG body
         self.setup_names: set[str] = set()  # bound to ``X(...).as_setup()`` in the body
+        self.blocks: set[int] = set()  # ``with`` blocks over a setup or teardown task
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -636,9 +652,13 @@ class _Analyzer(cst.CSTVisitor):
         return True
 
     def visit_With(self, node: cst.With) -> None:
-        """``with teardown(setup()):`` (a task as a context manager) has no runtime form: the
-        edges Airflow draws on leaving the block are not made here."""
+        """``with teardown(setup()):`` over a converted setup or teardown task stays (the
+        runtime draws Airflow's edges, rules/setup_teardown.py); another ``with`` item is a
+        TaskGroup or a builtin's."""
         if self.depth:
+            return
+        if setup_teardown.is_block(node, self.job.region(), self.job.file):
+            self.blocks.add(id(node))
             return
         for item in node.items:
             root = item.item
@@ -647,7 +667,18 @@ class _Analyzer(cst.CSTVisitor):
             while type(root) in (cst.Call, cst.Attribute):
                 root = root.func if type(root) is cst.Call else root.value
             if type(root) is not cst.Name or not hasattr(builtins, root.value):
-                raise Unsupported(node, "DS093", "a with block over a setup or teardown task")
+                raise Unsupported(
+                    node, "DS093", "a with block over a task not known to be a setup or teardown"
+                )
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if id(original_node) in self.blocks:
+            kept = {
+                f.name.value
+                for f in m.findall(self.job.file.module, m.FunctionDef())
+                if isinstance(f, cst.FunctionDef) and kept_taskflow(f, self.job.file.names)
+            }
+            setup_teardown.check_block(original_node, self.job.plans, kept)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(

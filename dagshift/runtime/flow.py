@@ -16,6 +16,7 @@ from typing import Any
 
 import networkx as nx
 
+from dagshift.runtime import setup_teardown
 from dagshift.runtime.active import _active, _collectors, current_flow
 from dagshift.runtime.executor import run_flow
 from dagshift.runtime.graph import to_dot, to_mermaid
@@ -286,6 +287,7 @@ class Flow:
         for ref in _flatten_refs(upstream_tasks):
             self._check_ref(ref, task_id)
             self.add_edge(ref.task_id, task_id)
+        setup_teardown.added(self, task_id)  # the work of an open `with setup >> teardown:`
         return TaskRef(self, task_id)
 
     def _check_ref(self, ref: TaskRef, task_id: str) -> None:

@@ -91,7 +91,11 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
         ("unsupported/setup_teardown_kept", [("DS093", 12)]),
-        ("unsupported/setup_teardown_with_kept", [("DS093", 19)]),
+        (
+            "setup_teardown/with_a_kept_operator_kept",
+            [("DS093", 15)],
+        ),
+        ("setup_teardown/with_a_work_task_kept", [("DS093", 11)]),
         ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
     ],
 )
