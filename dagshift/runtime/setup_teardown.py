@@ -39,6 +39,8 @@ __all__ = [
     "enter",
     "indirect_setups",
     "leave",
+    "mark_setup",
+    "mark_teardown",
     "roles",
 ]
 
@@ -187,3 +189,27 @@ def added(flow: Any, task_id: str) -> None:
     """A task was added to ``flow``: inside a ``with`` block, it is the block's work."""
     if FlowSetupTeardown.active:
         FlowSetupTeardown.update_context_map(FlowTask(flow, task_id))
+
+
+def mark_setup(ref: Any) -> None:
+    """``ref.as_setup()``: the task is a setup task from now on (Airflow's ``as_setup``)."""
+    options = ref.node.options
+    if options.get("teardown"):
+        raise ValueError(f"Cannot mark task '{ref.task_id}' as setup; task is already a teardown.")
+    options["setup"] = True
+
+
+def mark_teardown(ref: Any, setups: Any = None, on_failure_fail_dagrun: bool | None = None) -> None:
+    """``ref.as_teardown(setups=..., on_failure_fail_dagrun=...)``, as Airflow's: the task is a
+    teardown whose trigger rule is ``all_done_setup_success``; each of ``setups`` (a task's
+    reference or a list of them) becomes a setup task directly upstream of it."""
+    options = ref.node.options
+    if options.get("setup"):
+        raise ValueError(f"Cannot mark task '{ref.task_id}' as teardown; task is already a setup.")
+    options["teardown"] = True
+    options["trigger_rule"] = "all_done_setup_success"
+    if on_failure_fail_dagrun is not None:
+        options["fails_run"] = bool(on_failure_fail_dagrun)
+    for setup in _tasks(setups) if setups is not None else ():
+        mark_setup(setup)
+        setup >> ref

@@ -399,6 +399,19 @@ class TaskRef(Relatives):
         """The elements of this result and then of ``others`` (Airflow's ``XComArg.concat``)."""
         return concatenated(self, *others)
 
+    def as_setup(self) -> TaskRef:
+        """Make the task a setup task (Airflow's ``as_setup()``); returns this reference."""
+        setup_teardown.mark_setup(self)
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> TaskRef:
+        """Make the task a teardown of ``setups`` (Airflow's ``as_teardown(...)``, see
+        :func:`dagshift.runtime.setup_teardown.mark_teardown`); returns this reference."""
+        setup_teardown.mark_teardown(self, setups, on_failure_fail_dagrun)
+        return self
+
     # `with teardown_ref:` / `with setup_ref >> teardown_ref:`, as Airflow's operators
     def __enter__(self) -> Any:
         return setup_teardown.enter(self)

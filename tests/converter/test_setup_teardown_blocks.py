@@ -20,12 +20,25 @@ from tests.compat.airflow_graphs import airflow_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "dags"
+_EXAMPLES = {
+    "3": next((ROOT / ".venv" / "lib").glob("python3*/site-packages")) / "airflow",
+    "2": ROOT / ".venv-airflow2" / "lib" / "python3.11" / "site-packages" / "airflow",
+}
 GOLDEN = ROOT / "fixtures" / "convert" / "setup_teardown"
 CASES = {
     "golden_pair": (GOLDEN / "setup_and_teardown_pair.py", "2"),
     "golden_with_teardown_of_setup": (GOLDEN / "with_teardown_of_setup.py", "3"),
+    "golden_as_teardown": (GOLDEN / "as_teardown_of_taskflow_results.py", "3"),
     "af3_setup_teardown": (FIXTURES / "af3_setup_teardown.py", "3"),
     "af2_setup_teardown": (FIXTURES / "af2_setup_teardown.py", "2"),
+    "example_setup_teardown_taskflow": (
+        _EXAMPLES["3"] / "example_dags" / "example_setup_teardown_taskflow.py",
+        "3",
+    ),
+    "example_setup_teardown_taskflow_2": (
+        _EXAMPLES["2"] / "example_dags" / "example_setup_teardown_taskflow.py",
+        "2",
+    ),
 }
 
 
@@ -129,3 +142,25 @@ with DAG("cm", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
     run = flow.run(logical_date="2024-01-15")
     assert run.tasks["delete"].result == "deleted x"
     assert run.tasks["second"].end <= run.tasks["delete"].start
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    "case", ["example_setup_teardown_taskflow", "example_setup_teardown_taskflow_2"]
+)
+def test_airflow_s_setup_teardown_example_converted_runs_as_in_airflow(case, tmp_path):
+    from tests.oracle.test_fixture_dags_in_airflow import ENV, oracle_runs
+    from tests.oracle.test_shim_parity import dagshift_run, differences
+
+    path, generation = CASES[case]
+    if not path.exists():
+        pytest.skip(f"{path} is not installed")
+    result = convert_source(path.read_text())
+    assert result.status == "converted", result.findings
+    out = tmp_path / path.name
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    airflow = oracle_runs([path], generation)[path.stem]
+    assert airflow["example_setup_teardown_taskflow"]["state"] == "success"
+    assert not differences(path.stem, airflow, run)

@@ -11,6 +11,10 @@ item is such a task: a call of a ``@setup`` / ``@teardown`` function of the file
 ``.as_teardown(...)`` of a converted operator. Else, or with ``as NAME``, or when the block
 makes a task that stays as written (a kept operator, a kept ``@task.<kind>``, a builder
 function: the shim draws its edges apart), the DAG keeps its TODO (DS093).
+
+``result.as_setup()`` and ``result.as_teardown(setups=..., on_failure_fail_dagrun=...)`` of a
+TaskFlow task's plain result stay as written too: a task's reference has the same methods, with
+Airflow's meaning (``setups`` become setup tasks directly upstream of the teardown).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported
 from dagshift.converter.names import qualified
+from dagshift.converter.rules.taskflow import plain_result
 from dagshift.converter.walk import nodes
 
-__all__ = ["check_block", "is_block", "role_of"]
+__all__ = ["check_block", "is_block", "role_of", "taskflow_role"]
 
 DESCRIPTION = "with teardown(setup()): / with setup >> teardown: -> the same block over flow tasks"
 
@@ -127,3 +132,26 @@ def check_block(node: cst.With, plans: dict[int, Any], kept: set[str]) -> None:
             raise Unsupported(
                 call, "DS093", "a task kept as written inside a setup or teardown with block"
             )
+
+
+def taskflow_role(call: cst.Call, region: list[cst.BaseStatement], file: Any) -> bool:
+    """Whether ``call`` is ``r.as_setup()`` or ``r.as_teardown(...)`` of a TaskFlow task's
+    plain result ``r``, with ``setups=`` such results (a name or a list of names) and a literal
+    ``on_failure_fail_dagrun``: the runtime's methods of the same names do what Airflow does.
+    """
+    if not plain_result(call.func.value, region, file):
+        return False
+    if call.func.attr.value == "as_setup":
+        return not call.args
+    for arg in call.args:
+        name = arg.keyword.value if arg.keyword else None
+        value = arg.value
+        if name == "setups":
+            items = [e.value for e in value.elements] if isinstance(value, cst.List) else [value]
+            if not all(plain_result(v, region, file) for v in items):
+                return False
+        elif name != "on_failure_fail_dagrun" or not m.matches(
+            value, m.Name("True") | m.Name("False") | m.Name("None")
+        ):
+            return False
+    return True

@@ -41,6 +41,7 @@ __all__ = [
     "rendered_params",
     "is_taskflow",
     "kept_taskflow",
+    "plain_result",
     "rewrite_taskflow",
 ]
 
@@ -293,6 +294,7 @@ class _Results:
         self.functions -= set(bound)
         self.bound = set(bound)
         self.vars: set[str] = set()
+        self.calls: set[str] = set()  # bound to a plain call (not mapped, not derived)
         for stmt in region:
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
                 continue
@@ -301,6 +303,19 @@ class _Results:
                 for target, value in _pairs(assign.targets[0].target, assign.value):
                     if bound.get(target.value) == 1 and self.result(value):
                         self.vars.add(target.value)
+                        if self.call(value):
+                            self.calls.add(target.value)
+
+    def call(self, expr: cst.BaseExpression) -> bool:
+        """A call of a TaskFlow function (``f(...)``, ``f.override(...)(...)``), or a name bound
+        once to one: one task, not mapped."""
+        if isinstance(expr, cst.Name):
+            return expr.value in self.calls
+        return (
+            isinstance(expr, cst.Call)
+            and self._task(expr.func)
+            and not m.matches(expr.func, m.Call(func=m.Attribute(attr=m.Name("partial"))))
+        )
 
     def result(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
@@ -397,6 +412,12 @@ def _bound_names(node: cst.CSTNode) -> list[str]:
     elif isinstance(node, cst.ImportAlias):
         targets = [node.asname.name if node.asname else node.name]
     return [n.value for t in targets for n in nodes(t) if isinstance(n, cst.Name)]
+
+
+def plain_result(expr: cst.BaseExpression, region: list[cst.BaseStatement], file: Any) -> bool:
+    """Whether ``expr`` is one TaskFlow task's result in a DAG's body (a call of a TaskFlow
+    function of the body, or a name bound once to one), neither mapped nor derived."""
+    return _Results(region, file).call(expr)
 
 
 def derived_value(call: cst.Call, region: list[cst.BaseStatement], file: Any) -> bool:
