@@ -624,7 +624,8 @@ class _Analyzer(cst.CSTVisitor):
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
-            if not derived_value(node, self.job.region(), self.job.file):
+            operators = self.job.task_vars | self.job.bridged_vars
+            if not derived_value(node, self.job.region(), self.job.file, operators):
                 raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
             return True  # checked on leaving, once the operator inside has its plan

@@ -55,7 +55,9 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
             raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
         env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
         value = expand.value
-        if isinstance(value, cst.Call) and derived_value(value, job.region(), job.file):
+        if isinstance(value, cst.Call) and derived_value(
+            value, job.region(), job.file, job.task_vars | job.bridged_vars
+        ):
             job.helpers.add("_dagshift_bash_from_xcom")
             return BashPlan(args, env, [], value, helper="_dagshift_bash_from_xcom")
         mapped = bash_operator.mapped_commands(call, value)

@@ -21,6 +21,7 @@ non-literal ``on_failure_fail_dagrun`` stays a TODO (DS093).
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from typing import Any
 
 import libcst as cst
@@ -266,7 +267,9 @@ class _Results:
     ``.zip`` / ``.concat`` of them (not a key of one: Airflow's ``xcom_arg["k"]`` pulls the XCom
     key ``k``, not the result's)."""
 
-    def __init__(self, region: list[cst.BaseStatement], file: Any) -> None:
+    def __init__(
+        self, region: list[cst.BaseStatement], file: Any, operators: Collection[str] = ()
+    ) -> None:
         self.names = file.names
         every = [n for root in region for n in nodes(root)]
         defined = [n for n in every if isinstance(n, cst.FunctionDef)]
@@ -293,6 +296,7 @@ class _Results:
                 bound[target] = bound.get(target, 0) + 1
         self.functions -= set(bound)
         self.bound = set(bound)
+        self.operators = {name for name in operators if bound.get(name) == 1}
         self.vars: set[str] = set()
         self.calls: set[str] = set()  # bound to a plain call (not mapped, not derived)
         for stmt in region:
@@ -320,6 +324,8 @@ class _Results:
     def result(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
             return expr.value in self.vars
+        if m.matches(expr, m.Attribute(value=m.Name(), attr=m.Name("output"))):
+            return expr.value.value in self.operators  # an operator's result
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -420,11 +426,15 @@ def plain_result(expr: cst.BaseExpression, region: list[cst.BaseStatement], file
     return _Results(region, file).call(expr)
 
 
-def derived_value(call: cst.Call, region: list[cst.BaseStatement], file: Any) -> bool:
+def derived_value(
+    call: cst.Call, region: list[cst.BaseStatement], file: Any, operators: Collection[str] = ()
+) -> bool:
     """Whether ``call`` (``x.map(...)``, ``x.zip(...)`` or ``x.concat(...)`` in a DAG's body)
-    derives a value from TaskFlow results only, which the converted flow computes as Airflow
-    does (the methods of dagshift's task results)."""
-    return _Results(region, file).derived(call)
+    derives a value from TaskFlow results (a mapped task's too) and operators' ``.output``
+    (``operators``: names bound once to an operator the DAG converts or keeps) only, which the
+    converted flow computes as Airflow does (the methods of dagshift's task results, or of the
+    shim's XComArg for a kept operator)."""
+    return _Results(region, file, operators).derived(call)
 
 
 def _taskflow_names(file: Any) -> set[str]:
