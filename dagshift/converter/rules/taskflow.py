@@ -281,6 +281,11 @@ class _Results:
             for fn in defined
             if counts[fn.name.value] == 1 and _converted_taskflow(fn, self.names)
         }
+        self.functions |= {  # TaskFlow functions of the module, defined once in the file
+            name
+            for name, fn in file.functions.items()
+            if fn is not None and name not in counts and _converted_taskflow(fn, self.names)
+        }
         self.plain = {  # functions a .map() may apply: defined once, undecorated
             fn.name.value for fn in defined if counts[fn.name.value] == 1 and not fn.decorators
         }
