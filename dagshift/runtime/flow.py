@@ -352,7 +352,9 @@ class Flow:
     # ------------------------------------------------------------------ running
     def loaded(self) -> None:
         """Called by the loader once the file that built this flow has run to its end (a
-        flow built by another layer, the shim's DAG, carries in what the file set late)."""
+        flow built by another layer, the shim's DAG, carries in what the file set late).
+        Setup tasks are checked then, as Airflow's DagBag checks them."""
+        setup_teardown.validate(self)
 
     def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when

@@ -42,6 +42,7 @@ __all__ = [
     "mark_setup",
     "mark_teardown",
     "roles",
+    "validate",
 ]
 
 
@@ -213,3 +214,19 @@ def mark_teardown(ref: Any, setups: Any = None, on_failure_fail_dagrun: bool | N
     for setup in _tasks(setups) if setups is not None else ():
         mark_setup(setup)
         setup >> ref
+
+
+def validate(flow: Any) -> None:
+    """Airflow's check once a DAG file has run (``DAG.validate_setup_teardown``, 2.11 and 3.3):
+    a setup task's direct downstream tasks are teardowns or keep the trigger rule all_success."""
+    for task_id in flow.graph:
+        if not flow.get_task(task_id).options.get("setup"):
+            continue
+        for down in flow.downstream_ids(task_id):
+            node = flow.get_task(down)
+            if not node.options.get("teardown") and node.trigger_rule != "all_success":
+                raise ValueError(
+                    "Setup tasks must be followed with trigger rule ALL_SUCCESS. "
+                    f"(task {down!r} follows setup {task_id!r} with {node.trigger_rule!r}: "
+                    "give it all_success, or put a task between)"
+                )

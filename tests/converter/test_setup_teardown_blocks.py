@@ -16,7 +16,7 @@ import pytest
 from dagshift.converter.convert import convert_source
 from dagshift.runtime.loader import load_path
 from dagshift.runtime.setup_teardown import FlowSetupTeardown
-from tests.compat.airflow_graphs import airflow_graph
+from tests.compat.airflow_graphs import airflow_dagbag, airflow_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "dags"
@@ -165,3 +165,39 @@ def test_airflow_s_setup_teardown_example_converted_runs_as_in_airflow(case, tmp
     airflow = oracle_runs([path], generation)[path.stem]
     assert airflow["example_setup_teardown_taskflow"]["state"] == "success"
     assert not differences(path.stem, airflow, run)
+
+
+@pytest.mark.oracle
+def test_a_setup_followed_by_another_trigger_rule_is_refused_on_load_as_airflow_does(tmp_path):
+    # Airflow's DagBag refuses the original: "Setup tasks must be followed with trigger rule
+    # ALL_SUCCESS." (DAG.validate_setup_teardown, 2.11 and 3.3); so does loading its conversion
+    from dagshift.runtime.loader import LoadError
+
+    source = """
+from airflow.sdk import DAG, task
+
+@task
+def make():
+    return 1
+
+@task
+def after():
+    return 2
+
+with DAG("refused", schedule=None):
+    made = make()
+    made >> after.override(trigger_rule="all_done")()
+    made.as_setup()
+"""
+    original = tmp_path / "dags" / "refused.py"
+    original.parent.mkdir()
+    original.write_text(source)
+    (tmp_path / "airflow").mkdir()
+    errors = airflow_dagbag(original, "3", tmp_path / "airflow")["errors"]
+    assert any("Setup tasks must be followed with trigger rule ALL_SUCCESS" in e for e in errors)
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    path = tmp_path / "refused.py"
+    path.write_text(result.code)
+    with pytest.raises(LoadError, match="Setup tasks must be followed with trigger rule"):
+        load_path(str(path))
