@@ -612,6 +612,7 @@ class _Analyzer(cst.CSTVisitor):
         self.depth = 0  # inside a function defined in the DAG body
         self.setup_names: set[str] = set()  # bound to ``X(...).as_setup()`` in the body
         self.blocks: set[int] = set()  # ``with`` blocks over a setup or teardown task
+        self.other_withs: list[int] = []  # the TaskGroup (or builtin) ``with`` blocks around
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -659,8 +660,13 @@ class _Analyzer(cst.CSTVisitor):
         if self.depth:
             return
         if setup_teardown.is_block(node, self.job.region(), self.job.file):
+            if self.other_withs:  # its tasks' positions and ids are the group's: not analyzed
+                raise Unsupported(
+                    node, "DS093", "a setup or teardown with block inside a TaskGroup's block"
+                )
             self.blocks.add(id(node))
             return
+        self.other_withs.append(id(node))
         for item in node.items:
             root = item.item
             if type(root) is cst.Call and qualified(root.func, self.job.file.names) in TASK_GROUPS:
@@ -673,6 +679,8 @@ class _Analyzer(cst.CSTVisitor):
                 )
 
     def leave_With(self, original_node: cst.With) -> None:
+        if self.other_withs and self.other_withs[-1] == id(original_node):
+            self.other_withs.pop()
         if id(original_node) in self.blocks:
             kept = {
                 f.name.value
