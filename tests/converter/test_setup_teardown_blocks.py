@@ -30,6 +30,7 @@ CASES = {
     "golden_with_teardown_of_setup": (GOLDEN / "with_teardown_of_setup.py", "3"),
     "golden_as_teardown": (GOLDEN / "as_teardown_of_taskflow_results.py", "3"),
     "golden_as_setup": (GOLDEN / "as_setup_of_a_taskflow_result.py", "2"),
+    "golden_named": (GOLDEN / "with_a_name_bound_to_a_teardown.py", "3"),
     "af3_setup_teardown": (FIXTURES / "af3_setup_teardown.py", "3"),
     "af2_setup_teardown": (FIXTURES / "af2_setup_teardown.py", "2"),
     "example_setup_teardown_taskflow": (

@@ -100,7 +100,15 @@ def role_of(item: cst.BaseExpression, region: list[cst.BaseStatement], file: Any
 
 
 def _targets(assign: cst.Assign) -> set[str]:
-    return {n.value for t in assign.targets for n in nodes(t.target) if isinstance(n, cst.Name)}
+    """The names an assignment binds (``t.doc_md = ...`` binds none; ``a, b = ...`` both)."""
+    out: set[str] = set()
+    for t in assign.targets:
+        parts = t.target.elements if isinstance(t.target, cst.Tuple | cst.List) else [t.target]
+        for part in parts:
+            value = part.value if isinstance(part, cst.Element) else part
+            if isinstance(value, cst.Name):
+                out.add(value.value)
+    return out
 
 
 def is_block(node: cst.With, region: list[cst.BaseStatement], file: Any) -> bool:
