@@ -682,12 +682,7 @@ class _Analyzer(cst.CSTVisitor):
         if self.other_withs and self.other_withs[-1] == id(original_node):
             self.other_withs.pop()
         if id(original_node) in self.blocks:
-            kept = {
-                f.name.value
-                for f in m.findall(self.job.file.module, m.FunctionDef())
-                if isinstance(f, cst.FunctionDef) and kept_taskflow(f, self.job.file.names)
-            }
-            setup_teardown.check_block(original_node, self.job.plans, kept)
+            setup_teardown.check_block(original_node, self.job.plans, self.job.file)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(

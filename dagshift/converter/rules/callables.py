@@ -299,9 +299,7 @@ def rewrite_callable(
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
     rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
     new_body: list[cst.BaseStatement] = [
-        walk(s, rewrite)
-        for s in body
-        if id(s) not in aliases  # type: ignore[misc]
+        walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
     ]
     head = (
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0

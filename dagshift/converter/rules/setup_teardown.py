@@ -26,7 +26,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported
 from dagshift.converter.names import qualified
-from dagshift.converter.rules.taskflow import plain_result
+from dagshift.converter.rules.taskflow import kept_taskflow, plain_result
 from dagshift.converter.walk import nodes
 
 __all__ = ["check_block", "is_block", "role_of", "taskflow_role"]
@@ -124,10 +124,15 @@ def is_block(node: cst.With, region: list[cst.BaseStatement], file: Any) -> bool
     return True
 
 
-def check_block(node: cst.With, plans: dict[int, Any], kept: set[str]) -> None:
+def check_block(node: cst.With, plans: dict[int, Any], file: Any) -> None:
     """The tasks a block makes must be the runtime's (their edges are drawn on leaving it):
     an operator kept as written, a builder function's or a kept ``@task.<kind>`` keeps the
-    TODO."""
+    TODO (``plans``: the DAG's operator calls, with their rules)."""
+    kept = {
+        f.name.value
+        for f in m.findall(file.module, m.FunctionDef())
+        if isinstance(f, cst.FunctionDef) and kept_taskflow(f, file.names)
+    }
     for call in nodes(node.body):
         if not isinstance(call, cst.Call):
             continue
