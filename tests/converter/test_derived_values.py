@@ -1,4 +1,4 @@
-"""``.map`` / ``.zip`` / ``.concat`` over an operator's ``.output``, converted, run as in Airflow.
+"""``.map`` / ``.zip`` / ``.concat`` of operator outputs and mapped tasks: converted, as in Airflow.
 
 A converted operator's ``.output`` is its task's reference (dagshift's ``map`` and friends), a
 kept one's the shim's XComArg (``dagshift.compat.xcom_args``, whose sources may be converted
@@ -81,3 +81,66 @@ def test_a_map_of_operator_outputs_runs_as_in_airflow(tmp_path: Path):
     run, stderr = dagshift_run(out, ENV, tmp_path)
     assert run is not None, stderr
     assert not differences("af3_map_of_output", airflow, run)
+
+
+MAPPED_SKIP = """
+import pendulum
+
+from {decorators} import dag, task
+from {exceptions} import AirflowSkipException
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
+def map_of_mapped_skip():
+    @task
+    def double(n):
+        if n == 2:
+            raise AirflowSkipException("two")
+        return n * 2
+
+    @task(trigger_rule="none_failed")
+    def show(value):
+        return value
+
+    @task(trigger_rule="none_failed")
+    def whole(values):
+        return list(values)
+
+    doubled = double.expand(n=[1, 2, 3])
+    show.expand(value=doubled.map(lambda n: n + 1))
+    whole(doubled.map(lambda n: n + 1))
+    whole.override(task_id="plain")(doubled)
+
+
+map_of_mapped_skip()
+"""
+_GENERATIONS = {
+    "2": {"decorators": "airflow.decorators", "exceptions": "airflow.exceptions"},
+    "3": {"decorators": "airflow.sdk", "exceptions": "airflow.sdk.exceptions"},
+}
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("generation", sorted(_GENERATIONS))
+def test_a_map_of_a_mapped_task_with_a_skipped_element_leaves_it_out_as_airflow(
+    generation: str, tmp_path: Path
+):
+    # Airflow 2.11 and 3.3 agree: the skipped element is no element of the map
+    from tests.oracle.harness import airflow_run
+    from tests.oracle.test_fixture_dags_in_airflow import ENV
+    from tests.oracle.test_shim_parity import dagshift_run, differences
+
+    source = MAPPED_SKIP.format(**_GENERATIONS[generation])
+    original = tmp_path / "dags" / f"af{generation}_map_of_mapped_skip.py"
+    original.parent.mkdir()
+    original.write_text(source)
+    airflow = airflow_run(original, "2024-01-15", generation=generation, env=ENV)
+    assert airflow["map_of_mapped_skip"]["tasks"]["show"] == {"state": "success", "result": [3, 7]}
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "converted" / original.name
+    out.parent.mkdir()
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    assert not differences(original.stem, airflow, run)
