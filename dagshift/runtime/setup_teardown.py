@@ -19,7 +19,10 @@ compat shim sets them from Airflow's ``as_setup()``, ``as_teardown()``, ``@setup
 A setup or teardown task's reference opens a ``with`` block, as in Airflow
 (``with teardown_task(setup_task()):``, ``with setup >> teardown:``): the tasks made in it get
 the setup upstream and the teardown downstream on leaving it (:func:`enter`, :func:`leave`,
-Airflow's own bookkeeping in :mod:`dagshift.runtime.setup_teardown_context`).
+Airflow's own bookkeeping in :mod:`dagshift.runtime.setup_teardown_context`); ``ref.as_setup()``
+and ``ref.as_teardown(setups=...)`` give a task its role later (:func:`mark_setup`,
+:func:`mark_teardown`); a loaded flow is checked as Airflow's DagBag checks a DAG
+(:func:`validate`).
 """
 
 from __future__ import annotations

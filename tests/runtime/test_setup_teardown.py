@@ -179,3 +179,16 @@ def test_as_teardown_makes_its_setups_setup_tasks_upstream_of_it(executor):
     with Flow("refused"), pytest.raises(ValueError, match="already a setup"):
         create().as_setup().as_teardown()
     assert flow.run(**executor).state == S
+
+
+def test_a_task_made_before_a_block_joins_its_work_through_add_task():
+    # Airflow's `with teardown as ctx: ctx.add_task(task)`
+    with Flow("added") as flow:
+        early = fine.override(task_id="early")()
+        cluster = create.override(setup=True)()
+        with delete.override(**_TEARDOWN)(cluster) as context:
+            context.add_task(early)
+    assert flow.upstream_ids("early") == ["create"]
+    assert flow.upstream_ids("delete") == ["early", "create"]
+    with pytest.raises(RuntimeError, match="with` block"):
+        context.add_task(early)
