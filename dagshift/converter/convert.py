@@ -427,6 +427,7 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return Result("not_a_dag", source)
     info = survey.info(module)
     info.constants = constants
+    info.bound = bindings.found
     info.dag_vars = {site.dag_var for site in sites if site.dag_var}
     info.dag_ids = dag_ids(sites, constants)
     for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here

@@ -196,8 +196,8 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {
                 "count": (S, 3),
                 "wait": S,
-                "describe": (S, "2024-01-15 n=3 retries=2 owner=data"),
-                "report": (S, ["2024-01-15 n=3 retries=2 owner=data", "none"]),
+                "describe": (S, "hello: 2024-01-15 n=3 retries=2 owner=data"),
+                "report": (S, ["hello: 2024-01-15 n=3 retries=2 owner=data", "none"]),
             },
         )
     },

@@ -62,6 +62,7 @@ def _registry() -> list[Rule]:
         default_args,
         dependencies,
         empty_operator,
+        mapped_groups,
         operators,
         params,
         python_operator,
@@ -90,6 +91,7 @@ def _registry() -> list[Rule]:
         described(xcom),
         described(taskflow),
         described(setup_teardown),
+        mapped_groups.RULE,  # before task_groups, whose override(...) it may follow
         task_groups.RULE,
         dependencies.RULE,
         described(airflow_values),

@@ -30,7 +30,7 @@ from dagshift.converter.rules.callbacks import (
 )
 from dagshift.converter.rules.dag_function_params import parameter_statements
 from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
-from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable, reaches_converted
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
@@ -292,7 +292,7 @@ def _default_args(
             flow[key] = el.value
         elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
             options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
-        elif not ignorable(key or "", el.value):
+        elif not ignorable(key or "", el.value) and (key is None or reaches_converted(key)):
             raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
         return None, flow
@@ -327,7 +327,7 @@ def _read_options(
             flow[key] = expr
         elif key in CALLBACKS and (option := callback_option(key, written, info)):
             options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
-        elif not ignorable(key, written):
+        elif not ignorable(key, written) and reaches_converted(key):
             raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow
 
