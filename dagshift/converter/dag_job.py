@@ -695,6 +695,8 @@ class _Analyzer(cst.CSTVisitor):
                 continue
             while type(root) in (cst.Call, cst.Attribute):
                 root = root.func if type(root) is cst.Call else root.value
+            if type(root) is cst.Name and root.value in self.job.file.dag_vars:
+                raise Unsupported(node, "DS052", f"the DAG object {root.value!r} as a with item")
             if type(root) is not cst.Name or not hasattr(builtins, root.value):
                 raise Unsupported(
                     node, "DS093", "a with block over a task not known to be a setup or teardown"

@@ -104,6 +104,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
             [("DS093", 15)],
         ),
         ("setup_teardown/with_a_work_task_kept", [("DS093", 11)]),
+        ("dag_definition/dag_reentered_by_with_kept", [("DS052", 6)]),
         ("setup_teardown/with_inside_a_task_group_kept", [("DS093", 18)]),
         ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
     ],
