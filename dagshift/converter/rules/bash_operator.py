@@ -9,7 +9,10 @@ as when Airflow parsed the original, and ``render()`` renders it as Airflow's Ji
 ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}`` (with
 ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by task ``a``'s result (see
 ``xcom.py``).
-``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
+``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``;
+over TaskFlow results (``lets.map(f)``, see ``taskflow.derived_value``) it becomes
+``_dagshift_bash_from_xcom.expand(command=...)``, which renders no command, as Airflow renders
+no mapped value that comes from XCom.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls, template_name
 from dagshift.converter.walk import walk
 
-__all__ = ["HELPER", "bash_arguments", "mapped_commands"]
+__all__ = ["HELPER", "XCOM_HELPER", "bash_arguments", "mapped_commands"]
 
 DESCRIPTION = "BashOperator -> _dagshift_bash task (Jinja in bash_command and env, XCom pulls)"
 
@@ -44,6 +47,18 @@ def _dagshift_bash_appended(command, env=None, **values):
     if env is not None:
         env = {k: render(v, **values) if isinstance(v, str) else v for k, v in env.items()}
     return shell(render(command, **values), env=env, append_env=True)
+"""
+
+# A bash_command mapped over an XCom value (``.expand(bash_command=x.map(f))``): Airflow renders
+# the literal arguments of a mapped operator but no value resolved from XCom
+# (``expandinput.resolve`` returns their ids as ``seen_oids``), so the command runs as it is.
+XCOM_HELPER = """
+
+@task
+def _dagshift_bash_from_xcom(command, env=None):
+    if env is not None:
+        env = {k: render(v) if isinstance(v, str) else v for k, v in env.items()}
+    return shell(command, env=env)
 """
 
 
