@@ -7,7 +7,8 @@ through to the stream it replaced *and*, when the writing thread is running a ta
 to that task's :class:`TaskLog`. Which task a thread runs is a context variable, so a body run
 in a helper thread with a copied context (a task with a timeout) is captured too; a thread a
 task starts on its own is not. ``logging`` records reach the same log through one handler on
-the root logger (there only while some task runs), with their level and time.
+the root logger (there only while some task or run is under way, see :func:`attached`),
+with their level and time.
 
 A log keeps at most :data:`DEFAULT_LIMIT` characters (``$DAGSHIFT_LOG_LIMIT``); past that
 it keeps counting and ends with one note saying how much was left out.
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["DEFAULT_LIMIT", "LogEntry", "TaskLog", "capture", "install"]
+__all__ = ["DEFAULT_LIMIT", "LogEntry", "TaskLog", "attached", "capture", "install"]
 
 DEFAULT_LIMIT = 1_000_000
 ENV_LIMIT = "DAGSHIFT_LOG_LIMIT"
@@ -190,6 +191,21 @@ def _detach() -> None:
 
 
 _HANDLER = _Handler()
+
+
+@contextmanager
+def attached() -> Iterator[None]:
+    """Keep the log handler on the root logger while the code inside runs (a whole run).
+
+    Each task attaches it too; held by the run, it stays between the run's tasks instead of
+    going on and off with each: setting the root logger's level clears the level cache of
+    every logger in the process (a few hundred once Airflow is imported), twice per task.
+    """
+    _attach()
+    try:
+        yield
+    finally:
+        _detach()
 
 
 @contextmanager
