@@ -3,7 +3,8 @@
 Two measurements, each side by side in one run of this script (rounds interleaved, medians):
 
 * concurrent / in turn: N runs of a 10-task flow of trivial tasks started at once from N threads,
-  against the same N runs one after another (N = 1, 10, 200, 1000); runs per second for both.
+  against the same N runs one after another in one thread started the same way (N = 1, 10,
+  200, 1000); runs per second for both.
   Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
 * recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
   checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks, each
@@ -75,22 +76,28 @@ def sleepy_flow() -> Flow:
 
 
 def _in_turn(flow: Flow, n: int) -> float:
-    start = time.perf_counter()
-    for i in range(n):
-        run = flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}")
-        assert run.state == "success", run.state
-    return time.perf_counter() - start
+    """N runs one after another, in one thread started as each of :func:`_at_once`'s is."""
+    return _threads(flow, [list(range(n))])
 
 
 def _at_once(flow: Flow, n: int) -> float:
+    """N runs at once, one per thread."""
+    return _threads(flow, [[i] for i in range(n)])
+
+
+def _threads(flow: Flow, shares: list[list[int]]) -> float:
+    """Seconds from releasing the threads (one per share of run numbers) to the last one's
+    end. Both sides pay the same thread wake-up and join: for one run, in turn and at once are
+    the same work, and the row shows what that costs and the machine's noise."""
     states: list[str] = []
-    barrier = threading.Barrier(n + 1)
+    barrier = threading.Barrier(len(shares) + 1)
 
-    def one_run(i: int) -> None:
+    def runs(share: list[int]) -> None:
         barrier.wait()
-        states.append(flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}").state)
+        for i in share:
+            states.append(flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}").state)
 
-    threads = [threading.Thread(target=one_run, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=runs, args=(share,)) for share in shares]
     for t in threads:
         t.start()
     barrier.wait()
@@ -98,6 +105,7 @@ def _at_once(flow: Flow, n: int) -> float:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    n = sum(map(len, shares))
     assert states.count("success") == n, states
     return elapsed
 

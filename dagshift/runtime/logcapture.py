@@ -153,6 +153,8 @@ _raised_level = False
 
 def install() -> None:
     """Put the stdout/stderr tees in place, once per process (idempotent)."""
+    if isinstance(sys.stdout, _Tee) and isinstance(sys.stderr, _Tee):
+        return  # (no lock: every task of every run comes here)
     with _installed:
         if not isinstance(sys.stdout, _Tee):
             sys.stdout = _Tee("stdout", sys.stdout)
@@ -191,20 +193,26 @@ def _detach() -> None:
 
 
 _HANDLER = _Handler()
+# True inside attached(): the tasks there (in its thread, or in pool threads that run them in
+# a copy of its context) find the handler in place and leave it be.
+_held: contextvars.ContextVar[bool] = contextvars.ContextVar("dagshift_log_held", default=False)
 
 
 @contextmanager
 def attached() -> Iterator[None]:
     """Keep the log handler on the root logger while the code inside runs (a whole run).
 
-    Each task attaches it too; held by the run, it stays between the run's tasks instead of
-    going on and off with each: setting the root logger's level clears the level cache of
-    every logger in the process (a few hundred once Airflow is imported), twice per task.
+    A task on its own attaches it for as long as it runs; held by the run, it stays between
+    the run's tasks instead of going on and off with each: setting the root logger's level
+    clears the level cache of every logger in the process (a few hundred once Airflow is
+    imported), and the count of users is one lock that every task of every run would take.
     """
     _attach()
+    token = _held.set(True)
     try:
         yield
     finally:
+        _held.reset(token)
         _detach()
 
 
@@ -214,10 +222,13 @@ def capture(limit: int | None = None) -> Iterator[TaskLog]:
     install()
     log = TaskLog(limit)
     token = _active.set(log)
-    _attach()
+    held = _held.get()
+    if not held:
+        _attach()
     try:
         yield log
     finally:
-        _detach()
+        if not held:
+            _detach()
         _active.reset(token)
         log.close()
