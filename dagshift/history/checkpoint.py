@@ -302,6 +302,7 @@ class _Recorder:
 
     def __post_init__(self) -> None:
         self.pending: list[tuple] = []  # records not written yet (the database was locked)
+        self._outlets: dict[str, bool] = {}
         self._writer = _Writer.of(self.store)
         if self.creation is not None:
             self._writer.put(self, time.monotonic())  # its row, if no record comes first
@@ -320,6 +321,12 @@ class _Recorder:
     def _has_outlets(self, task_id: str) -> bool:
         if self.flow is None:
             return False
+        known = self._outlets  # asked twice per task of the run
+        if task_id not in known:
+            known[task_id] = self._flow_has_outlets(task_id)
+        return known[task_id]
+
+    def _flow_has_outlets(self, task_id: str) -> bool:
         try:
             node = self.flow.get_task(task_id)
         except KeyError:
@@ -597,6 +604,10 @@ class _CancelPoller:
 
 def _dumps_or_none(value: Any) -> bytes | None:
     try:
+        if type(value) is dict and all(
+            type(k) in _PLAIN and type(v) in _PLAIN for k, v in value.items()
+        ):
+            return pickle.dumps(value, protocol=cloudpickle.DEFAULT_PROTOCOL)  # cloudpickle's bytes
         return cloudpickle.dumps(value)
     except Exception:
         return None
