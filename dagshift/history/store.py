@@ -739,7 +739,14 @@ class Store:
                     attempt,
                 )
             )
-        ends = [_finishing(run_id, state, message) for run_id, state, message in finished]
+        # a run that ends in the transaction that records it: one row written, not a row and
+        # then its update
+        ending = {run_id: (state, message) for run_id, state, message in finished}
+        created = [
+            _ended(sql, args, *ending.pop(args[0])) if args[0] in ending else (sql, args)
+            for sql, args in created
+        ]
+        ends = [_finishing(run_id, state, message) for run_id, (state, message) in ending.items()]
         if not (tasks or ends or created):
             return
         if last:
@@ -923,6 +930,15 @@ def _finishing(run_id: str, state: str, message: str | None) -> tuple[str, tuple
     return (
         "UPDATE runs SET state = ?, end = ?, message = ? WHERE run_id = ? AND state = 'running'",
         (state, time.time(), message, run_id),
+    )
+
+
+def _ended(sql: str, args: tuple, state: str, message: str | None) -> tuple[str, tuple]:
+    """:meth:`Store.run_statement`'s insert of a run, as the run ended (``state``)."""
+    head, select = sql.split(") SELECT ")
+    return (
+        f"{head}, end, message) SELECT {select}, ?, ?",
+        (*args[:8], state, *args[9:], time.time(), message),
     )
 
 
