@@ -1,10 +1,14 @@
 """Many runs at once, and recorded runs next to unrecorded ones, in one process.
 
-Two measurements, each side by side in one run of this script (rounds interleaved, medians):
+Two measurements, each side by side in one run of this script (rounds interleaved, medians;
+a ratio is the median of the rounds' own ratios, each round's two sides measured a moment
+apart, so that the load of a shared machine, which changes from second to second, weighs on
+both sides of each ratio alike):
 
 * concurrent / in turn: N runs of a 10-task flow of trivial tasks started at once from N threads,
   against the same N runs one after another in one thread started the same way (N = 1, 10,
-  200, 1000); runs per second for both.
+  200, 1000); runs per second for both. The same threads on plain Python code that spins as
+  long as one run (no dagshift) give the floor of that ratio: thread wake-ups and the GIL.
   Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
 * recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
   checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks, each
@@ -25,6 +29,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from dagshift import Flow, task
 from dagshift.history.checkpoint import ResultStore, run_recorded
@@ -75,6 +80,11 @@ def sleepy_flow() -> Flow:
     return flow
 
 
+def _paired(tops: list[float], bottoms: list[float]) -> float:
+    """The median of the ratios of samples taken in the same round."""
+    return statistics.median(t / b for t, b in zip(tops, bottoms, strict=True))
+
+
 def _in_turn(flow: Flow, n: int) -> float:
     """N runs one after another, in one thread started as each of :func:`_at_once`'s is."""
     return _threads(flow, [list(range(n))])
@@ -121,6 +131,7 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
             turn.append(_in_turn(flow, n))
             once.append(_at_once(flow, n))
         t, o = statistics.median(turn), statistics.median(once)
+        ratio = _paired(once, turn)
         rows.append(
             {
                 "runs": n,
@@ -128,14 +139,54 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
                 "concurrent_s": round(o, 6),
                 "in_turn_runs_per_s": round(n / t, 1),
                 "concurrent_runs_per_s": round(n / o, 1),
-                "concurrent_over_in_turn": round(o / t, 3),
+                "concurrent_over_in_turn": round(ratio, 3),
             }
         )
         print(
             f"{n:5d} runs x 10 tasks: in turn {t:7.3f} s ({n / t:7.1f} runs/s), "
-            f"at once {o:7.3f} s ({n / o:7.1f} runs/s), ratio {o / t:.2f}",
+            f"at once {o:7.3f} s ({n / o:7.1f} runs/s), ratio {ratio:.2f}",
             flush=True,
         )
+    return rows
+
+
+class _Spin:
+    """Not a flow: ``run()`` spins about as long as one run of the 10-task chain, in Python,
+    holding the GIL as a run does. The same threads on it show what the harness and the GIL
+    cost by themselves: the floor under at once / in turn for runs of trivial tasks."""
+
+    def __init__(self, seconds: float) -> None:
+        self.loops = 1000
+        while self._time() < seconds:
+            self.loops *= 2
+
+    def _time(self) -> float:
+        start = time.perf_counter()
+        self.run()
+        return time.perf_counter() - start
+
+    def run(self, logical_date: str | None = None) -> Any:
+        total = 0
+        for i in range(self.loops):
+            total += i
+        return _Done
+
+
+class _Done:
+    state = "success"
+
+
+def harness(counts: list[int], repeat: int, one_run_s: float) -> list[dict]:
+    spin = _Spin(one_run_s)
+    rows = []
+    for n in counts:
+        turn, once = [], []
+        for _ in range(max(repeat, 200 // n)):
+            turn.append(_in_turn(spin, n))  # type: ignore[arg-type]
+            once.append(_at_once(spin, n))  # type: ignore[arg-type]
+        ratio = _paired(once, turn)
+        rows.append({"runs": n, "concurrent_over_in_turn": round(ratio, 3)})
+        print(f"{n:5d} runs of plain Python: at once / in turn {ratio:.2f}", flush=True)
     return rows
 
 
@@ -174,18 +225,19 @@ def recorded(sizes: list[int], repeat: int) -> list[dict]:
                         assert run_recorded(store, results, flow).state == "success"
                     rec.append((time.perf_counter() - start) / runs)
                 p, r = statistics.median(plain) / n, statistics.median(rec) / n
+                ratio = _paired(rec, plain)
                 rows.append(
                     {
                         "shape": shape,
                         "tasks": n,
                         "unrecorded_ms_per_task": round(p * 1000, 4),
                         "recorded_ms_per_task": round(r * 1000, 4),
-                        "recorded_over_unrecorded": round(r / p, 3),
+                        "recorded_over_unrecorded": round(ratio, 3),
                     }
                 )
                 print(
                     f"{shape:5s} {n:5d} tasks: unrecorded {p * 1000:.3f} ms/task, recorded "
-                    f"{r * 1000:.3f} ms/task, ratio {r / p:.2f}",
+                    f"{r * 1000:.3f} ms/task, ratio {ratio:.2f}",
                     flush=True,
                 )
         store.close()
@@ -216,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         out.update({k: old[k] for k in ("before", "soak") if k in old})
     if args.only in (None, "concurrency"):
         out["concurrency"] = concurrency(counts, args.repeat)
+        one_run = out["concurrency"][0]["in_turn_s"]
+        out["harness"] = harness(counts, args.repeat, one_run)
         out["io_overlap"] = io_overlap(args.repeat)
     if args.only in (None, "recorded"):
         out["recorded"] = recorded(sizes, args.repeat)
