@@ -27,6 +27,7 @@ executor reuses them and runs only the rest.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import pickle
 import queue
@@ -41,7 +42,7 @@ from typing import Any
 import cloudpickle
 
 from dagshift.history.assets import recorded_events
-from dagshift.history.store import IN_DB, Store, StoreError, _same, new_run_id
+from dagshift.history.store import IN_DB, Store, StoreError, new_run_id
 from dagshift.runtime.assets import INLET_EVENTS_KEY
 from dagshift.runtime.files import write_atomic
 from dagshift.runtime.state import SUCCESS, TaskRun
@@ -332,16 +333,20 @@ class _Recorder:
         except KeyError:
             return False
         # kept on the flow for its later runs while the node and its outlets (its own, or its
-        # Airflow operator's) are the same objects
+        # Airflow operator's) are the same objects, holding the same ones
         known = self.flow.__dict__.setdefault("_dagshift_outlets", {})
         seen = known.get(task_id)
-        own = node.meta.get("outlets")
-        operator = getattr(node.meta.get("operator"), "outlets", None)
-        if seen is None or not _same(seen[:3], (node, own, operator)):
+        parts = (
+            node,
+            node.meta.get("outlets"),
+            getattr(node.meta.get("operator"), "outlets", None),
+        )
+        parts += tuple(x for p in parts[1:] if isinstance(p, list | tuple) for x in p)
+        if seen is None or len(seen[0]) != len(parts) or not all(map(operator.is_, seen[0], parts)):
             from dagshift.runtime.assets import task_outlets
 
-            seen = known[task_id] = (node, own, operator, bool(task_outlets(node)))
-        return seen[3]
+            seen = known[task_id] = (parts, bool(task_outlets(node)))
+        return seen[1]
 
     @staticmethod
     def _pickled(task_run: TaskRun) -> tuple[bytes | None, str | None]:

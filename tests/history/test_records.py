@@ -163,3 +163,21 @@ def test_a_history_that_cannot_be_written_stops_a_run_before_any_task_runs(tmp_p
         holder.wait(timeout=10)
     assert ran == []
     assert Store(db).list_runs() == []
+
+
+def test_an_outlet_added_to_a_task_between_two_runs_of_one_flow_gets_its_event(store):
+    from dagshift.history.assets import events_of
+    from dagshift.runtime.assets import Asset
+
+    @task(outlets=[])
+    def publish():
+        return 1
+
+    with Flow("publisher") as flow:
+        publish()
+    results = ResultStore.beside(store.path)
+    run_recorded(store, results, flow)
+    assert events_of(store, "s3://bucket/daily") == []
+    flow.get_task("publish").meta["outlets"].append(Asset("s3://bucket/daily"))
+    second = run_recorded(store, results, flow)
+    assert [e["run_id"] for e in events_of(store, "s3://bucket/daily")] == [second.run_id]
