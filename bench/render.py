@@ -279,15 +279,28 @@ def shim_lines(res: dict) -> list[str]:
 def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
     """The "Many runs at once" section from ``bench/results/concurrency.json``."""
     m = res["machine"]
+    if "runs_of_script" in m:  # several runs of the script, combined row by row
+        load = (
+            f"load average {m['load'][0]}-{m['load'][1]} at the starts of its runs, "
+            f"{m['load_end'][0]}-{m['load_end'][1]} at their ends"
+        )
+        how = (
+            f"medians of {m['runs_of_script']} runs of the script, each of them medians of "
+            "interleaved rounds"
+        )
+    else:
+        load = f"load average at start {m.get('load', ['?'])[0]}" + (
+            f", at end {m['load_end'][0]}" if "load_end" in m else ""
+        )
+        how = "medians of interleaved rounds"
     out = [
         "## Many runs at once, and recorded runs",
         "",
         f"`python bench/concurrency.py` ({m['cpus']} CPUs, Python {m['python']}, "
-        f"{m.get('date', '')}; load average at start {m.get('load', ['?'])[0]}"
-        + (f", at end {m['load_end'][0]}" if "load_end" in m else "")
+        f"{m.get('date', '')}; {load}"
         + (f"; --repeat {m['repeat']}" if "repeat" in m else "")
-        + "): one process, medians of interleaved rounds (at least 200 runs' worth for few "
-        "runs; recorded samples of 2,000 tasks at least).",
+        + f"): one process, {how} (at least 200 runs' worth for few runs; recorded samples of "
+        "2,000 tasks at least; a ratio is the median of the rounds' own ratios).",
         "",
     ]
     if has_plot:
