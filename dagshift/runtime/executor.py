@@ -50,7 +50,7 @@ from dagshift.runtime.group_mapping import (
     listed,
     substitute_call,
 )
-from dagshift.runtime.logcapture import capture
+from dagshift.runtime.logcapture import attached, capture
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.pools import hold
 from dagshift.runtime.setup_teardown import effective_leaves, indirect_setups, roles
@@ -941,10 +941,12 @@ def run_flow(
                 flag=run.cancel,
             )
         elif scheduler == "sync":
-            task_runs = dask.get(dsk, keys)
+            with attached():
+                task_runs = dask.get(dsk, keys)
         else:
             limit = num_workers or flow.max_active_tasks or DEFAULT_WORKERS
-            task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
+            with attached():
+                task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
     finally:
         if timer is not None:
             timer.cancel()
