@@ -415,10 +415,10 @@ class DagJob:
         dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
         heads |= dags
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
-        defs = self._kept_definitions(body)
+        defs = self._kept_definitions(body) | self._kept_templates(body)
         for old, new in zip(body, new_body, strict=True):
             if id(old) in defs or id(old) in self.kept_functions:
-                continue  # a class or function only kept operators use: it stays as written
+                continue  # a class, function or template only kept operators use: as written
             kept = (
                 {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
                 if funcs
@@ -484,6 +484,36 @@ class DagJob:
                 continue
             others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
             if name in wanted and not any(type(n) is cst.Name and n.value == name for n in others):
+                out.add(id(stmt))
+        return out
+
+    def _kept_templates(self, body: list[cst.BaseStatement]) -> set[int]:
+        """Statements of the region binding a name, once in the file, to a string that only
+        operators kept as written use (``JOB_ID = '{{ ti.xcom_pull("create")["jobId"] }}'``
+        given to a provider operator's templated field): the shim renders it in that operator
+        as Airflow does, so it may pull XCom."""
+        wanted = self.bridged_names()
+        if not wanted:
+            return set()
+        skip = self._bridged_calls()
+        out: set[int] = set()
+        for stmt in body:
+            if not m.matches(
+                stmt,
+                m.SimpleStatementLine(
+                    [
+                        m.Assign(
+                            [m.AssignTarget(m.Name())], m.SimpleString() | m.ConcatenatedString()
+                        )
+                    ]
+                ),
+            ):
+                continue
+            name = stmt.body[0].targets[0].target.value
+            if name not in wanted or self.file.constants.text(cst.Name(name)) is None:
+                continue
+            others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
+            if not any(type(n) is cst.Name and n.value == name for n in others):
                 out.add(id(stmt))
         return out
 

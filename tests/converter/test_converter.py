@@ -104,6 +104,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("callbacks/callback_alias_used_whole_kept", [("DS110", 14)]),
         ("default_args/keys_not_known_kept", [("DS023", 7)]),
         ("default_args/key_reaching_converted_kept", [("DS024", 5)]),
+        ("bridged/template_also_converted_kept", [("DS075", 11)]),
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
         ("unsupported/setup_teardown_kept", [("DS093", 12)]),
