@@ -20,7 +20,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.constants import Constants
-from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
+from dagshift.converter.model import Unsupported, all_names, appended, first_name, kwarg
 from dagshift.converter.names import qualified
 from dagshift.converter.pull_sources import may_be_a_task, other_task_ids, taskflow_producer
 from dagshift.converter.rules import (
@@ -610,16 +610,7 @@ def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dic
                 return updated
             args = list(updated.args)
             extra = cst.Arg(cst.parse_expression(value), keyword=cst.Name(name), equal=_EQ)
-            if args and isinstance(args[-1].comma, cst.Comma):  # one argument per line
-                sep = args[0].comma if len(args) > 1 else args[-1].comma
-                last = extra.with_changes(comma=args[-1].comma)
-                args = [*args[:-1], args[-1].with_changes(comma=sep), last]
-            elif args:
-                space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                args = [*args[:-1], args[-1].with_changes(comma=space), extra]
-            else:
-                args = [extra]
-            return updated.with_changes(args=args)
+            return updated.with_changes(args=appended(args, [extra]))
 
     return _with_flow_args(replacements, _Add())
 

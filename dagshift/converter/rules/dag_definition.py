@@ -20,7 +20,14 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
+from dagshift.converter.model import (
+    Unsupported,
+    appended,
+    assigned_names,
+    first_name,
+    kwarg,
+    string_value,
+)
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.callbacks import (
     CALLBACKS,
@@ -411,11 +418,9 @@ def flow_arguments(
     added = [kwarg(k, v) for k, v in from_defaults.items() if k not in given]
     if added and args and isinstance(args[-1].comma, cst.Comma):
         # a call written one argument per line: the new ones follow the same layout
-        between = args[-2].comma if len(args) > 1 else args[-1].comma
-        added = [a.with_changes(comma=between) for a in added]
-        added[-1] = added[-1].with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=between)
-    args += added
+        args = appended(args, added)
+    else:
+        args += added
     if first is None:
         raise Unsupported(call, "DS022", "DAG without a dag_id")
     out = [first, *args]
@@ -442,11 +447,7 @@ def flow_block(
     if previous_interval:
         extra = kwarg("data_interval", cst.SimpleString('"previous"'))
         if isinstance(args[-1].comma, cst.Comma):  # one argument per line
-            args = [
-                *args[:-1],
-                args[-1].with_changes(comma=args[0].comma),
-                extra.with_changes(comma=args[-1].comma),
-            ]
+            args = appended(args, [extra])
         else:
             args = [*args, extra]
     heads = file.airflow_heads()
