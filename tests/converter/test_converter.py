@@ -53,6 +53,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
     ("case", "findings"),
     [
         ("variables/setdefault_kept", [("DS002", 8)]),
+        ("airflow_values/trigger_rule_old_member_as_value_kept", [("DS002", 7)]),
         ("scheduling/outlet_not_an_asset_kept", [("DS011", 11)]),
         ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
@@ -303,6 +304,19 @@ def test_airflow_exceptions_and_trigger_rules_keep_their_effect(tmp_path: Path) 
     states = {tid: t.state for tid, t in run.tasks.items()}
     assert states == {"skip": "skipped", "fail": "failed", "done": "success"}
     assert run.tasks["fail"].tries == 1  # AirflowFailException: no retries
+
+
+def test_trigger_rule_members_read_as_values_keep_airflow_strings_and_rules(
+    tmp_path: Path,
+) -> None:
+    _, run = _run("airflow_values/trigger_rule_members_as_values", tmp_path)
+    states = {tid: t.state for tid, t in run.tasks.items()}
+    assert states == {
+        "bad": "failed",
+        "after_all_success": "upstream_failed",
+        "after_all_failed": "success",
+        "all_done": "success",
+    }
 
 
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Airflow values with a dagshift equivalent, rewritten where a converted DAG uses them.
 
-``TriggerRule.ALL_DONE`` given as a ``trigger_rule`` -> ``"all_done"`` (elsewhere, where code
-may use the enum's attributes, it stays and keeps its DAG as it is);
+``TriggerRule.ALL_DONE`` given as a ``trigger_rule`` -> ``"all_done"``; elsewhere (read as a
+value: ``rule.value``, a tuple of members looped over) -> ``dagshift.TriggerRule.ALL_DONE``, the
+same string enum (the enum itself, iterated or called, stays and keeps its DAG as it is);
 ``AirflowSkipException`` / ``AirflowFailException`` -> ``SkipTask`` / ``FailTask``;
 ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
 (midnight UTC n days ago, as Airflow computes it);
@@ -19,6 +20,7 @@ from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualif
 from dagshift.converter.rules import scheduling
 from dagshift.converter.rules.variables import catches_key_error, variable_call
 from dagshift.converter.walk import nodes
+from dagshift.runtime.state import TriggerRule
 
 __all__ = ["AirflowValues"]
 
@@ -121,6 +123,11 @@ class AirflowValues(cst.CSTTransformer):
         if owner in TRIGGER_RULES and member.isupper() and self._rule:
             rule = member.lower()
             return cst.SimpleString(f'"{_RENAMED.get(rule, rule)}"')
+        if owner in TRIGGER_RULES and member in _MEMBERS[self._airflow3]:
+            # read as a value (``rule.value``, a loop over members): dagshift's enum has the
+            # same members, strings equal to their values, as Airflow's
+            self.modules.add("dagshift")
+            return cst.Attribute(_DAGSHIFT_TRIGGER_RULE, cst.Name(member))
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
             return cst.Name(EXCEPTIONS[full])
@@ -159,6 +166,15 @@ class AirflowValues(cst.CSTTransformer):
         )
 
 
+# TriggerRule's members in Airflow 2.11 and 3.x, but the old names (DUMMY,
+# NONE_FAILED_OR_SKIPPED: the runtime knows their rules by their new names only)
+_MEMBERS = {
+    False: frozenset(r.name for r in TriggerRule)
+    - {"DUMMY", "NONE_FAILED_OR_SKIPPED"}
+    - {"ALL_DONE_MIN_ONE_SUCCESS"},
+    True: frozenset(r.name for r in TriggerRule) - {"DUMMY", "NONE_FAILED_OR_SKIPPED"},
+}
+
 # Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
 _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
 
@@ -189,4 +205,5 @@ def _is_rule_key(node: cst.DictElement) -> bool:
 
 
 _DAGSHIFT_VARIABLE = cst.Attribute(cst.Name("dagshift"), cst.Name("Variable"))
+_DAGSHIFT_TRIGGER_RULE = cst.Attribute(cst.Name("dagshift"), cst.Name("TriggerRule"))
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
