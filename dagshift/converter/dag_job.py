@@ -61,6 +61,8 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
+    "_dagshift_bash_native": bash_operator.NATIVE_HELPER,
+    "_dagshift_bash_native_appended": bash_operator.NATIVE_APPEND_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
@@ -732,9 +734,10 @@ class _Analyzer(cst.CSTVisitor):
 
 
 def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
-    """render_template_as_native_obj=True: only PythonOperator and EmptyOperator tasks, whose
-    rendering the converter makes native; any other task keeps the TODO."""
-    others = {rule.name for rule, _ in job.plans.values()} - {"python_operator", "empty_operator"}
+    """render_template_as_native_obj=True: only PythonOperator, BashOperator and EmptyOperator
+    tasks, whose rendering the converter makes native; any other task keeps the TODO."""
+    native = {"python_operator", "bash_operator", "empty_operator"}
+    others = {rule.name for rule, _ in job.plans.values()} - native
     functions = [f for s in body for f in m.findall(s, m.FunctionDef())]
     if others or any(is_taskflow(f, job.file.names) for f in functions):
         raise Unsupported(

@@ -319,6 +319,20 @@ def test_trigger_rule_members_read_as_values_keep_airflow_strings_and_rules(
     }
 
 
+def test_a_pull_from_a_repeated_taskflow_task_gets_the_call_with_airflows_suffix(
+    tmp_path: Path,
+) -> None:
+    _, run = _run("xcom/pull_from_a_repeated_taskflow_task", tmp_path)
+    assert run.tasks["show"].result == [1, 3]  # "extract" is the first call, "extract__2" the third
+
+
+def test_bash_tasks_of_a_native_rendering_dag_render_natively(tmp_path: Path) -> None:
+    _, run = _run("bash_operator/native_rendering_dag", tmp_path)
+    assert run.tasks["day"].state == "failed"  # env N renders to the int 2, as in Airflow
+    assert run.tasks["appended"].state == "success"
+    assert run.tasks["appended"].result == "two"
+
+
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:
     _, run = _run("python_operator/templated_op_args", tmp_path)
     assert run.tasks["show"].result == [DAY, "plain", {"next": ["2024-01-16"], "n": 1}]

@@ -3,7 +3,8 @@ rewrite, Jinja and XCom in ``bash_command`` and ``env``, is ``bash_operator.py``
 
 A call becomes ``_dagshift_bash(command, env=..., xcom_<id>=<upstream>)``; a mapped
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes
-``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``).
+``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``). In a DAG with
+``render_template_as_native_obj=True``: ``_dagshift_bash_native`` (a mapped one: DS021).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import libcst.matchers as m
 
 from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import OPERATORS
-from dagshift.converter.rules import Rule, bash_operator
+from dagshift.converter.rules import Rule, bash_operator, python_operator
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
 from dagshift.converter.rules.xcom import Pull
 
@@ -31,7 +32,7 @@ class BashPlan:
     call_args: list[cst.Arg] = field(default_factory=list)
     pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
     mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
-    helper: str = "_dagshift_bash"  # _dagshift_bash_appended for append_env=True
+    helper: str = "_dagshift_bash"  # _appended for append_env=True, _native in a native DAG
 
 
 def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
@@ -47,6 +48,10 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         helper = "_dagshift_bash_appended"
     elif append is not None and not m.matches(append.value, m.Name("False")):
         raise Unsupported(call, "DS011", "argument append_env= of the operator is not converted")
+    if python_operator.native_dag(job):
+        if expand is not None:
+            raise Unsupported(call, "DS021", "a mapped bash task in a native-rendering DAG")
+        helper = helper.replace("_dagshift_bash", "_dagshift_bash_native")
     job.helpers.add(helper)
     job.needs |= {"task", "render", "shell"}
     if expand is not None:

@@ -10,6 +10,8 @@ as when Airflow parsed the original, and ``render()`` renders it as Airflow's Ji
 ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by task ``a``'s result (see
 ``xcom.py``).
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
+In a DAG with ``render_template_as_native_obj=True`` the command and env render natively
+(``_dagshift_bash_native``), as Airflow renders every template field of such a DAG.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls
 from dagshift.converter.walk import walk
 
-__all__ = ["HELPER", "bash_arguments", "mapped_commands"]
+__all__ = [
+    "APPEND_HELPER",
+    "HELPER",
+    "NATIVE_APPEND_HELPER",
+    "NATIVE_HELPER",
+    "bash_arguments",
+    "mapped_commands",
+]
 
 DESCRIPTION = "BashOperator -> _dagshift_bash task (Jinja in bash_command and env, XCom pulls)"
 
@@ -44,6 +53,34 @@ def _dagshift_bash_appended(command, env=None, **values):
     if env is not None:
         env = {k: render(v, **values) if isinstance(v, str) else v for k, v in env.items()}
     return shell(render(command, **values), env=env, append_env=True)
+"""
+
+# render_template_as_native_obj=True (the DAG's): Airflow renders bash_command and env with
+# Jinja's NativeEnvironment; a value that comes out other than a string fails the task
+NATIVE_HELPER = """
+
+@task
+def _dagshift_bash_native(command, env=None, **values):
+    # render_template_as_native_obj=True: Jinja's NativeEnvironment, as Airflow renders
+    if env is not None:
+        env = {
+            k: render(v, native=True, **values) if isinstance(v, str) else v
+            for k, v in env.items()
+        }
+    return shell(render(command, native=True, **values), env=env)
+"""
+
+NATIVE_APPEND_HELPER = """
+
+@task
+def _dagshift_bash_native_appended(command, env=None, **values):
+    # render_template_as_native_obj=True and append_env=True
+    if env is not None:
+        env = {
+            k: render(v, native=True, **values) if isinstance(v, str) else v
+            for k, v in env.items()
+        }
+    return shell(render(command, native=True, **values), env=env, append_env=True)
 """
 
 
