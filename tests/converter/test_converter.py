@@ -54,6 +54,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
     [
         ("variables/setdefault_kept", [("DS002", 8)]),
         ("airflow_values/trigger_rule_old_member_as_value_kept", [("DS002", 7)]),
+        ("airflow_values/get_current_context_other_value_kept", [("DS095", 7)]),
         ("scheduling/outlet_not_an_asset_kept", [("DS011", 11)]),
         ("variables/sdk_default_var_kept", [("DS002", 7)]),
         ("xcom/pull_with_computed_id_kept", [("DS072", 7)]),
@@ -331,6 +332,11 @@ def test_bash_tasks_of_a_native_rendering_dag_render_natively(tmp_path: Path) ->
     assert run.tasks["day"].state == "failed"  # env N renders to the int 2, as in Airflow
     assert run.tasks["appended"].state == "success"
     assert run.tasks["appended"].result == "two"
+
+
+def test_values_read_from_get_current_context_are_the_run_contexts(tmp_path: Path) -> None:
+    _, run = _run("airflow_values/get_current_context_values", tmp_path)
+    assert run.tasks["show"].result == [DAY, 1]
 
 
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:
