@@ -350,8 +350,19 @@ def test_bash_env_values_are_rendered_like_airflow_templates(tmp_path: Path) -> 
 
 
 def test_a_bash_script_template_file_is_not_converted() -> None:
-    source = _case("bash_operator/bash_env_templated").replace('"echo $DAY"', '"scripts/run.sh "')
+    source = _case("bash_operator/bash_env_templated").replace('"echo $DAY"', '"scripts/run.sh"')
     assert [f.code for f in convert_source(source).findings] == ["DS036"]
+
+
+def test_a_bash_command_ending_in_sh_and_a_space_is_a_command(tmp_path: Path) -> None:
+    # Airflow's documented way to run a script without loading it as a template
+    source = _case("bash_operator/bash_env_templated").replace('"echo $DAY"', '"echo run.sh "')
+    result = convert_source(source)
+    assert result.status == "converted"
+    out = tmp_path / "flow.py"
+    out.write_text(result.code)
+    (flow,) = load_path(str(out))
+    assert flow.run(logical_date=DAY).tasks["say"].result == "run.sh"
 
 
 def test_dag_assignment_with_dag_kwarg_runs_with_the_same_ids_and_results(tmp_path: Path) -> None:

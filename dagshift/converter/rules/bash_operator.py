@@ -33,6 +33,10 @@ __all__ = [
     "mapped_commands",
 ]
 
+# Airflow loads a bash_command ending so as a template file; "run.sh " (a space after it) is a
+# command (Airflow's documented way to run a script without rendering it)
+SCRIPT_EXTENSIONS = (".sh", ".bash")
+
 DESCRIPTION = "BashOperator -> _dagshift_bash task (Jinja in bash_command and env, XCom pulls)"
 
 HELPER = """
@@ -150,7 +154,7 @@ def bash_arguments(
     )
     named = None if literal or command is None else constants.value(command)
     if isinstance(named, str):
-        if named.rstrip().endswith((".sh", ".bash")):
+        if named.endswith(SCRIPT_EXTENSIONS):
             raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
             raise Unsupported(call, "DS075", "XCom in a bash_command built in code")
@@ -168,7 +172,7 @@ def bash_arguments(
             "them, f-strings, + and .format of those)",
         )
     text = evaluated(command)
-    if text.rstrip().endswith((".sh", ".bash")):
+    if text.endswith(SCRIPT_EXTENSIONS):
         raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
     out = [cst.Arg(_pulls_in(command, ids, legacy))]
@@ -185,7 +189,7 @@ def mapped_commands(call: cst.Call, value: cst.BaseExpression) -> cst.BaseExpres
         raise Unsupported(call, "DS090", "expand(bash_command=...) is not a list of strings")
     for el in value.elements:
         text = evaluated(el.value)
-        if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
+        if not isinstance(text, str) or text.endswith(SCRIPT_EXTENSIONS):
             raise Unsupported(call, "DS036", "a mapped bash_command names a script file")
         if jinja_pulls(text)[1]:
             raise Unsupported(call, "DS075", "an XCom pull in a mapped bash_command")
