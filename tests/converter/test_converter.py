@@ -349,9 +349,11 @@ def test_bash_env_values_are_rendered_like_airflow_templates(tmp_path: Path) -> 
     assert run.tasks["say"].result == "20240115"
 
 
-def test_a_bash_script_template_file_is_not_converted() -> None:
+def test_a_bash_script_template_file_stays_an_operator_run_by_the_shim() -> None:
     source = _case("bash_operator/bash_env_templated").replace('"echo $DAY"', '"scripts/run.sh"')
-    assert [f.code for f in convert_source(source).findings] == ["DS036"]
+    result = convert_source(source)
+    assert result.status == "converted"
+    assert result.bridged == [{"task_id": "say", "operator": "BashOperator"}]
 
 
 def test_a_bash_command_ending_in_sh_and_a_space_is_a_command(tmp_path: Path) -> None:
@@ -443,6 +445,27 @@ def test_an_operator_without_a_rule_stays_a_task_of_the_flow_with_xcom_both_ways
     # the DAG's default_args reach the kept operator, as in Airflow
     assert flow.get_task("echo").options["retries"] == 2
     assert flow.get_task("echo").options["trigger_rule"] == "all_done"
+
+
+def test_a_kept_script_file_operator_finds_its_file_as_airflow_does(tmp_path: Path) -> None:
+    """The flow file's folder first, then template_searchpath; the file's text is rendered."""
+    import dagshift.compat
+
+    result = convert_source(_case("bash_operator/script_template_file_kept_as_written"))
+    assert result.status == "converted"
+    assert [b["task_id"] for b in result.bridged] == ["here", "there"]
+    searchpath = tmp_path / "templates"
+    searchpath.mkdir()
+    (searchpath / "here.sh").write_text("echo 'the searchpath comes second'\n")
+    (searchpath / "there.sh").write_text('echo "there {{ ds }}"\n')
+    (tmp_path / "here.sh").write_text('echo "here {{ macros.ds_add(ds, 1) }}"\n')
+    flow_file = tmp_path / "scripts.py"
+    flow_file.write_text(result.code.replace("/srv/templates", str(searchpath)))
+    dagshift.compat.install()
+    (flow,) = load_path(str(flow_file))
+    run = flow.run(logical_date=DAY)
+    assert run.tasks["here"].result == "here 2024-01-16"
+    assert run.tasks["there"].result == f"there {DAY}"
 
 
 def test_output_of_a_converted_operator_is_its_result_and_of_a_kept_one_its_xcom(

@@ -3,7 +3,8 @@
 ``bash_command`` must be a string literal (or adjacent literals), or an expression whose
 string is known statically (``constants.py``: names bound once to literals or to
 ``textwrap.dedent`` of one, as in Airflow's tutorial; f-strings, ``+`` and ``.format`` of
-them, as real files build commands), that does not name a ``.sh``/``.bash`` template file. An
+them, as real files build commands); one naming a ``.sh``/``.bash`` template file leaves the
+operator as written (``bash_call.py``). An
 expression stays as written: Python computes the same string when the converted file loads,
 as when Airflow parsed the original, and ``render()`` renders it as Airflow's Jinja would.
 ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}`` (with
@@ -154,8 +155,6 @@ def bash_arguments(
     )
     named = None if literal or command is None else constants.value(command)
     if isinstance(named, str):
-        if named.endswith(SCRIPT_EXTENSIONS):
-            raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
             raise Unsupported(call, "DS075", "XCom in a bash_command built in code")
         check_template(call, named, legacy=legacy)
@@ -171,9 +170,6 @@ def bash_arguments(
             "bash_command is not a string known statically (literals, names bound once to "
             "them, f-strings, + and .format of those)",
         )
-    text = evaluated(command)
-    if text.endswith(SCRIPT_EXTENSIONS):
-        raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
     out = [cst.Arg(_pulls_in(command, ids, legacy))]
     if "env" in rest:

@@ -55,6 +55,8 @@ _FLOW_ARGS = {
     "owner_links",
     "access_control",
     "dag_display_name",  # the name the UI shows: metadata of the flow
+    # where template files are found after the flow file's folder (Flow.template_folders)
+    "template_searchpath",
     # called by Airflow 2's scheduler when a task misses its sla=, outside every run (Airflow
     # 3 has no SLAs): no run's states or results depend on it; dagshift, which has no SLAs
     # either (a task's sla= is dropped, see operators.py), keeps it as metadata of the flow
