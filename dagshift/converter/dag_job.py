@@ -292,7 +292,7 @@ class DagJob:
         default = cst.Name("None")  # the callable applies the pull's default= to None
         producer = self.producers.get(task_id)
         if producer is None:
-            if self.dynamic_ids or pull.many:
+            if self.dynamic_ids:
                 raise Unsupported(node, "DS077", f"pull from {task_id!r}: no task of that id here")
             if self._other_ids is None:
                 self._other_ids = other_task_ids(self)
@@ -303,7 +303,9 @@ class DagJob:
                     f"pull from {task_id!r}, which may be a task not matched to its value "
                     "(a TaskFlow task, or an operator made in an if/for block or not bound)",
                 )
-            return default  # no such task in the DAG: Airflow pulls None too
+            # no such task in the DAG: Airflow pulls None too (in a list pull, Airflow 3 keeps
+            # None in its place and 2.x leaves it out, as for a task without a value)
+            return default
         if producer.index >= index:
             raise Unsupported(
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
