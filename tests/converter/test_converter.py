@@ -90,6 +90,7 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("callbacks/dag_callback_reading_the_task_kept", [("DS111", 10)]),
         ("callbacks/callback_alias_used_whole_kept", [("DS110", 14)]),
         ("default_args/keys_not_known_kept", [("DS023", 7)]),
+        ("default_args/factory_parameter_differs_per_call_kept", [("DS023", 12)]),
         ("default_args/function_with_statements_kept", [("DS023", 12)]),
         ("unsupported/other_task_attribute_kept", [("DS053", 6)]),
         ("unsupported/setup_teardown_kept", [("DS093", 12)]),
@@ -342,6 +343,16 @@ def test_bash_tasks_of_a_native_rendering_dag_render_natively(tmp_path: Path) ->
 def test_values_read_from_get_current_context_are_the_run_contexts(tmp_path: Path) -> None:
     _, run = _run("airflow_values/get_current_context_values", tmp_path)
     assert run.tasks["show"].result == [DAY, 1]
+
+
+def test_a_factory_given_the_same_default_args_at_every_call_gives_them_to_its_dags(
+    tmp_path: Path,
+) -> None:
+    flows = _flows("default_args/factory_parameter_every_call_gives", tmp_path)
+    assert sorted(flows) == ["first", "second"]
+    for flow in flows.values():
+        assert flow.default_task_options["retries"] == 2
+        assert str(flow.start_date) == "2024-01-01 00:00:00+00:00"
 
 
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:

@@ -29,7 +29,11 @@ from dagshift.converter.rules.callbacks import (
     callback_option,
 )
 from dagshift.converter.rules.dag_function_params import parameter_statements
-from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
+from dagshift.converter.rules.default_args import (
+    DefaultArgs,
+    factory_argument,
+    read_default_args,
+)
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
@@ -361,7 +365,8 @@ def flow_arguments(
         elif key == "dagrun_timeout":  # the flow's run_timeout: Airflow's scheduler outcome
             args.append(arg.with_changes(keyword=cst.Name("run_timeout")))
         elif key == "default_args":
-            options, from_defaults = _default_args(arg.value, assigned, info)
+            value = factory_argument(arg.value, call, info) or arg.value
+            options, from_defaults = _default_args(value, assigned, info)
             if options is not None:
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
