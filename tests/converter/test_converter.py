@@ -355,6 +355,14 @@ def test_a_factory_given_the_same_default_args_at_every_call_gives_them_to_its_d
         assert str(flow.start_date) == "2024-01-01 00:00:00+00:00"
 
 
+def test_a_sub_dag_factory_gives_a_flow_the_kept_operator_runs(tmp_path: Path) -> None:
+    flows = _mixed("dag_definition/sub_dag_factory", tmp_path)
+    assert sorted(flows) == ["parent", "parent.load"]
+    run = flows["parent"].run(logical_date=DAY)
+    assert run.tasks["load"].state == "success"
+    assert flows["parent.load"].schedule is None  # its parent's runs start its runs
+
+
 def test_templated_op_args_and_templates_dict_are_rendered_in_the_task(tmp_path: Path) -> None:
     _, run = _run("python_operator/templated_op_args", tmp_path)
     assert run.tasks["show"].result == [DAY, "plain", {"next": ["2024-01-16"], "n": 1}]

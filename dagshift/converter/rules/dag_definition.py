@@ -176,7 +176,7 @@ def _registered(module: cst.Module, name: str) -> bool:
     (it is made without ``with``): the Flow made instead is found the same way. A function
     used otherwise (or only by other modules: a SubDAG's) keeps its DAG."""
     uses = sum(1 for n in nodes(module) if type(n) is cst.Name and n.value == name) - 1
-    found = 0
+    found = _sub_dags(module, name)
     pending: list[cst.CSTNode] = list(module.body)
     while pending:
         stmt = pending.pop()
@@ -185,6 +185,25 @@ def _registered(module: cst.Module, name: str) -> bool:
         elif isinstance(stmt, cst.For | cst.If | cst.While | cst.With | cst.Try):
             pending += [n for n in nodes(stmt) if isinstance(n, cst.SimpleStatementLine)]
     return found > 0 and found == uses
+
+
+def _sub_dags(module: cst.Module, name: str) -> int:
+    """Calls of ``name`` given as ``SubDagOperator(subdag=name(...))``: Airflow finds such a
+    DAG through its parent's operator, and lists it as a DAG of the file."""
+    found = 0
+    for n in nodes(module):
+        if not isinstance(n, cst.Call) or not (
+            cst.helpers.get_full_name_for_node(n.func) or ""
+        ).endswith("SubDagOperator"):
+            continue
+        found += sum(
+            1
+            for a in n.args
+            if a.keyword
+            and a.keyword.value == "subdag"
+            and m.matches(a.value, m.Call(m.Name(name)))
+        )
+    return found
 
 
 def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
