@@ -407,6 +407,7 @@ _VENV = {
     )
 }
 PATHS["airflow.operators.python"].update(_VENV)
+PATHS["airflow.operators.python"]["is_venv_installed"] = "venv:is_venv_installed"  # 2.x only
 PATHS["airflow.providers.standard.operators.python"] = {**_PYTHON, **_VENV}
 PATHS["airflow.operators.python_operator"].update(
     {"PythonVirtualenvOperator": "venv:PythonVirtualenvOperator"}

@@ -95,6 +95,13 @@ class FileInfo:
     classes: set[str] = field(default_factory=set)  # classes the file defines
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
     dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
+    bound: set[str] = field(default_factory=set)  # names the file binds itself (Bindings)
+    kept: set[str] = field(default_factory=set)  # airflow names kept as written (kept_names)
+
+    def airflow_heads(self) -> set[str]:
+        """The first parts of the file's airflow names that converted code may not use (all
+        but those kept as written)."""
+        return {n.partition(".")[0] for n in self.names} - self.kept
 
 
 @dataclass
@@ -187,7 +194,7 @@ class DagJob:
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
-        unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
+        unannotated = LocalAnnotations(self.file.airflow_heads())
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
@@ -216,6 +223,11 @@ class DagJob:
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
+        if _maps_over_results(emitted):
+            # Airflow fails the task whose result is mapped over when it is no list, tuple or
+            # dict (the mapped task is then upstream_failed); a dagshift flow fails the mapped
+            # task unless the flow is marked as an Airflow DAG
+            replacements = _with_flow_kwarg(replacements, "airflow_dag", "True")
         if legacy and _mentions([*roots, *self.site.call_args, *emitted], "on_success"):
             # Airflow 2.11 calls on_success_callback also after a task skipped itself
             replacements = _with_default_option(
@@ -363,7 +375,7 @@ class DagJob:
             for local, full in self.file.names.items()
             if full in ("airflow.decorators.task", "airflow.sdk.task")
         }
-        heads = {n.partition(".")[0] for n in self.file.names} - allowed
+        heads = self.file.airflow_heads() - allowed
         dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
         heads |= dags
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
@@ -460,6 +472,22 @@ def _sets_attribute(stmt: cst.CSTNode) -> bool:
         and type(stmt.body[0]) is cst.Assign
         and any(type(t.target) is cst.Attribute for t in stmt.body[0].targets)
     )
+
+
+def _maps_over_results(roots: list[cst.CSTNode]) -> bool:
+    """Whether a task or group under ``roots`` is mapped (``.expand`` / ``.expand_kwargs``)
+    over something other than literals: a task's result, perhaps."""
+    for root in roots:
+        for n in nodes(root):
+            func = getattr(n, "func", None)
+            if (
+                type(n) is cst.Call
+                and type(func) is cst.Attribute
+                and func.attr.value in ("expand", "expand_kwargs")
+                and any(type(v) in (cst.Call, cst.Name) for a in n.args for v in nodes(a.value))
+            ):
+                return True
+    return False
 
 
 def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
@@ -834,7 +862,7 @@ class _Rewriter(cst.CSTTransformer):
             self.job.needs |= needs
             return new
         if is_group_function(original, self.job.file.names):
-            return rewrite_group_function(updated, self.job)
+            return rewrite_group_function(updated, self.job, original)
         return updated
 
 

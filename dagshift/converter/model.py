@@ -38,6 +38,9 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     # operators kept as written in converted DAGs: {"task_id", "operator"} each
     bridged: list[dict[str, str]] = field(default_factory=list)
+    # other airflow names the converted code keeps as written (rules/kept_names.py):
+    # {"name" (as the file spells it), "airflow" (its qualified name)} each
+    kept: list[dict[str, str]] = field(default_factory=list)
 
 
 class Unsupported(Exception):

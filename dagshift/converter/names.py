@@ -154,6 +154,11 @@ def qualified(node: cst.CSTNode, names: dict[str, str]) -> str | None:
         if local in names:
             module, _, name = ".".join([names[local], *parts[i:]]).rpartition(".")
             return f"{_canonical(module)}.{name}"
+    if len(parts) > 1 and any(
+        local == full and local.startswith(parts[0] + ".") for local, full in names.items()
+    ):  # `import airflow.utils.helpers` binds `airflow`: `airflow.utils.dates.x` is that name
+        module, _, name = dotted.rpartition(".")
+        return f"{_canonical(module)}.{name}"
     return None
 
 

@@ -42,13 +42,13 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
-from dagshift.runtime.derived import Derived, realize
+from dagshift.runtime.derived import Derived, realize, realize_args
 from dagshift.runtime.group_mapping import (
     at_index,
     combined_state,
     element_inputs,
     listed,
-    substitute,
+    substitute_call,
 )
 from dagshift.runtime.logcapture import capture
 from dagshift.runtime.pool import run_dask_graph
@@ -579,8 +579,8 @@ def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskR
             runs.append(TaskRun.not_run(plan.task_id, verdict, "trigger rule not met"))
             continue
         try:
-            args = _resolve(substitute(node.args, element), here, params)
-            kwargs = _resolve(substitute(node.kwargs, element), here, params)
+            args, kwargs = substitute_call(node.args, node.kwargs, element)
+            args, kwargs = _resolve(args, here, params), _resolve(kwargs, here, params)
         except Exception as exc:
             runs.append(_failed(plan.task_id, exc, 0, start))
             continue
@@ -641,7 +641,7 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         try:
             with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
                 _callback(options.get("on_execute"), None, None)
-                result = _call(node, args, realize(kwargs), options["timeout"])
+                result = _call(node, realize_args(args), realize(kwargs), options["timeout"])
             if plan.feeds_mapping:
                 _check_mappable(result)
         except SkipTask as exc:

@@ -283,6 +283,14 @@ class Flow:
         docs = {k: options.pop(k) for k in META_OPTIONS & set(options)}  # documentation, outlets
         if group is not None:
             docs["groups"] = group.ancestors()
+            mapping = group.mapped_around()  # a task of a mapped group: one run per element
+            if mapping is not None:
+                if map_spec is not None:
+                    raise ValueError(
+                        f"task {task_id!r} is mapped (.expand) inside the mapped group "
+                        f"{mapping.group_id!r}: map the group or the task, not both"
+                    )
+                docs["group_map"] = mapping
         node = TaskNode(
             task_id,
             task_,

@@ -196,8 +196,8 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {
                 "count": (S, 3),
                 "wait": S,
-                "describe": (S, "2024-01-15 n=3 retries=2 owner=data"),
-                "report": (S, ["2024-01-15 n=3 retries=2 owner=data", "none"]),
+                "describe": (S, "hello: 2024-01-15 n=3 retries=2 owner=data"),
+                "report": (S, ["hello: 2024-01-15 n=3 retries=2 owner=data", "none"]),
             },
         )
     },
@@ -299,6 +299,22 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "greeting": (S, "hi"),
             },
         )
+    },
+    # converter/rules/kept_names.py: conf, ds_add, AirflowException, ObjectStoragePath kept as
+    # written; days_ago with hour= and minute= rewritten
+    "af2_kept_names": {
+        "af2_kept_names": (
+            F,
+            {
+                "settings": (S, ["utc", 16]),
+                "span": (S, 108900.0),
+                "shifted": (S, "2024-01-18"),
+                "refuse": F,
+            },
+        )
+    },
+    "af3_kept_names": {
+        "af3_kept_names": (S, {"write": (S, "n.txt"), "read": (S, 42), "setting": (S, "utc")})
     },
     "af2_dependencies": {
         "af2_dependencies": (

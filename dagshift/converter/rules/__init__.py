@@ -62,6 +62,8 @@ def _registry() -> list[Rule]:
         default_args,
         dependencies,
         empty_operator,
+        kept_names,
+        mapped_groups,
         operators,
         params,
         python_operator,
@@ -88,6 +90,7 @@ def _registry() -> list[Rule]:
         described(context),
         described(xcom),
         described(taskflow),
+        mapped_groups.RULE,  # before task_groups, whose override(...) it may follow
         task_groups.RULE,
         dependencies.RULE,
         described(airflow_values),
@@ -95,6 +98,7 @@ def _registry() -> list[Rule]:
         described(params),
         described(scheduling),
         builders.RULE,
+        described(kept_names),
         bridged.RULE,  # last: it takes every operator no other rule takes
     ]
 

@@ -7,7 +7,10 @@ same string enum (the enum itself, iterated or called, stays and keeps its DAG a
 ``get_current_context()["ds"]`` (a context name with a dagshift value, see ``context.py``) in a
 function -> ``get_run_context()["ds"]``;
 ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
-(midnight UTC n days ago, as Airflow computes it);
+(midnight UTC n days ago, as Airflow computes it; ``hour=``, ``minute=``, ``second=``,
+``microsecond=``, by name or position, -> ``.replace(hour=...)`` before the subtraction, as
+Airflow's ``utcnow().replace(...) - timedelta(days=n)``; ``airflow.utils.dates.days_ago`` and
+``dates.days_ago`` through a module import alike);
 ``Variable.get/set/delete(...)`` -> ``dagshift.Variable.get/set/delete(...)`` where it means
 the same
 (``variables.py`` says where).
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from dagshift.converter.model import evaluated
+from dagshift.converter.model import evaluated, kwarg
 from dagshift.converter.names import (
     DAYS_AGO,
     EXCEPTIONS,
@@ -33,7 +36,9 @@ from dagshift.runtime.state import TriggerRule
 
 __all__ = ["AirflowValues"]
 
-DESCRIPTION = "TriggerRule.X, AirflowSkip/FailException, days_ago(n) -> dagshift equivalents"
+DESCRIPTION = (
+    "TriggerRule.X, AirflowSkip/FailException, days_ago(n, hour=...) -> dagshift equivalents"
+)
 
 
 class AirflowValues(cst.CSTTransformer):
@@ -182,13 +187,38 @@ class AirflowValues(cst.CSTTransformer):
             return updated.with_changes(func=updated.func.with_changes(value=_DAGSHIFT_VARIABLE))
         if qualified(original.func, self.names) not in DAYS_AGO:
             return updated
-        if len(updated.args) != 1 or updated.args[0].keyword or updated.args[0].star:
-            return updated  # hour=/minute=... stay and keep the airflow import (DS002)
+        given = _days_ago_arguments(updated)
+        if given is None:
+            return updated  # *args / **kwargs: kept as written (the shim's days_ago)
         self.modules.add("pendulum")
-        return cst.Call(
-            cst.Attribute(cst.parse_expression('pendulum.today("UTC")'), cst.Name("subtract")),
-            [cst.Arg(updated.args[0].value, keyword=cst.Name("days"), equal=_EQ)],
-        )
+        today: cst.BaseExpression = cst.parse_expression('pendulum.today("UTC")')
+        time = [kwarg(name, given[name]) for name in _DAYS_AGO_PARAMETERS[1:] if name in given]
+        if time:  # Airflow: utcnow().replace(hour=..., ...) - timedelta(days=n)
+            today = cst.Call(cst.Attribute(today, cst.Name("replace")), time)
+        return cst.Call(cst.Attribute(today, cst.Name("subtract")), [kwarg("days", given["n"])])
+
+
+# Airflow's days_ago(n, hour=0, minute=0, second=0, microsecond=0) (airflow/utils/dates.py)
+_DAYS_AGO_PARAMETERS = ("n", "hour", "minute", "second", "microsecond")
+
+
+def _days_ago_arguments(call: cst.Call) -> dict[str, cst.BaseExpression] | None:
+    """``days_ago``'s arguments by parameter name, or None when a call's form is not one
+    Python would bind plainly (``*args``, ``**kwargs``, an unknown or repeated name, no n)."""
+    given: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if i >= len(_DAYS_AGO_PARAMETERS):
+                return None
+            name = _DAYS_AGO_PARAMETERS[i]
+        else:
+            name = arg.keyword.value
+        if name not in _DAYS_AGO_PARAMETERS or name in given:
+            return None
+        given[name] = arg.value
+    return given if "n" in given else None
 
 
 # TriggerRule's members in Airflow 2.11 and 3.x, but the old names (DUMMY,

@@ -34,7 +34,7 @@ from dagshift.converter.rules.default_args import (
     factory_argument,
     read_default_args,
 )
-from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable
+from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable, reaches_converted
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
@@ -109,6 +109,8 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
         if _mentions(body[i], wanted):
             last = i
             wanted |= _bound(body[i])
+            if isinstance(body[i], cst.FunctionDef):  # makes tasks of the DAG (`dag=dag`)
+                wanted.add(body[i].name.value)
     return list(body[at : last + 1])
 
 
@@ -317,7 +319,7 @@ def _default_args(
             flow[key] = el.value
         elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
             options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
-        elif not ignorable(key or "", el.value):
+        elif not ignorable(key or "", el.value) and (key is None or reaches_converted(key)):
             raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
         return None, flow
@@ -352,7 +354,7 @@ def _read_options(
             flow[key] = expr
         elif key in CALLBACKS and (option := callback_option(key, written, info)):
             options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
-        elif not ignorable(key, written):
+        elif not ignorable(key, written) and reaches_converted(key):
             raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow
 
@@ -448,7 +450,7 @@ def flow_block(
             ]
         else:
             args = [*args, extra]
-    heads = {n.partition(".")[0] for n in file.names}
+    heads = file.airflow_heads()
     for new_arg in args:
         found = first_name(new_arg, heads)
         if found is not None:
