@@ -52,7 +52,7 @@ from dagshift.converter.rules.taskflow import (
     rendered_params,
     rewrite_taskflow,
 )
-from dagshift.converter.rules.xcom import Pull
+from dagshift.converter.rules.xcom import ANY_KEY, Pull
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
@@ -111,6 +111,7 @@ class _Producer:
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
     taskflow: bool = False  # a TaskFlow task (pull_sources.taskflow_producer): no keys known
+    returns: bool = True  # it may have a return value XCom
 
 
 @dataclass
@@ -207,7 +208,10 @@ class DagJob:
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
         # (the date neighbours, next_ds ..., are derived from that interval too)
         previous = legacy and (
-            bool(self.bridged) or _mentions(roots, "data_interval") or _mentions(roots, _NEIGHBOURS)
+            bool(self.bridged)
+            or "airflow_context" in self.needs  # a whole context: its neighbours too
+            or _mentions(roots, "data_interval")
+            or _mentions(roots, _NEIGHBOURS)
         )
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
@@ -275,7 +279,9 @@ class DagJob:
         if plan.args.task_id_value is None:
             return
         pushes = getattr(plan, "pushes", set())
-        self.producers[prefix + plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
+        self.producers[prefix + plan.args.task_id_value] = _Producer(
+            var, index, pushes, bridged, returns=getattr(plan, "returns", True)
+        )
 
     def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
         """The rule's plan of an operator call, kept for the rewrite."""
@@ -323,7 +329,8 @@ class DagJob:
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
             )
         ref: cst.BaseExpression = cst.Name(producer.var)
-        if pull.key is None:
+        key = self._any_key(task_id, producer, node) if pull.key == ANY_KEY else pull.key
+        if key is None:
             return ref
         if producer.bridged:
             raise Unsupported(
@@ -331,11 +338,28 @@ class DagJob:
             )
         if producer.taskflow:
             raise Unsupported(node, "DS076", f"a pull by key= from {task_id!r}, a TaskFlow task")
-        if pull.key not in producer.pushes:
+        if key not in producer.pushes:
             return default
         # a pushed key is a named output of the task, apart from its result
         return cst.Call(
-            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{pull.key}"'))]
+            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{key}"'))]
+        )
+
+    @staticmethod
+    def _any_key(task_id: str, producer: _Producer, node: cst.CSTNode) -> str | None:
+        """The key of the one XCom a task writes (None: its return value), for a pull of any
+        key (Airflow 2.11 reads the latest): a task that pushes nothing, or pushes one key
+        and returns no value."""
+        if producer.bridged or producer.taskflow:
+            pass
+        elif not producer.pushes:
+            return None
+        elif len(producer.pushes) == 1 and not producer.returns:
+            return next(iter(producer.pushes))
+        raise Unsupported(
+            node,
+            "DS071",
+            f"xcom_pull key=None from {task_id!r}: the latest of its XComs, not known statically",
         )
 
     def _task_doc(self, stmt: cst.BaseStatement) -> bool:

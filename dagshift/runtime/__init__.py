@@ -16,6 +16,7 @@ from dagshift.runtime.assets import (
 from dagshift.runtime.context import (
     FailTask,
     SkipTask,
+    airflow_context,
     get_run_context,
     outlet_events,
     push,
@@ -55,6 +56,7 @@ __all__ = [
     "TaskRun",
     "TriggerRule",
     "Variable",
+    "airflow_context",
     "get_run_context",
     "group",
     "outlet_events",

@@ -57,6 +57,7 @@ def _registry() -> list[Rule]:
         callables,
         callbacks,
         context,
+        context_whole,
         dag_definition,
         dag_function_params,
         default_args,
@@ -88,6 +89,7 @@ def _registry() -> list[Rule]:
         empty_operator.RULE,
         described(callables),
         described(context),
+        described(context_whole),
         described(xcom),
         described(taskflow),
         mapped_groups.RULE,  # before task_groups, whose override(...) it may follow

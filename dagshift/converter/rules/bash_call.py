@@ -20,8 +20,9 @@ import libcst.matchers as m
 from dagshift.converter.model import Unsupported, evaluated, kwarg
 from dagshift.converter.names import OPERATORS
 from dagshift.converter.rules import Rule, bash_operator, python_operator
+from dagshift.converter.rules.dag_definition import site_dag_id
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
-from dagshift.converter.rules.xcom import Pull
+from dagshift.converter.rules.xcom import Pull, template_name
 
 __all__ = ["RULE", "BashPlan"]
 
@@ -80,7 +81,11 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
         return BashPlan(args, env, [], mapped)
     call_args, ids = bash_operator.bash_arguments(
-        call, args.rest, job.file.constants, legacy=not job.file.airflow3
+        call,
+        args.rest,
+        job.file.constants,
+        legacy=not job.file.airflow3,
+        dag_id=site_dag_id(job.site, job.file.constants),
     )
     return BashPlan(args, call_args, ids, helper=helper)
 
@@ -92,8 +97,7 @@ def _build(job: Any, plan: BashPlan, index: int, node: cst.Call) -> cst.BaseExpr
             func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
         return cst.Call(cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)])
     pull_args = [
-        kwarg("xcom_" + pull.param_name(), job.pulled(pull, index, node))
-        for pull in plan.pulled_ids
+        kwarg(template_name(pull), job.pulled(pull, index, node)) for pull in plan.pulled_ids
     ]
     return task_call(cst.Name(plan.helper), None, plan.args, plan.call_args + pull_args)
 

@@ -22,7 +22,7 @@ import libcst as cst
 from dagshift.converter.constants import Constants
 from dagshift.converter.model import Unsupported, evaluated, kwarg
 from dagshift.converter.rules.context import check_template
-from dagshift.converter.rules.xcom import Pull, jinja_pulls
+from dagshift.converter.rules.xcom import Pull, jinja_pulls, template_name
 from dagshift.converter.walk import walk
 
 __all__ = [
@@ -89,8 +89,11 @@ def _dagshift_bash_native_appended(command, env=None, **values):
 """
 
 
-def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.BaseExpression:
-    """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``."""
+def _pulls_in(
+    node: cst.BaseExpression, ids: list[Pull], legacy: bool, dag_id: str | None = None
+) -> cst.BaseExpression:
+    """``node`` with its string literals' template pulls rewritten; ids appended to ``ids``
+    (``dag_id``: the DAG's own id, which a pull may name)."""
 
     class _T(cst.CSTTransformer):
         def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
@@ -104,13 +107,15 @@ def _pulls_in(node: cst.BaseExpression, ids: list[Pull], legacy: bool) -> cst.Ba
 
         def leave_SimpleString(self, original, updated):
             try:
-                text, found = jinja_pulls(updated.value)
+                text, found = jinja_pulls(
+                    updated.value, legacy=legacy, dag_id=dag_id, quote=updated.quote
+                )
             except ValueError as exc:
                 raise Unsupported(node, "DS075", str(exc)) from None
             ids.extend(i for i in found if i not in ids)
             new = updated.with_changes(value=text)
             if isinstance(evaluated(new), str):
-                extra = {"xcom_" + p.param_name() for p in ids}
+                extra = {template_name(p) for p in ids}
                 check_template(node, evaluated(new), extra, legacy=legacy)
             return new
 
@@ -138,7 +143,11 @@ def _split_template(node: cst.ConcatenatedString) -> bool:
 
 
 def bash_arguments(
-    call: cst.Call, rest: dict[str, cst.Arg], constants: Constants, legacy: bool = False
+    call: cst.Call,
+    rest: dict[str, cst.Arg],
+    constants: Constants,
+    legacy: bool = False,
+    dag_id: str | None = None,
 ) -> tuple[list[cst.Arg], list[Pull]]:
     """Call arguments for ``_dagshift_bash`` and the XCom pulls in its templates.
 
@@ -161,7 +170,7 @@ def bash_arguments(
         out = [cst.Arg(command)]
         ids: list[Pull] = []
         if "env" in rest:
-            out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
+            out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy, dag_id)))
         return out, ids
     if not literal:
         raise Unsupported(
@@ -171,9 +180,9 @@ def bash_arguments(
             "them, f-strings, + and .format of those)",
         )
     ids = []
-    out = [cst.Arg(_pulls_in(command, ids, legacy))]
+    out = [cst.Arg(_pulls_in(command, ids, legacy, dag_id))]
     if "env" in rest:
-        out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy)))
+        out.append(kwarg("env", _pulls_in(rest["env"].value, ids, legacy, dag_id)))
     return out, ids
 
 

@@ -38,7 +38,15 @@ from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable, reaches_
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
-__all__ = ["DagSite", "dag_attribute", "dag_ids", "find_sites", "flow_arguments", "flow_block"]
+__all__ = [
+    "DagSite",
+    "dag_attribute",
+    "dag_ids",
+    "find_sites",
+    "flow_arguments",
+    "flow_block",
+    "site_dag_id",
+]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -272,6 +280,13 @@ def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
     return out
 
 
+def site_dag_id(site: DagSite, constants: Any) -> str | None:
+    """The DAG's id, when it is a string known statically (or a @dag function's name)."""
+    given = [a for i, a in enumerate(site.call_args) if _is_dag_id(i, a)]
+    found = constants.value(given[0].value) if len(given) == 1 else site.dag_id
+    return found if isinstance(found, str) else None
+
+
 def _is_dag_id(index: int, arg: cst.Arg) -> bool:
     if arg.keyword is not None:
         return arg.keyword.value == "dag_id"
@@ -319,6 +334,8 @@ def _default_args(
             flow[key] = el.value
         elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
             options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
         elif not ignorable(key or "", el.value) and (key is None or reaches_converted(key)):
             raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
@@ -330,6 +347,12 @@ def _default_args(
             return value, flow
     options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
     return cst.Dict(options), flow
+
+
+# 1.10's PythonOperator option to hand the callable its context: Airflow 2.11 (the oracle of
+# 1.10/2.x files) hands it always and applies no default_args key that no operator's signature
+# has, as provide_context; a converted callable gets its context either way.
+_PROVIDE_CONTEXT = "provide_context"
 
 
 def _not_converted(key: str | None) -> str:
@@ -354,6 +377,8 @@ def _read_options(
             flow[key] = expr
         elif key in CALLBACKS and (option := callback_option(key, written, info)):
             options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
         elif not ignorable(key, written) and reaches_converted(key):
             raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow

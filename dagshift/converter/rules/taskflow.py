@@ -30,6 +30,7 @@ from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
+from dagshift.converter.rules.context import OBJECTS, OTHER_CONTEXT, context_values
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
 from dagshift.converter.walk import nodes
@@ -245,14 +246,73 @@ def rewrite_taskflow(
         is_task = _kind(target, names) is not None
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
-    done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
+    positional, keywords = _fed_by_calls(fn, file.module, file.airflow3)
+    done = rewrite_callable(
+        fn,
+        file.module,
+        fed_positional=positional,
+        fed_keywords=frozenset(keywords),
+        airflow3=file.airflow3,
+        rendered=rendered,
+        constants=file.constants,
+        test_mode_unpassed=not _may_pass_test_mode(fn, file.module),
+    )
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
-    needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs = {"task"} | done.context_needs()
     needs |= {"render"} if rendered else set()
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
     return (new if role_args is None else _with_role(new, role_args)), needs
+
+
+def _fed_by_calls(fn: cst.FunctionDef, module: cst.Module, airflow3: bool) -> tuple[int, set[str]]:
+    """What every call of the TaskFlow function (``fn(...)``, ``fn.override(...)(...)``) gives
+    it: the positional count and the parameters given by keyword. A parameter named after a
+    context value that some calls give and others do not keeps the DAG: Airflow hands the
+    others the context's value."""
+    name = fn.name.value
+    direct = m.Call(func=m.Name(name))
+    overridden = m.Call(func=m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("override"))))
+    calls = [n for n in nodes(module) if m.matches(n, direct | overridden)]
+    if not calls or any(a.star for c in calls for a in c.args):
+        return 0, set()
+    params = {p.name.value for p in [*fn.params.params, *fn.params.kwonly_params]}
+    given = [{a.keyword.value for a in c.args if a.keyword is not None} & params for c in calls]
+    always = set.intersection(*given)
+    context = set(context_values(legacy=not airflow3)) | set(OBJECTS) | OTHER_CONTEXT
+    counts = [len([a for a in c.args if a.keyword is None]) for c in calls]
+    varying = {p.name.value for p in fn.params.params[min(counts) : max(counts)]}
+    sometimes = (set.union(*given) - always | varying) & (context | {"test_mode"})
+    if sometimes:
+        raise Unsupported(
+            fn,
+            "DS060",
+            f"{name} is given {', '.join(sorted(sometimes))} by some calls only (the others get "
+            "the context's value in Airflow)",
+        )
+    return min(counts), always
+
+
+def _may_pass_test_mode(fn: cst.FunctionDef, module: cst.Module) -> bool:
+    """Whether a call may give the TaskFlow function ``test_mode``: a ``test_mode=`` anywhere
+    in the file, or a positional argument reaching it."""
+    names = [p.name.value for p in fn.params.params]
+    position = names.index("test_mode") if "test_mode" in names else None
+    for node in nodes(module):
+        if isinstance(node, cst.Arg) and node.keyword is not None:
+            if node.keyword.value == "test_mode":
+                return True
+        elif isinstance(node, cst.Arg) and node.star:
+            return True
+    if position is None:
+        return False
+    return any(
+        isinstance(node, cst.Call)
+        and len([a for a in node.args if a.keyword is None]) > position
+        and fn.name.value in {n.value for n in nodes(node.func) if type(n) is cst.Name}
+        for node in nodes(module)
+    )
 
 
 DERIVED_METHODS = ("map", "zip", "concat")
