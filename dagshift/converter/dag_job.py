@@ -32,6 +32,7 @@ from dagshift.converter.rules import (
     dependencies,
     empty_operator,
     python_operator,
+    setup_teardown,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import LocalAnnotations
@@ -63,6 +64,7 @@ HELPERS = {
     "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
     "_dagshift_bash_native": bash_operator.NATIVE_HELPER,
     "_dagshift_bash_native_appended": bash_operator.NATIVE_APPEND_HELPER,
+    "_dagshift_bash_from_xcom": bash_operator.XCOM_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
@@ -182,13 +184,14 @@ class DagJob:
         for index, stmt in enumerate(body):
             analyzer.index = index
             walk(stmt, analyzer)
-            self._producer(stmt, index)
-            self._grouped_producers(stmt, index)
-            found = taskflow_producer(self, stmt)
-            if found is not None:
-                self.producers.setdefault(
-                    found[1], _Producer(found[0], index, set(), taskflow=True)
-                )
+            for inner, at in [(stmt, index), *self._in_blocks(stmt, index, analyzer.blocks)]:
+                self._producer(inner, at)
+                self._grouped_producers(inner, at)
+                found = taskflow_producer(self, inner)
+                if found is not None:
+                    self.producers.setdefault(
+                        found[1], _Producer(found[0], at, set(), taskflow=True)
+                    )
         if python_operator.native_dag(self):  # rules/python_operator.py renders natively
             _native_only(self, body)
         if group_functions(self):  # the ids of their tasks are not known statically
@@ -262,6 +265,19 @@ class DagJob:
                 self.dynamic_ids = True  # a pull by id cannot be matched to its task
             else:
                 self._producer(child, at, prefix)
+
+    def _in_blocks(self, stmt: cst.BaseStatement, index: float, blocks: set[int]) -> list:
+        """(statement, position) of each statement inside the setup/teardown ``with`` blocks
+        of ``stmt``, nested ones too: their tasks are tasks of the flow, in order."""
+        if id(stmt) not in blocks:
+            return []
+        out: list[tuple[cst.BaseStatement, float]] = []
+        children = stmt.body.body
+        for k, child in enumerate(children):
+            at = index + (k + 1) / (len(children) + 1)
+            self.nested_index[id(child)] = at
+            out += [(child, at), *self._in_blocks(child, at, blocks)]
+        return out
 
     def _producer(self, stmt: cst.BaseStatement, index: float, prefix: str = "") -> None:
         if not m.matches(
@@ -651,6 +667,8 @@ class _Analyzer(cst.CSTVisitor):
         self.partials: set[int] = set()
         self.depth = 0  # inside a function defined in the DAG body
         self.setup_names: set[str] = set()  # bound to ``X(...).as_setup()`` in the body
+        self.blocks: set[int] = set()  # ``with`` blocks over a setup or teardown task
+        self.other_withs: list[int] = []  # the TaskGroup (or builtin) ``with`` blocks around
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -663,7 +681,8 @@ class _Analyzer(cst.CSTVisitor):
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
-            if not derived_value(node, self.job.region(), self.job.file):
+            operators = self.job.task_vars | self.job.bridged_vars
+            if not derived_value(node, self.job.region(), self.job.file, operators):
                 raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
             return True  # checked on leaving, once the operator inside has its plan
@@ -691,18 +710,37 @@ class _Analyzer(cst.CSTVisitor):
         return True
 
     def visit_With(self, node: cst.With) -> None:
-        """``with teardown(setup()):`` (a task as a context manager) has no runtime form: the
-        edges Airflow draws on leaving the block are not made here."""
+        """``with teardown(setup()):`` over a converted setup or teardown task stays (the
+        runtime draws Airflow's edges, rules/setup_teardown.py); another ``with`` item is a
+        TaskGroup or a builtin's."""
         if self.depth:
             return
+        if setup_teardown.is_block(node, self.job.region(), self.job.file):
+            if self.other_withs:  # its tasks' positions and ids are the group's: not analyzed
+                raise Unsupported(
+                    node, "DS093", "a setup or teardown with block inside a TaskGroup's block"
+                )
+            self.blocks.add(id(node))
+            return
+        self.other_withs.append(id(node))
         for item in node.items:
             root = item.item
             if type(root) is cst.Call and qualified(root.func, self.job.file.names) in TASK_GROUPS:
                 continue
             while type(root) in (cst.Call, cst.Attribute):
                 root = root.func if type(root) is cst.Call else root.value
+            if type(root) is cst.Name and root.value in self.job.file.dag_vars:
+                raise Unsupported(node, "DS052", f"the DAG object {root.value!r} as a with item")
             if type(root) is not cst.Name or not hasattr(builtins, root.value):
-                raise Unsupported(node, "DS093", "a with block over a setup or teardown task")
+                raise Unsupported(
+                    node, "DS093", "a with block over a task not known to be a setup or teardown"
+                )
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if self.other_withs and self.other_withs[-1] == id(original_node):
+            self.other_withs.pop()
+        if id(original_node) in self.blocks:
+            setup_teardown.check_block(original_node, self.job.plans, self.job.file)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(
@@ -720,6 +758,9 @@ class _Analyzer(cst.CSTVisitor):
             return
         taken = self.job.plans.get(id(node.func.value))
         mapped = m.matches(node.func.value, m.Call(func=m.Attribute(attr=m.Name("expand"))))
+        if taken is None and not self.depth:  # of a TaskFlow task: the runtime has the methods
+            if setup_teardown.taskflow_role(node, self.job.region(), self.job.file):
+                return
         if taken is None or getattr(taken[1], "bridged", False) or self.depth or mapped:
             raise Unsupported(node, "DS093", "a setup or teardown role of a task not converted")
         args = taken[1].args

@@ -17,6 +17,7 @@ from typing import Any
 
 import networkx as nx
 
+from dagshift.runtime import setup_teardown
 from dagshift.runtime.active import _active, _collectors, current_flow
 from dagshift.runtime.executor import run_flow
 from dagshift.runtime.graph import to_dot, to_mermaid
@@ -309,6 +310,7 @@ class Flow:
         for ref in _flatten_refs(upstream_tasks):
             self._check_ref(ref, task_id)
             self.add_edge(ref.task_id, task_id)
+        setup_teardown.added(self, task_id)  # the work of an open `with setup >> teardown:`
         return TaskRef(self, task_id)
 
     def _check_ref(self, ref: TaskRef, task_id: str) -> None:
@@ -373,7 +375,9 @@ class Flow:
     # ------------------------------------------------------------------ running
     def loaded(self) -> None:
         """Called by the loader once the file that built this flow has run to its end (a
-        flow built by another layer, the shim's DAG, carries in what the file set late)."""
+        flow built by another layer, the shim's DAG, carries in what the file set late).
+        Setup tasks are checked then, as Airflow's DagBag checks them."""
+        setup_teardown.validate(self)
 
     def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when

@@ -69,6 +69,7 @@ def _registry() -> list[Rule]:
         params,
         python_operator,
         scheduling,
+        setup_teardown,
         task_groups,
         taskflow,
         variables,
@@ -92,6 +93,7 @@ def _registry() -> list[Rule]:
         described(context_whole),
         described(xcom),
         described(taskflow),
+        described(setup_teardown),
         mapped_groups.RULE,  # before task_groups, whose override(...) it may follow
         task_groups.RULE,
         dependencies.RULE,

@@ -3,9 +3,10 @@ rewrite, Jinja and XCom in ``bash_command`` and ``env``, is ``bash_operator.py``
 
 A call becomes ``_dagshift_bash(command, env=..., xcom_<id>=<upstream>)``; a mapped
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes
-``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``). In a DAG with
-``render_template_as_native_obj=True``: ``_dagshift_bash_native`` (a mapped one: DS021).
-A ``bash_command`` naming a script template file (``"run.sh"``) leaves the operator to
+``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``), and one mapped over
+``.map`` / ``.zip`` / ``.concat`` of TaskFlow results ``_dagshift_bash_from_xcom.expand(...)``.
+In a DAG with ``render_template_as_native_obj=True``: ``_dagshift_bash_native`` (a mapped one:
+DS021). A ``bash_command`` naming a script template file (``"run.sh"``) leaves the operator to
 ``bridged.py``: it stays as written.
 """
 
@@ -22,6 +23,7 @@ from dagshift.converter.names import OPERATORS
 from dagshift.converter.rules import Rule, bash_operator, python_operator
 from dagshift.converter.rules.dag_definition import site_dag_id
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
+from dagshift.converter.rules.taskflow import derived_value
 from dagshift.converter.rules.xcom import Pull, template_name
 
 __all__ = ["RULE", "BashPlan"]
@@ -72,14 +74,21 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         if expand is not None:
             raise Unsupported(call, "DS021", "a mapped bash task in a native-rendering DAG")
         helper = helper.replace("_dagshift_bash", "_dagshift_bash_native")
-    job.helpers.add(helper)
     job.needs |= {"task", "render", "shell"}
     if expand is not None:
         if set(args.rest) - {"env", "append_env"}:
             raise Unsupported(call, "DS091", "partial() arguments of a mapped bash task")
-        mapped = bash_operator.mapped_commands(call, expand.value)
         env = [kwarg("env", args.rest["env"].value)] if "env" in args.rest else []
+        value = expand.value
+        if isinstance(value, cst.Call) and derived_value(
+            value, job.region(), job.file, job.task_vars | job.bridged_vars
+        ):
+            job.helpers.add("_dagshift_bash_from_xcom")
+            return BashPlan(args, env, [], value, helper="_dagshift_bash_from_xcom")
+        mapped = bash_operator.mapped_commands(call, value)
+        job.helpers.add(helper)
         return BashPlan(args, env, [], mapped)
+    job.helpers.add(helper)
     call_args, ids = bash_operator.bash_arguments(
         call,
         args.rest,
@@ -92,7 +101,7 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
 
 def _build(job: Any, plan: BashPlan, index: int, node: cst.Call) -> cst.BaseExpression:
     if plan.mapped is not None:
-        func = task_call(cst.Name("_dagshift_bash"), None, plan.args, []).func
+        func = task_call(cst.Name(plan.helper), None, plan.args, []).func
         if plan.call_args:  # env= fixed for every command
             func = cst.Call(cst.Attribute(func, cst.Name("partial")), plan.call_args)
         return cst.Call(cst.Attribute(func, cst.Name("expand")), [kwarg("command", plan.mapped)])

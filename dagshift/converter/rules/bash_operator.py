@@ -10,7 +10,10 @@ as when Airflow parsed the original, and ``render()`` renders it as Airflow's Ji
 ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}`` (with
 ``key='k'``: ``{{ xcom_a_k }}``), a template variable fed by task ``a``'s result (see
 ``xcom.py``).
-``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``.
+``BashOperator.partial(...).expand(bash_command=[...])`` becomes ``.expand(command=[...])``;
+over TaskFlow results (``lets.map(f)``, see ``taskflow.derived_value``) it becomes
+``_dagshift_bash_from_xcom.expand(command=...)``, which renders no command, as Airflow renders
+no mapped value that comes from XCom.
 In a DAG with ``render_template_as_native_obj=True`` the command and env render natively
 (``_dagshift_bash_native``), as Airflow renders every template field of such a DAG.
 """
@@ -30,6 +33,7 @@ __all__ = [
     "HELPER",
     "NATIVE_APPEND_HELPER",
     "NATIVE_HELPER",
+    "XCOM_HELPER",
     "bash_arguments",
     "mapped_commands",
 ]
@@ -86,6 +90,18 @@ def _dagshift_bash_native_appended(command, env=None, **values):
             for k, v in env.items()
         }
     return shell(render(command, native=True, **values), env=env, append_env=True)
+"""
+
+# A bash_command mapped over an XCom value (``.expand(bash_command=x.map(f))``): Airflow renders
+# the literal arguments of a mapped operator but no value resolved from XCom
+# (``expandinput.resolve`` returns their ids as ``seen_oids``), so the command runs as it is.
+XCOM_HELPER = """
+
+@task
+def _dagshift_bash_from_xcom(command, env=None):
+    if env is not None:
+        env = {k: render(v) if isinstance(v, str) else v for k, v in env.items()}
+    return shell(command, env=env)
 """
 
 
