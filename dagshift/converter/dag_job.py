@@ -62,6 +62,8 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
+    "_dagshift_bash_native": bash_operator.NATIVE_HELPER,
+    "_dagshift_bash_native_appended": bash_operator.NATIVE_APPEND_HELPER,
     "_dagshift_bash_from_xcom": bash_operator.XCOM_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
@@ -324,7 +326,7 @@ class DagJob:
         default = cst.Name("None")  # the callable applies the pull's default= to None
         producer = self.producers.get(task_id)
         if producer is None:
-            if self.dynamic_ids or pull.many:
+            if self.dynamic_ids:
                 raise Unsupported(node, "DS077", f"pull from {task_id!r}: no task of that id here")
             if self._other_ids is None:
                 self._other_ids = other_task_ids(self)
@@ -335,7 +337,9 @@ class DagJob:
                     f"pull from {task_id!r}, which may be a task not matched to its value "
                     "(a TaskFlow task, or an operator made in an if/for block or not bound)",
                 )
-            return default  # no such task in the DAG: Airflow pulls None too
+            # no such task in the DAG: Airflow pulls None too (in a list pull, Airflow 3 keeps
+            # None in its place and 2.x leaves it out, as for a task without a value)
+            return default
         if producer.index >= index:
             raise Unsupported(
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
@@ -846,9 +850,10 @@ class _Analyzer(cst.CSTVisitor):
 
 
 def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
-    """render_template_as_native_obj=True: only PythonOperator and EmptyOperator tasks, whose
-    rendering the converter makes native; any other task keeps the TODO."""
-    others = {rule.name for rule, _ in job.plans.values()} - {"python_operator", "empty_operator"}
+    """render_template_as_native_obj=True: only PythonOperator, BashOperator and EmptyOperator
+    tasks, whose rendering the converter makes native; any other task keeps the TODO."""
+    native = {"python_operator", "bash_operator", "empty_operator"}
+    others = {rule.name for rule, _ in job.plans.values()} - native
     functions = [f for s in body for f in m.findall(s, m.FunctionDef())]
     if others or any(is_taskflow(f, job.file.names) for f in functions):
         raise Unsupported(

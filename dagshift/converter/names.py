@@ -96,6 +96,12 @@ TRIGGER_RULES = {
     "airflow.sdk.TriggerRule",
 }
 DAYS_AGO = {"airflow.utils.dates.days_ago"}
+GET_CURRENT_CONTEXT = {
+    "airflow.operators.python.get_current_context",
+    "airflow.providers.standard.operators.python.get_current_context",
+    "airflow.sdk.get_current_context",
+    "airflow.sdk.definitions.context.get_current_context",
+}
 LABELS = {"airflow.utils.edgemodifier.Label", "airflow.sdk.Label"}
 
 

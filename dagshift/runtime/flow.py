@@ -10,6 +10,7 @@ graph comparison.
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,9 @@ class Flow:
         run_timeout: a timedelta or seconds (Airflow's ``dagrun_timeout``): a run still going
             that long after it started fails, and every task not finished by then ends
             ``skipped`` (a running one is told to stop, as a cancel does).
+        template_searchpath: a folder (or a list) where template files are found after the
+            folder of the flow's file (Airflow's ``template_searchpath``; the compat shim's
+            operators kept in a converted flow load theirs so).
     """
 
     def __init__(
@@ -153,6 +157,7 @@ class Flow:
         run_timeout: Any = None,
         on_success: Any = None,
         on_failure: Any = None,
+        template_searchpath: str | Iterable[str] | None = None,
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -184,6 +189,10 @@ class Flow:
         self.on_success = _callbacks(on_success, "on_success")
         self.on_failure = _callbacks(on_failure, "on_failure")
         self.meta = meta
+        if isinstance(template_searchpath, str):
+            template_searchpath = [template_searchpath]
+        self.template_searchpath = [str(p) for p in template_searchpath or ()]
+        self.fileloc: str | None = None  # the file that made the flow (the loader sets it)
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
         self.groups: dict[str, Any] = {}  # full id -> Group (runtime/groups.py)
@@ -197,6 +206,12 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {self.graph.number_of_nodes()} tasks>"
+
+    def template_folders(self) -> list[str]:
+        """Where template files are looked up, in order, as Airflow does for a DAG: the folder
+        of the flow's file, then ``template_searchpath``."""
+        own = [os.path.dirname(os.path.abspath(self.fileloc))] if self.fileloc else []
+        return [*own, *self.template_searchpath]
 
     def __enter__(self) -> Flow:
         self._tokens.append(_active.set(self))

@@ -477,7 +477,7 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "with_ti": (S, 2),
                 "with_context": (S, [{"a": 1}, "b"]),
                 "with_kwargs": (S, "pushed by b"),
-                "with_task_instance": (S, "fallback"),
+                "with_task_instance": (S, ["fallback", ["b"]]),
                 "with_key_pull": (S, ["b", "pushed by b"]),
             },
         )
@@ -1111,8 +1111,11 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
             ["2024-01-15T00:00:00+00:00"] * 2,
         ),
     },
-    # Airflow 3.3 returns None for a missing XCom unless map_indexes is given
-    "af2_xcom_styles": {("af2_xcom_styles", "with_task_instance"): ("fallback", None)},
+    # Airflow 3.3 returns None for a missing XCom unless map_indexes is given, and keeps None
+    # for it in a list pull
+    "af2_xcom_styles": {
+        ("af2_xcom_styles", "with_task_instance"): (["fallback", ["b"]], [None, ["b", None]])
+    },
     # Airflow 3.3 keeps None for an id without a value in a list pull; 2.11 leaves it out
     "af2_corners": {("af2_corners", "pull"): ([None, [1]], [None, [None, 1]])},
     "af2_custom_operator_variable": {},

@@ -5,6 +5,9 @@ A call becomes ``_dagshift_bash(command, env=..., xcom_<id>=<upstream>)``; a map
 ``BashOperator.partial(...).expand(bash_command=[...])`` becomes
 ``_dagshift_bash.expand(command=[...])`` (``env=`` through ``.partial``), and one mapped over
 ``.map`` / ``.zip`` / ``.concat`` of TaskFlow results ``_dagshift_bash_from_xcom.expand(...)``.
+In a DAG with ``render_template_as_native_obj=True``: ``_dagshift_bash_native`` (a mapped one:
+DS021). A ``bash_command`` naming a script template file (``"run.sh"``) leaves the operator to
+``bridged.py``: it stays as written.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, kwarg
+from dagshift.converter.model import Unsupported, evaluated, kwarg
 from dagshift.converter.names import OPERATORS
-from dagshift.converter.rules import Rule, bash_operator
+from dagshift.converter.rules import Rule, bash_operator, python_operator
 from dagshift.converter.rules.dag_definition import site_dag_id
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
 from dagshift.converter.rules.taskflow import derived_value
@@ -34,11 +37,28 @@ class BashPlan:
     call_args: list[cst.Arg] = field(default_factory=list)
     pulled_ids: list[Pull] = field(default_factory=list)  # pulls in its templates
     mapped: cst.BaseExpression | None = None  # the commands of a mapped bash task
-    helper: str = "_dagshift_bash"  # _dagshift_bash_appended for append_env=True
+    helper: str = "_dagshift_bash"  # _appended for append_env=True, _native in a native DAG
 
 
 def _calls(full: str | None, call: cst.Call, file: Any) -> str | None:
-    return "bash" if OPERATORS.get(full or "") == "bash" else None
+    if OPERATORS.get(full or "") != "bash":
+        return None
+    return None if _names_script_file(call, file) else "bash"
+
+
+def _names_script_file(call: cst.Call, file: Any) -> bool:
+    """``bash_command="run.sh"``: Airflow renders the file's text, found through the DAG's
+    folder and ``template_searchpath``, with its whole context; the converter cannot read
+    which names the file uses, so the operator stays as written (bridged.py: the shim finds
+    the file through the flow's folder and ``template_searchpath``, and renders it)."""
+    arg = next((a for a in call.args if a.keyword and a.keyword.value == "bash_command"), None)
+    if arg is None:
+        return False
+    if isinstance(arg.value, cst.SimpleString | cst.ConcatenatedString):
+        text = evaluated(arg.value)
+    else:
+        text = file.constants.value(arg.value)
+    return isinstance(text, str) and text.endswith(bash_operator.SCRIPT_EXTENSIONS)
 
 
 def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPlan:
@@ -50,6 +70,10 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         helper = "_dagshift_bash_appended"
     elif append is not None and not m.matches(append.value, m.Name("False")):
         raise Unsupported(call, "DS011", "argument append_env= of the operator is not converted")
+    if python_operator.native_dag(job):
+        if expand is not None:
+            raise Unsupported(call, "DS021", "a mapped bash task in a native-rendering DAG")
+        helper = helper.replace("_dagshift_bash", "_dagshift_bash_native")
     job.needs |= {"task", "render", "shell"}
     if expand is not None:
         if set(args.rest) - {"env", "append_env"}:

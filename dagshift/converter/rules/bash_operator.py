@@ -3,7 +3,8 @@
 ``bash_command`` must be a string literal (or adjacent literals), or an expression whose
 string is known statically (``constants.py``: names bound once to literals or to
 ``textwrap.dedent`` of one, as in Airflow's tutorial; f-strings, ``+`` and ``.format`` of
-them, as real files build commands), that does not name a ``.sh``/``.bash`` template file. An
+them, as real files build commands); one naming a ``.sh``/``.bash`` template file leaves the
+operator as written (``bash_call.py``). An
 expression stays as written: Python computes the same string when the converted file loads,
 as when Airflow parsed the original, and ``render()`` renders it as Airflow's Jinja would.
 ``{{ ti.xcom_pull(task_ids='a') }}`` in the command or env becomes ``{{ xcom_a }}`` (with
@@ -13,6 +14,8 @@ as when Airflow parsed the original, and ``render()`` renders it as Airflow's Ji
 over TaskFlow results (``lets.map(f)``, see ``taskflow.derived_value``) it becomes
 ``_dagshift_bash_from_xcom.expand(command=...)``, which renders no command, as Airflow renders
 no mapped value that comes from XCom.
+In a DAG with ``render_template_as_native_obj=True`` the command and env render natively
+(``_dagshift_bash_native``), as Airflow renders every template field of such a DAG.
 """
 
 from __future__ import annotations
@@ -25,7 +28,19 @@ from dagshift.converter.rules.context import check_template
 from dagshift.converter.rules.xcom import Pull, jinja_pulls, template_name
 from dagshift.converter.walk import walk
 
-__all__ = ["HELPER", "XCOM_HELPER", "bash_arguments", "mapped_commands"]
+__all__ = [
+    "APPEND_HELPER",
+    "HELPER",
+    "NATIVE_APPEND_HELPER",
+    "NATIVE_HELPER",
+    "XCOM_HELPER",
+    "bash_arguments",
+    "mapped_commands",
+]
+
+# Airflow loads a bash_command ending so as a template file; "run.sh " (a space after it) is a
+# command (Airflow's documented way to run a script without rendering it)
+SCRIPT_EXTENSIONS = (".sh", ".bash")
 
 DESCRIPTION = "BashOperator -> _dagshift_bash task (Jinja in bash_command and env, XCom pulls)"
 
@@ -47,6 +62,34 @@ def _dagshift_bash_appended(command, env=None, **values):
     if env is not None:
         env = {k: render(v, **values) if isinstance(v, str) else v for k, v in env.items()}
     return shell(render(command, **values), env=env, append_env=True)
+"""
+
+# render_template_as_native_obj=True (the DAG's): Airflow renders bash_command and env with
+# Jinja's NativeEnvironment; a value that comes out other than a string fails the task
+NATIVE_HELPER = """
+
+@task
+def _dagshift_bash_native(command, env=None, **values):
+    # render_template_as_native_obj=True: Jinja's NativeEnvironment, as Airflow renders
+    if env is not None:
+        env = {
+            k: render(v, native=True, **values) if isinstance(v, str) else v
+            for k, v in env.items()
+        }
+    return shell(render(command, native=True, **values), env=env)
+"""
+
+NATIVE_APPEND_HELPER = """
+
+@task
+def _dagshift_bash_native_appended(command, env=None, **values):
+    # render_template_as_native_obj=True and append_env=True
+    if env is not None:
+        env = {
+            k: render(v, native=True, **values) if isinstance(v, str) else v
+            for k, v in env.items()
+        }
+    return shell(render(command, native=True, **values), env=env, append_env=True)
 """
 
 # A bash_command mapped over an XCom value (``.expand(bash_command=x.map(f))``): Airflow renders
@@ -137,8 +180,6 @@ def bash_arguments(
     )
     named = None if literal or command is None else constants.value(command)
     if isinstance(named, str):
-        if named.rstrip().endswith((".sh", ".bash")):
-            raise Unsupported(call, "DS036", "bash_command names a script template file")
         if "xcom_" in named:
             raise Unsupported(call, "DS075", "XCom in a bash_command built in code")
         check_template(call, named, legacy=legacy)
@@ -154,9 +195,6 @@ def bash_arguments(
             "bash_command is not a string known statically (literals, names bound once to "
             "them, f-strings, + and .format of those)",
         )
-    text = evaluated(command)
-    if text.rstrip().endswith((".sh", ".bash")):
-        raise Unsupported(call, "DS036", "bash_command names a script template file")
     ids = []
     out = [cst.Arg(_pulls_in(command, ids, legacy, dag_id))]
     if "env" in rest:
@@ -172,7 +210,7 @@ def mapped_commands(call: cst.Call, value: cst.BaseExpression) -> cst.BaseExpres
         raise Unsupported(call, "DS090", "expand(bash_command=...) is not a list of strings")
     for el in value.elements:
         text = evaluated(el.value)
-        if not isinstance(text, str) or text.rstrip().endswith((".sh", ".bash")):
+        if not isinstance(text, str) or text.endswith(SCRIPT_EXTENSIONS):
             raise Unsupported(call, "DS036", "a mapped bash_command names a script file")
         if jinja_pulls(text)[1]:
             raise Unsupported(call, "DS075", "an XCom pull in a mapped bash_command")

@@ -36,7 +36,11 @@ from dagshift.converter.rules.callbacks import (
     callback_option,
 )
 from dagshift.converter.rules.dag_function_params import parameter_statements
-from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
+from dagshift.converter.rules.default_args import (
+    DefaultArgs,
+    factory_argument,
+    read_default_args,
+)
 from dagshift.converter.rules.operators import TASK_OPTIONS, ignorable, reaches_converted
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
@@ -70,6 +74,8 @@ _FLOW_ARGS = {
     "owner_links",
     "access_control",
     "dag_display_name",  # the name the UI shows: metadata of the flow
+    # where template files are found after the flow file's folder (Flow.template_folders)
+    "template_searchpath",
     # called by Airflow 2's scheduler when a task misses its sla=, outside every run (Airflow
     # 3 has no SLAs): no run's states or results depend on it; dagshift, which has no SLAs
     # either (a task's sla= is dropped, see operators.py), keeps it as metadata of the flow
@@ -187,7 +193,7 @@ def _registered(module: cst.Module, name: str) -> bool:
     (it is made without ``with``): the Flow made instead is found the same way. A function
     used otherwise (or only by other modules: a SubDAG's) keeps its DAG."""
     uses = sum(1 for n in nodes(module) if type(n) is cst.Name and n.value == name) - 1
-    found = 0
+    found = _sub_dags(module, name)
     pending: list[cst.CSTNode] = list(module.body)
     while pending:
         stmt = pending.pop()
@@ -196,6 +202,25 @@ def _registered(module: cst.Module, name: str) -> bool:
         elif isinstance(stmt, cst.For | cst.If | cst.While | cst.With | cst.Try):
             pending += [n for n in nodes(stmt) if isinstance(n, cst.SimpleStatementLine)]
     return found > 0 and found == uses
+
+
+def _sub_dags(module: cst.Module, name: str) -> int:
+    """Calls of ``name`` given as ``SubDagOperator(subdag=name(...))``: Airflow finds such a
+    DAG through its parent's operator, and lists it as a DAG of the file."""
+    found = 0
+    for n in nodes(module):
+        if not isinstance(n, cst.Call) or not (
+            cst.helpers.get_full_name_for_node(n.func) or ""
+        ).endswith("SubDagOperator"):
+            continue
+        found += sum(
+            1
+            for a in n.args
+            if a.keyword
+            and a.keyword.value == "subdag"
+            and m.matches(a.value, m.Call(m.Name(name)))
+        )
+    return found
 
 
 def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
@@ -393,7 +418,8 @@ def flow_arguments(
         elif key == "dagrun_timeout":  # the flow's run_timeout: Airflow's scheduler outcome
             args.append(arg.with_changes(keyword=cst.Name("run_timeout")))
         elif key == "default_args":
-            options, from_defaults = _default_args(arg.value, assigned, info)
+            value = factory_argument(arg.value, call, info) or arg.value
+            options, from_defaults = _default_args(value, assigned, info)
             if options is not None:
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
