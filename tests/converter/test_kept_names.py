@@ -11,6 +11,7 @@ import pytest
 
 from dagshift.converter.cli import main
 from dagshift.converter.convert import convert_source
+from dagshift.runtime.loader import load_path
 from tests.converter.test_converter import DAY, _case, _mixed
 
 _CALLABLE = """\
@@ -67,7 +68,6 @@ def test_a_name_the_shim_serves_with_its_meaning_stays_imported_as_written(
         ("from airflow.models import DagRun", 'DagRun.find(dag_id="kept")'),
         # names with rules of their own, which leave what they do not prove
         ("from airflow.models import Variable", 'Variable.setdefault("k", "v")'),
-        ("from airflow.utils.trigger_rule import TriggerRule", "TriggerRule.ALL_DONE"),
         # what the shim cannot serve: a provider's other classes and functions, modules
         ("from airflow.providers.common.sql.config import DataSourceConfig", "DataSourceConfig"),
         ("from airflow.contrib.hooks.gcp_transfer_hook import GcpTransferJobsStatus", "1"),
@@ -84,6 +84,22 @@ def test_a_name_the_shim_cannot_serve_or_that_reads_a_run_keeps_the_dag(
     assert result.status == "partial"
     assert [f.code for f in result.findings] == ["DS002"]
     assert result.kept == []
+
+
+def test_a_trigger_rule_read_as_a_value_is_the_runtimes_not_a_kept_name(tmp_path: Path) -> None:
+    """TriggerRule has a rule of its own (airflow_values.py): the runtime's enum, with
+    Airflow's members, not Airflow's class kept through the shim."""
+    source = _CALLABLE.format(
+        import_line="from airflow.utils.trigger_rule import TriggerRule", use="TriggerRule.ALL_DONE"
+    )
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    assert result.kept == []
+    assert "airflow" not in result.code
+    path = tmp_path / "rule_value.py"
+    path.write_text(result.code)
+    (flow,) = load_path(str(path))
+    assert flow.run(logical_date=DAY).tasks["use"].result == "all_done"
 
 
 def test_a_converted_file_with_kept_names_runs_them_through_the_shim(tmp_path: Path) -> None:
