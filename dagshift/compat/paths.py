@@ -374,6 +374,22 @@ PATHS["airflow"].update(
 PATHS["airflow.models"].update(_MODELS)
 PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
 PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+# Airflow 3's timezone module (a submodule of the task SDK, also re-exported by common.compat)
+PATHS["airflow.sdk"]["timezone"] = "@airflow.sdk.timezone"
+PATHS["airflow.sdk.timezone"] = {
+    name: f"timezone:{name}"
+    for name in (
+        "coerce_datetime",
+        "convert_to_utc",
+        "datetime",
+        "from_timestamp",
+        "initialize",
+        "make_naive",
+        "parse",
+        "utc",
+        "utcnow",
+    )
+}
 _EXCEPTIONS["AirflowConfigException"] = "exceptions:AirflowConfigException"
 
 # --- E-mail: EmailOperator and airflow.utils.email with Airflow's [smtp] options (the 3.x smtp
