@@ -88,9 +88,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_task_state_store_async": "out of scope: task state store (Airflow 3.3)",
     "example:example_task_state_store_mapped": "out of scope: task state store (Airflow 3.3)",
     "example:tutorial_objectstorage": "out of scope: fetches an HTTP API (network), duckdb",
-    "example:tutorial_taskflow_templates": (
-        "oracle: its sql/ template file is not copied into Airflow's DAGs folder"
-    ),
     "example:tutorial/tutorial/print_date": "not deterministic: prints the current time",
     "provider:example_branch_operator": "not deterministic: random branch choices",
     "provider:example_branch_operator_decorator": "not deterministic: random branch choice",
@@ -136,6 +133,7 @@ EXCLUDED: dict[str, str] = {
 WITH_FILES: dict[str, tuple[str, ...]] = {
     "provider:example_python_decorator": ("sql/sample.sql",),
     "provider:example_python_operator": ("sql/sample.sql",),
+    "example:tutorial_taskflow_templates": ("sql/tutorial_taskflow_template.sql",),
 }
 
 WITH_PLUGINS: dict[str, tuple[str, ...]] = {}
