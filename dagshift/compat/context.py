@@ -51,6 +51,10 @@ class _Macros:
     def __getattr__(self, name: str) -> Any:
         if name in ("time", "uuid", "random", "json"):
             return __import__(name)
+        from dagshift.compat.plugins import plugin_macros
+
+        if name in (plugins := plugin_macros()):
+            return plugins[name]
         if name == "dateutil":
             import dateutil  # croniter's dependency
 

@@ -374,6 +374,12 @@ PATHS["airflow"].update(
 PATHS["airflow.models"].update(_MODELS)
 PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
 PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+# Plugins (the folder is loaded by install(), see plugins.py); airflow.example_dags.* is run from
+# the installed Airflow's files by the finder.
+PATHS["airflow.plugins_manager"] = {
+    "AirflowPlugin": "plugins:AirflowPlugin",
+    "AirflowPluginException": "plugins:AirflowPluginException",
+}
 # Airflow 3's timezone module (a submodule of the task SDK, also re-exported by common.compat)
 PATHS["airflow.sdk"]["timezone"] = "@airflow.sdk.timezone"
 PATHS["airflow.sdk.timezone"] = {

@@ -78,9 +78,10 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
     """Run several DAG files in as few Airflow processes as possible; one result per run.
 
     Each run is ``(dag_file, logical_date[, conf[, params[, env]]])`` or a mapping with those
-    keys (and ``files``: what the DAG reads beside it, path relative to its folder -> bytes).
-    Runs with the same ``env`` share a process unless they repeat the same file at the same
-    logical date (Airflow allows one run per DAG and logical date in a database).
+    keys (and ``files``: what the DAG reads beside it, path relative to its folder -> bytes;
+    ``plugins``: files of the Airflow home's plugins folder, path relative to it -> bytes).
+    Runs with the same ``env`` and ``plugins`` share a process unless they repeat the same file
+    at the same logical date (Airflow allows one run per DAG and logical date in a database).
 
     Raises:
         OracleError: a file did not import or Airflow crashed; cached results of the other runs
@@ -106,6 +107,7 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
 
 def _job(run: tuple | Mapping, generation: str) -> dict:
     files = dict(run.get("files") or {}) if isinstance(run, Mapping) else {}
+    plugins = dict(run.get("plugins") or {}) if isinstance(run, Mapping) else {}
     if isinstance(run, Mapping):
         run = (
             run["dag_file"],
@@ -124,10 +126,13 @@ def _job(run: tuple | Mapping, generation: str) -> dict:
     digest = hashlib.sha256(source)
     for rel in sorted(files):
         digest.update(f"\0{rel}\0".encode() + files[rel])
+    for rel in sorted(plugins):
+        digest.update(f"\0plugins/{rel}\0".encode() + plugins[rel])
     return {
         "path": str(path),
         "source": source,
         "files": files,
+        "plugins": plugins,
         "digest": digest.hexdigest(),
         "logical_date": str(logical_date),
         "conf": {**(params or {}), **(conf or {})},
@@ -137,17 +142,18 @@ def _job(run: tuple | Mapping, generation: str) -> dict:
 
 
 def _groups(jobs: list[dict], indexes: list[int]) -> list[list[int]]:
-    """Split runs into processes: same env, and never one file twice at one logical date."""
-    groups: list[tuple[dict, set, list[int]]] = []
+    """Split runs into processes: same env and plugins, never one file twice at one date."""
+    groups: list[tuple[tuple, set, list[int]]] = []
     for job, i in zip(jobs, indexes, strict=True):
         seen_key = (job["digest"], job["logical_date"])
-        for env, seen, members in groups:
-            if env == job["env"] and seen_key not in seen:
+        home = (job["env"], job["plugins"])
+        for other, seen, members in groups:
+            if other == home and seen_key not in seen:
                 seen.add(seen_key)
                 members.append(i)
                 break
         else:
-            groups.append((job["env"], {seen_key}, [i]))
+            groups.append((home, {seen_key}, [i]))
     return [members for _, _, members in groups]
 
 
@@ -170,6 +176,10 @@ def _run_in_airflow(jobs: list[dict], generation: str) -> list[dict]:
             for rel, data in job["files"].items():
                 (dags / name).parent.joinpath(rel).parent.mkdir(parents=True, exist_ok=True)
                 (dags / name).parent.joinpath(rel).write_bytes(data)
+        # Airflow's default plugins folder: {AIRFLOW_HOME}/plugins (one per process).
+        for rel, data in jobs[0]["plugins"].items():
+            (home / "plugins" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (home / "plugins" / rel).write_bytes(data)
         spec = {
             "generation": generation,
             "files": sorted(set(names.values())),

@@ -76,9 +76,6 @@ EXCLUDED: dict[str, str] = {
         "oracle: dag.test() leaves its tasks unrun (state None); asset_state_store (3.3)"
     ),
     "example:example_custom_weight": "out of scope: a priority-weight plugin module",
-    "example:example_workday_timetable": (
-        "oracle: dag.test() fails, the plugin's timetable is not registered in Airflow"
-    ),
     "example:example_dag_decorator": "out of scope: fetches a URL with httpx (network)",
     "example:example_kubernetes_executor": _K8S,
     "example:example_local_kubernetes_executor": _K8S,
@@ -136,7 +133,16 @@ WITH_FILES: dict[str, tuple[str, ...]] = {
     "example:tutorial_taskflow_templates": ("sql/tutorial_taskflow_template.sql",),
 }
 
-WITH_PLUGINS: dict[str, tuple[str, ...]] = {}
+# Examples that need a plugin: the plugins folder of Airflow's home (and of dagshift's run) gets
+# these files. Airflow registers its example plugins under their package names only with
+# load_examples on (which would load every example DAG), so this file registers the one needed.
+_EXAMPLE_PLUGIN = (
+    '"""Airflow\'s example workday timetable, registered under its package name."""\n'
+    "from airflow.example_dags.plugins.workday import WorkdayTimetablePlugin  # noqa: F401\n"
+)
+WITH_PLUGINS: dict[str, dict[str, str]] = {
+    "example:example_workday_timetable": {"example_plugins.py": _EXAMPLE_PLUGIN},
+}
 
 # Deferred tasks Airflow's dag.test cannot finish: it runs the trigger inline until its moment
 # (an hour ahead) and ignores the task's timeout. Airflow's oracle runs them with
@@ -204,7 +210,14 @@ def _oracle_job(case: str, tmp: Path) -> dict:
         path = tmp / path.name
         path.write_text(source)
     files = {rel: (EXAMPLES[case].parent / rel).read_bytes() for rel in WITH_FILES.get(case, ())}
-    return {"dag_file": path, "logical_date": LOGICAL_DATE, "env": env_for(path), "files": files}
+    plugins = {rel: text.encode() for rel, text in WITH_PLUGINS.get(case, {}).items()}
+    return {
+        "dag_file": path,
+        "logical_date": LOGICAL_DATE,
+        "env": env_for(path),
+        "files": files,
+        "plugins": plugins,
+    }
 
 
 def dagshift_run(
@@ -288,6 +301,9 @@ def test_dagshift_run_matches_airflow(case, oracle, tmp_path):
     if reason:
         pytest.skip(reason)
     path, params = CASES[case]
+    for rel, text in WITH_PLUGINS.get(case, {}).items():  # {AIRFLOW_HOME}/plugins, as Airflow's
+        (tmp_path / "home" / "plugins" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "home" / "plugins" / rel).write_text(text)
     result, stderr = dagshift_run(path, env_for(path), tmp_path, params)
     assert result is not None, f"dagshift run gave no JSON:\n{stderr}"
     found = differences(case, oracle[case], result)
