@@ -380,6 +380,11 @@ PATHS["airflow.plugins_manager"] = {
     "AirflowPlugin": "plugins:AirflowPlugin",
     "AirflowPluginException": "plugins:AirflowPluginException",
 }
+# @asset / @asset.multi (Airflow 3): an asset defined by a function, with its DAG
+PATHS["airflow.sdk"]["asset"] = "asset_decorator:asset"
+PATHS["airflow.sdk.definitions.asset.decorators"] = {
+    n: f"asset_decorator:{n}" for n in ("asset", "AssetDefinition", "MultiAssetDefinition")
+}
 # Airflow 3's timezone module (a submodule of the task SDK, also re-exported by common.compat)
 PATHS["airflow.sdk"]["timezone"] = "@airflow.sdk.timezone"
 PATHS["airflow.sdk.timezone"] = {

@@ -68,7 +68,6 @@ EXCLUDED: dict[str, str] = {
     "example:example_asset_allow_teams": (
         "out of scope: AssetAccessControl (which teams' events a consumer takes, Airflow 3.3)"
     ),
-    "example:example_asset_decorator": "shim: @asset (an asset defined by a function)",
     "example:example_asset_partition": (
         "shim: partitioned assets (PartitionedAssetTimetable, partition mappers, Airflow 3.3)"
     ),
