@@ -15,8 +15,9 @@ a copy of one migrated once per Airflow version; the DAG files are copied into t
 folder. An Airflow 3 process pays ~5 s to start and ~0.2 s per task, so ``airflow_run_many``
 runs several files in one process. Results are cached on disk outside the repository
 (``$DAGSHIFT_ORACLE_CACHE`` or ``~/.cache/dagshift/oracle``), keyed by the file's content, the
-run's arguments, the Airflow version and this harness's own code, so a repeated test run does
-not start Airflow at all; an empty cache only makes the first run slower.
+files that run in the same process (one file can fail another's runs), the run's arguments, the
+Airflow version and this harness's own code, so a repeated test run does not start Airflow at
+all; an empty cache only makes the first run slower.
 
 ``params`` become the run's conf (Airflow's only way to set params for one run: with
 ``dag_run_conf_overrides_params`` on, conf keys override params); ``conf`` keys win over
@@ -89,10 +90,19 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
     """
     jobs = [_job(run, generation) for run in runs]
     version = _airflow_version(generation)
+    groups = _groups(jobs, list(range(len(jobs))))
+    # A run's outcome can depend on the other files in its DAGs folder and database (two files
+    # giving one asset URI different names fail each other's runs), so a cached result is
+    # keyed by its process's files too, and a group runs whole or not at all.
+    for group in groups:
+        tenants = sorted({jobs[i]["digest"] for i in group})
+        for i in group:
+            jobs[i]["tenants"] = tenants
     results: list[dict | None] = [_cache_get(job, version) for job in jobs]
-    todo = [i for i, r in enumerate(results) if r is None]
     errors = []
-    for group in _groups([jobs[i] for i in todo], todo):
+    for group in groups:
+        if all(results[i] is not None for i in group):
+            continue
         outcome = _run_in_airflow([jobs[i] for i in group], generation)
         for i, run in zip(group, outcome, strict=True):
             if "error" in run:
@@ -146,7 +156,7 @@ def _groups(jobs: list[dict], indexes: list[int]) -> list[list[int]]:
     groups: list[tuple[tuple, set, list[int]]] = []
     for job, i in zip(jobs, indexes, strict=True):
         seen_key = (job["digest"], job["logical_date"])
-        home = (job["env"], job["plugins"])
+        home = (job["env"], job.get("plugins", {}))
         for other, seen, members in groups:
             if other == home and seen_key not in seen:
                 seen.add(seen_key)
@@ -277,6 +287,7 @@ def _cache_key(job: dict, version: str) -> str:
     material = json.dumps(
         [
             job["digest"],
+            job.get("tenants", [job["digest"]]),
             job["logical_date"],
             job["conf"],
             job["env"],
