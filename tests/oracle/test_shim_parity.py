@@ -72,9 +72,9 @@ EXCLUDED: dict[str, str] = {
         "shim: partitioned assets (PartitionedAssetTimetable, partition mappers, Airflow 3.3)"
     ),
     "example:example_asset_state_store": (
-        "shim: asset_state_store (Airflow 3.3: per-asset keys kept across runs) is not served; "
-        "also not deterministic (a random row count is its result) and, at 2024-01-15, before "
-        "its start_date 2026-01-01 (dag.test() leaves its tasks unrun)"
+        "not deterministic: its result is a random row count; and at 2024-01-15, before its "
+        "start_date 2026-01-01, dag.test() leaves its tasks unrun. asset_state_store is pinned "
+        "against Airflow 3.3 in tests/compat/test_asset_state.py"
     ),
     "example:example_custom_weight": "out of scope: a priority-weight plugin module",
     "example:example_dag_decorator": "out of scope: fetches a URL with httpx (network)",
