@@ -174,6 +174,15 @@ CREATE TABLE IF NOT EXISTS run_handoffs (
     flow TEXT NOT NULL,
     created REAL NOT NULL
 );
+-- Airflow 3.3's asset state store: JSON values kept per asset name and key across runs
+-- (dagshift/history/asset_state.py).
+CREATE TABLE IF NOT EXISTS asset_state (
+    asset TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (asset, key)
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.
