@@ -1,13 +1,19 @@
 """Many runs at once, and recorded runs next to unrecorded ones, in one process.
 
-Two measurements, each side by side in one run of this script (rounds interleaved, medians):
+Two measurements, each side by side in one run of this script (rounds interleaved, medians;
+a ratio is the median of the rounds' own ratios, each round's two sides measured a moment
+apart, so that the load of a shared machine, which changes from second to second, weighs on
+both sides of each ratio alike):
 
 * concurrent / in turn: N runs of a 10-task flow of trivial tasks started at once from N threads,
-  against the same N runs one after another (N = 1, 10, 200, 1000); runs per second for both.
+  against the same N runs one after another in one thread started the same way (N = 1, 10,
+  200, 1000); runs per second for both. The same threads on plain Python code that spins as
+  long as one run (no dagshift) give the floor of that ratio: thread wake-ups and the GIL.
   Also 50 concurrent runs of a flow whose tasks sleep, against one such run (I/O overlaps).
 * recorded / unrecorded: per-task cost of ``run_recorded`` (history in SQLite, every result
   checkpointed) against ``flow.run()`` on chains and fans of 10, 100 and 1,000 tasks, each
-  sample at least 2,000 tasks (200 runs of a 10-task flow, 2 of a 1,000-task one).
+  sample at least 2,000 tasks (200 runs of a 10-task flow, 2 of a 1,000-task one); in time,
+  and in the process's CPU time (which the other work of a shared machine does not inflate).
 
     python bench/concurrency.py [--repeat 3] [--quick] [--json bench/results/concurrency.json]
 """
@@ -24,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from dagshift import Flow, task
 from dagshift.history.checkpoint import ResultStore, run_recorded
@@ -74,23 +81,34 @@ def sleepy_flow() -> Flow:
     return flow
 
 
+def _paired(tops: list[float], bottoms: list[float]) -> float:
+    """The median of the ratios of samples taken in the same round."""
+    return statistics.median(t / b for t, b in zip(tops, bottoms, strict=True))
+
+
 def _in_turn(flow: Flow, n: int) -> float:
-    start = time.perf_counter()
-    for i in range(n):
-        run = flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}")
-        assert run.state == "success", run.state
-    return time.perf_counter() - start
+    """N runs one after another, in one thread started as each of :func:`_at_once`'s is."""
+    return _threads(flow, [list(range(n))])
 
 
 def _at_once(flow: Flow, n: int) -> float:
+    """N runs at once, one per thread."""
+    return _threads(flow, [[i] for i in range(n)])
+
+
+def _threads(flow: Flow, shares: list[list[int]]) -> float:
+    """Seconds from releasing the threads (one per share of run numbers) to the last one's
+    end. Both sides pay the same thread wake-up and join: for one run, in turn and at once are
+    the same work, and the row shows what that costs and the machine's noise."""
     states: list[str] = []
-    barrier = threading.Barrier(n + 1)
+    barrier = threading.Barrier(len(shares) + 1)
 
-    def one_run(i: int) -> None:
+    def runs(share: list[int]) -> None:
         barrier.wait()
-        states.append(flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}").state)
+        for i in share:
+            states.append(flow.run(logical_date=f"2024-01-01T00:00:{i % 60:02d}").state)
 
-    threads = [threading.Thread(target=one_run, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=runs, args=(share,)) for share in shares]
     for t in threads:
         t.start()
     barrier.wait()
@@ -98,6 +116,7 @@ def _at_once(flow: Flow, n: int) -> float:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    n = sum(map(len, shares))
     assert states.count("success") == n, states
     return elapsed
 
@@ -113,6 +132,7 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
             turn.append(_in_turn(flow, n))
             once.append(_at_once(flow, n))
         t, o = statistics.median(turn), statistics.median(once)
+        ratio = _paired(once, turn)
         rows.append(
             {
                 "runs": n,
@@ -120,14 +140,54 @@ def concurrency(counts: list[int], repeat: int) -> list[dict]:
                 "concurrent_s": round(o, 6),
                 "in_turn_runs_per_s": round(n / t, 1),
                 "concurrent_runs_per_s": round(n / o, 1),
-                "concurrent_over_in_turn": round(o / t, 3),
+                "concurrent_over_in_turn": round(ratio, 3),
             }
         )
         print(
             f"{n:5d} runs x 10 tasks: in turn {t:7.3f} s ({n / t:7.1f} runs/s), "
-            f"at once {o:7.3f} s ({n / o:7.1f} runs/s), ratio {o / t:.2f}",
+            f"at once {o:7.3f} s ({n / o:7.1f} runs/s), ratio {ratio:.2f}",
             flush=True,
         )
+    return rows
+
+
+class _Spin:
+    """Not a flow: ``run()`` spins about as long as one run of the 10-task chain, in Python,
+    holding the GIL as a run does. The same threads on it show what the harness and the GIL
+    cost by themselves: the floor under at once / in turn for runs of trivial tasks."""
+
+    def __init__(self, seconds: float) -> None:
+        self.loops = 1000
+        while self._time() < seconds:
+            self.loops *= 2
+
+    def _time(self) -> float:
+        start = time.perf_counter()
+        self.run()
+        return time.perf_counter() - start
+
+    def run(self, logical_date: str | None = None) -> Any:
+        total = 0
+        for i in range(self.loops):
+            total += i
+        return _Done
+
+
+class _Done:
+    state = "success"
+
+
+def harness(counts: list[int], repeat: int, one_run_s: float) -> list[dict]:
+    spin = _Spin(one_run_s)
+    rows = []
+    for n in counts:
+        turn, once = [], []
+        for _ in range(max(repeat, 200 // n)):
+            turn.append(_in_turn(spin, n))  # type: ignore[arg-type]
+            once.append(_at_once(spin, n))  # type: ignore[arg-type]
+        ratio = _paired(once, turn)
+        rows.append({"runs": n, "concurrent_over_in_turn": round(ratio, 3)})
+        print(f"{n:5d} runs of plain Python: at once / in turn {ratio:.2f}", flush=True)
     return rows
 
 
@@ -155,29 +215,37 @@ def recorded(sizes: list[int], repeat: int) -> list[dict]:
                 # A sample is several runs of a small flow (2,000 tasks at least): one run of
                 # ten trivial tasks lasts less than the machine's noise.
                 runs = -(-_SAMPLE_TASKS // n)
-                plain, rec = [], []
+                plain, rec, plain_cpu, rec_cpu = [], [], [], []
                 for _ in range(repeat):
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     for _ in range(runs):
                         assert flow.run().state == "success"
                     plain.append((time.perf_counter() - start) / runs)
-                    start = time.perf_counter()
+                    plain_cpu.append(time.process_time() - cpu)
+                    start, cpu = time.perf_counter(), time.process_time()
                     for _ in range(runs):
                         assert run_recorded(store, results, flow).state == "success"
                     rec.append((time.perf_counter() - start) / runs)
+                    rec_cpu.append(time.process_time() - cpu)
                 p, r = statistics.median(plain) / n, statistics.median(rec) / n
+                ratio = _paired(rec, plain)
+                # CPU time of the whole process (the writer's thread too): what the other
+                # sessions of a shared machine take does not count in it, waits for the disk
+                # do not either
+                cpu_ratio = _paired(rec_cpu, plain_cpu)
                 rows.append(
                     {
                         "shape": shape,
                         "tasks": n,
                         "unrecorded_ms_per_task": round(p * 1000, 4),
                         "recorded_ms_per_task": round(r * 1000, 4),
-                        "recorded_over_unrecorded": round(r / p, 3),
+                        "recorded_over_unrecorded": round(ratio, 3),
+                        "recorded_over_unrecorded_cpu": round(cpu_ratio, 3),
                     }
                 )
                 print(
                     f"{shape:5s} {n:5d} tasks: unrecorded {p * 1000:.3f} ms/task, recorded "
-                    f"{r * 1000:.3f} ms/task, ratio {r / p:.2f}",
+                    f"{r * 1000:.3f} ms/task, ratio {ratio:.2f} (CPU {cpu_ratio:.2f})",
                     flush=True,
                 )
         store.close()
@@ -208,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         out.update({k: old[k] for k in ("before", "soak") if k in old})
     if args.only in (None, "concurrency"):
         out["concurrency"] = concurrency(counts, args.repeat)
+        one_run = out["concurrency"][0]["in_turn_s"]
+        out["harness"] = harness(counts, args.repeat, one_run)
         out["io_overlap"] = io_overlap(args.repeat)
     if args.only in (None, "recorded"):
         out["recorded"] = recorded(sizes, args.repeat)

@@ -279,22 +279,36 @@ def shim_lines(res: dict) -> list[str]:
 def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
     """The "Many runs at once" section from ``bench/results/concurrency.json``."""
     m = res["machine"]
+    if "runs_of_script" in m:  # several runs of the script, combined row by row
+        load = (
+            f"load average {m['load'][0]}-{m['load'][1]} at the starts of its runs, "
+            f"{m['load_end'][0]}-{m['load_end'][1]} at their ends"
+        )
+        how = (
+            f"medians of {m['runs_of_script']} runs of the script, each of them medians of "
+            "interleaved rounds"
+        )
+    else:
+        load = f"load average at start {m.get('load', ['?'])[0]}" + (
+            f", at end {m['load_end'][0]}" if "load_end" in m else ""
+        )
+        how = "medians of interleaved rounds"
     out = [
         "## Many runs at once, and recorded runs",
         "",
         f"`python bench/concurrency.py` ({m['cpus']} CPUs, Python {m['python']}, "
-        f"{m.get('date', '')}; load average at start {m.get('load', ['?'])[0]}"
-        + (f", at end {m['load_end'][0]}" if "load_end" in m else "")
+        f"{m.get('date', '')}; {load}"
         + (f"; --repeat {m['repeat']}" if "repeat" in m else "")
-        + "): one process, medians of interleaved rounds (at least 200 runs' worth for few "
-        "runs; recorded samples of 2,000 tasks at least).",
+        + f"): one process, {how} (at least 200 runs' worth for few runs; recorded samples of "
+        "2,000 tasks at least; a ratio is the median of the rounds' own ratios).",
         "",
     ]
     if has_plot:
         out += ["![runs at once, recorded runs](concurrency.png)", ""]
     out += [
         "N runs of a 10-task chain of trivial tasks started at once from N threads, against the "
-        "same N runs one after another (target: at once / in turn <= 1.2):",
+        "same N runs one after another in one thread started the same way (so both sides pay "
+        "the same thread wake-up and join; target: at once / in turn <= 1.2):",
         "",
         "| runs | in turn | runs/s | at once | runs/s | at once / in turn |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -305,6 +319,18 @@ def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
             f"{_t(r['concurrent_s'])} | {r['concurrent_runs_per_s']:.0f} | "
             f"{r['concurrent_over_in_turn']:.2f} |"
         )
+    floor = res.get("harness")
+    if floor:
+        out += [
+            "",
+            "The same threads on plain Python code that spins as long as one run (no dagshift: "
+            "what thread wake-ups and the GIL cost by themselves on this machine), at once / in "
+            "turn: "
+            + ", ".join(f"{r['concurrent_over_in_turn']:.2f}" for r in floor)
+            + " for "
+            + ", ".join(str(r["runs"]) for r in floor)
+            + " runs.",
+        ]
     io = res.get("io_overlap")
     if io:
         out += [
@@ -315,15 +341,19 @@ def concurrency_lines(res: dict, has_plot: bool) -> list[str]:
     out += [
         "",
         "Per-task cost of a recorded run (`run_recorded`: history in SQLite, every result "
-        "checkpointed) against `flow.run()` without records, side by side (target <= 2.0):",
+        "checkpointed) against `flow.run()` without records, side by side (target <= 2.0); "
+        "the last column divides the process's CPU time instead (the writer's thread "
+        "included), which the other sessions of a shared machine do not inflate:",
         "",
-        "| shape | tasks | unrecorded | recorded | recorded / unrecorded |",
-        "|---|---:|---:|---:|---:|",
+        "| shape | tasks | unrecorded | recorded | recorded / unrecorded | in CPU time |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in res["recorded"]:
+        cpu = r.get("recorded_over_unrecorded_cpu")
         out.append(
             f"| {r['shape']} | {r['tasks']} | {r['unrecorded_ms_per_task']:.3f} ms | "
-            f"{r['recorded_ms_per_task']:.3f} ms | {r['recorded_over_unrecorded']:.2f} |"
+            f"{r['recorded_ms_per_task']:.3f} ms | {r['recorded_over_unrecorded']:.2f} | "
+            + (f"{cpu:.2f} |" if cpu is not None else "|")
         )
     before = res.get("before")
     if before:

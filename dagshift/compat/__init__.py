@@ -46,6 +46,9 @@ def install() -> None:
 
     if install not in WORKER_SETUP:
         WORKER_SETUP.append(install)
+    from dagshift.compat.plugins import load_plugins
+
+    load_plugins()
 
 
 def uninstall() -> None:

@@ -74,6 +74,11 @@ def scheduling_context(task: Any, current: Any, generation: str) -> dict[str, An
     }
     if generation == "3":
         out["triggering_asset_events"] = events
+        from dagshift.compat.asset_state import AssetStateStoreAccessors, has_assets
+
+        if has_assets(inlets, out["outlets"]):  # Airflow 3.3's asset state store
+            history = current.run.extra.get("dagshift.history")
+            out["asset_state_store"] = AssetStateStoreAccessors(inlets, out["outlets"], history)
     else:
         out["triggering_dataset_events"] = events
     return out

@@ -732,6 +732,8 @@ class BaseOperator(DependencyMixin, metaclass=BaseOperatorMeta):
             return self._dag.get_template_env()
         from dagshift.compat.templating import make_environment
 
+        if self._flow is not None:  # kept as written in a converted file's flow
+            return make_environment(self._flow.template_folders() or ["."])
         return make_environment(["."])
 
     def render_template(self, content: Any, context: dict[str, Any], jinja_env=None) -> Any:

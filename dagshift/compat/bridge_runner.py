@@ -41,7 +41,7 @@ def _context(payload: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
     ti = _TaskInstance(context, payload.get("kwargs", {}).get("task_id", ""), pushed)
     context["ti"] = context["task_instance"] = ti
     context["dag_run"] = SimpleNamespace(
-        conf=context["conf"], run_id=context["run_id"], logical_date=context["logical_date"]
+        conf=context["conf"], run_id=context["run_id"], logical_date=context.get("logical_date")
     )
     return context
 

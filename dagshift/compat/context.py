@@ -51,6 +51,10 @@ class _Macros:
     def __getattr__(self, name: str) -> Any:
         if name in ("time", "uuid", "random", "json"):
             return __import__(name)
+        from dagshift.compat.plugins import plugin_macros
+
+        if name in (plugins := plugin_macros()):
+            return plugins[name]
         if name == "dateutil":
             import dateutil  # croniter's dependency
 
@@ -79,14 +83,20 @@ class DagRun:
         self.dag_id = dag_id
         self.run_id = airflow_run_id(info)
         self.dagshift_run_id = info.run_id
-        self.logical_date = info.logical_date
-        if generation != "3":
-            self.execution_date = info.logical_date
-        self.data_interval_start = info.data_interval_start
-        self.data_interval_end = info.data_interval_end
-        self.conf = info.conf
         # how the run started ("manual" unless serve/backfill say: dagshift.history sets it)
         self.run_type = info.extra.get("dagshift.run_type", "manual")
+        self.logical_date = info.logical_date
+        self.data_interval_start = info.data_interval_start
+        self.data_interval_end = info.data_interval_end
+        if generation != "3":
+            self.execution_date = info.logical_date
+            if self.run_type == "asset_triggered":  # Airflow 2's DagRunType value
+                self.run_type = "dataset_triggered"
+        else:
+            self.run_after = info.logical_date
+            if no_logical_date(info, generation):
+                self.logical_date = self.data_interval_start = self.data_interval_end = None
+        self.conf = info.conf
         self.external_trigger = self.run_type == "manual"
         self.start_date = info.extra.get("start_date")
         self.state = "running"
@@ -263,6 +273,28 @@ def airflow_run_id(info: RunInfo) -> str:
     return f"manual__{info.logical_date.isoformat()}"
 
 
+def no_logical_date(info: RunInfo, generation: str) -> bool:
+    """Airflow 3 gives an asset-triggered run no logical date (nor data interval); the history
+    keeps its date (the newest event's time, Airflow 3's ``run_after``) as the run's key.
+    Airflow 2's dataset-triggered runs have that date as their logical date."""
+    return generation == "3" and info.extra.get("dagshift.run_type") == "asset_triggered"
+
+
+# The context entries Airflow 3 sets only when the run has a logical date (task_runner.py).
+_DATED = (
+    "logical_date",
+    "ds",
+    "ds_nodash",
+    "ts",
+    "ts_nodash",
+    "ts_nodash_with_tz",
+    "data_interval_start",
+    "data_interval_end",
+    "prev_data_interval_start_success",
+    "prev_data_interval_end_success",
+)
+
+
 def _run_context(info: RunInfo, dag: Any, dag_id: str, generation: str) -> dict[str, Any]:
     """The entries every task of one run shares (made once per run and DAG)."""
     key = ("airflow_context", dag_id, generation)
@@ -299,6 +331,9 @@ def _run_context(info: RunInfo, dag: Any, dag_id: str, generation: str) -> dict[
         # the dates around the run, as Airflow 2.11 derives them (one derivation with the
         # runtime's, which converted flows read)
         shared.update(airflow2_neighbours(info), prev_execution_date_success=None)
+    elif no_logical_date(info, generation):
+        for name in _DATED:
+            del shared[name]
     info.extra[key] = shared
     return shared
 
@@ -321,7 +356,8 @@ def build_context(task: Any, current: _Current) -> dict[str, Any]:
         ti=ti,
         task_instance=ti,
         params=params,
-        task_instance_key_str=f"{dag_id}__{task.task_id}__{context['ds_nodash']}",
+        task_instance_key_str=f"{dag_id}__{task.task_id}__"
+        + (context["ds_nodash"] if "ds_nodash" in context else context["run_id"]),
     )
     from dagshift.compat.assets import scheduling_context  # outlets, asset events
 

@@ -220,7 +220,8 @@ class ExternalTaskSensor(BaseSensorOperator):
         self.deferrable = deferrable
 
     def _dates(self, context: dict[str, Any]) -> list[Any]:
-        logical_date = context["logical_date"]
+        # Airflow 3: a run without a logical date (asset-triggered) waits on its run_after
+        logical_date = context.get("logical_date") or context["dag_run"].run_after
         if self.execution_delta is not None:
             return [logical_date - self.execution_delta]
         if self.execution_date_fn is not None:

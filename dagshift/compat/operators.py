@@ -248,7 +248,8 @@ class BashOperator(BaseOperator):
 def airflow_context_vars(context: dict[str, Any]) -> dict[str, str]:
     """Airflow's ``AIRFLOW_CTX_*`` environment variables for a task's subprocesses."""
     ti = context["ti"]
-    date = context["logical_date"].isoformat()
+    logical_date = context.get("logical_date")  # Airflow 3: none in an asset-triggered run
+    date = logical_date.isoformat() if logical_date is not None else None
     env = {
         "AIRFLOW_CTX_DAG_ID": ti.dag_id,
         "AIRFLOW_CTX_TASK_ID": ti.task_id,
@@ -257,7 +258,8 @@ def airflow_context_vars(context: dict[str, Any]) -> dict[str, str]:
         "AIRFLOW_CTX_DAG_OWNER": str(getattr(context["task"], "owner", "airflow")),
     }
     if generation_of(context["task"]) == "3":
-        env["AIRFLOW_CTX_LOGICAL_DATE"] = date
+        if date is not None:  # Airflow 3 leaves out an unset value
+            env["AIRFLOW_CTX_LOGICAL_DATE"] = date
     else:
         env["AIRFLOW_CTX_EXECUTION_DATE"] = date
     return env

@@ -374,6 +374,33 @@ PATHS["airflow"].update(
 PATHS["airflow.models"].update(_MODELS)
 PATHS["airflow.models.dag"].update({"DagModel": "orm:DagModel"})
 PATHS["airflow.sdk"].update({"conf": "configuration:conf"})
+# Plugins (the folder is loaded by install(), see plugins.py); airflow.example_dags.* is run from
+# the installed Airflow's files by the finder.
+PATHS["airflow.plugins_manager"] = {
+    "AirflowPlugin": "plugins:AirflowPlugin",
+    "AirflowPluginException": "plugins:AirflowPluginException",
+}
+# @asset / @asset.multi (Airflow 3): an asset defined by a function, with its DAG
+PATHS["airflow.sdk"]["asset"] = "asset_decorator:asset"
+PATHS["airflow.sdk.definitions.asset.decorators"] = {
+    n: f"asset_decorator:{n}" for n in ("asset", "AssetDefinition", "MultiAssetDefinition")
+}
+# Airflow 3's timezone module (a submodule of the task SDK, also re-exported by common.compat)
+PATHS["airflow.sdk"]["timezone"] = "@airflow.sdk.timezone"
+PATHS["airflow.sdk.timezone"] = {
+    name: f"timezone:{name}"
+    for name in (
+        "coerce_datetime",
+        "convert_to_utc",
+        "datetime",
+        "from_timestamp",
+        "initialize",
+        "make_naive",
+        "parse",
+        "utc",
+        "utcnow",
+    )
+}
 # retry policies (Airflow 3.3): a task's failure decided from its exception
 _RETRY_POLICY = {
     n: f"retry_policy:{n}"
@@ -414,6 +441,7 @@ _VENV = {
     )
 }
 PATHS["airflow.operators.python"].update(_VENV)
+PATHS["airflow.operators.python"]["is_venv_installed"] = "venv:is_venv_installed"  # 2.x only
 PATHS["airflow.providers.standard.operators.python"] = {**_PYTHON, **_VENV}
 PATHS["airflow.operators.python_operator"].update(
     {"PythonVirtualenvOperator": "venv:PythonVirtualenvOperator"}

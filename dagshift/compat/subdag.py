@@ -7,6 +7,8 @@ run's logical date and data interval with ``conf`` as its run's conf, and succee
 succeeds, else fails with Airflow's message (``Expected state: SUCCESS. Actual state: failed``),
 so the tasks after it are upstream_failed. Where Airflow's scheduler runs the sub-DAG's run and
 the operator waits for it, dagshift runs it in the operator's task: the states are the same.
+In a converted file (the operator kept as written in a ``with Flow(...)``) the sub-DAG is the
+flow a converted factory returns, named the same way.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def _parent(dag: Any) -> tuple[str, str]:
     return flow.name, str(flow.meta.get("airflow_generation", "3"))
 
 
+def _generation(subdag: Any) -> str | None:
+    """The Airflow generation of a sub-DAG: a DAG's, or a converted flow's when it says (a
+    flow keeping operators of a 1.10/2.x file does: see _parent)."""
+    if hasattr(subdag, "generation"):
+        return subdag.generation
+    return getattr(subdag, "meta", {}).get("airflow_generation")
+
+
 class SubDagOperator(BaseSensorOperator):
     """Run ``subdag`` (a DAG whose id is ``<parent dag_id>.<task_id>``) as this task."""
 
@@ -58,15 +68,16 @@ class SubDagOperator(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         parent_id, generation = _parent(kwargs.get("dag") or current_dag())
-        if "3" in (generation, getattr(subdag, "generation", "2")):
+        if "3" in (generation, _generation(subdag) or generation):
             raise AirflowException(
                 "SubDagOperator does not exist in Airflow 3 (it was removed in 3.0): put the "
                 "sub-DAG's tasks in a TaskGroup (airflow.sdk.TaskGroup) instead"
             )
-        if f"{parent_id}.{kwargs.get('task_id')}" != subdag.dag_id:
+        dag_id = subdag.dag_id if hasattr(subdag, "dag_id") else subdag.name
+        if f"{parent_id}.{kwargs.get('task_id')}" != dag_id:
             raise AirflowException(
                 "The subdag's dag_id should have the form '{parent_dag_id}.{this_task_id}'. "
-                f"Expected '{parent_id}.{kwargs.get('task_id')}'; received '{subdag.dag_id}'."
+                f"Expected '{parent_id}.{kwargs.get('task_id')}'; received '{dag_id}'."
             )
         if propagate_skipped_state is not None:
             raise AirflowException(
@@ -78,11 +89,13 @@ class SubDagOperator(BaseSensorOperator):
         self.subdag = subdag
         self.conf = conf
         self.propagate_skipped_state = propagate_skipped_state
+        # the sub-DAG's flow: a DAG's, or the flow a converted factory returns
+        self._subflow = subdag.flow if hasattr(subdag, "flow") else subdag
         # Airflow never schedules a sub-DAG by itself: its parent's runs start its runs.
-        subdag.flow.schedule = None
+        self._subflow.schedule = None
 
     def execute(self, context: dict[str, Any]) -> None:
-        run = self.subdag.flow.run(
+        run = self._subflow.run(
             self.conf,
             logical_date=context["logical_date"],
             data_interval=(context["data_interval_start"], context["data_interval_end"]),

@@ -8,6 +8,8 @@ from typing import Any
 
 import pendulum
 
+from dagshift.runtime.state import TriggerRule
+
 __all__ = [
     "DagRunState",
     "State",
@@ -17,35 +19,6 @@ __all__ = [
     "days_ago",
     "normalize_trigger_rule",
 ]
-
-
-class TriggerRule(StrEnum):
-    """Airflow's trigger rules; members are strings, as in Airflow."""
-
-    ALL_SUCCESS = "all_success"
-    ALL_FAILED = "all_failed"
-    ALL_DONE = "all_done"
-    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
-    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
-    ALL_SKIPPED = "all_skipped"
-    ONE_SUCCESS = "one_success"
-    ONE_FAILED = "one_failed"
-    ONE_DONE = "one_done"
-    NONE_FAILED = "none_failed"
-    NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
-    NONE_SKIPPED = "none_skipped"
-    ALWAYS = "always"
-    # Names older Airflow releases used for the same rules.
-    DUMMY = "dummy"
-    NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
-
-    @classmethod
-    def is_valid(cls, trigger_rule: str) -> bool:
-        return trigger_rule in {r.value for r in cls}
-
-    @classmethod
-    def all_triggers(cls) -> set[str]:
-        return {r.value for r in cls}
 
 
 _ALIASES = {"dummy": "always", "none_failed_or_skipped": "none_failed_min_one_success"}

@@ -19,9 +19,11 @@ packages" are the packages installed beside dagshift (Airflow's worker is where 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,10 +50,19 @@ __all__ = [
     "BranchPythonVirtualenvOperator",
     "ExternalPythonOperator",
     "PythonVirtualenvOperator",
+    "is_venv_installed",
     "venv_cache_root",
 ]
 
 _SERIALIZERS = ("pickle", "cloudpickle", "dill")
+
+
+def is_venv_installed() -> bool:
+    """Airflow 2's ``airflow.operators.python.is_venv_installed``: whether ``virtualenv`` is on
+    the PATH or importable, asked the same way (DAG files use it to decide whether to define a
+    virtualenv DAG at all; dagshift's operators build with uv or ``python -m venv`` either way).
+    """
+    return bool(shutil.which("virtualenv") or importlib.util.find_spec("virtualenv"))
 
 
 def venv_cache_root() -> Path:

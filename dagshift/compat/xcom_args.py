@@ -28,6 +28,19 @@ def _name(f: Any) -> str:
     return getattr(f, "__qualname__", None) or repr(f)
 
 
+def _ref(arg: Any) -> Any:
+    """The runtime placeholder of a source: an XComArg's, or a converted task's reference
+    itself (``kept.output.zip(converted)`` in a converted flow)."""
+    as_ref = getattr(arg, "__dagshift_ref__", None)
+    return as_ref() if as_ref is not None else arg
+
+
+def _references(arg: Any) -> Iterator[tuple[Any, str]]:
+    # a converted task's reference is no operator: its edge is the flow's data edge
+    refs = getattr(arg, "iter_references", None)
+    return refs() if refs is not None else iter(())
+
+
 class DerivedXComArg(DependencyMixin):
     """What the three have in common: their source tasks, and more of the same methods."""
 
@@ -80,14 +93,14 @@ class MapXComArg(DerivedXComArg):
         return f"{self.arg!r}" + "".join(f".map({_name(f)})" for f in self.callables)
 
     def iter_references(self) -> Iterator[tuple[Any, str]]:
-        yield from self.arg.iter_references()
+        yield from _references(self.arg)
 
     def map(self, f: Callable[[Any], Any]) -> MapXComArg:
         return MapXComArg(self.arg, [*self.callables, f])
 
     def __dagshift_ref__(self) -> Derived:
         combine = functools.partial(MapResult.of, tuple(self.callables))
-        return Derived(combine, (self.arg.__dagshift_ref__(),))
+        return Derived(combine, (_ref(self.arg),))
 
 
 class ZipXComArg(DerivedXComArg):
@@ -108,11 +121,11 @@ class ZipXComArg(DerivedXComArg):
 
     def iter_references(self) -> Iterator[tuple[Any, str]]:
         for arg in self.args:
-            yield from arg.iter_references()
+            yield from _references(arg)
 
     def __dagshift_ref__(self) -> Derived:
         combine = functools.partial(ZipResult.of, self.fillvalue)
-        return Derived(combine, tuple(a.__dagshift_ref__() for a in self.args))
+        return Derived(combine, tuple(_ref(a) for a in self.args))
 
 
 class ConcatXComArg(DerivedXComArg):
@@ -130,13 +143,13 @@ class ConcatXComArg(DerivedXComArg):
 
     def iter_references(self) -> Iterator[tuple[Any, str]]:
         for arg in self.args:
-            yield from arg.iter_references()
+            yield from _references(arg)
 
     def concat(self, *others: Any) -> ConcatXComArg:
         return ConcatXComArg([*self.args, *others])
 
     def __dagshift_ref__(self) -> Derived:
-        return Derived(ConcatResult.of, tuple(a.__dagshift_ref__() for a in self.args))
+        return Derived(ConcatResult.of, tuple(_ref(a) for a in self.args))
 
 
 class MappedArgument:

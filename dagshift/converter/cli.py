@@ -72,6 +72,14 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="the logical date of the verification runs (default: today, 00:00 UTC)",
     )
     p.add_argument(
+        "--verify-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=600.0,
+        help="how long each verification run may take before it is stopped and its file "
+        "reported as not verified (default: 600; 0: no limit)",
+    )
+    p.add_argument(
         "--param",
         dest="params",
         action="append",
@@ -168,6 +176,7 @@ def _convert_file(path: str) -> dict[str, Any]:
         code=result.code,
         findings=[vars(f) for f in result.findings],
         bridged=result.bridged,
+        kept=result.kept,
     )
     return entry
 
@@ -197,8 +206,10 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
     atomically.
 
     JSON: ``{"files": [{"path", "status", "findings": [{"code", "line", "message"}],
-    "bridged": [{"task_id", "operator"}]}], "summary": {status: count, "bridged": tasks}}``
-    (``bridged``: operators kept as written in converted DAGs, run by the compat shim), plus
+    "bridged": [{"task_id", "operator"}], "kept": [{"name", "airflow"}]}], "summary": {status:
+    count, "bridged": tasks}}`` (``bridged``: operators kept as written in converted DAGs, run by
+    the compat shim; ``kept``: other airflow names the converted code keeps, served by the
+    shim), plus
     ``"verification"`` per file and ``verified`` /
     ``differs`` counts with ``--verify``. HTML and Markdown come from :mod:`dagshift.verify`.
     """
@@ -208,7 +219,11 @@ def write_report(target: str, entries: list[dict[str, Any]], summary: dict[str, 
         write_migration_report(target, entries, summary)
         return
     files = [
-        {**{k: e[k] for k in ("path", "status", "findings")}, "bridged": e.get("bridged", [])}
+        {
+            **{k: e[k] for k in ("path", "status", "findings")},
+            "bridged": e.get("bridged", []),
+            "kept": e.get("kept", []),
+        }
         for e in entries
     ]
     if target.endswith(".md"):
@@ -290,6 +305,11 @@ def _migrate(args: argparse.Namespace) -> int:
     if not args.paths:
         print("dagshift migrate: give at least one PATH", file=sys.stderr)
         return 2
+    if args.verify_timeout < 0 or args.verify_timeout != args.verify_timeout:  # NaN too
+        print(
+            "dagshift migrate: --verify-timeout takes 0 (no limit) or more seconds", file=sys.stderr
+        )
+        return 2
     pairs = _files(args.paths, args.exclude)
     paths = [str(p) for p, _ in pairs]
     entries = _convert_all(paths, args.jobs)
@@ -348,7 +368,13 @@ def _verify(args: argparse.Namespace, entries: list[dict[str, Any]]) -> int:
     params = dict(_param(p) for p in args.params)
     differs = 0
     for entry in entries:
-        verify_entry(entry, logical_date=date, parameters=params, run=args.verify == "run")
+        verify_entry(
+            entry,
+            logical_date=date,
+            parameters=params,
+            run=args.verify == "run",
+            time_limit=args.verify_timeout or None,
+        )
         checks = entry.get("verification")
         if checks is None:
             continue

@@ -26,6 +26,7 @@ from dagshift.converter.model import Finding, Result, Unsupported, all_names, fi
 from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import dag_ids, find_sites
+from dagshift.converter.rules.kept_names import kept_locals
 from dagshift.converter.rules.task_groups import (
     GROUP_DECORATORS,
     is_group_function,
@@ -272,7 +273,7 @@ def _decorator_values(fn: cst.FunctionDef, info: FileInfo, job: DagJob) -> cst.F
     """A module-level TaskFlow function's decorator arguments made free of airflow by
     ``airflow_values`` (``@task(outlets=[Asset(...)])``), or Unsupported when a name stays."""
     values = AirflowValues(info.names)
-    heads = {n.partition(".")[0] for n in info.names}
+    heads = info.airflow_heads()
     decorators = []
     for dec in fn.decorators:
         if isinstance(dec.decorator, cst.Call):
@@ -298,18 +299,18 @@ def _values_outside(
     inside = {id(j.site.node) for j in jobs} | {id(s) for j in jobs for s in j.site.span}
     inside |= set(outside) | {key for j in jobs for key in j.replacements}
     inside |= for_bridged(info, jobs)  # what kept operators use stays as written
-    heads = {n.partition(".")[0] for n in info.names}
+    heads = info.airflow_heads()
     values = AirflowValues(info.names)
     out: dict[int, cst.CSTNode] = {}
-    for stmt in info.module.body:
-        if id(stmt) in inside or not _leftovers_in(stmt, info, inside):
+    for stmt in info.module.body:  # kept names too: days_ago(n) is better rewritten than kept
+        if id(stmt) in inside or not _leftovers_in(stmt, info, inside, keep=False):
             continue
         if isinstance(stmt, cst.SimpleStatementLine) and any(
             isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
         ):
             continue
         new = walk(stmt, values)
-        if first_name(new, heads) is None:
+        if new is not stmt and first_name(new, heads) is None:
             out[id(stmt)] = new
     return out, values
 
@@ -401,8 +402,11 @@ def _leftovers(info: FileInfo, skip: set[int]) -> list[cst.Name]:
     return _leftovers_in(info.module, info, skip)
 
 
-def _leftovers_in(root: cst.CSTNode, info: FileInfo, skip: set[int]) -> list[cst.Name]:
-    heads = {n.partition(".")[0] for n in info.names}
+def _leftovers_in(
+    root: cst.CSTNode, info: FileInfo, skip: set[int], keep: bool = True
+) -> list[cst.Name]:
+    """References to airflow names under ``root`` (but names kept as written, with ``keep``)."""
+    heads = info.airflow_heads() if keep else {n.partition(".")[0] for n in info.names}
     found = [
         node for node in nodes(root, USES, skip) if type(node) is cst.Name and node.value in heads
     ]
@@ -427,8 +431,10 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         return Result("not_a_dag", source)
     info = survey.info(module)
     info.constants = constants
+    info.bound = bindings.found
     info.dag_vars = {site.dag_var for site in sites if site.dag_var}
     info.dag_ids = dag_ids(sites, constants)
+    info.kept = kept_locals(names)
     for block in flow_blocks(module):  # DAGs converted before: Flows now, as they are here
         asname = block.items[0].asname
         if asname is not None and isinstance(asname.name, cst.Name):
@@ -482,7 +488,16 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
         Unsupported(n, "DS002", f"uses {n.value!r} from airflow, which stays") for n in left
     ]
     result = _marked(
-        info.module, source, failures, replacements, ok, info.names, bool(outside), have, syntax
+        info.module,
+        source,
+        failures,
+        replacements,
+        ok,
+        info.names,
+        bool(outside),
+        have,
+        syntax,
+        info.kept,
     )
     result.bridged = [b for j in ok for b in j.bridged]
     return result
@@ -498,6 +513,7 @@ def _marked(
     taskflow=False,
     have=frozenset(),
     syntax=None,
+    kept=frozenset(),
 ) -> Result:
     failures = [
         exc if exc.node is not None else Unsupported(module.body[0], exc.code, exc.message)
@@ -525,7 +541,11 @@ def _marked(
     code = source if new is module else new.code
     if code == source and not findings:
         return Result("unchanged", code)
-    return Result("partial" if findings else "converted", code, findings)
+    result = Result("partial" if findings else "converted", code, findings)
+    if ok and kept:  # airflow names the converted code still uses, served by the shim
+        used = {n.value for n in nodes(new, USES) if type(n) is cst.Name and n.value in kept}
+        result.kept = [{"name": local, "airflow": names[local]} for local in sorted(used)]
+    return result
 
 
 def _any_taskflow(jobs: list[DagJob]) -> bool:

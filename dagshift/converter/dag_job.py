@@ -20,7 +20,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from dagshift.converter.constants import Constants
-from dagshift.converter.model import Unsupported, all_names, first_name, kwarg
+from dagshift.converter.model import Unsupported, all_names, appended, first_name, kwarg
 from dagshift.converter.names import qualified
 from dagshift.converter.pull_sources import may_be_a_task, other_task_ids, taskflow_producer
 from dagshift.converter.rules import (
@@ -32,6 +32,7 @@ from dagshift.converter.rules import (
     dependencies,
     empty_operator,
     python_operator,
+    setup_teardown,
 )
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.callables import LocalAnnotations
@@ -52,7 +53,7 @@ from dagshift.converter.rules.taskflow import (
     rendered_params,
     rewrite_taskflow,
 )
-from dagshift.converter.rules.xcom import Pull
+from dagshift.converter.rules.xcom import ANY_KEY, Pull
 from dagshift.converter.walk import nodes, walk
 from dagshift.runtime.task import DOC_ATTRIBUTES
 
@@ -61,6 +62,9 @@ __all__ = ["DagJob", "FileInfo"]
 HELPERS = {
     "_dagshift_bash": bash_operator.HELPER,
     "_dagshift_bash_appended": bash_operator.APPEND_HELPER,
+    "_dagshift_bash_native": bash_operator.NATIVE_HELPER,
+    "_dagshift_bash_native_appended": bash_operator.NATIVE_APPEND_HELPER,
+    "_dagshift_bash_from_xcom": bash_operator.XCOM_HELPER,
     "_dagshift_empty": empty_operator.HELPER,
     **dependencies.HELPERS,
     "_dagshift_render": python_operator.RENDER_HELPER,
@@ -93,6 +97,13 @@ class FileInfo:
     classes: set[str] = field(default_factory=set)  # classes the file defines
     dag_vars: set[str] = field(default_factory=set)  # names of the file's DAG objects
     dag_ids: dict[str, str] = field(default_factory=dict)  # DAG name bound once -> its dag_id
+    bound: set[str] = field(default_factory=set)  # names the file binds itself (Bindings)
+    kept: set[str] = field(default_factory=set)  # airflow names kept as written (kept_names)
+
+    def airflow_heads(self) -> set[str]:
+        """The first parts of the file's airflow names that converted code may not use (all
+        but those kept as written)."""
+        return {n.partition(".")[0] for n in self.names} - self.kept
 
 
 @dataclass
@@ -102,6 +113,7 @@ class _Producer:
     pushes: set[str]
     bridged: bool = False  # an operator that stays as written
     taskflow: bool = False  # a TaskFlow task (pull_sources.taskflow_producer): no keys known
+    returns: bool = True  # it may have a return value XCom
 
 
 @dataclass
@@ -172,20 +184,21 @@ class DagJob:
         for index, stmt in enumerate(body):
             analyzer.index = index
             walk(stmt, analyzer)
-            self._producer(stmt, index)
-            self._grouped_producers(stmt, index)
-            found = taskflow_producer(self, stmt)
-            if found is not None:
-                self.producers.setdefault(
-                    found[1], _Producer(found[0], index, set(), taskflow=True)
-                )
+            for inner, at in [(stmt, index), *self._in_blocks(stmt, index, analyzer.blocks)]:
+                self._producer(inner, at)
+                self._grouped_producers(inner, at)
+                found = taskflow_producer(self, inner)
+                if found is not None:
+                    self.producers.setdefault(
+                        found[1], _Producer(found[0], at, set(), taskflow=True)
+                    )
         if python_operator.native_dag(self):  # rules/python_operator.py renders natively
             _native_only(self, body)
         if group_functions(self):  # the ids of their tasks are not known statically
             self.dynamic_ids = True
         rewriter = _Rewriter(self)
         values = AirflowValues(self.file.names)
-        unannotated = LocalAnnotations({n.partition(".")[0] for n in self.file.names})
+        unannotated = LocalAnnotations(self.file.airflow_heads())
         new_body = []
         for index, stmt in enumerate(body):
             rewriter.index = index
@@ -198,7 +211,10 @@ class DagJob:
         # Airflow 1.10/2.x: a run for a date covers the schedule period that ends at that date
         # (the date neighbours, next_ds ..., are derived from that interval too)
         previous = legacy and (
-            bool(self.bridged) or _mentions(roots, "data_interval") or _mentions(roots, _NEIGHBOURS)
+            bool(self.bridged)
+            or "airflow_context" in self.needs  # a whole context: its neighbours too
+            or _mentions(roots, "data_interval")
+            or _mentions(roots, _NEIGHBOURS)
         )
         replacements = flow_block(self.site, new_body, self.file, values, previous)
         if self.bridged and legacy:  # the shim gives kept operators a 1.10/2.x context
@@ -214,6 +230,11 @@ class DagJob:
         if may_retry and "retry_delay" not in defaults:
             # Airflow waits 300 s before a retry unless told otherwise; dagshift's default is 0
             replacements = _with_retry_delay(replacements)
+        if _maps_over_results(emitted):
+            # Airflow fails the task whose result is mapped over when it is no list, tuple or
+            # dict (the mapped task is then upstream_failed); a dagshift flow fails the mapped
+            # task unless the flow is marked as an Airflow DAG
+            replacements = _with_flow_kwarg(replacements, "airflow_dag", "True")
         if legacy and _mentions([*roots, *self.site.call_args, *emitted], "on_success"):
             # Airflow 2.11 calls on_success_callback also after a task skipped itself
             replacements = _with_default_option(
@@ -245,6 +266,19 @@ class DagJob:
             else:
                 self._producer(child, at, prefix)
 
+    def _in_blocks(self, stmt: cst.BaseStatement, index: float, blocks: set[int]) -> list:
+        """(statement, position) of each statement inside the setup/teardown ``with`` blocks
+        of ``stmt``, nested ones too: their tasks are tasks of the flow, in order."""
+        if id(stmt) not in blocks:
+            return []
+        out: list[tuple[cst.BaseStatement, float]] = []
+        children = stmt.body.body
+        for k, child in enumerate(children):
+            at = index + (k + 1) / (len(children) + 1)
+            self.nested_index[id(child)] = at
+            out += [(child, at), *self._in_blocks(child, at, blocks)]
+        return out
+
     def _producer(self, stmt: cst.BaseStatement, index: float, prefix: str = "") -> None:
         if not m.matches(
             stmt, m.SimpleStatementLine([m.Assign(targets=[m.AssignTarget(m.Name())])])
@@ -261,7 +295,9 @@ class DagJob:
         if plan.args.task_id_value is None:
             return
         pushes = getattr(plan, "pushes", set())
-        self.producers[prefix + plan.args.task_id_value] = _Producer(var, index, pushes, bridged)
+        self.producers[prefix + plan.args.task_id_value] = _Producer(
+            var, index, pushes, bridged, returns=getattr(plan, "returns", True)
+        )
 
     def plan(self, call: cst.Call, rule: Rule, kind: str, expand: cst.Arg | None = None) -> None:
         """The rule's plan of an operator call, kept for the rewrite."""
@@ -290,7 +326,7 @@ class DagJob:
         default = cst.Name("None")  # the callable applies the pull's default= to None
         producer = self.producers.get(task_id)
         if producer is None:
-            if self.dynamic_ids or pull.many:
+            if self.dynamic_ids:
                 raise Unsupported(node, "DS077", f"pull from {task_id!r}: no task of that id here")
             if self._other_ids is None:
                 self._other_ids = other_task_ids(self)
@@ -301,13 +337,16 @@ class DagJob:
                     f"pull from {task_id!r}, which may be a task not matched to its value "
                     "(a TaskFlow task, or an operator made in an if/for block or not bound)",
                 )
-            return default  # no such task in the DAG: Airflow pulls None too
+            # no such task in the DAG: Airflow pulls None too (in a list pull, Airflow 3 keeps
+            # None in its place and 2.x leaves it out, as for a task without a value)
+            return default
         if producer.index >= index:
             raise Unsupported(
                 node, "DS078", f"pull from {task_id!r}, which is defined after the task pulling it"
             )
         ref: cst.BaseExpression = cst.Name(producer.var)
-        if pull.key is None:
+        key = self._any_key(task_id, producer, node) if pull.key == ANY_KEY else pull.key
+        if key is None:
             return ref
         if producer.bridged:
             raise Unsupported(
@@ -315,11 +354,28 @@ class DagJob:
             )
         if producer.taskflow:
             raise Unsupported(node, "DS076", f"a pull by key= from {task_id!r}, a TaskFlow task")
-        if pull.key not in producer.pushes:
+        if key not in producer.pushes:
             return default
         # a pushed key is a named output of the task, apart from its result
         return cst.Call(
-            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{pull.key}"'))]
+            cst.Attribute(ref, cst.Name("pushed")), [cst.Arg(cst.SimpleString(f'"{key}"'))]
+        )
+
+    @staticmethod
+    def _any_key(task_id: str, producer: _Producer, node: cst.CSTNode) -> str | None:
+        """The key of the one XCom a task writes (None: its return value), for a pull of any
+        key (Airflow 2.11 reads the latest): a task that pushes nothing, or pushes one key
+        and returns no value."""
+        if producer.bridged or producer.taskflow:
+            pass
+        elif not producer.pushes:
+            return None
+        elif len(producer.pushes) == 1 and not producer.returns:
+            return next(iter(producer.pushes))
+        raise Unsupported(
+            node,
+            "DS071",
+            f"xcom_pull key=None from {task_id!r}: the latest of its XComs, not known statically",
         )
 
     def _task_doc(self, stmt: cst.BaseStatement) -> bool:
@@ -359,14 +415,14 @@ class DagJob:
             for local, full in self.file.names.items()
             if full in ("airflow.decorators.task", "airflow.sdk.task")
         }
-        heads = {n.partition(".")[0] for n in self.file.names} - allowed
+        heads = self.file.airflow_heads() - allowed
         dags = (self.file.dag_vars | {self.site.dag_var}) - {None}  # a DAG is a Flow once converted
         heads |= dags
         funcs = {id(self_call.func) for self_call in self._bridged_originals(body)}
-        defs = self._kept_definitions(body)
+        defs = self._kept_definitions(body) | self._kept_templates(body)
         for old, new in zip(body, new_body, strict=True):
             if id(old) in defs or id(old) in self.kept_functions:
-                continue  # a class or function only kept operators use: it stays as written
+                continue  # a class, function or template only kept operators use: as written
             kept = (
                 {id(n) for n in nodes(new) if type(n) is cst.Call and id(n.func) in funcs}
                 if funcs
@@ -435,6 +491,36 @@ class DagJob:
                 out.add(id(stmt))
         return out
 
+    def _kept_templates(self, body: list[cst.BaseStatement]) -> set[int]:
+        """Statements of the region binding a name, once in the file, to a string that only
+        operators kept as written use (``JOB_ID = '{{ ti.xcom_pull("create")["jobId"] }}'``
+        given to a provider operator's templated field): the shim renders it in that operator
+        as Airflow does, so it may pull XCom."""
+        wanted = self.bridged_names()
+        if not wanted:
+            return set()
+        skip = self._bridged_calls()
+        out: set[int] = set()
+        for stmt in body:
+            if not m.matches(
+                stmt,
+                m.SimpleStatementLine(
+                    [
+                        m.Assign(
+                            [m.AssignTarget(m.Name())], m.SimpleString() | m.ConcatenatedString()
+                        )
+                    ]
+                ),
+            ):
+                continue
+            name = stmt.body[0].targets[0].target.value
+            if name not in wanted or self.file.constants.text(cst.Name(name)) is None:
+                continue
+            others = [n for s in body if s is not stmt for n in nodes(s, skip=skip)]
+            if not any(type(n) is cst.Name and n.value == name for n in others):
+                out.add(id(stmt))
+        return out
+
     def _bridged_originals(self, body: list[cst.BaseStatement]) -> list[cst.Call]:
         wanted = self._bridged_calls()
         if not wanted:
@@ -456,6 +542,22 @@ def _sets_attribute(stmt: cst.CSTNode) -> bool:
         and type(stmt.body[0]) is cst.Assign
         and any(type(t.target) is cst.Attribute for t in stmt.body[0].targets)
     )
+
+
+def _maps_over_results(roots: list[cst.CSTNode]) -> bool:
+    """Whether a task or group under ``roots`` is mapped (``.expand`` / ``.expand_kwargs``)
+    over something other than literals: a task's result, perhaps."""
+    for root in roots:
+        for n in nodes(root):
+            func = getattr(n, "func", None)
+            if (
+                type(n) is cst.Call
+                and type(func) is cst.Attribute
+                and func.attr.value in ("expand", "expand_kwargs")
+                and any(type(v) in (cst.Call, cst.Name) for a in n.args for v in nodes(a.value))
+            ):
+                return True
+    return False
 
 
 def _mentions(roots: list[cst.CSTNode], word: str | re.Pattern) -> bool:
@@ -512,16 +614,7 @@ def _with_flow_kwarg(replacements: dict[int, Any], name: str, value: str) -> dic
                 return updated
             args = list(updated.args)
             extra = cst.Arg(cst.parse_expression(value), keyword=cst.Name(name), equal=_EQ)
-            if args and isinstance(args[-1].comma, cst.Comma):  # one argument per line
-                sep = args[0].comma if len(args) > 1 else args[-1].comma
-                last = extra.with_changes(comma=args[-1].comma)
-                args = [*args[:-1], args[-1].with_changes(comma=sep), last]
-            elif args:
-                space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                args = [*args[:-1], args[-1].with_changes(comma=space), extra]
-            else:
-                args = [extra]
-            return updated.with_changes(args=args)
+            return updated.with_changes(args=appended(args, [extra]))
 
     return _with_flow_args(replacements, _Add())
 
@@ -595,6 +688,8 @@ class _Analyzer(cst.CSTVisitor):
         self.partials: set[int] = set()
         self.depth = 0  # inside a function defined in the DAG body
         self.setup_names: set[str] = set()  # bound to ``X(...).as_setup()`` in the body
+        self.blocks: set[int] = set()  # ``with`` blocks over a setup or teardown task
+        self.other_withs: list[int] = []  # the TaskGroup (or builtin) ``with`` blocks around
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -607,7 +702,8 @@ class _Analyzer(cst.CSTVisitor):
         if not self.depth and m.matches(
             node.func, m.Attribute(attr=m.Name("map") | m.Name("zip") | m.Name("concat"))
         ):
-            if not derived_value(node, self.job.region(), self.job.file):
+            operators = self.job.task_vars | self.job.bridged_vars
+            if not derived_value(node, self.job.region(), self.job.file, operators):
                 raise Unsupported(node, "DS092", "XComArg .map/.zip/.concat is not converted")
         if type(node.func) is cst.Attribute and node.func.attr.value in _SETUP_TEARDOWN:
             return True  # checked on leaving, once the operator inside has its plan
@@ -635,18 +731,37 @@ class _Analyzer(cst.CSTVisitor):
         return True
 
     def visit_With(self, node: cst.With) -> None:
-        """``with teardown(setup()):`` (a task as a context manager) has no runtime form: the
-        edges Airflow draws on leaving the block are not made here."""
+        """``with teardown(setup()):`` over a converted setup or teardown task stays (the
+        runtime draws Airflow's edges, rules/setup_teardown.py); another ``with`` item is a
+        TaskGroup or a builtin's."""
         if self.depth:
             return
+        if setup_teardown.is_block(node, self.job.region(), self.job.file):
+            if self.other_withs:  # its tasks' positions and ids are the group's: not analyzed
+                raise Unsupported(
+                    node, "DS093", "a setup or teardown with block inside a TaskGroup's block"
+                )
+            self.blocks.add(id(node))
+            return
+        self.other_withs.append(id(node))
         for item in node.items:
             root = item.item
             if type(root) is cst.Call and qualified(root.func, self.job.file.names) in TASK_GROUPS:
                 continue
             while type(root) in (cst.Call, cst.Attribute):
                 root = root.func if type(root) is cst.Call else root.value
+            if type(root) is cst.Name and root.value in self.job.file.dag_vars:
+                raise Unsupported(node, "DS052", f"the DAG object {root.value!r} as a with item")
             if type(root) is not cst.Name or not hasattr(builtins, root.value):
-                raise Unsupported(node, "DS093", "a with block over a setup or teardown task")
+                raise Unsupported(
+                    node, "DS093", "a with block over a task not known to be a setup or teardown"
+                )
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if self.other_withs and self.other_withs[-1] == id(original_node):
+            self.other_withs.pop()
+        if id(original_node) in self.blocks:
+            setup_teardown.check_block(original_node, self.job.plans, self.job.file)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(
@@ -664,6 +779,9 @@ class _Analyzer(cst.CSTVisitor):
             return
         taken = self.job.plans.get(id(node.func.value))
         mapped = m.matches(node.func.value, m.Call(func=m.Attribute(attr=m.Name("expand"))))
+        if taken is None and not self.depth:  # of a TaskFlow task: the runtime has the methods
+            if setup_teardown.taskflow_role(node, self.job.region(), self.job.file):
+                return
         if taken is None or getattr(taken[1], "bridged", False) or self.depth or mapped:
             raise Unsupported(node, "DS093", "a setup or teardown role of a task not converted")
         args = taken[1].args
@@ -732,9 +850,10 @@ class _Analyzer(cst.CSTVisitor):
 
 
 def _native_only(job: DagJob, body: list[cst.BaseStatement]) -> None:
-    """render_template_as_native_obj=True: only PythonOperator and EmptyOperator tasks, whose
-    rendering the converter makes native; any other task keeps the TODO."""
-    others = {rule.name for rule, _ in job.plans.values()} - {"python_operator", "empty_operator"}
+    """render_template_as_native_obj=True: only PythonOperator, BashOperator and EmptyOperator
+    tasks, whose rendering the converter makes native; any other task keeps the TODO."""
+    native = {"python_operator", "bash_operator", "empty_operator"}
+    others = {rule.name for rule, _ in job.plans.values()} - native
     functions = [f for s in body for f in m.findall(s, m.FunctionDef())]
     if others or any(is_taskflow(f, job.file.names) for f in functions):
         raise Unsupported(
@@ -829,7 +948,7 @@ class _Rewriter(cst.CSTTransformer):
             self.job.needs |= needs
             return new
         if is_group_function(original, self.job.file.names):
-            return rewrite_group_function(updated, self.job)
+            return rewrite_group_function(updated, self.job, original)
         return updated
 
 

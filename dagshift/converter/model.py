@@ -38,6 +38,9 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     # operators kept as written in converted DAGs: {"task_id", "operator"} each
     bridged: list[dict[str, str]] = field(default_factory=list)
+    # other airflow names the converted code keeps as written (rules/kept_names.py):
+    # {"name" (as the file spells it), "airflow" (its qualified name)} each
+    kept: list[dict[str, str]] = field(default_factory=list)
 
 
 class Unsupported(Exception):
@@ -54,6 +57,46 @@ _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
 def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     """``name=value`` written without spaces, as black does."""
     return cst.Arg(value, keyword=cst.Name(name), equal=_EQ)
+
+
+def appended(args: list[cst.Arg], extra: list[cst.Arg]) -> list[cst.Arg]:
+    """``args`` with ``extra`` after them, in the call's layout: written one argument per line,
+    each new argument gets a line of its own, and a comment ending the last argument's line
+    stays on that line (``start_date=days_ago(1),  # Override to match your needs``)."""
+    if not extra:
+        return list(args)
+    if not args:
+        return [*extra[:-1], extra[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    last = args[-1].comma
+    if not isinstance(last, cst.Comma):  # all on one line: ", " between
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        new = [a.with_changes(comma=space) for a in [args[-1], *extra[:-1]]]
+        return [*args[:-1], *new, extra[-1].with_changes(comma=last)]
+    between = args[-2].comma if len(args) > 1 else last
+    if isinstance(between, cst.Comma) and isinstance(
+        last.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        plain = cst.TrailingWhitespace()
+        if isinstance(between.whitespace_after, cst.ParenthesizedWhitespace):
+            between = between.with_changes(
+                whitespace_after=between.whitespace_after.with_changes(first_line=plain)
+            )
+        kept = (
+            between.with_changes(
+                whitespace_after=between.whitespace_after.with_changes(
+                    first_line=last.whitespace_after.first_line
+                )
+            )
+            if isinstance(between.whitespace_after, cst.ParenthesizedWhitespace)
+            else between
+        )
+        last = last.with_changes(
+            whitespace_after=last.whitespace_after.with_changes(first_line=plain)
+        )
+    else:
+        kept = between
+    new = [a.with_changes(comma=between) for a in extra[:-1]]
+    return [*args[:-1], args[-1].with_changes(comma=kept), *new, extra[-1].with_changes(comma=last)]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -96,6 +96,12 @@ TRIGGER_RULES = {
     "airflow.sdk.TriggerRule",
 }
 DAYS_AGO = {"airflow.utils.dates.days_ago"}
+GET_CURRENT_CONTEXT = {
+    "airflow.operators.python.get_current_context",
+    "airflow.providers.standard.operators.python.get_current_context",
+    "airflow.sdk.get_current_context",
+    "airflow.sdk.definitions.context.get_current_context",
+}
 LABELS = {"airflow.utils.edgemodifier.Label", "airflow.sdk.Label"}
 
 
@@ -148,6 +154,11 @@ def qualified(node: cst.CSTNode, names: dict[str, str]) -> str | None:
         if local in names:
             module, _, name = ".".join([names[local], *parts[i:]]).rpartition(".")
             return f"{_canonical(module)}.{name}"
+    if len(parts) > 1 and any(
+        local == full and local.startswith(parts[0] + ".") for local, full in names.items()
+    ):  # `import airflow.utils.helpers` binds `airflow`: `airflow.utils.dates.x` is that name
+        module, _, name = dotted.rpartition(".")
+        return f"{_canonical(module)}.{name}"
     return None
 
 

@@ -8,8 +8,10 @@ call, or a ``task_id=``), an operator made in an ``if``/``for`` block or not bou
 a function imported from another module (maybe a TaskFlow task). Such a pull keeps its DAG.
 
 One TaskFlow form is matched (:func:`taskflow_producer`): ``NAME = fn(...)`` in the DAG's body,
-``fn`` a plain ``@task`` (or ``@task.python``) function without ``task_id=``, called once in
-the body: its id is the function's name and its value the call's result, as in Airflow.
+``fn`` a plain ``@task`` (or ``@task.python``) function without ``task_id=``, every call of it a
+statement of the body (``NAME = fn(...)`` or ``fn(...)``): the calls run in their order, so the
+first has the function's name as its id, the k-th ``name__k`` (as Airflow numbers repeated
+ids, unless a ``task_id=`` of the DAG takes one of these), and its value is the call's result.
 """
 
 from __future__ import annotations
@@ -125,6 +127,33 @@ def taskflow_producer(job: Any, stmt: cst.CSTNode) -> tuple[str, str] | None:
     uses = [
         n for root in job.region() for n in nodes(root) if type(n) is cst.Name and n.value == name
     ]
-    if len(uses) != 1 + len(defined):  # the call, and the definition's own name
+    calls = [id(c) for c in map(_statement_call, job.region()) if c is not None and _calls(c, name)]
+    if len(uses) != len(calls) + len(defined):  # the calls, and the definition's own name
         return None
-    return stmt.body[0].targets[0].target.value, name
+    repeated = re.compile(rf"{re.escape(name)}(__\d+)?")
+    if any(repeated.fullmatch(i) for root in job.region() for i in _literal_task_ids(root)):
+        return None  # another task takes one of the ids Airflow would give these calls
+    k = calls.index(id(stmt.body[0].value))
+    return stmt.body[0].targets[0].target.value, name if k == 0 else f"{name}__{k}"
+
+
+def _statement_call(stmt: cst.BaseStatement) -> cst.Call | None:
+    """The call of ``NAME = call(...)`` or of a bare ``call(...)`` statement."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        value = small.value
+    elif isinstance(small, cst.Expr):
+        value = small.value
+    else:
+        return None
+    return value if isinstance(value, cst.Call) else None
+
+
+def _calls(call: cst.Call, name: str) -> bool:
+    return (
+        isinstance(call.func, cst.Name)
+        and call.func.value == name
+        and not any(type(n) is cst.Name and n.value == name for a in call.args for n in nodes(a))
+    )

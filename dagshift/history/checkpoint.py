@@ -9,9 +9,12 @@ way a task recorded as succeeded always has a readable result, so a run killed a
 (SIGKILL included) can be resumed. Records are written in the order tasks finish, several to
 a transaction (:class:`_Writer`: a thread per Store writes what came in the last 2 ms; a run
 that ends writes what is left itself, with its end, in one transaction): the task's own thread
-only pickles its result (the value as it was when the task ended) and goes on. A run is
-recorded running in the transaction that creates it, before any of its tasks starts, and ended
-in the one that holds its last records. A task whose body
+only pickles its result (the value as it was when the task ended) and goes on. A new run is
+recorded running in the transaction of its first records, at most ``_LINGER`` after it starts
+(the writer's thread writes it then if no record came), and ended in the one that holds its
+last records: a short run costs one transaction. Before any of its tasks starts, the
+database's write lock is taken and given back, so that a history that cannot be written stops
+the run before it does anything. A task whose body
 finished but whose record had not been written yet when the process died runs again on resume
 (at-least-once, as in Airflow). SQLite's WAL with ``synchronous=NORMAL`` keeps every committed
 record across a process crash without one fsync per record.
@@ -24,6 +27,7 @@ executor reuses them and runs only the rest.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import pickle
 import queue
@@ -198,8 +202,12 @@ class _Writer:
                 writer = store.__dict__["_dagshift_writer"] = cls(store)
             return writer
 
-    def put(self, recorder: _Recorder, item: tuple[TaskRun, bytes | None, str | None]) -> None:
-        """Queue a task record ``(task_run, payload, note)``."""
+    def put(
+        self, recorder: _Recorder, item: tuple[TaskRun, bytes | None, str | None] | float
+    ) -> None:
+        """Queue a task record ``(task_run, payload, note)``, or (a time) a new run's own
+        record, ``recorder.creation``: written with the first batch that has any of its
+        records, or by the writer's thread once it waited ``_LINGER``."""
         self.queue.put((recorder, item))
         if not self.waiting.is_set():  # (set() takes a lock: 16 threads recording at once)
             self.waiting.set()
@@ -208,10 +216,17 @@ class _Writer:
         """Write what is queued, now, in this thread."""
         self.finish(None, None)
 
-    def finish(self, recorder: _Recorder | None, end: tuple[str, str | None] | None) -> bool:
+    def finish(
+        self,
+        recorder: _Recorder | None,
+        end: tuple[str, str | None] | None,
+        lingering: bool = False,
+    ) -> bool:
         """Write what is queued, with ``end`` (state, message) of ``recorder``'s run in the
         same transaction. False: the end was not written (the database stayed locked, or
-        earlier records of the run wait in ``recorder.pending``)."""
+        earlier records of the run wait in ``recorder.pending``). ``lingering`` (the writer's
+        thread): runs that started less than ``_LINGER`` ago and have no record yet wait:
+        most short runs end before that, and then write their row with their end."""
         with self.lock:
             items = []
             while True:
@@ -219,6 +234,12 @@ class _Writer:
                     items.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+            if lingering and items:
+                young = time.monotonic() - _LINGER
+                if all(isinstance(item, float) and item > young for _, item in items):
+                    for pair in items:
+                        self.put(*pair)
+                    return True
             return self._write(items, recorder, end)
 
     def _drain(self) -> None:
@@ -226,16 +247,25 @@ class _Writer:
             self.waiting.wait()
             time.sleep(_LINGER)  # the records that follow the first one come meanwhile
             self.waiting.clear()  # before the queue is read: a record put after it sets it
-            self.flush()
+            self.finish(None, None, lingering=True)
 
     def _write(self, items: list, recorder: _Recorder | None, end: tuple | None) -> bool:
-        entries = [(owner, owner.entry(*item)) for owner, item in items]
+        entries = [(owner, owner.entry(*item)) for owner, item in items if type(item) is tuple]
         ended = []
         if end is not None and not recorder.pending:  # type: ignore[union-attr]
             ended = [(recorder.run_id, *end)]  # type: ignore[union-attr]
-        if entries or ended:
+        # the runs not recorded yet that these records are of: their rows go first
+        owners = [owner for owner, _ in items]
+        if ended:
+            owners.append(recorder)
+        created = [o for o in {id(o): o for o in owners}.values() if o.creation is not None]
+        if entries or ended or created:
             try:
-                self.store.record_tasks((entry for _, entry in entries), finished=ended)
+                self.store.record_tasks(
+                    (entry for _, entry in entries),
+                    finished=ended,
+                    created=[o.creation for o in created],
+                )
             except Exception:
                 # A database locked for longer than its timeout must not fail the task: the
                 # records are written when the run ends (and the run fails loudly if they
@@ -243,6 +273,8 @@ class _Writer:
                 for owner, entry in entries:
                     owner.pending.append(entry)
                 return False
+            for owner in created:
+                owner.creation = None
             for owner, entry in entries:
                 owner.recorded(entry[1])
         return end is None or bool(ended)
@@ -268,10 +300,15 @@ class _Recorder:
     stopped: threading.Event
     late: bool = False
     flow: Any = None  # whose tasks' outlets become asset events when they succeed
+    # a new run's own record (Store.run_statement), until written with its first records
+    creation: tuple[str, tuple] | None = None
 
     def __post_init__(self) -> None:
         self.pending: list[tuple] = []  # records not written yet (the database was locked)
+        self._outlets: dict[str, bool] = {}
         self._writer = _Writer.of(self.store)
+        if self.creation is not None:
+            self._writer.put(self, time.monotonic())  # its row, if no record comes first
 
     def __call__(self, task_run: TaskRun) -> None:
         if self.stopped.is_set():
@@ -287,15 +324,31 @@ class _Recorder:
     def _has_outlets(self, task_id: str) -> bool:
         if self.flow is None:
             return False
-        known = self.__dict__.setdefault("_outlets", {})
+        known = self._outlets  # asked twice per task of the run
         if task_id not in known:
+            known[task_id] = self._flow_has_outlets(task_id)
+        return known[task_id]
+
+    def _flow_has_outlets(self, task_id: str) -> bool:
+        try:
+            node = self.flow.get_task(task_id)
+        except KeyError:
+            return False
+        # kept on the flow for its later runs while the node and its outlets (its own, or its
+        # Airflow operator's) are the same objects, holding the same ones
+        known = self.flow.__dict__.setdefault("_dagshift_outlets", {})
+        seen = known.get(task_id)
+        parts = (
+            node,
+            node.meta.get("outlets"),
+            getattr(node.meta.get("operator"), "outlets", None),
+        )
+        parts += tuple(x for p in parts[1:] if isinstance(p, list | tuple) for x in p)
+        if seen is None or len(seen[0]) != len(parts) or not all(map(operator.is_, seen[0], parts)):
             from dagshift.runtime.assets import task_outlets
 
-            try:
-                known[task_id] = bool(task_outlets(self.flow.get_task(task_id)))
-            except KeyError:
-                known[task_id] = False
-        return known[task_id]
+            seen = known[task_id] = (parts, bool(task_outlets(node)))
+        return seen[1]
 
     @staticmethod
     def _pickled(task_run: TaskRun) -> tuple[bytes | None, str | None]:
@@ -350,7 +403,12 @@ class _Recorder:
             return
         self._writer.flush()
         self.pending += late
-        self.store.record_tasks(self.pending, finished=[(self.run_id, state, message)])
+        with self._writer.lock:  # (the writer's thread may be writing this run's row)
+            created = [self.creation] if self.creation is not None else []
+            self.store.record_tasks(
+                self.pending, finished=[(self.run_id, state, message)], created=created
+            )
+            self.creation = None
         for entry in self.pending:
             self.recorded(entry[1])
         self.pending.clear()
@@ -386,12 +444,15 @@ def run_recorded(
     from dagshift.runtime.executor import resolve_params
 
     stopped = stopped or threading.Event()
+    creation = None
     if run_id is None:
         params = resolve_params(flow, parameters)
         ld = to_datetime(logical_date)
         version, _ = store.register(flow, path)
         run_id = new_run_id()
-        store.create_run(
+        # recorded running in this process with its first records (see the module's doc);
+        # a history that cannot be written stops the run now, before it does anything
+        creation = store.run_statement(
             run_id,
             flow.name,
             logical_date=ld.isoformat(),
@@ -400,26 +461,33 @@ def run_recorded(
             trigger=trigger,
             version=version,
             path=str(Path(path).resolve()) if path else None,
-            # one transaction: recorded, and running in this process; before any task runs,
-            # so that a history that cannot be written stops the run before it does anything
-            started=True,
         )
+        store.check_writable(f"record run {run_id}")
         logical_date = ld
         attempt = 1
+        recorded_date = ld.isoformat()
     else:
         attempt = store.get_run(run_id)["attempts"] + 1
+        recorded_date = store.get_run(run_id)["logical_date"]
         if not store.start_run(run_id, start_from) and start_from is not None:
             state = store.get_run(run_id)["state"]
             raise RunNotStarted(f"run {run_id} is {state}, no longer {' or '.join(start_from)}")
     recorder = _Recorder(
-        store, checkpoints, run_id, attempt, stopped, late="cluster" in options, flow=flow
+        store,
+        checkpoints,
+        run_id,
+        attempt,
+        stopped,
+        late="cluster" in options,
+        flow=flow,
+        creation=creation,
     )
     # where the task context reads recorded asset events (inlet_events) and other runs
     options["run_extra"] = {
         "dagshift.history": str(store.path),
         INLET_EVENTS_KEY: functools.partial(recorded_events, str(store.path)),
         # depends_on_past: tasks wait for their own task in the flow's previous run
-        **({PAST_KEY: hook} if (hook := past_hook(store, flow, run_id)) else {}),
+        **({PAST_KEY: hook} if (hook := past_hook(store, flow, recorded_date)) else {}),
         **options.get("run_extra", {}),
     }
     watcher = _CancelWatcher(store, run_id, options.pop("cancel", None))
@@ -547,6 +615,10 @@ class _CancelPoller:
 
 def _dumps_or_none(value: Any) -> bytes | None:
     try:
+        if type(value) is dict and all(
+            type(k) in _PLAIN and type(v) in _PLAIN for k, v in value.items()
+        ):
+            return pickle.dumps(value, protocol=cloudpickle.DEFAULT_PROTOCOL)  # cloudpickle's bytes
         return cloudpickle.dumps(value)
     except Exception:
         return None

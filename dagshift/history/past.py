@@ -24,8 +24,11 @@ _DONE = ("success", "skipped")  # Airflow's _SUCCESSFUL_STATES
 _UNFINISHED_RUNS = ("queued", "running")
 
 
-def past_hook(store: Store, flow: Any, run_id: str) -> Callable[[str, tuple[str, ...]], Any] | None:
-    """The run's check, or None when no task of ``flow`` depends on its past."""
+def past_hook(
+    store: Store, flow: Any, logical_date: str
+) -> Callable[[str, tuple[str, ...]], Any] | None:
+    """The check of ``flow``'s run at ``logical_date`` (as recorded, ISO), or None when no task
+    of ``flow`` depends on its past."""
     first = {
         task_id: node.options.get("ignore_first_depends_on_past", True)
         for task_id, node in flow.tasks.items()
@@ -33,7 +36,6 @@ def past_hook(store: Store, flow: Any, run_id: str) -> Callable[[str, tuple[str,
     }
     if not first:
         return None
-    logical_date = store.get_run(run_id)["logical_date"]
     return functools.partial(
         check_past, str(store.path), flow.name, logical_date, bool(flow.catchup), first
     )

@@ -174,10 +174,27 @@ CREATE TABLE IF NOT EXISTS run_handoffs (
     flow TEXT NOT NULL,
     created REAL NOT NULL
 );
+-- Airflow 3.3's asset state store: JSON values kept per asset name and key across runs
+-- (dagshift/history/asset_state.py).
+CREATE TABLE IF NOT EXISTS asset_state (
+    asset TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (asset, key)
+);
 """
 
 # A task run's result kept in the database itself: its record's result_uri is this prefix.
 IN_DB = "db:"
+
+# Pages in the write-ahead log past which a commit copies it into the database file (a
+# checkpoint). SQLite's default, 1,000, costs a recorded run of ten small tasks (ten pages or
+# so) a tenth of a checkpoint, whose two fsyncs cost more than the rest of its commit; copying
+# is cheap, the fsyncs are not, and they cost the same for 8,000 pages (a log of 32 MB at
+# most). What a commit guarantees is unchanged: with WAL and synchronous=NORMAL a committed
+# transaction survives a crash of the process as soon as it is in the log.
+WAL_CHECKPOINT_PAGES = 8_000
 
 
 class StoreError(RuntimeError):
@@ -238,6 +255,7 @@ class Store:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across crashes in WAL
+            self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
@@ -483,6 +501,45 @@ class Store:
         )
         return sql, values, now
 
+    def run_statement(
+        self,
+        run_id: str,
+        flow: str,
+        *,
+        logical_date: str,
+        params: Mapping[str, Any],
+        params_blob: bytes | None = None,
+        trigger: str = "manual",
+        version: int | None = None,
+        path: str | None = None,
+    ) -> tuple[str, tuple]:
+        """The statement that records a new run running in this process, for
+        :meth:`record_tasks` to write with the run's first records (``created``). The flow
+        must be registered (:meth:`register`)."""
+        sql, values, _ = self._run_insert(
+            run_id,
+            flow,
+            logical_date=logical_date,
+            params=params,
+            params_blob=params_blob,
+            trigger=trigger,
+            version=version,
+            path=path,
+            started=True,
+        )
+        return sql, values
+
+    def check_writable(self, doing: str) -> None:
+        """Take the write lock and give it back, writing nothing: raises :class:`StoreError`
+        now if the database stays locked (or cannot be written), before work is done that
+        could not be recorded."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise self._error(exc, doing) from None
+
     def start_run(self, run_id: str, only_from: tuple[str, ...] | None = None) -> bool:
         """Mark a run running in this process (again, when resuming); with ``only_from``, only
         if its state is still one of those (checked in the same transaction, so a run
@@ -641,13 +698,17 @@ class Store:
         self,
         entries: Iterable[tuple[str, Any, int, str | None, str | None, bytes | None]],
         finished: Iterable[tuple[str, str, str | None]] = (),
+        created: Iterable[tuple[str, tuple]] = (),
     ) -> None:
         """Record task runs in one transaction: ``(run_id, task_run, attempt, result_uri,
         result_note, payload)`` each. A ``payload`` (a pickled result) is stored in the
         database with its record, atomically, and ``result_uri`` becomes ``db:``; a task
         recorded again replaces its record (and drops an older payload). ``finished``:
         ``(run_id, state, message)`` of runs that end with these records, in the same
-        transaction (as :meth:`finish_run`), so a run is never recorded ended without them."""
+        transaction (as :meth:`finish_run`), so a run is never recorded ended without them.
+        ``created``: statements of :meth:`run_statement`, written first (the runs these
+        records are of, recorded in the transaction of their first records)."""
+        created = list(created)
         results: list[tuple[str, list[tuple]]] = []  # in order: a task's rows may come twice
         logs: list[tuple] = []
         tasks: list[tuple] = []
@@ -687,12 +748,26 @@ class Store:
                     attempt,
                 )
             )
-        ends = [_finishing(run_id, state, message) for run_id, state, message in finished]
-        if not (tasks or ends):
+        # a run that ends in the transaction that records it: one row written, not a row and
+        # then its update
+        ending = {run_id: (state, message) for run_id, state, message in finished}
+        created = [
+            _ended(sql, args, *ending.pop(args[0])) if args[0] in ending else (sql, args)
+            for sql, args in created
+        ]
+        ends = [_finishing(run_id, state, message) for run_id, (state, message) in ending.items()]
+        if not (tasks or ends or created):
             return
-        last = last or f"the end of run {ends[0][1][3]}"
+        if last:
+            doing = f"record task {last}"
+        elif ends:
+            doing = f"record the end of run {ends[0][1][3]}"
+        else:
+            doing = f"record run {created[0][1][0]}"
         try:
             with self._write() as db:
+                for sql, args in created:
+                    db.execute(sql, args)
                 for sql, rows in results:
                     db.executemany(sql, rows)
                 if logs:
@@ -710,7 +785,7 @@ class Store:
                 for sql, args in ends:
                     db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise self._error(exc, f"record task {last}") from None
+            raise self._error(exc, doing) from None
 
     def result_payload(self, run_id: str, task_id: str) -> bytes | None:
         """The pickled result a task run keeps in the database (result_uri ``db:``)."""
@@ -886,6 +961,15 @@ def _finishing(run_id: str, state: str, message: str | None) -> tuple[str, tuple
     return (
         "UPDATE runs SET state = ?, end = ?, message = ? WHERE run_id = ? AND state = 'running'",
         (state, time.time(), message, run_id),
+    )
+
+
+def _ended(sql: str, args: tuple, state: str, message: str | None) -> tuple[str, tuple]:
+    """:meth:`Store.run_statement`'s insert of a run, as the run ended (``state``)."""
+    head, select = sql.split(") SELECT ")
+    return (
+        f"{head}, end, message) SELECT {select}, ?, ?",
+        (*args[:8], state, *args[9:], time.time(), message),
     )
 
 

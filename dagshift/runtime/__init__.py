@@ -16,6 +16,7 @@ from dagshift.runtime.assets import (
 from dagshift.runtime.context import (
     FailTask,
     SkipTask,
+    airflow_context,
     get_run_context,
     outlet_events,
     push,
@@ -26,7 +27,7 @@ from dagshift.runtime.context import (
 from dagshift.runtime.executor import FlowRun, FlowRunFailed
 from dagshift.runtime.flow import CycleError, Flow, Parameter
 from dagshift.runtime.groups import Group, group
-from dagshift.runtime.state import TaskRun
+from dagshift.runtime.state import TaskRun, TriggerRule
 from dagshift.runtime.task import Task, TaskRef, task
 from dagshift.runtime.variables import Variable
 
@@ -53,7 +54,9 @@ __all__ = [
     "Task",
     "TaskRef",
     "TaskRun",
+    "TriggerRule",
     "Variable",
+    "airflow_context",
     "get_run_context",
     "group",
     "outlet_events",

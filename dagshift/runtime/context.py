@@ -46,6 +46,9 @@ __all__ = [
     "FailTask",
     "RunInfo",
     "SkipTask",
+    "AIRFLOW_CONTEXT_KEYS",
+    "AIRFLOW_ONLY_KEYS",
+    "airflow_context",
     "call_task_function",
     "get_run_context",
     "macros",
@@ -181,6 +184,71 @@ def get_run_context() -> dict[str, Any]:
     ctx.update(airflow2_neighbours(current.run))
     ctx.update(asset_context(current))
     return ctx
+
+
+# The keys of the context a callable's ``**kwargs`` gets in Airflow 2.11 and 3.3 (a
+# PythonOperator's or a @task's, with ``templates_dict``), as real Airflow gives them.
+AIRFLOW_CONTEXT_KEYS = {
+    "2": frozenset(
+        "conf conn dag dag_run data_interval_end data_interval_start ds ds_nodash execution_date "
+        "expanded_ti_count inlet_events inlets logical_date macros map_index_template next_ds "
+        "next_ds_nodash next_execution_date outlet_events outlets params "
+        "prev_data_interval_end_success prev_data_interval_start_success prev_ds prev_ds_nodash "
+        "prev_end_date_success prev_execution_date prev_execution_date_success "
+        "prev_start_date_success run_id task task_instance task_instance_key_str templates_dict "
+        "test_mode ti tomorrow_ds tomorrow_ds_nodash triggering_dataset_events ts ts_nodash "
+        "ts_nodash_with_tz var yesterday_ds yesterday_ds_nodash".split()
+    ),
+    "3": frozenset(
+        "conn dag dag_run data_interval_end data_interval_start ds ds_nodash inlet_events inlets "
+        "logical_date macros map_index_template outlet_events outlets params partition_date "
+        "partition_key prev_data_interval_end_success prev_data_interval_start_success "
+        "prev_end_date_success prev_start_date_success run_id task task_instance "
+        "task_instance_key_str task_reschedule_count task_state_store templates_dict ti "
+        "triggering_asset_events ts ts_nodash ts_nodash_with_tz var".split()
+    ),
+}
+# Of those, the keys dagshift has no equal value for, left out of airflow_context(): Airflow's
+# configuration (``conf``; dagshift's run context ``conf`` is the run's), connections, the
+# previous successful run's dates, the task's inlets/outlets lists, its map index template, the
+# mapped-task count and Airflow 3.3's task state store.
+AIRFLOW_ONLY_KEYS = {
+    "2": frozenset(
+        "conf conn expanded_ti_count inlets outlets map_index_template "
+        "prev_data_interval_start_success prev_data_interval_end_success prev_start_date_success "
+        "prev_end_date_success prev_execution_date_success".split()
+    ),
+    "3": frozenset(
+        "conn inlets outlets map_index_template prev_data_interval_start_success "
+        "prev_data_interval_end_success prev_start_date_success prev_end_date_success "
+        "task_state_store".split()
+    ),
+}
+# Values every run of a converted task has in Airflow: no templates_dict given (a given one is
+# the callable's argument), not `airflow tasks test`, never rescheduled, no partition.
+_CONSTANT = {
+    "2": {"templates_dict": None, "test_mode": False},
+    "3": {
+        "templates_dict": None,
+        "task_reschedule_count": 0,
+        "partition_key": None,
+        "partition_date": None,
+    },
+}
+
+
+def airflow_context(generation: str, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The running task's context as Airflow ``generation`` ("2": 2.11, also for 1.10 files;
+    "3") hands it to a callable's ``**kwargs``: Airflow's keys less ``AIRFLOW_ONLY_KEYS`` and
+    ``without`` (the callable's named parameters, which Python binds apart).
+
+    Example:
+        ``airflow_context("3", without=("ds",))["task_instance_key_str"]`` in task ``t`` of
+        flow ``f`` at 2024-01-15 gives ``"f__t__20240115"``.
+    """
+    ctx = {**get_run_context(), **_CONSTANT[generation]}
+    keys = AIRFLOW_CONTEXT_KEYS[generation] - AIRFLOW_ONLY_KEYS[generation] - set(without)
+    return {key: ctx[key] for key in sorted(keys)}
 
 
 class _View:

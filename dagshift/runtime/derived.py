@@ -183,3 +183,9 @@ def elements(value: Any) -> list[Any] | None:
 def realize(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``kwargs`` with the :class:`Element` stand-ins read."""
     return {k: (v.get() if isinstance(v, Element) else v) for k, v in kwargs.items()}
+
+
+def realize_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Positional ``args`` with the :class:`Element` stand-ins read (a mapped group's argument
+    given positionally)."""
+    return tuple(v.get() if isinstance(v, Element) else v for v in args)

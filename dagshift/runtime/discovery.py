@@ -25,7 +25,13 @@ from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["dag_files", "ignore_syntax", "installed_airflow_generation", "might_contain_dag"]
+__all__ = [
+    "dag_files",
+    "folder_files",
+    "ignore_syntax",
+    "installed_airflow_generation",
+    "might_contain_dag",
+]
 
 IGNORE_FILE = ".airflowignore"
 _log = logging.getLogger(__name__)
@@ -136,11 +142,16 @@ def _walk(base: Path, compile_rule: Callable, match: Callable) -> Iterator[Path]
                 yield here / name
 
 
-def dag_files(folder: str | os.PathLike) -> list[Path]:
-    """The ``.py`` files below ``folder`` that Airflow would parse as DAG files, sorted."""
+def folder_files(folder: str | os.PathLike) -> list[Path]:
+    """Every file below ``folder`` that its ``.airflowignore`` files leave in, sorted."""
     base = Path(folder)
     if ignore_syntax() == "glob":
         walk = _walk(base, _compile_glob, _match_glob)
     else:
         walk = _walk(base, _compile_regexp, _match_regexp)
-    return sorted(p for p in walk if p.suffix == ".py" and p.is_file() and might_contain_dag(p))
+    return sorted(p for p in walk if p.is_file())
+
+
+def dag_files(folder: str | os.PathLike) -> list[Path]:
+    """The ``.py`` files below ``folder`` that Airflow would parse as DAG files, sorted."""
+    return [p for p in folder_files(folder) if p.suffix == ".py" and might_contain_dag(p)]

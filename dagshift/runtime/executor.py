@@ -42,15 +42,15 @@ from dagshift.runtime.context import (
     get_run_context,
     to_datetime,
 )
-from dagshift.runtime.derived import Derived, realize
+from dagshift.runtime.derived import Derived, realize, realize_args
 from dagshift.runtime.group_mapping import (
     at_index,
     combined_state,
     element_inputs,
     listed,
-    substitute,
+    substitute_call,
 )
-from dagshift.runtime.logcapture import capture
+from dagshift.runtime.logcapture import attached, capture
 from dagshift.runtime.past import wait_for_past
 from dagshift.runtime.pool import run_dask_graph
 from dagshift.runtime.pools import hold
@@ -584,8 +584,8 @@ def _run_group_mapped(plan: NodePlan, info: RunInfo, results: Mapping[str, TaskR
             runs.append(TaskRun.not_run(plan.task_id, verdict, "trigger rule not met"))
             continue
         try:
-            args = _resolve(substitute(node.args, element), here, params)
-            kwargs = _resolve(substitute(node.kwargs, element), here, params)
+            args, kwargs = substitute_call(node.args, node.kwargs, element)
+            args, kwargs = _resolve(args, here, params), _resolve(kwargs, here, params)
         except Exception as exc:
             runs.append(_failed(plan.task_id, exc, 0, start))
             continue
@@ -646,7 +646,7 @@ def _attempts(plan: NodePlan, info: RunInfo, args, kwargs, map_index: int) -> Ta
         try:
             with hold(options.get("pool"), options.get("pool_slots", 1), plan.task_id):
                 _callback(options.get("on_execute"), None, None)
-                result = _call(node, args, realize(kwargs), options["timeout"])
+                result = _call(node, realize_args(args), realize(kwargs), options["timeout"])
             if plan.feeds_mapping:
                 _check_mappable(result)
         except SkipTask as exc:
@@ -951,10 +951,12 @@ def run_flow(
                 flag=run.cancel,
             )
         elif scheduler == "sync":
-            task_runs = dask.get(dsk, keys)
+            with attached():
+                task_runs = dask.get(dsk, keys)
         else:
             limit = num_workers or flow.max_active_tasks or DEFAULT_WORKERS
-            task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
+            with attached():
+                task_runs = run_dask_graph(dsk, keys, max(1, min(limit, len(keys))))
     finally:
         if timer is not None:
             timer.cancel()

@@ -10,12 +10,14 @@ graph comparison.
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
+from dagshift.runtime import setup_teardown
 from dagshift.runtime.active import _active, _collectors, current_flow
 from dagshift.runtime.executor import run_flow
 from dagshift.runtime.graph import to_dot, to_mermaid
@@ -132,6 +134,9 @@ class Flow:
         run_timeout: a timedelta or seconds (Airflow's ``dagrun_timeout``): a run still going
             that long after it started fails, and every task not finished by then ends
             ``skipped`` (a running one is told to stop, as a cancel does).
+        template_searchpath: a folder (or a list) where template files are found after the
+            folder of the flow's file (Airflow's ``template_searchpath``; the compat shim's
+            operators kept in a converted flow load theirs so).
     """
 
     def __init__(
@@ -152,6 +157,7 @@ class Flow:
         run_timeout: Any = None,
         on_success: Any = None,
         on_failure: Any = None,
+        template_searchpath: str | Iterable[str] | None = None,
         **meta: Any,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -183,6 +189,10 @@ class Flow:
         self.on_success = _callbacks(on_success, "on_success")
         self.on_failure = _callbacks(on_failure, "on_failure")
         self.meta = meta
+        if isinstance(template_searchpath, str):
+            template_searchpath = [template_searchpath]
+        self.template_searchpath = [str(p) for p in template_searchpath or ()]
+        self.fileloc: str | None = None  # the file that made the flow (the loader sets it)
         self.graph = nx.DiGraph()
         self.parameters: dict[str, Parameter] = {}
         self.groups: dict[str, Any] = {}  # full id -> Group (runtime/groups.py)
@@ -196,6 +206,12 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {self.graph.number_of_nodes()} tasks>"
+
+    def template_folders(self) -> list[str]:
+        """Where template files are looked up, in order, as Airflow does for a DAG: the folder
+        of the flow's file, then ``template_searchpath``."""
+        own = [os.path.dirname(os.path.abspath(self.fileloc))] if self.fileloc else []
+        return [*own, *self.template_searchpath]
 
     def __enter__(self) -> Flow:
         self._tokens.append(_active.set(self))
@@ -268,6 +284,14 @@ class Flow:
         docs = {k: options.pop(k) for k in META_OPTIONS & set(options)}  # documentation, outlets
         if group is not None:
             docs["groups"] = group.ancestors()
+            mapping = group.mapped_around()  # a task of a mapped group: one run per element
+            if mapping is not None:
+                if map_spec is not None:
+                    raise ValueError(
+                        f"task {task_id!r} is mapped (.expand) inside the mapped group "
+                        f"{mapping.group_id!r}: map the group or the task, not both"
+                    )
+                docs["group_map"] = mapping
         node = TaskNode(
             task_id,
             task_,
@@ -286,6 +310,7 @@ class Flow:
         for ref in _flatten_refs(upstream_tasks):
             self._check_ref(ref, task_id)
             self.add_edge(ref.task_id, task_id)
+        setup_teardown.added(self, task_id)  # the work of an open `with setup >> teardown:`
         return TaskRef(self, task_id)
 
     def _check_ref(self, ref: TaskRef, task_id: str) -> None:
@@ -350,7 +375,9 @@ class Flow:
     # ------------------------------------------------------------------ running
     def loaded(self) -> None:
         """Called by the loader once the file that built this flow has run to its end (a
-        flow built by another layer, the shim's DAG, carries in what the file set late)."""
+        flow built by another layer, the shim's DAG, carries in what the file set late).
+        Setup tasks are checked then, as Airflow's DagBag checks them."""
+        setup_teardown.validate(self)
 
     def check_parameters(self, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The run parameters a run with ``parameters`` would see; raises ``ValueError`` when

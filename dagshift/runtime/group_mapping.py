@@ -8,8 +8,9 @@ for ``a[i]`` alone, gets ``a[i]``'s result and follows its trigger rule over ``a
 
 Here a task of such a group is one node whose meta holds the group's :class:`GroupMap`; the
 executor asks :func:`element_inputs` for the elements, runs the node's body once per element,
-and sees upstream tasks of the same group through :func:`at_index`. Kept apart from the
-converter's (unmapped) task groups, which only prefix ids.
+and sees upstream tasks of the same group through :func:`at_index`. Both the compat shim's
+mapped TaskGroups and the runtime's mapped ``@group`` functions (``runtime/groups.py``, what the
+converter makes of a mapped ``@task_group``) put their tasks' :class:`GroupMap` there.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dagshift.runtime.derived import elements
+from dagshift.runtime.derived import Element, elements
 from dagshift.runtime.state import FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED, TaskRun
 
-__all__ = ["GroupMap", "MappedArg", "at_index", "combined_state", "element_inputs", "substitute"]
+__all__ = [
+    "GroupMap",
+    "MappedArg",
+    "at_index",
+    "combined_state",
+    "element_inputs",
+    "substitute",
+    "substitute_call",
+]
 
 
 @dataclass(frozen=True)
@@ -74,17 +83,31 @@ def element_inputs(spec: GroupMap, resolve: Callable[[Any], Any]) -> list[dict[s
     return [dict(c) for c in combos]
 
 
-def substitute(value: Any, element: Mapping[str, Any]) -> Any:
-    """``value`` with the group's mapped arguments replaced by this element's values."""
+def substitute(value: Any, element: Mapping[str, Any], nested: bool = False) -> Any:
+    """``value`` with the group's mapped arguments replaced by this element's values; an
+    element of a lazy input is read here when it sits inside a list, tuple or dict (``nested``),
+    else when the task's run starts (see :func:`substitute_call`)."""
     if isinstance(value, MappedArg):
-        return element[value.key]
+        found = element[value.key]
+        return found.get() if nested and isinstance(found, Element) else found
     if isinstance(value, list):
-        return [substitute(v, element) for v in value]
+        return [substitute(v, element, True) for v in value]
     if isinstance(value, tuple):
-        return tuple(substitute(v, element) for v in value)
+        return tuple(substitute(v, element, True) for v in value)
     if isinstance(value, dict):
-        return {k: substitute(v, element) for k, v in value.items()}
+        return {k: substitute(v, element, True) for k, v in value.items()}
     return value
+
+
+def substitute_call(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], element: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A task's arguments for this element: a whole argument from a lazy input stays an
+    :class:`Element`, read in the task's run (an error there is the task's, retried as such)."""
+    return (
+        tuple(substitute(v, element) for v in args),
+        {k: substitute(v, element) for k, v in kwargs.items()},
+    )
 
 
 def at_index(upstream: TaskRun, index: int) -> TaskRun:

@@ -13,20 +13,32 @@ downstream task inside it), ``>>`` to a group reaches its first tasks, both take
 ``>>`` runs, as Airflow does. :func:`group` makes a function whose every call opens a new group
 (``name``, then ``name__1`` ...) and returns what the function returns, or the group when the
 function returns None: Airflow's ``@task_group``.
+
+``fn.expand(x=...)`` / ``fn.partial(y=...).expand(x=...)`` / ``fn.expand_kwargs([...])`` map
+the group, as Airflow's mapped task groups: the function runs once, with each mapped argument a
+:class:`~dagshift.runtime.group_mapping.MappedArg`, and each task it calls carries the group's
+:class:`~dagshift.runtime.group_mapping.GroupMap` in ``meta["group_map"]``, which the executor
+runs once per element, index by index within the group (the same machinery the compat shim's
+mapped groups use). The tasks the group is mapped over come before its first tasks and before
+every task that takes a mapped argument, as Airflow's ``MappedTaskGroup`` sets them.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from dagshift.runtime.active import current_flow
-from dagshift.runtime.task import Relatives, TaskRef, normalize_options
+from dagshift.runtime.derived import Derived
+from dagshift.runtime.group_mapping import GroupMap, MappedArg
+from dagshift.runtime.task import Relatives, TaskRef, normalize_options, refs_of
 
-__all__ = ["Group", "current_group", "group"]
+__all__ = ["Group", "GroupFunction", "GroupPartial", "current_group", "group"]
 
 _open: contextvars.ContextVar[tuple[Group, ...]] = contextvars.ContextVar(
     "dagshift_groups", default=()
@@ -83,6 +95,7 @@ class Group(Relatives):
         self.own_options = normalize_options(default_task_options or {})
         self.flow: Any = None
         self.parent: Group | None = None
+        self.mapping: GroupMap | None = None  # set by a mapped @group function's call
         self._tokens: list[contextvars.Token] = []
 
     def __repr__(self) -> str:
@@ -107,6 +120,12 @@ class Group(Relatives):
         """Its full id and those of the groups around it, innermost first."""
         above = self.parent.ancestors() if self.parent is not None else ()
         return (self.group_id, *above)
+
+    def mapped_around(self) -> GroupMap | None:
+        """The mapping of the innermost mapped group this group is (or lies in), if any."""
+        if self.mapping is not None:
+            return self.mapping
+        return self.parent.mapped_around() if self.parent is not None else None
 
     def __enter__(self) -> Group:
         flow = current_flow()
@@ -210,27 +229,135 @@ class GroupFunction:
     def __init__(self, fn: Callable[..., Any], options: dict[str, Any]) -> None:
         self.fn = fn
         self.options = options
+        self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._build(None, args, kwargs)
+
+    def _build(self, mapped: GroupMap | None, args: tuple, kwargs: dict[str, Any]) -> Any:
         options = dict(self.options)
         group_id = options.pop("group_id", None) or self.fn.__name__
         if not options.get("tooltip") and self.fn.__doc__:
             options["tooltip"] = self.fn.__doc__
         with Group(group_id, suffix_on_collision=True, **options) as made:
+            if mapped is not None:
+                if made.parent is not None and made.parent.mapped_around() is not None:
+                    raise ValueError(
+                        f"group {made.group_id!r} is mapped inside the mapped group "
+                        f"{made.parent.mapped_around().group_id!r}: map only one of them"
+                    )
+                made.mapping = mapped = replace(mapped, group_id=made.group_id)
+                names = (
+                    list(mapped.expand)
+                    if mapped.expand is not None
+                    else [
+                        n
+                        for n, p in self.signature.parameters.items()
+                        if n not in kwargs and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                    ]
+                )
+                kwargs = {**kwargs, **{n: MappedArg(made.group_id, n) for n in names}}
             returned = self.fn(*args, **kwargs)
+        if mapped is not None:
+            _after_its_input(made, refs_of([mapped.expand, mapped.expand_kwargs]))
         return made if returned is None else returned
 
     def override(self, **changes: Any) -> GroupFunction:
         """A copy with other group options (``group_id=``, ``prefix=`` ...)."""
         return GroupFunction(self.fn, {**self.options, **changes})
 
+    # Mapped task groups, in Airflow's manner.
+    def partial(self, **kwargs: Any) -> GroupPartial:
+        """Fix some arguments before ``.expand(...)`` / ``.expand_kwargs(...)``."""
+        return GroupPartial(self, {}).partial(**kwargs)
+
+    def expand(self, **kwargs: Any) -> Any:
+        """One instance of the group per element (the product of the lists, as a task's)."""
+        return GroupPartial(self, {}).expand(**kwargs)
+
+    def expand_kwargs(self, kwargs_list: Any) -> Any:
+        """One instance of the group per mapping of keyword arguments."""
+        return GroupPartial(self, {}).expand_kwargs(kwargs_list)
+
+
+class GroupPartial:
+    """A :class:`GroupFunction` with some arguments fixed, waiting for its ``.expand``."""
+
+    def __init__(self, function: GroupFunction, fixed: dict[str, Any]) -> None:
+        self.function = function
+        self.fixed = fixed
+
+    def _check(self, given: Mapping[str, Any], what: str) -> None:
+        overlap = sorted(set(given) & set(self.fixed))
+        if overlap:
+            raise TypeError(f"arguments given to both partial() and {what}: {overlap}")
+        self.function.signature.bind_partial(**self.fixed, **given)
+
+    def _flow_check(self) -> None:
+        if current_flow() is None:
+            raise RuntimeError(
+                f"{self.function.fn.__name__}.expand(...) builds a mapped group: "
+                "call it inside `with Flow(...)`"
+            )
+
+    def partial(self, **kwargs: Any) -> GroupPartial:
+        self._check(kwargs, "partial()")
+        return GroupPartial(self.function, {**self.fixed, **kwargs})
+
+    def expand(self, **kwargs: Any) -> Any:
+        if not kwargs:
+            raise TypeError("expand() needs at least one keyword argument to map over")
+        self._check(kwargs, "expand()")
+        self._flow_check()
+        return self.function._build(GroupMap("", expand=dict(kwargs)), (), dict(self.fixed))
+
+    def expand_kwargs(self, kwargs_list: Any) -> Any:
+        if not isinstance(kwargs_list, list | tuple | TaskRef | Derived):
+            raise TypeError(
+                "expand_kwargs() needs a list of dicts or a task's result, "
+                f"not {type(kwargs_list).__name__}"
+            )
+        self._check({}, "expand_kwargs()")
+        self._flow_check()
+        mapping = GroupMap("", expand_kwargs=kwargs_list)
+        return self.function._build(mapping, (), dict(self.fixed))
+
+
+def _after_its_input(made: Group, sources: list[TaskRef]) -> None:
+    """Order edges from the tasks a mapped group is mapped over to its first tasks and to
+    every task of it taking a mapped argument (Airflow's ``MappedTaskGroup.__exit__`` and
+    ``MappedArgument.iter_references``)."""
+    if not sources or made.flow is None:
+        return
+    flow = made.flow
+    takers = [t for t in made.task_ids() if _takes_mapped(flow.get_task(t), made.group_id)]
+    targets = dict.fromkeys([*(r.task_id for r in made.roots()), *takers])
+    for target in targets:
+        for source in dict.fromkeys(r.task_id for r in sources):
+            if not flow.graph.has_edge(source, target):
+                flow.add_edge(source, target)
+
+
+def _takes_mapped(node: Any, group_id: str) -> bool:
+    def found(value: Any) -> bool:
+        if isinstance(value, MappedArg):
+            return value.group_id == group_id
+        if isinstance(value, list | tuple | set | frozenset):
+            return any(found(v) for v in value)
+        if isinstance(value, dict):
+            return any(found(v) for v in value.values())
+        return False
+
+    return found(node.args) or found(node.kwargs)
+
 
 def group(fn: Callable[..., Any] | None = None, **options: Any):
     """``@group`` or ``@group(group_id=..., prefix=..., default_task_options=..., tooltip=...)``:
     each call of the function opens a new group around the tasks it calls (``name``,
     ``name__1`` ... when called again) and returns what the function returns, or the group
-    when it returns None (``start >> load_all() >> end``), as Airflow's ``@task_group``."""
+    when it returns None (``start >> load_all() >> end``), as Airflow's ``@task_group``;
+    ``.expand`` / ``.partial(...).expand`` / ``.expand_kwargs`` map it (see the module)."""
     if fn is not None:
         return GroupFunction(fn, options)
     return lambda f: GroupFunction(f, options)

@@ -93,6 +93,8 @@ def _import(path: Path) -> list[Flow]:
         with collecting() as found:
             spec.loader.exec_module(module)
         for flow in found:  # what a flow does once its file ran (the shim's DAG: validate)
+            if flow.fileloc is None:
+                flow.fileloc = str(path)
             flow.loaded()
     except SyntaxError as exc:
         sys.modules.pop(name, None)

@@ -7,7 +7,8 @@ through to the stream it replaced *and*, when the writing thread is running a ta
 to that task's :class:`TaskLog`. Which task a thread runs is a context variable, so a body run
 in a helper thread with a copied context (a task with a timeout) is captured too; a thread a
 task starts on its own is not. ``logging`` records reach the same log through one handler on
-the root logger (there only while some task runs), with their level and time.
+the root logger (there only while some task or run is under way, see :func:`attached`),
+with their level and time.
 
 A log keeps at most :data:`DEFAULT_LIMIT` characters (``$DAGSHIFT_LOG_LIMIT``); past that
 it keeps counting and ends with one note saying how much was left out.
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["DEFAULT_LIMIT", "LogEntry", "TaskLog", "capture", "install"]
+__all__ = ["DEFAULT_LIMIT", "LogEntry", "TaskLog", "attached", "capture", "install"]
 
 DEFAULT_LIMIT = 1_000_000
 ENV_LIMIT = "DAGSHIFT_LOG_LIMIT"
@@ -152,6 +153,8 @@ _raised_level = False
 
 def install() -> None:
     """Put the stdout/stderr tees in place, once per process (idempotent)."""
+    if isinstance(sys.stdout, _Tee) and isinstance(sys.stderr, _Tee):
+        return  # (no lock: every task of every run comes here)
     with _installed:
         if not isinstance(sys.stdout, _Tee):
             sys.stdout = _Tee("stdout", sys.stdout)
@@ -190,6 +193,27 @@ def _detach() -> None:
 
 
 _HANDLER = _Handler()
+# True inside attached(): the tasks there (in its thread, or in pool threads that run them in
+# a copy of its context) find the handler in place and leave it be.
+_held: contextvars.ContextVar[bool] = contextvars.ContextVar("dagshift_log_held", default=False)
+
+
+@contextmanager
+def attached() -> Iterator[None]:
+    """Keep the log handler on the root logger while the code inside runs (a whole run).
+
+    A task on its own attaches it for as long as it runs; held by the run, it stays between
+    the run's tasks instead of going on and off with each: setting the root logger's level
+    clears the level cache of every logger in the process (a few hundred once Airflow is
+    imported), and the count of users is one lock that every task of every run would take.
+    """
+    _attach()
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        _detach()
 
 
 @contextmanager
@@ -198,10 +222,13 @@ def capture(limit: int | None = None) -> Iterator[TaskLog]:
     install()
     log = TaskLog(limit)
     token = _active.set(log)
-    _attach()
+    held = _held.get()
+    if not held:
+        _attach()
     try:
         yield log
     finally:
-        _detach()
+        if not held:
+            _detach()
         _active.reset(token)
         log.close()

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 SUCCESS = "success"
@@ -28,6 +29,37 @@ UPSTREAM_FAILED = "upstream_failed"
 CANCELLED = "cancelled"
 
 FINAL_STATES = (SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED)
+
+
+class TriggerRule(StrEnum):
+    """Airflow's trigger rules; members are strings, as in Airflow (``TriggerRule.ALL_DONE ==
+    "all_done"``, ``.value`` and ``str()`` give the name the runtime takes)."""
+
+    ALL_SUCCESS = "all_success"
+    ALL_FAILED = "all_failed"
+    ALL_DONE = "all_done"
+    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    ALL_SKIPPED = "all_skipped"
+    ONE_SUCCESS = "one_success"
+    ONE_FAILED = "one_failed"
+    ONE_DONE = "one_done"
+    NONE_FAILED = "none_failed"
+    NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
+    NONE_SKIPPED = "none_skipped"
+    ALWAYS = "always"
+    # Names older Airflow releases used for the same rules.
+    DUMMY = "dummy"
+    NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
+
+    @classmethod
+    def is_valid(cls, trigger_rule: str) -> bool:
+        return trigger_rule in {r.value for r in cls}
+
+    @classmethod
+    def all_triggers(cls) -> set[str]:
+        return {r.value for r in cls}
+
 
 TRIGGER_RULES = (
     "all_success",
@@ -54,6 +86,7 @@ __all__ = [
     "TRIGGER_RULES",
     "UPSTREAM_FAILED",
     "TaskRun",
+    "TriggerRule",
     "decide",
     "decide_setups",
     "run_state",

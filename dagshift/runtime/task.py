@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from dagshift.runtime import setup_teardown
 from dagshift.runtime.active import current_flow
 from dagshift.runtime.derived import NOTSET, Derived, concatenated, mapped, zipped
 from dagshift.runtime.state import validate_trigger_rule
@@ -363,6 +364,8 @@ class TaskRef(Relatives):
     ``doc_yaml``) are kept in the node's ``meta``, as Airflow keeps them on the operator.
     A task option set as an attribute (``ref.trigger_rule = "none_failed"``, ``ref.retries``
     ...) is the task's from then on, as an Airflow operator's attribute set after it is made.
+    A setup or teardown task's reference opens a ``with`` block whose tasks it wraps
+    (:mod:`dagshift.runtime.setup_teardown`).
     """
 
     __slots__ = ("flow", "task_id", "selector")
@@ -417,6 +420,26 @@ class TaskRef(Relatives):
     def concat(self, *others: Any) -> Derived:
         """The elements of this result and then of ``others`` (Airflow's ``XComArg.concat``)."""
         return concatenated(self, *others)
+
+    def as_setup(self) -> TaskRef:
+        """Make the task a setup task (Airflow's ``as_setup()``); returns this reference."""
+        setup_teardown.mark_setup(self)
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> TaskRef:
+        """Make the task a teardown of ``setups`` (Airflow's ``as_teardown(...)``, see
+        :func:`dagshift.runtime.setup_teardown.mark_teardown`); returns this reference."""
+        setup_teardown.mark_teardown(self, setups, on_failure_fail_dagrun)
+        return self
+
+    # `with teardown_ref:` / `with setup_ref >> teardown_ref:`, as Airflow's operators
+    def __enter__(self) -> Any:
+        return setup_teardown.enter(self)
+
+    def __exit__(self, *exc: Any) -> None:
+        setup_teardown.leave()
 
     def __iter__(self):
         raise TypeError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -261,6 +262,23 @@ def _unrunnable(flow: Flow, parameters: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def _run(
+    flow: Flow, time_limit: float | None, parameters: Mapping[str, Any] | None, date: Any
+) -> tuple[FlowRun, bool]:
+    """One verification run of ``flow``: (the run, whether it passed ``time_limit``)."""
+    if not time_limit:
+        return flow.run(parameters=parameters, logical_date=date), False
+    stop = threading.Event()
+    timer = threading.Timer(time_limit, stop.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        done = flow.run(parameters=parameters, logical_date=date, cancel=stop)
+    finally:
+        timer.cancel()
+    return done, stop.is_set()
+
+
 def verify_flows(
     originals: Iterable[Flow],
     converted: Iterable[Flow],
@@ -269,8 +287,14 @@ def verify_flows(
     parameters: Mapping[str, Any] | None = None,
     xcom_pulls: Mapping[str, Iterable[tuple[str, str]]] | None = None,
     run: bool = True,
+    time_limit: float | None = None,
 ) -> list[FlowVerification]:
-    """Match flows by name, compare their graphs, and (with ``run``) run both and compare."""
+    """Match flows by name, compare their graphs, and (with ``run``) run both and compare.
+
+    ``time_limit``: seconds each run may take; a run still going then is stopped (its running
+    tasks are told to stop, shell commands are terminated) and the flow is reported as not
+    verified, not as differing task by task (a sensor waiting on the world, a task that sleeps).
+    """
     import pendulum
 
     by_name = {f.name: f for f in converted}
@@ -307,9 +331,20 @@ def verify_flows(
             # random picks alike), as a test would seed it
             seed = f"dagshift-verify:{original.name}"
             random.seed(seed)
-            check.original_run = original.run(parameters=parameters, logical_date=date)
-            random.seed(seed)
-            check.converted_run = other.run(parameters=parameters, logical_date=date)
+            check.original_run, late = _run(original, time_limit, parameters, date)
+            if not late:
+                random.seed(seed)
+                check.converted_run, late = _run(other, time_limit, parameters, date)
+            if late:
+                side = "original" if check.converted_run is None else "converted flow"
+                message = (
+                    f"not verified: the {side}'s run did not end within {time_limit:g} s and "
+                    "was stopped; give it longer with --verify-timeout SECONDS (0: no limit)"
+                )
+                check.differences.append(Difference("time_limit", original.name, None, message))
+                pulls |= {(u, v) for u, v, d in other.graph.edges(data=True) if d["data"]}
+                check.differences += compare_graphs(original, other, pulls)
+                continue
             # The shim notes every xcom_pull it serves: (pulled task, pulling task). A pull the
             # converted flow still makes through the shim (a kept operator) needs no data edge.
             pulls |= set(check.original_run.extra.get("xcom_pulls", ()))

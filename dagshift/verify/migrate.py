@@ -34,9 +34,11 @@ def verify_entry(
     logical_date: Any = None,
     parameters: Mapping[str, Any] | None = None,
     run: bool = True,
+    time_limit: float | None = None,
 ) -> dict[str, Any]:
     """Verify one converter entry (``path``, ``status``, ``source``, ``code``) in place;
-    ``run=False``: compare graphs, data edges and task options only, running no task.
+    ``run=False``: compare graphs, data edges and task options only, running no task;
+    ``time_limit``: seconds each run may take (``verify_flows``).
 
     Adds ``verification`` (a list of per-flow results, or None when there is nothing to
     verify), ``graphs_before`` and ``graphs_after``; a file that cannot be loaded gets a
@@ -68,7 +70,12 @@ def verify_entry(
         entry["graphs_before"] = _graphs(before)
         entry["graphs_after"] = _graphs(after)
         checks = verify_flows(
-            before, after, logical_date=logical_date, parameters=parameters, run=run
+            before,
+            after,
+            logical_date=logical_date,
+            parameters=parameters,
+            run=run,
+            time_limit=time_limit,
         )
     entry["verification"] = [check.to_dict() for check in checks]
     return entry
@@ -86,6 +93,7 @@ def _file_report(entry: dict[str, Any]) -> FileReport:
         graphs_after=entry.get("graphs_after", {}),
         verification=entry.get("verification"),
         bridged=list(entry.get("bridged", [])),
+        kept=list(entry.get("kept", [])),
     )
 
 
@@ -95,6 +103,7 @@ def _json(entries: list[dict[str, Any]], summary: Mapping[str, int]) -> str:
         item = {k: e[k] for k in ("path", "status", "findings")}
         item["path"] = str(item["path"])
         item["bridged"] = e.get("bridged", [])
+        item["kept"] = e.get("kept", [])
         if "verification" in e:
             item["verification"] = e["verification"]
         files.append(item)

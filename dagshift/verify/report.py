@@ -38,6 +38,8 @@ class FileReport:
         verification: ``FlowVerification.to_dict()`` per flow, or None when not verified.
         bridged: ``{"task_id", "operator"}`` dicts: operators kept as written in converted
             DAGs (run by the compat shim).
+        kept: ``{"name", "airflow"}`` dicts: other airflow names the converted code keeps
+            as written (conf, hooks ...: served by the compat shim).
     """
 
     path: str
@@ -49,6 +51,7 @@ class FileReport:
     graphs_after: dict[str, nx.DiGraph] = field(default_factory=dict)
     verification: list[dict[str, Any]] | None = None
     bridged: list[dict[str, str]] = field(default_factory=list)
+    kept: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def verified(self) -> str:
@@ -220,6 +223,10 @@ def render_markdown(files: Iterable[FileReport], title: str = "dagshift migratio
             out.append(
                 f"- bridged (kept as written, runs through the shim): `{b['task_id']}` "
                 f"({b['operator']})"
+            )
+        for k in f.kept:
+            out.append(
+                f"- kept (an airflow name served by the shim): `{k['name']}` ({k['airflow']})"
             )
         for name, graph in f.graphs_after.items():
             out += ["", f"Flow `{name}`:", "", _fence(graph_mermaid(graph), "mermaid")]

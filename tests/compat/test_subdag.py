@@ -45,6 +45,38 @@ with DAG("parent", start_date=START, schedule=None) as dag:
     assert result["parent.section"]["tasks"]["bad"]["state"] == "failed"
 
 
+def test_a_converted_sub_dag_flow_runs_as_its_kept_operator_s_sub_dag(dag_file):
+    """A converted file: the factory returns a Flow, the SubDagOperator stays as written."""
+    path = dag_file("""
+import pendulum
+from dagshift import Flow, task
+from airflow.operators.subdag import SubDagOperator
+
+START = pendulum.datetime(2024, 1, 1, tz="UTC")
+
+
+@task
+def boom():
+    raise RuntimeError("boom")
+
+
+def section(parent, child):
+    with Flow(f"{parent}.{child}", start_date=START, schedule="@daily") as sub:
+        task(lambda: 1).override(task_id="ok")() >> boom()
+    return sub
+
+
+with Flow("parent", start_date=START, schedule=None, airflow_generation="2") as flow:
+    kept = SubDagOperator(task_id="section", subdag=section("parent", "section"))
+    kept >> task(lambda: 2).override(task_id="after")()
+""")
+    result = run_json(path)
+    parent = result["parent"]
+    assert parent["tasks"]["section"]["state"] == "failed"
+    assert parent["tasks"]["after"]["state"] == "upstream_failed"
+    assert result["parent.section"]["tasks"]["boom"]["state"] == "failed"
+
+
 @pytest.mark.oracle
 def test_a_sub_dag_named_otherwise_than_parent_dot_task_fails_at_load_as_in_airflow(
     dag_file, tmp_path

@@ -1,5 +1,7 @@
-"""Real-corpus test: example DAGs shipped with Airflow 1.10.15, 2.0.2 and 2.11.0, and with the
-installed apache-airflow 3.x and its standard provider.
+"""Real-corpus test: example DAGs shipped with Airflow 1.10.15, 2.0.2 and 2.11.0, with the
+installed apache-airflow 3.x and its standard provider, and with older releases of provider
+packages (``PROVIDERS``: releases from before the examples moved to Airflow's system tests, which
+ship ``example_dags/``).
 
 The wheels are fetched with ``pip download --no-deps`` at test time and cached in
 ``~/.cache/dagshift/corpus`` (never in the repository); the test skips when they cannot be had.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib.machinery
+import re
 import subprocess
 import sys
 import zipfile
@@ -24,11 +27,31 @@ from dagshift.converter.convert import convert_source
 
 CACHE = Path.home() / ".cache" / "dagshift" / "corpus"
 VERSIONS = ("1.10.15", "2.0.2", "2.11.0")
+# provider releases that ship example_dags/ (the last ones before the examples moved out): the
+# operators real repositories use most (cloud, databases, containers, HTTP, chat)
+PROVIDERS = (
+    "apache-airflow-providers-amazon==2.4.0",
+    "apache-airflow-providers-apache-spark==2.0.3",
+    "apache-airflow-providers-cncf-kubernetes==2.2.0",
+    "apache-airflow-providers-docker==2.7.0",
+    "apache-airflow-providers-http==2.1.2",
+    "apache-airflow-providers-jdbc==2.0.1",
+    "apache-airflow-providers-mysql==2.2.3",
+    "apache-airflow-providers-papermill==2.1.0",
+    "apache-airflow-providers-postgres==4.1.0",
+    "apache-airflow-providers-slack==4.2.3",
+    "apache-airflow-providers-sqlite==2.1.3",
+)
+CORPUS = (*VERSIONS, "installed", *PROVIDERS)
 STATUSES = {"converted", "partial", "unchanged", "not_a_dag"}
 
 
 def _wheel(version: str) -> Path | None:
-    found = sorted(CACHE.glob(f"apache_airflow-{version}-*.whl"))
+    """The wheel of ``apache-airflow==version``, or of a requirement ``name==version``."""
+    name, _, number = version.rpartition("==")
+    requirement = version if name else f"apache-airflow=={version}"
+    pattern = f"{(name or 'apache-airflow').replace('-', '_')}-{number}-*.whl"
+    found = sorted(CACHE.glob(pattern))
     if not found:
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -42,13 +65,13 @@ def _wheel(version: str) -> Path | None:
                 "--only-binary=:all:",
                 "-d",
                 str(CACHE),
-                f"apache-airflow=={version}",
+                requirement,
             ],
             capture_output=True,
             timeout=300,
             check=False,
         )
-        found = sorted(CACHE.glob(f"apache_airflow-{version}-*.whl"))
+        found = sorted(CACHE.glob(pattern))
     return found[0] if found else None
 
 
@@ -85,7 +108,7 @@ def _check(version: str) -> Counter[str]:
     return counts
 
 
-@pytest.mark.parametrize("version", [*VERSIONS, "installed"])
+@pytest.mark.parametrize("version", CORPUS)
 def test_every_example_dag_of_an_airflow_release_converts_stably(version: str) -> None:
     counts = _check(version)
     if not counts:
@@ -99,7 +122,7 @@ def _blocking() -> tuple[Counter[str], Counter[str], int]:
     codes: Counter[str] = Counter()
     only: Counter[str] = Counter()
     bridged = 0
-    for version in [*VERSIONS, "installed"]:
+    for version in CORPUS:
         for _, source in _sources(version):
             result = convert_source(source)
             bridged += len(result.bridged)
@@ -120,12 +143,12 @@ def _graph_checks(tmp_path: Path) -> tuple[int, int, list[str]]:
 
     dagshift.compat.install()
     loaded, unloadable, problems = 0, 0, []
-    for version in [*VERSIONS, "installed"]:
+    for version in CORPUS:
         for name, source in _sources(version):
             result = convert_source(source)
             if result.status != "converted":
                 continue
-            stem = f"{version.replace('.', '_')}_{Path(name).stem}"
+            stem = re.sub(r"\W", "_", f"{version}_{Path(name).stem}")
             # the same file name on both sides: a DAG may take its id from it (Path(__file__))
             original, converted = (tmp_path / side / f"{stem}.py" for side in ("o", "c"))
             original.parent.mkdir(exist_ok=True)
@@ -157,7 +180,7 @@ def test_every_converted_example_dag_that_loads_has_its_originals_graph(tmp_path
 
 if __name__ == "__main__":
     total: Counter[str] = Counter()
-    for version in [*VERSIONS, "installed"]:
+    for version in CORPUS:
         counts = _check(version)
         total += counts
         print(version, dict(sorted(counts.items())), sum(counts.values()))

@@ -185,35 +185,13 @@ def test_serve_names_a_consumer_whose_asset_no_loaded_flow_updates(tmp_path, wor
     assert f"'af3_sch_on_both' waits on asset '{REF}', which no flow loaded here updates" in err
 
 
-AF3_PRODUCER = """
-import pendulum
-from airflow.sdk import Asset, dag, task
-
-RAW = Asset("s3://dagshift-fixtures/raw.csv")
-
-
-@task(outlets=[RAW])
-def extract(*, outlet_events):
-    outlet_events[RAW].extra = {"rows": 3}
-    return 3
-
-
-@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"))
-def af3_sch_produce_raw():
-    extract()
-
-
-af3_sch_produce_raw()
-"""
-
-
 def test_a_converted_producer_and_consumers_schedule_as_the_originals_do(tmp_path, world):
     """``dagshift migrate`` turns the Airflow 3 pair into flows on dagshift's own assets (no
     airflow import left); ``serve`` on the converted folder starts the consumers once per
     satisfied condition when the converted producers run, with the same events."""
     folder, marks, db, env = world
-    _copy(folder, "af3_sch_produce_ref.py", "af3_sch_consumers.py")
-    (folder / "af3_sch_produce_raw.py").write_text(AF3_PRODUCER)
+    # the producer sets its event's extra through get_current_context()["outlet_events"]
+    _copy(folder, "af3_sch_produce_raw.py", "af3_sch_produce_ref.py", "af3_sch_consumers.py")
     flows = tmp_path / "flows"
     done = _dagshift("migrate", folder, "--out", flows, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr

@@ -252,3 +252,30 @@ def test_logging_is_left_as_it_was_between_tasks():
     run = flow.run()
     assert [e[2:] for e in run["note"].logs] == [("WARNING", "in.task: kept")]
     assert (list(root.handlers), root.level) == (handlers, level)
+
+
+def test_a_run_raises_an_unconfigured_root_logger_once_not_for_every_task(monkeypatch):
+    import logging
+
+    from dagshift import Flow, task
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # Python's default: logging not configured
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    levels = []
+    real = root.setLevel
+    # every change of the root's level clears the cache of every logger in the process
+    monkeypatch.setattr(root, "setLevel", lambda level: (levels.append(level), real(level)))
+
+    @task
+    def step(i):
+        logging.getLogger("etl").info("step %d", i)
+        return i
+
+    with Flow("many_steps") as flow:
+        for i in range(30):
+            step.override(task_id=f"step_{i}")(i)
+    run = flow.run(results="all")
+    assert [e[2:] for e in run["step_7"].logs] == [("INFO", "etl: step 7")]
+    assert levels == [logging.INFO, logging.WARNING]
+    assert root.level == logging.WARNING and root.handlers == []

@@ -15,8 +15,9 @@ a copy of one migrated once per Airflow version; the DAG files are copied into t
 folder. An Airflow 3 process pays ~5 s to start and ~0.2 s per task, so ``airflow_run_many``
 runs several files in one process. Results are cached on disk outside the repository
 (``$DAGSHIFT_ORACLE_CACHE`` or ``~/.cache/dagshift/oracle``), keyed by the file's content, the
-run's arguments, the Airflow version and this harness's own code, so a repeated test run does
-not start Airflow at all; an empty cache only makes the first run slower.
+files that run in the same process (one file can fail another's runs), the run's arguments, the
+Airflow version and this harness's own code, so a repeated test run does not start Airflow at
+all; an empty cache only makes the first run slower.
 
 ``params`` become the run's conf (Airflow's only way to set params for one run: with
 ``dag_run_conf_overrides_params`` on, conf keys override params); ``conf`` keys win over
@@ -78,9 +79,10 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
     """Run several DAG files in as few Airflow processes as possible; one result per run.
 
     Each run is ``(dag_file, logical_date[, conf[, params[, env]]])`` or a mapping with those
-    keys (and ``files``: what the DAG reads beside it, path relative to its folder -> bytes).
-    Runs with the same ``env`` share a process unless they repeat the same file at the same
-    logical date (Airflow allows one run per DAG and logical date in a database).
+    keys (and ``files``: what the DAG reads beside it, path relative to its folder -> bytes;
+    ``plugins``: files of the Airflow home's plugins folder, path relative to it -> bytes).
+    Runs with the same ``env`` and ``plugins`` share a process unless they repeat the same file
+    at the same logical date (Airflow allows one run per DAG and logical date in a database).
 
     Raises:
         OracleError: a file did not import or Airflow crashed; cached results of the other runs
@@ -88,10 +90,19 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
     """
     jobs = [_job(run, generation) for run in runs]
     version = _airflow_version(generation)
+    groups = _groups(jobs, list(range(len(jobs))))
+    # A run's outcome can depend on the other files in its DAGs folder and database (two files
+    # giving one asset URI different names fail each other's runs), so a cached result is
+    # keyed by its process's files too, and a group runs whole or not at all.
+    for group in groups:
+        tenants = sorted({jobs[i]["digest"] for i in group})
+        for i in group:
+            jobs[i]["tenants"] = tenants
     results: list[dict | None] = [_cache_get(job, version) for job in jobs]
-    todo = [i for i, r in enumerate(results) if r is None]
     errors = []
-    for group in _groups([jobs[i] for i in todo], todo):
+    for group in groups:
+        if all(results[i] is not None for i in group):
+            continue
         outcome = _run_in_airflow([jobs[i] for i in group], generation)
         for i, run in zip(group, outcome, strict=True):
             if "error" in run:
@@ -106,6 +117,7 @@ def airflow_run_many(runs: Iterable[tuple | Mapping], generation: str = "3") -> 
 
 def _job(run: tuple | Mapping, generation: str) -> dict:
     files = dict(run.get("files") or {}) if isinstance(run, Mapping) else {}
+    plugins = dict(run.get("plugins") or {}) if isinstance(run, Mapping) else {}
     if isinstance(run, Mapping):
         run = (
             run["dag_file"],
@@ -124,10 +136,13 @@ def _job(run: tuple | Mapping, generation: str) -> dict:
     digest = hashlib.sha256(source)
     for rel in sorted(files):
         digest.update(f"\0{rel}\0".encode() + files[rel])
+    for rel in sorted(plugins):
+        digest.update(f"\0plugins/{rel}\0".encode() + plugins[rel])
     return {
         "path": str(path),
         "source": source,
         "files": files,
+        "plugins": plugins,
         "digest": digest.hexdigest(),
         "logical_date": str(logical_date),
         "conf": {**(params or {}), **(conf or {})},
@@ -137,17 +152,18 @@ def _job(run: tuple | Mapping, generation: str) -> dict:
 
 
 def _groups(jobs: list[dict], indexes: list[int]) -> list[list[int]]:
-    """Split runs into processes: same env, and never one file twice at one logical date."""
-    groups: list[tuple[dict, set, list[int]]] = []
+    """Split runs into processes: same env and plugins, never one file twice at one date."""
+    groups: list[tuple[tuple, set, list[int]]] = []
     for job, i in zip(jobs, indexes, strict=True):
         seen_key = (job["digest"], job["logical_date"])
-        for env, seen, members in groups:
-            if env == job["env"] and seen_key not in seen:
+        home = (job["env"], job.get("plugins", {}))
+        for other, seen, members in groups:
+            if other == home and seen_key not in seen:
                 seen.add(seen_key)
                 members.append(i)
                 break
         else:
-            groups.append((job["env"], {seen_key}, [i]))
+            groups.append((home, {seen_key}, [i]))
     return [members for _, _, members in groups]
 
 
@@ -170,6 +186,10 @@ def _run_in_airflow(jobs: list[dict], generation: str) -> list[dict]:
             for rel, data in job["files"].items():
                 (dags / name).parent.joinpath(rel).parent.mkdir(parents=True, exist_ok=True)
                 (dags / name).parent.joinpath(rel).write_bytes(data)
+        # Airflow's default plugins folder: {AIRFLOW_HOME}/plugins (one per process).
+        for rel, data in jobs[0]["plugins"].items():
+            (home / "plugins" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (home / "plugins" / rel).write_bytes(data)
         spec = {
             "generation": generation,
             "files": sorted(set(names.values())),
@@ -267,6 +287,7 @@ def _cache_key(job: dict, version: str) -> str:
     material = json.dumps(
         [
             job["digest"],
+            job.get("tenants", [job["digest"]]),
             job["logical_date"],
             job["conf"],
             job["env"],

@@ -196,8 +196,8 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {
                 "count": (S, 3),
                 "wait": S,
-                "describe": (S, "2024-01-15 n=3 retries=2 owner=data"),
-                "report": (S, ["2024-01-15 n=3 retries=2 owner=data", "none"]),
+                "describe": (S, "hello: 2024-01-15 n=3 retries=2 owner=data"),
+                "report": (S, ["hello: 2024-01-15 n=3 retries=2 owner=data", "none"]),
             },
         )
     },
@@ -299,6 +299,22 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "greeting": (S, "hi"),
             },
         )
+    },
+    # converter/rules/kept_names.py: conf, ds_add, AirflowException, ObjectStoragePath kept as
+    # written; days_ago with hour= and minute= rewritten
+    "af2_kept_names": {
+        "af2_kept_names": (
+            F,
+            {
+                "settings": (S, ["utc", 16]),
+                "span": (S, 108900.0),
+                "shifted": (S, "2024-01-18"),
+                "refuse": F,
+            },
+        )
+    },
+    "af3_kept_names": {
+        "af3_kept_names": (S, {"write": (S, "n.txt"), "read": (S, 42), "setting": (S, "utc")})
     },
     "af2_dependencies": {
         "af2_dependencies": (
@@ -461,7 +477,7 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                 "with_ti": (S, 2),
                 "with_context": (S, [{"a": 1}, "b"]),
                 "with_kwargs": (S, "pushed by b"),
-                "with_task_instance": (S, "fallback"),
+                "with_task_instance": (S, ["fallback", ["b"]]),
                 "with_key_pull": (S, ["b", "pushed by b"]),
             },
         )
@@ -1122,8 +1138,11 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
             ["2024-01-15T00:00:00+00:00"] * 2,
         ),
     },
-    # Airflow 3.3 returns None for a missing XCom unless map_indexes is given
-    "af2_xcom_styles": {("af2_xcom_styles", "with_task_instance"): ("fallback", None)},
+    # Airflow 3.3 returns None for a missing XCom unless map_indexes is given, and keeps None
+    # for it in a list pull
+    "af2_xcom_styles": {
+        ("af2_xcom_styles", "with_task_instance"): (["fallback", ["b"]], [None, ["b", None]])
+    },
     # Airflow 3.3 keeps None for an id without a value in a list pull; 2.11 leaves it out
     "af2_corners": {("af2_corners", "pull"): ([None, [1]], [None, [None, 1]])},
     "af2_custom_operator_variable": {},

@@ -121,3 +121,25 @@ def test_runs_are_grouped_by_env_and_by_file_and_date():
 def test_an_unknown_generation_is_refused():
     with pytest.raises(ValueError, match="generation must be '2' or '3'"):
         harness.airflow_python("1")
+
+
+_NAMED = """
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+    task(outlets=[Asset({asset})])(lambda: 1).override(task_id="write")()
+"""
+
+
+def test_a_result_is_cached_apart_for_the_files_that_ran_beside_it(tmp_path):
+    # One URI under two names: Airflow 3 fails runs of each file when both are in its folder
+    # (as Airflow's example_inlet_event_extra and example_outlet_event_extra do), not alone.
+    named = tmp_path / "named.py"
+    named.write_text(_NAMED.format(dag_id="named", asset='uri="s3://x/1.txt", name="one"'))
+    plain = tmp_path / "plain.py"
+    plain.write_text(_NAMED.format(dag_id="plain", asset='"s3://x/1.txt"'))
+    together, _ = airflow_run_many([(named, "2024-03-07"), (plain, "2024-03-07")])
+    (alone,) = airflow_run_many([(named, "2024-03-07")])
+    assert together["named"]["state"] == "failed"
+    assert alone["named"]["state"] == "success"

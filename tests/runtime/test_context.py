@@ -162,3 +162,28 @@ def test_a_runs_conf_is_the_parameters_it_was_started_with_unless_given_apart():
     assert started == ({"label": "items"}, "items")  # as a DAG triggered with that conf
     apart = flow.run(parameters={"label": "items"}, conf={"x": 1}).tasks["read"].result
     assert apart == ({"x": 1}, "items")
+
+
+def test_airflow_context_has_airflows_keys_for_the_generation_less_those_without_equivalent(
+    executor,
+):
+    from dagshift import airflow_context
+    from dagshift.runtime.context import AIRFLOW_CONTEXT_KEYS, AIRFLOW_ONLY_KEYS
+
+    def both():
+        two, three = airflow_context("2", without=("ds",)), airflow_context("3")
+        return sorted(two), sorted(three), two["test_mode"], three["task_instance_key_str"]
+
+    tr = _run_one(both, executor=executor, logical_date="2024-01-15")
+    two, three, test_mode, key = tr.result
+    assert two == sorted(AIRFLOW_CONTEXT_KEYS["2"] - AIRFLOW_ONLY_KEYS["2"] - {"ds"})
+    assert three == sorted(AIRFLOW_CONTEXT_KEYS["3"] - AIRFLOW_ONLY_KEYS["3"])
+    assert "execution_date" in two and "execution_date" not in three and "conf" not in two
+    assert (test_mode, key) == (False, "ctx__both__20240115")
+
+
+def test_airflow_context_outside_a_task_says_where_it_works():
+    from dagshift import airflow_context
+
+    with pytest.raises(RuntimeError, match="only available while a task runs"):
+        airflow_context("3")

@@ -71,3 +71,18 @@ def test_a_file_can_import_its_neighbours(tmp_path):
     _write(tmp_path / "helpers.py", "VALUE = 41\n")
     path = _write(tmp_path / "uses.py", FLOW.format(name="uses") + "from helpers import VALUE\n")
     assert [f.name for f in load_file(path)] == ["uses"]
+
+
+def test_a_loaded_flow_finds_templates_in_its_file_folder_then_its_searchpath(tmp_path):
+    path = _write(
+        tmp_path / "templated.py",
+        """
+        from dagshift import Flow
+
+        with Flow("templated", template_searchpath="/srv/sql") as flow:
+            pass
+        """,
+    )
+    (flow,) = load_file(path)
+    assert flow.fileloc == str(path)
+    assert flow.template_folders() == [str(tmp_path), "/srv/sql"]

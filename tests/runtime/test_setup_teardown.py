@@ -128,3 +128,67 @@ def test_a_failing_teardown_fails_the_run_only_when_asked_to(executor):
         run = flow.run(**executor)
         assert run.tasks["broken_delete"].state == F
         assert run.state == state, fails_run
+
+
+_TEARDOWN = {"teardown": True, "trigger_rule": "all_done_setup_success"}
+
+
+def test_with_a_teardown_wraps_the_work_made_in_the_block(executor):
+    # Airflow's edges (checked against real Airflow on the converted fixtures in
+    # tests/converter/test_setup_teardown_blocks.py): the work's roots after the setup, its
+    # leaves before the teardown, a task made after the block outside it
+    with Flow("with_block") as flow:
+        cluster = create.override(setup=True)()
+        with delete.override(**_TEARDOWN)(cluster):
+            first = fine.override(task_id="first")()
+            broken = work.override(task_id="broken")(first)
+        after = fine.override(task_id="after")(upstream_tasks=[broken])
+    assert flow.upstream_ids("first") == ["create"]
+    assert flow.upstream_ids("delete") == ["create", "broken"]
+    assert flow.upstream_ids(after.task_id) == ["broken"]
+    run = flow.run(**executor)
+    assert run.tasks["broken"].state == F and run.tasks["after"].state == U
+    assert run.tasks["delete"].result == "deleted cluster"
+
+
+def test_nested_blocks_chain_setup_to_setup_and_teardown_to_teardown():
+    with Flow("nested") as flow:
+        outer = create.override(task_id="outer", setup=True)()
+        with outer >> fine.override(task_id="outer_down", **_TEARDOWN)():
+            inner = create.override(task_id="inner", setup=True)()
+            with inner >> fine.override(task_id="inner_down", **_TEARDOWN)():
+                fine.override(task_id="job")()
+    assert flow.upstream_ids("inner") == ["outer"]
+    assert flow.upstream_ids("job") == ["inner"]
+    assert flow.upstream_ids("outer_down") == ["outer", "inner_down"]
+
+
+def test_as_teardown_makes_its_setups_setup_tasks_upstream_of_it(executor):
+    with Flow("marked") as flow:
+        made = create()
+        used = fine(made)
+        gone = delete(made)
+        used >> gone.as_teardown(setups=made, on_failure_fail_dagrun=True)
+    node = flow.get_task("delete")
+    assert flow.get_task("create").options["setup"] is True
+    assert (node.options["teardown"], node.trigger_rule, node.options["fails_run"]) == (
+        True,
+        "all_done_setup_success",
+        True,
+    )
+    with Flow("refused"), pytest.raises(ValueError, match="already a setup"):
+        create().as_setup().as_teardown()
+    assert flow.run(**executor).state == S
+
+
+def test_a_task_made_before_a_block_joins_its_work_through_add_task():
+    # Airflow's `with teardown as ctx: ctx.add_task(task)`
+    with Flow("added") as flow:
+        early = fine.override(task_id="early")()
+        cluster = create.override(setup=True)()
+        with delete.override(**_TEARDOWN)(cluster) as context:
+            context.add_task(early)
+    assert flow.upstream_ids("early") == ["create"]
+    assert flow.upstream_ids("delete") == ["early", "create"]
+    with pytest.raises(RuntimeError, match="with` block"):
+        context.add_task(early)

@@ -217,3 +217,23 @@ def test_a_year_of_airflow_2_daily_runs_crosses_both_dst_changes():
 def test_a_bad_cron_expression_fails_with_croniter_s_reason():
     with pytest.raises(ours.TimetableInvalid, match="invalid cron expression '61 \\* \\* \\* \\*'"):
         ours.CronTriggerTimetable("61 * * * *", timezone="UTC")
+
+
+@pytest.mark.oracle
+def test_a_converted_timetable_subclass_schedules_the_runs_airflow_schedules(
+    airflow_walks, tmp_path
+):
+    """``dagshift migrate`` keeps the file's Timetable subclass as written, on the runtime's
+    ``Timetable``, ``DataInterval`` and ``DagRunInfo``: the converted flow schedules what
+    Airflow 3 schedules for the original."""
+    from dagshift.converter.convert import convert_source
+
+    case = next(c for c in CASES if c["id"] == "user_workday")
+    result = convert_source(Path(case["file"]).read_text())
+    assert result.status == "converted", result.findings
+    assert "airflow" not in result.code
+    converted = tmp_path / "af3_sch_workday.py"
+    converted.write_text(result.code)
+    theirs = airflow_walks["3"]["cases"]["user_workday"]
+    mine = _our_walk({**case, "file": str(converted)})
+    assert mine["runs"] and mine == {"runs": theirs["runs"], "manual": theirs["manual"]}

@@ -297,3 +297,61 @@ def test_a_dag_that_needs_a_parameter_is_reported_not_run_until_given_one(tmp_pa
     assert entry["status"] == "converted", entry["findings"]
     assert all(c["ok"] for c in entry["verification"]), entry["verification"]
     assert code == 0, stderr
+
+
+SLEEPING_DAG = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+
+def first():
+    return 1
+
+
+with DAG("sleeps", start_date=datetime(2024, 1, 1), schedule_interval=None) as dag:
+    PythonOperator(task_id="first", python_callable=first) >> BashOperator(
+        task_id="forever", bash_command="sleep 100000"
+    )
+"""
+
+
+def test_a_run_that_does_not_end_in_time_is_stopped_and_reported_not_verified(tmp_path):
+    """A task that never ends (Airflow's own example `sleeps_forever`, a sensor waiting on the
+    world) must not hang `--verify`: past --verify-timeout the run is stopped, its shell
+    command terminated, and the file reported as not verified, with the flag to give it
+    longer; the other files are still verified."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "sleeps.py").write_text(SLEEPING_DAG)
+    shutil.copy(ROOT / "fixtures" / "dags" / "af2_taskflow_etl.py", dags)
+    report = tmp_path / "r.json"
+    code, _, stderr = _migrate(
+        str(dags),
+        "--out",
+        str(tmp_path / "o"),
+        "--verify",
+        "--verify-timeout",
+        "3",
+        "--verify-date",
+        "2024-01-15",
+        "--report",
+        str(report),
+    )
+    files = {Path(e["path"]).name: e for e in json.loads(report.read_text())["files"]}
+    [check] = files["sleeps.py"]["verification"]
+    [difference] = check["differences"]
+    assert difference["kind"] == "time_limit", difference
+    assert "within 3 s" in difference["message"] and "--verify-timeout" in difference["message"]
+    assert all(c["ok"] for c in files["af2_taskflow_etl.py"]["verification"])
+    assert code == 1, stderr
+    left = subprocess.run(["pgrep", "-f", "sleep 100000"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "the stopped run left its shell command running"
+
+
+def test_a_negative_verify_timeout_is_refused(tmp_path):
+    code, _, stderr = _migrate(str(tmp_path), "--verify", "--verify-timeout", "-1")
+    assert code == 2
+    assert "--verify-timeout" in stderr

@@ -1,10 +1,16 @@
 """Airflow values with a dagshift equivalent, rewritten where a converted DAG uses them.
 
-``TriggerRule.ALL_DONE`` given as a ``trigger_rule`` -> ``"all_done"`` (elsewhere, where code
-may use the enum's attributes, it stays and keeps its DAG as it is);
+``TriggerRule.ALL_DONE`` given as a ``trigger_rule`` -> ``"all_done"``; elsewhere (read as a
+value: ``rule.value``, a tuple of members looped over) -> ``dagshift.TriggerRule.ALL_DONE``, the
+same string enum (the enum itself, iterated or called, stays and keeps its DAG as it is);
 ``AirflowSkipException`` / ``AirflowFailException`` -> ``SkipTask`` / ``FailTask``;
+``get_current_context()["ds"]`` (a context name with a dagshift value, see ``context.py``) in a
+function -> ``get_run_context()["ds"]``;
 ``days_ago(n)`` -> ``pendulum.today("UTC").subtract(days=n)``
-(midnight UTC n days ago, as Airflow computes it);
+(midnight UTC n days ago, as Airflow computes it; ``hour=``, ``minute=``, ``second=``,
+``microsecond=``, by name or position, -> ``.replace(hour=...)`` before the subtraction, as
+Airflow's ``utcnow().replace(...) - timedelta(days=n)``; ``airflow.utils.dates.days_ago`` and
+``dates.days_ago`` through a module import alike);
 ``Variable.get/set/delete(...)`` -> ``dagshift.Variable.get/set/delete(...)`` where it means
 the same
 (``variables.py`` says where).
@@ -14,15 +20,25 @@ from __future__ import annotations
 
 import libcst as cst
 
-from dagshift.converter.model import evaluated
-from dagshift.converter.names import DAYS_AGO, EXCEPTIONS, TRIGGER_RULES, qualified
+from dagshift.converter.model import evaluated, kwarg
+from dagshift.converter.names import (
+    DAYS_AGO,
+    EXCEPTIONS,
+    GET_CURRENT_CONTEXT,
+    TRIGGER_RULES,
+    qualified,
+)
 from dagshift.converter.rules import retry_policy, scheduling
+from dagshift.converter.rules.context import context_lookup, context_values
 from dagshift.converter.rules.variables import catches_key_error, variable_call
 from dagshift.converter.walk import nodes
+from dagshift.runtime.state import TriggerRule
 
 __all__ = ["AirflowValues"]
 
-DESCRIPTION = "TriggerRule.X, AirflowSkip/FailException, days_ago(n) -> dagshift equivalents"
+DESCRIPTION = (
+    "TriggerRule.X, AirflowSkip/FailException, days_ago(n, hour=...) -> dagshift equivalents"
+)
 
 
 class AirflowValues(cst.CSTTransformer):
@@ -121,6 +137,11 @@ class AirflowValues(cst.CSTTransformer):
         if owner in TRIGGER_RULES and member.isupper() and self._rule:
             rule = member.lower()
             return cst.SimpleString(f'"{_RENAMED.get(rule, rule)}"')
+        if owner in TRIGGER_RULES and member in _MEMBERS[self._airflow3]:
+            # read as a value (``rule.value``, a loop over members): dagshift's enum has the
+            # same members, strings equal to their values, as Airflow's
+            self.modules.add("dagshift")
+            return cst.Attribute(_DAGSHIFT_TRIGGER_RULE, cst.Name(member))
         if full in EXCEPTIONS:
             self.needs.add(EXCEPTIONS[full])
             return cst.Name(EXCEPTIONS[full])
@@ -142,6 +163,22 @@ class AirflowValues(cst.CSTTransformer):
             return cst.Name(EXCEPTIONS[full])
         return updated
 
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript):
+        """``get_current_context()["ds"]`` in a function: the run context's value of that name."""
+        call = original.value
+        if not (self._shadow and isinstance(call, cst.Call) and not call.args):
+            return updated  # outside a task Airflow has no context to give: it stays
+        if not isinstance(call.func, cst.Name) or any(call.func.value in b for b in self._shadow):
+            return updated
+        if qualified(call.func, self.names) not in GET_CURRENT_CONTEXT:
+            return updated
+        key = _literal_key(original)
+        found = context_values(legacy=not self._airflow3).get(key or "")
+        if found is None:
+            return updated  # ti, dag_run ... are read otherwise: it stays (DS002)
+        self.needs.add("get_run_context")
+        return context_lookup(found)
+
     def leave_Call(self, original: cst.Call, updated: cst.Call):
         if variable_call(original, self.names) and id(original) not in self._guarded:
             # dagshift.Variable, not Variable: a name left as the file's import spells it
@@ -150,14 +187,48 @@ class AirflowValues(cst.CSTTransformer):
             return updated.with_changes(func=updated.func.with_changes(value=_DAGSHIFT_VARIABLE))
         if qualified(original.func, self.names) not in DAYS_AGO:
             return updated
-        if len(updated.args) != 1 or updated.args[0].keyword or updated.args[0].star:
-            return updated  # hour=/minute=... stay and keep the airflow import (DS002)
+        given = _days_ago_arguments(updated)
+        if given is None:
+            return updated  # *args / **kwargs: kept as written (the shim's days_ago)
         self.modules.add("pendulum")
-        return cst.Call(
-            cst.Attribute(cst.parse_expression('pendulum.today("UTC")'), cst.Name("subtract")),
-            [cst.Arg(updated.args[0].value, keyword=cst.Name("days"), equal=_EQ)],
-        )
+        today: cst.BaseExpression = cst.parse_expression('pendulum.today("UTC")')
+        time = [kwarg(name, given[name]) for name in _DAYS_AGO_PARAMETERS[1:] if name in given]
+        if time:  # Airflow: utcnow().replace(hour=..., ...) - timedelta(days=n)
+            today = cst.Call(cst.Attribute(today, cst.Name("replace")), time)
+        return cst.Call(cst.Attribute(today, cst.Name("subtract")), [kwarg("days", given["n"])])
 
+
+# Airflow's days_ago(n, hour=0, minute=0, second=0, microsecond=0) (airflow/utils/dates.py)
+_DAYS_AGO_PARAMETERS = ("n", "hour", "minute", "second", "microsecond")
+
+
+def _days_ago_arguments(call: cst.Call) -> dict[str, cst.BaseExpression] | None:
+    """``days_ago``'s arguments by parameter name, or None when a call's form is not one
+    Python would bind plainly (``*args``, ``**kwargs``, an unknown or repeated name, no n)."""
+    given: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if i >= len(_DAYS_AGO_PARAMETERS):
+                return None
+            name = _DAYS_AGO_PARAMETERS[i]
+        else:
+            name = arg.keyword.value
+        if name not in _DAYS_AGO_PARAMETERS or name in given:
+            return None
+        given[name] = arg.value
+    return given if "n" in given else None
+
+
+# TriggerRule's members in Airflow 2.11 and 3.x, but the old names (DUMMY,
+# NONE_FAILED_OR_SKIPPED: the runtime knows their rules by their new names only)
+_MEMBERS = {
+    False: frozenset(r.name for r in TriggerRule)
+    - {"DUMMY", "NONE_FAILED_OR_SKIPPED"}
+    - {"ALL_DONE_MIN_ONE_SUCCESS"},
+    True: frozenset(r.name for r in TriggerRule) - {"DUMMY", "NONE_FAILED_OR_SKIPPED"},
+}
 
 # Trigger rules Airflow renamed, with the same meaning: the runtime knows the new names.
 _RENAMED = {"none_failed_or_skipped": "none_failed_min_one_success", "dummy": "always"}
@@ -170,11 +241,29 @@ def _bound_in(fn: cst.FunctionDef | cst.Lambda) -> set[str]:
         if type(node) is cst.Param:
             out.add(node.name.value)
         elif type(node) in (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For):
-            target = node.target
-            out |= {n.value for n in nodes(target) if type(n) is cst.Name}
+            out |= _bound_by(node.target)
         elif type(node) is cst.AsName and isinstance(node.name, cst.Name):
             out.add(node.name.value)
     return out
+
+
+def _bound_by(target: cst.BaseExpression) -> set[str]:
+    """Names an assignment target binds (``x``, ``a, *b``), not those an attribute or a
+    subscript target reads (``ctx["k"].extra = ...`` binds none)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        return {n for e in target.elements for n in _bound_by(e.value)}
+    if isinstance(target, cst.StarredElement):
+        return _bound_by(target.value)
+    return set()
+
+
+def _literal_key(node: cst.Subscript) -> str | None:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    value = node.slice[0].slice.value
+    return evaluated(value) if isinstance(value, cst.SimpleString) else None
 
 
 def _sets_rule(node: cst.Assign) -> bool:
@@ -189,4 +278,5 @@ def _is_rule_key(node: cst.DictElement) -> bool:
 
 
 _DAGSHIFT_VARIABLE = cst.Attribute(cst.Name("dagshift"), cst.Name("Variable"))
+_DAGSHIFT_TRIGGER_RULE = cst.Attribute(cst.Name("dagshift"), cst.Name("TriggerRule"))
 _EQ = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

@@ -5,12 +5,16 @@ Airflow hands a callable its context through parameters named after context valu
 the same values reach it: context values through ``get_run_context()`` (see ``context.py``),
 XCom pulls as new parameters fed by upstream results, and pushes as ``push(key, value)``: a
 named output of the task, apart from its result, which stays its return value (see
-``xcom.py``). A reference to the task instance, the context dict or ``dag_run`` that none of
-those forms covers keeps the function, and its DAG, as they were (Unsupported)."""
+``xcom.py``); a catch-all printed, iterated or searched whole is bound to
+``airflow_context()`` (``context_whole.py``). ``test_mode`` is False in a 1.10/2.x file (and a
+kept ``test_mode=None`` that no call gives stays None): an ``if`` on it never runs, and is not
+checked. A reference to the task instance, the context dict or ``dag_run`` that none of those
+forms covers keeps the function, and its DAG, as they were (Unsupported)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
@@ -23,6 +27,7 @@ from dagshift.converter.rules.context import (
     context_lookup,
     context_values,
 )
+from dagshift.converter.rules.context_whole import binders, find_whole_uses, prologue
 from dagshift.converter.rules.xcom import Pull, parse_pull, parse_push
 from dagshift.converter.walk import nodes, walk
 
@@ -47,6 +52,18 @@ class CallableRewrite:
     pushes: set[str] = field(default_factory=set)
     uses_context: bool = False
     push_name: str = "push"  # the name dagshift's push() is imported under
+    whole: bool = False  # the catch-all used whole: airflow_context() (context_whole.py)
+
+    def context_needs(self) -> set[str]:
+        """The dagshift names the function now uses to reach its context."""
+        return {
+            name
+            for name, used in (
+                ("get_run_context", self.uses_context),
+                ("airflow_context", self.whole),
+            )
+            if used
+        }
 
 
 class _Names:
@@ -89,13 +106,20 @@ class _Names:
 class _Check(cst.CSTVisitor):
     """Every reference to the context names must be one of the forms rewritten below."""
 
-    def __init__(self, names: _Names, fed: set[str], module: cst.Module, airflow3: bool) -> None:
+    def __init__(
+        self, names: _Names, fed: set[str], module: cst.Module, airflow3: bool, constants=None
+    ) -> None:
         self.names, self.fed, self.module = names, fed, module
+        self.airflow3, self.constants = airflow3, constants
         self.values = context_values(legacy=not airflow3)
         self.allowed: set[int] = set()
         self.pulls: list[tuple[cst.Call, Pull]] = []
         self.pushes: set[str] = set()
         self.tracked = set(names.objects) | ({names.catch_all} - {None})
+        self.dead: set[str] = set()  # names always False here: `if NAME:` never runs
+
+    def visit_If(self, node: cst.If) -> bool:
+        return not _dead(node, self.dead, self.names, not self.airflow3)
 
     def _allow(self, node: cst.CSTNode) -> None:
         for name in _names_in(node):
@@ -105,13 +129,16 @@ class _Check(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and self.names.is_ti(func.value):
             if func.attr.value == "xcom_pull":
-                self.pulls.append((node, parse_pull(node, self.module)))
+                pull = parse_pull(
+                    node, self.module, legacy=not self.airflow3, constants=self.constants
+                )
+                self.pulls.append((node, pull))
                 self._allow(func.value)
             elif func.attr.value == "xcom_push":
-                self.pushes.add(parse_push(node)[0])
+                self.pushes.add(parse_push(node, self.constants)[0])
                 self._allow(func.value)
         key = self.names.key_of(node)
-        if key in self.values:
+        if key in self.values or (key == "test_mode" and not self.airflow3):
             self._allow(node.func)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -120,7 +147,9 @@ class _Check(cst.CSTVisitor):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         key = self.names.key_of(node)
-        if key in self.values or (key is not None and key in self.fed):
+        if key == "test_mode" and not self.airflow3:
+            self._allow(node.value)  # False but under `airflow tasks test` (see _split_params)
+        elif key in self.values or (key is not None and key in self.fed):
             self._allow(node.value)
         elif key is not None and key not in OBJECTS:
             raise Unsupported(
@@ -137,6 +166,16 @@ class _Check(cst.CSTVisitor):
             )
 
 
+def _dead(node: cst.If, dead: set[str], names: _Names, legacy: bool) -> bool:
+    """``if NAME:`` (no else) on a name always False, or ``if context["test_mode"]:`` in a
+    1.10/2.x file: its body never runs, in Airflow either."""
+    if node.orelse is not None:
+        return False
+    if m.matches(node.test, m.Name()):
+        return node.test.value in dead
+    return legacy and names.key_of(node.test) == "test_mode"
+
+
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:
     return [n for n in nodes(node) if type(n) is cst.Name]
 
@@ -149,13 +188,26 @@ class _Rewrite(cst.CSTTransformer):
         module: cst.Module,
         airflow3: bool,
         push_name: str = "push",
+        constants=None,
     ) -> None:
         self.names, self.params, self.module = names, params, module
+        self.constants = constants
         self.airflow3 = airflow3
         self.values = context_values(legacy=not airflow3)
         self.quotes: list[str] = []  # the quote of each f-string around the node
         self.uses_context = False
         self.push_name = push_name
+        self.dead: set[str] = set()
+
+    def visit_If(self, node: cst.If) -> bool:
+        return not _dead(node, self.dead, self.names, not self.airflow3)
+
+    def leave_If(self, original: cst.If, updated: cst.If) -> cst.If:
+        if _dead(original, self.dead, self.names, not self.airflow3) and not isinstance(
+            original.test, cst.Name
+        ):
+            return updated.with_changes(test=cst.Name("False"))  # context["test_mode"]
+        return updated
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self.quotes.append(node.start.lstrip("rRbBfFuU")[:1])
@@ -173,7 +225,9 @@ class _Rewrite(cst.CSTTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
         if m.matches(func, m.Attribute(attr=m.Name("xcom_pull"))) and self.names.is_ti(func.value):
-            pull = parse_pull(original, self.module)
+            pull = parse_pull(
+                original, self.module, legacy=not self.airflow3, constants=self.constants
+            )
             name = self.params[pull]
             if pull.many and not self.airflow3:  # Airflow 2 lists only tasks with a value
                 return cst.parse_expression(f"[value for value in {name} if value is not None]")
@@ -183,10 +237,14 @@ class _Rewrite(cst.CSTTransformer):
         key = self.names.key_of(original)
         if key in self.values:
             return self._lookup(self.values[key])
+        if key == "test_mode" and not self.airflow3:
+            return cst.Name("False")
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript):
         key = self.names.key_of(original)
+        if key == "test_mode" and not self.airflow3:
+            return cst.Name("False")
         return self._lookup(self.values[key]) if key in self.values else updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
@@ -198,8 +256,8 @@ class _Rewrite(cst.CSTTransformer):
         if m.matches(call, m.Call(func=m.Attribute(attr=m.Name("xcom_push")))) and (
             self.names.is_ti(call.func.value)
         ):
-            key, _ = parse_push(call)
-            value = parse_push(updated.value)[1]
+            key, _ = parse_push(call, self.constants)
+            value = parse_push(updated.value, self.constants)[1]
             push = cst.Call(
                 cst.Name(self.push_name), [cst.Arg(cst.SimpleString(f'"{key}"')), cst.Arg(value)]
             )
@@ -269,8 +327,13 @@ def rewrite_callable(
     airflow3: bool = False,
     rendered: tuple[str, ...] = (),
     render_helper: str = "_dagshift_render",
+    constants: Any = None,
+    test_mode_unpassed: bool = True,
 ) -> CallableRewrite:
-    """The function with its context reached the dagshift way (see the module docstring)."""
+    """The function with its context reached the dagshift way (see the module docstring).
+
+    ``test_mode_unpassed``: no call gives the function a ``test_mode`` argument (so a kept
+    ``test_mode=None`` stays None: ``if test_mode:`` never runs, and is not checked)."""
     kept, values, objects = _split_params(fn, fed_positional, set(fed_keywords), airflow3)
     star = fn.params.star_kwarg
     catch_all = star.name.value if isinstance(star, cst.Param) else None
@@ -281,7 +344,25 @@ def rewrite_callable(
     aliases = _aliases(body, names)
     kept_names = {p.name.value for p in kept}
     extra_fed = set(fed_keywords) - kept_names
-    check = _Check(names, extra_fed, module, airflow3)
+    check = _Check(names, extra_fed, module, airflow3, constants)
+    whole = (
+        find_whole_uses(fn, catch_all, module, airflow3, set(fed_keywords)).names
+        if catch_all
+        else set()
+    )
+    check.allowed |= whole
+    rebound = binders(fn.body)
+    falsy = {n for n, key in values.items() if key == _FALSE}
+    if airflow3 and test_mode_unpassed:  # a kept test_mode keeps its default: None, False
+        falsy |= {
+            p.name.value
+            for p in kept
+            if p.name.value == "test_mode"
+            and p.name.value not in fed_keywords
+            and p not in fn.params.params[:fed_positional]
+            and m.matches(p.default, m.Name("None") | m.Name("False"))
+        }
+    check.dead = falsy - set(rebound)
     for stmt in body:
         if id(stmt) not in aliases:
             walk(stmt, check)
@@ -297,21 +378,25 @@ def rewrite_callable(
     push_name = PUSH_ALIAS if "push" in used else "push"
     if check.pushes and push_name in used:
         raise Unsupported(fn, "DS074", f"the callable pushes XCom and already uses {push_name!r}")
-    rewrite = _Rewrite(names, pulls, module, airflow3, push_name)
+    rewrite = _Rewrite(names, pulls, module, airflow3, push_name, constants)
+    rewrite.dead = check.dead
     new_body: list[cst.BaseStatement] = [
-        walk(s, rewrite) for s in body if id(s) not in aliases  # type: ignore[misc]
+        walk(s, rewrite)
+        for s in body
+        if id(s) not in aliases  # type: ignore[misc]
     ]
     head = (
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
     )
-    prologue = [
+    head_lines = [prologue(fn, catch_all, airflow3, bool(extra_fed))] if whole else []
+    head_lines += [
         cst.parse_statement(
             f"{name} = False\n" if key == _FALSE else f'{name} = get_run_context()["{key}"]\n'
         )
         for name, key in values.items()
     ]
-    prologue += [cst.parse_statement(f"{n} = {render_helper}({n})\n") for n in rendered]
-    new_body = new_body[:head] + prologue + new_body[head:]
+    head_lines += [cst.parse_statement(f"{n} = {render_helper}({n})\n") for n in rendered]
+    new_body = new_body[:head] + head_lines + new_body[head:]
     if not new_body:
         new_body = [cst.SimpleStatementLine([cst.Pass()])]
     params = _signature(fn.params, kept, list(pulls.values()), bool(extra_fed))
@@ -322,6 +407,7 @@ def rewrite_callable(
         check.pushes,
         any(key != _FALSE for key in values.values()) or rewrite.uses_context,
         push_name,
+        bool(whole),
     )
 
 

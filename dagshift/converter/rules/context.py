@@ -8,13 +8,14 @@ become the same lookup.
 
 Per the file's Airflow generation: Airflow 3 removed ``execution_date`` (in 1.10/2.x the
 logical date, same value), ``next_ds``, ``prev_ds``, ``next_execution_date``,
-``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` (and their ``_nodash`` forms) and
-changed ``task_instance_key_str`` (its run id where 2.x had ``ds_nodash``): those convert only
-in a file written for Airflow 1.10/2.x (``legacy``), where dagshift's run context has Airflow
-2.11's values; in an Airflow 3 file Airflow fails the template (StrictUndefined), the callable
-(no such argument, KeyError) or passes its default, so its DAG stays. ``macros``, ``var`` and
-``dag_run`` (conf, run_id, logical_date, data interval) and Airflow's template filters
-(``ds``, ``ds_nodash``, ``ts``, ``ts_nodash``, ``ts_nodash_with_tz``) are in both.
+``prev_execution_date``, ``yesterday_ds``, ``tomorrow_ds`` (and their ``_nodash`` forms):
+those convert only in a file written for Airflow 1.10/2.x (``legacy``), where dagshift's run
+context has Airflow 2.11's values; in an Airflow 3 file Airflow fails the template
+(StrictUndefined), the callable (no such argument, KeyError) or passes its default, so its DAG
+stays. ``macros``, ``var``, ``task_instance_key_str`` (Airflow 3.3's, for a run with a logical
+date, is 2.x's ``dag_id__task_id__ds_nodash``), ``dag_run`` (conf, run_id, logical_date, data
+interval) and Airflow's template filters (``ds``, ``ds_nodash``, ``ts``, ``ts_nodash``,
+``ts_nodash_with_tz``) are in both.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ CONTEXT_VALUES = {
     "ts_nodash_with_tz": "ts_nodash_with_tz",
     "macros": "macros",
     "var": "var",
+    # dag_id__task_id__ds_nodash: Airflow 3.3 too, for a run with a logical date (dagshift's
+    # runs all have one; Airflow 3's run id takes the date's place in a run without one)
+    "task_instance_key_str": "task_instance_key_str",
 }
 # Names only Airflow 1.10/2.x has (Airflow 3 removed or changed them): the same keys in dagshift.
 LEGACY_VALUES = {
@@ -72,7 +76,6 @@ LEGACY_VALUES = {
         "yesterday_ds_nodash",
         "tomorrow_ds",
         "tomorrow_ds_nodash",
-        "task_instance_key_str",
     )
 }
 # ``execution_date`` is the logical date in 1.10/2.x; Airflow 3's context has no such key.
@@ -172,10 +175,18 @@ TEMPLATE_NAMES = {
     "run_id",
     "macros",
     "var",
+    "task_instance_key_str",
 }
 # Objects a template may read only some attributes of: the run context's views have these.
 TEMPLATE_OBJECTS = {
-    "dag_run": {"conf", "logical_date", "data_interval_start", "data_interval_end", "dag_id"},
+    "dag_run": {
+        "conf",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "dag_id",
+        "run_id",
+    },
     "dag": {"dag_id"},
     "task": {"task_id"},
     "ti": {"task_id", "dag_id", "map_index"},

@@ -20,7 +20,14 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
-from dagshift.converter.model import Unsupported, assigned_names, first_name, kwarg, string_value
+from dagshift.converter.model import (
+    Unsupported,
+    appended,
+    assigned_names,
+    first_name,
+    kwarg,
+    string_value,
+)
 from dagshift.converter.names import DAG_DECORATORS, DAGS, qualified
 from dagshift.converter.rules.callbacks import (
     CALLBACKS,
@@ -29,12 +36,29 @@ from dagshift.converter.rules.callbacks import (
     callback_option,
 )
 from dagshift.converter.rules.dag_function_params import parameter_statements
-from dagshift.converter.rules.default_args import DefaultArgs, read_default_args
-from dagshift.converter.rules.operators import IGNORED_IF_FALSE, TASK_OPTIONS, ignorable
+from dagshift.converter.rules.default_args import (
+    DefaultArgs,
+    factory_argument,
+    read_default_args,
+)
+from dagshift.converter.rules.operators import (
+    IGNORED_IF_FALSE,
+    TASK_OPTIONS,
+    ignorable,
+    reaches_converted,
+)
 from dagshift.converter.rules.params import flow_params
 from dagshift.converter.walk import nodes, scan, walk
 
-__all__ = ["DagSite", "dag_attribute", "dag_ids", "find_sites", "flow_arguments", "flow_block"]
+__all__ = [
+    "DagSite",
+    "dag_attribute",
+    "dag_ids",
+    "find_sites",
+    "flow_arguments",
+    "flow_block",
+    "site_dag_id",
+]
 
 DESCRIPTION = "with DAG / dag = DAG + dag=dag / @dag -> with Flow(...); DAG arguments"
 
@@ -55,6 +79,8 @@ _FLOW_ARGS = {
     "owner_links",
     "access_control",
     "dag_display_name",  # the name the UI shows: metadata of the flow
+    # where template files are found after the flow file's folder (Flow.template_folders)
+    "template_searchpath",
     # called by Airflow 2's scheduler when a task misses its sla=, outside every run (Airflow
     # 3 has no SLAs): no run's states or results depend on it; dagshift, which has no SLAs
     # either (a task's sla= is dropped, see operators.py), keeps it as metadata of the flow
@@ -103,6 +129,8 @@ def _assign_span(body: Sequence[cst.BaseStatement], at: int, var: str) -> list[c
         if _mentions(body[i], wanted):
             last = i
             wanted |= _bound(body[i])
+            if isinstance(body[i], cst.FunctionDef):  # makes tasks of the DAG (`dag=dag`)
+                wanted.add(body[i].name.value)
     return list(body[at : last + 1])
 
 
@@ -170,7 +198,7 @@ def _registered(module: cst.Module, name: str) -> bool:
     (it is made without ``with``): the Flow made instead is found the same way. A function
     used otherwise (or only by other modules: a SubDAG's) keeps its DAG."""
     uses = sum(1 for n in nodes(module) if type(n) is cst.Name and n.value == name) - 1
-    found = 0
+    found = _sub_dags(module, name)
     pending: list[cst.CSTNode] = list(module.body)
     while pending:
         stmt = pending.pop()
@@ -179,6 +207,25 @@ def _registered(module: cst.Module, name: str) -> bool:
         elif isinstance(stmt, cst.For | cst.If | cst.While | cst.With | cst.Try):
             pending += [n for n in nodes(stmt) if isinstance(n, cst.SimpleStatementLine)]
     return found > 0 and found == uses
+
+
+def _sub_dags(module: cst.Module, name: str) -> int:
+    """Calls of ``name`` given as ``SubDagOperator(subdag=name(...))``: Airflow finds such a
+    DAG through its parent's operator, and lists it as a DAG of the file."""
+    found = 0
+    for n in nodes(module):
+        if not isinstance(n, cst.Call) or not (
+            cst.helpers.get_full_name_for_node(n.func) or ""
+        ).endswith("SubDagOperator"):
+            continue
+        found += sum(
+            1
+            for a in n.args
+            if a.keyword
+            and a.keyword.value == "subdag"
+            and m.matches(a.value, m.Call(m.Name(name)))
+        )
+    return found
 
 
 def _registers(small: cst.BaseSmallStatement, name: str) -> bool:
@@ -245,6 +292,13 @@ def dag_ids(sites: Sequence[DagSite], constants: Any) -> dict[str, str]:
     return out
 
 
+def site_dag_id(site: DagSite, constants: Any) -> str | None:
+    """The DAG's id, when it is a string known statically (or a @dag function's name)."""
+    given = [a for i, a in enumerate(site.call_args) if _is_dag_id(i, a)]
+    found = constants.value(given[0].value) if len(given) == 1 else site.dag_id
+    return found if isinstance(found, str) else None
+
+
 def _is_dag_id(index: int, arg: cst.Arg) -> bool:
     if arg.keyword is not None:
         return arg.keyword.value == "dag_id"
@@ -294,7 +348,9 @@ def _default_args(
             flow[key] = el.value
         elif key in CALLBACKS and (option := callback_option(key, el.value, info)):
             options.append(el.with_changes(key=cst.SimpleString(f'"{option}"')))
-        elif not ignorable(key or "", el.value):
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
+        elif not ignorable(key or "", el.value) and (key is None or reaches_converted(key)):
             raise Unsupported(value, "DS024", _not_converted(key))
     if not options:
         return None, flow
@@ -305,6 +361,12 @@ def _default_args(
             return value, flow
     options = [el.with_changes(comma=cst.MaybeSentinel.DEFAULT) for el in options]
     return cst.Dict(options), flow
+
+
+# 1.10's PythonOperator option to hand the callable its context: Airflow 2.11 (the oracle of
+# 1.10/2.x files) hands it always and applies no default_args key that no operator's signature
+# has, as provide_context; a converted callable gets its context either way.
+_PROVIDE_CONTEXT = "provide_context"
 
 
 def _not_converted(key: str | None) -> str:
@@ -331,7 +393,9 @@ def _read_options(
             flow[key] = expr
         elif key in CALLBACKS and (option := callback_option(key, written, info)):
             options.append(cst.DictElement(cst.SimpleString(f'"{option}"'), expr))
-        elif not ignorable(key, written):
+        elif key == _PROVIDE_CONTEXT:
+            pass  # see _PROVIDE_CONTEXT
+        elif not ignorable(key, written) and reaches_converted(key):
             raise Unsupported(value, "DS024", _not_converted(key))
     return (cst.Dict(options) if options else None), flow
 
@@ -363,7 +427,8 @@ def flow_arguments(
         elif key == "dagrun_timeout":  # the flow's run_timeout: Airflow's scheduler outcome
             args.append(arg.with_changes(keyword=cst.Name("run_timeout")))
         elif key == "default_args":
-            options, from_defaults = _default_args(arg.value, assigned, info)
+            value = factory_argument(arg.value, call, info) or arg.value
+            options, from_defaults = _default_args(value, assigned, info)
             if options is not None:
                 args.append(
                     arg.with_changes(keyword=cst.Name("default_task_options"), value=options)
@@ -388,11 +453,9 @@ def flow_arguments(
     added = [kwarg(k, v) for k, v in from_defaults.items() if k not in given]
     if added and args and isinstance(args[-1].comma, cst.Comma):
         # a call written one argument per line: the new ones follow the same layout
-        between = args[-2].comma if len(args) > 1 else args[-1].comma
-        added = [a.with_changes(comma=between) for a in added]
-        added[-1] = added[-1].with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=between)
-    args += added
+        args = appended(args, added)
+    else:
+        args += added
     if first is None:
         raise Unsupported(call, "DS022", "DAG without a dag_id")
     out = [first, *args]
@@ -419,14 +482,10 @@ def flow_block(
     if previous_interval:
         extra = kwarg("data_interval", cst.SimpleString('"previous"'))
         if isinstance(args[-1].comma, cst.Comma):  # one argument per line
-            args = [
-                *args[:-1],
-                args[-1].with_changes(comma=args[0].comma),
-                extra.with_changes(comma=args[-1].comma),
-            ]
+            args = appended(args, [extra])
         else:
             args = [*args, extra]
-    heads = {n.partition(".")[0] for n in file.names}
+    heads = file.airflow_heads()
     for new_arg in args:
         found = first_name(new_arg, heads)
         if found is not None:

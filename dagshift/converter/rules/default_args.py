@@ -15,6 +15,10 @@ the converted file, evaluated once, as in the original:
 A dict whose keys are not all known (a ``**`` of something else, a computed key, a function
 with other statements), or whose name the file also changes (``NAME[...] = ...``,
 ``NAME.update(...)`` ...), is not read: its DAG stays (DS023).
+
+A DAG made in a function of the file with ``default_args=<its parameter>`` reads the
+module-level name that every call of the function in the file passes for that parameter
+(``factory_argument``: a SubDAG factory called with the parent's ``ARGS``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import libcst as cst
 from dagshift.converter.model import string_value
 from dagshift.converter.walk import nodes
 
-__all__ = ["DefaultArgs", "read_default_args"]
+__all__ = ["DefaultArgs", "factory_argument", "read_default_args"]
 
 DESCRIPTION = "default_args from dict(...), {**base, ...} merges, a function's return -> options"
 
@@ -191,3 +195,53 @@ def read_default_args(value: cst.BaseExpression, info: Any) -> DefaultArgs | Non
     if isinstance(value, cst.Name):
         return reader.named(value.value, frozenset())
     return reader.inline(value, frozenset())
+
+
+def factory_argument(value: cst.BaseExpression, site: cst.CSTNode, info: Any) -> cst.Name | None:
+    """``default_args=args`` in a function of the file whose parameter ``args`` is, at every
+    call of the function in the file, the same module-level name (``section(..., ARGS)``, a
+    SubDAG factory's): that name, whose dict the DAG gets at every call; else None."""
+    if info is None or not isinstance(value, cst.Name):
+        return None
+    fn = next(
+        (
+            s
+            for s in info.module.body
+            if isinstance(s, cst.FunctionDef) and any(n is site for n in nodes(s))
+        ),
+        None,
+    )
+    if (
+        fn is None
+        or fn.decorators
+        or isinstance(fn.params.star_arg, cst.Param)
+        or fn.params.star_kwarg
+    ):
+        return None
+    params = [p.name.value for p in fn.params.params]
+    if value.value not in params or value.value in _locals(fn):
+        return None
+    name = fn.name.value
+    calls = [
+        n
+        for n in nodes(info.module)
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value == name
+    ]
+    uses = sum(1 for n in nodes(info.module) if type(n) is cst.Name and n.value == name) - 1
+    if not calls or len(calls) != uses:  # the function is also used otherwise
+        return None
+    given = {_argument(c, params.index(value.value), value.value) for c in calls}
+    found = given.pop() if len(given) == 1 else None
+    if found is None or found not in info.assigned or found in params or found in _locals(fn):
+        return None
+    return cst.Name(found)
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> str | None:
+    """The name a call passes for the parameter at ``index`` named ``keyword``, if a name."""
+    if any(a.star for a in call.args):
+        return None
+    for i, arg in enumerate(call.args):
+        if (arg.keyword is None and i == index) or (arg.keyword and arg.keyword.value == keyword):
+            return arg.value.value if isinstance(arg.value, cst.Name) else None
+    return None

@@ -33,8 +33,10 @@ __all__ = [
     "OperatorArgs",
     "KEPT_AS_IS",
     "TASK_OPTIONS",
+    "CONVERTED_OPERATOR_PARAMETERS",
     "ignorable",
     "operator_args",
+    "reaches_converted",
     "task_call",
 ]
 
@@ -71,6 +73,36 @@ IGNORED = {
     "weight_rule",
     "task_display_name",  # the name the UI shows
 }
+
+
+# Every constructor parameter of the operators rules convert (BaseOperator, PythonOperator and its
+# branch/short-circuit kinds, BashOperator, EmptyOperator/DummyOperator, @task's operator) in
+# Airflow 1.10.15, 2.11 and 3.x; tests/oracle/test_default_args_reach.py reads it off real Airflow.
+# A default_args key outside it reaches no converted task (Airflow applies a key only to the
+# operators whose constructor names it): it can only reach operators kept as written, which get
+# the DAG's default_args whole (bridged.py).
+CONVERTED_OPERATOR_PARAMETERS = frozenset(
+    """
+    allow_nested_operators append_env bash_command context cwd dag default_args depends_on_past
+    do_xcom_push doc doc_json doc_md doc_rst doc_yaml email email_on_failure email_on_retry
+    end_date env execution_timeout executor executor_config ignore_downstream_trigger_rules
+    ignore_first_depends_on_past inlets kwargs_to_upstream logger_name map_index_template
+    max_active_tis_per_dag max_active_tis_per_dagrun max_retry_delay multiple_outputs
+    on_execute_callback on_failure_callback on_retry_callback on_skipped_callback
+    on_success_callback op_args op_kwargs outlets output_encoding output_processor owner params
+    pool pool_slots post_execute pre_execute priority_weight provide_context python_callable
+    python_version queue render_template_as_native_obj requirements resources retries retry_delay
+    retry_exponential_backoff retry_policy run_as_user show_return_value_in_logs skip_exit_code
+    skip_on_exit_code sla start_date string_args system_site_packages task_concurrency
+    task_display_name task_group task_id templates_dict templates_exts trigger_rule use_dill
+    wait_for_downstream wait_for_past_depends_before_skipping weight_rule xcom_push
+    """.split()
+)
+
+
+def reaches_converted(key: str) -> bool:
+    """Whether a default_args key can reach a task a rule converts."""
+    return key in CONVERTED_OPERATOR_PARAMETERS
 
 
 # default_args keys whose False (their default) changes nothing in a run (an operator's own

@@ -139,6 +139,7 @@ class PythonPlan:
     pushes: set[str] = field(default_factory=set)
     extra_options: list[cst.Arg] = field(default_factory=list)
     expand_kwargs: cst.BaseExpression | None = None
+    returns: bool = True  # the callable may return a value (a return value XCom)
 
 
 def templated(node: cst.CSTNode, constants: Any = None) -> bool:
@@ -300,11 +301,11 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         airflow3=job.file.airflow3,
         rendered=to_render,
         render_helper=helper,
+        constants=job.file.constants,
     )
     if done.pushes:
         job.needs.add(push_import(done.push_name))
-    if done.uses_context:
-        job.needs.add("get_run_context")
+    job.needs |= done.context_needs()
     changed = not done.function.deep_equals(fn)
     elsewhere = job.file.references.get(name, 0) - 1 > job.file.callable_uses.get(name, 0)
     others = job.file.references.get(name, 0) - 1 - job.file.callable_uses.get(name, 0)
@@ -322,7 +323,17 @@ def _function_plan(job, call, kind, args, value, call_args, keys, extra, rendere
         decorators=[cst.Decorator(cst.parse_expression(DECORATORS[kind]))]
     )
     job.register(fn, new, kind)
-    return PythonPlan(kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra)
+    plan = PythonPlan(kind, args, cst.Name(name), name, call_args, done.pulls, done.pushes, extra)
+    plan.returns = _may_return(fn)
+    return plan
+
+
+def _may_return(fn: cst.FunctionDef) -> bool:
+    """Whether the function (a nested one's code counted too) has a ``return <value>``."""
+    return any(
+        isinstance(n, cst.Return) and n.value is not None and not m.matches(n.value, m.Name("None"))
+        for n in nodes(fn.body)
+    ) or any(isinstance(n, cst.Yield) for n in nodes(fn.body))
 
 
 def _rendered_params(call: cst.Call, fn: cst.FunctionDef, rendered: set) -> tuple[str, ...]:

@@ -13,6 +13,9 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
   ``ContinuousTimetable``, ``NullTimetable``, ``OnceTimetable``) ->
   ``dagshift.runtime.timetables.<the same name>``, ported from Airflow 3.3 with the same
   arguments (their run dates are pinned against both generations in tests/runtime);
+  ``airflow.timetables.base``'s ``Timetable``, ``DataInterval``, ``DagRunInfo`` and
+  ``TimeRestriction`` -> the runtime's, which have Airflow's signatures: a ``Timetable``
+  subclass written in the DAG file stays as written and schedules on them;
 - ``Metadata`` (yielded from a task: Airflow runs a generator task to its end, each yielded
   ``Metadata`` setting its asset's extra, and adding an event through its alias; dagshift's
   tasks do the same) -> ``dagshift.Metadata`` (which takes 2.x's ``target=`` too);
@@ -58,6 +61,8 @@ _TIMETABLES = "dagshift.runtime.timetables"
 _ASSETS = "dagshift.runtime.assets"
 _ASSETS_3 = ("Asset", "AssetAlias", "AssetAll", "AssetAny")
 _DATASETS = ("Dataset", "DatasetAlias", "DatasetAll", "DatasetAny")
+# airflow.timetables.base: the protocol's types, which the runtime's timetables share
+_TIMETABLE_BASE = ("DagRunInfo", "DataInterval", "TimeRestriction", "Timetable")
 _TIMETABLE_CLASSES = {
     "interval": ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable"),
     "trigger": ("CronTriggerTimetable", "DeltaTriggerTimetable", "MultipleCronTriggerTimetable"),
@@ -91,6 +96,8 @@ def _names() -> dict[str, tuple[str, str]]:
         "dagshift.DatasetOrTimeSchedule",
         "dagshift",
     )
+    for name in _TIMETABLE_BASE:  # a Timetable subclass of the file runs as written on them
+        out[f"airflow.timetables.base.{name}"] = (f"{_TIMETABLES}.{name}", _TIMETABLES)
     for module, classes in _TIMETABLE_CLASSES.items():
         for name in classes:
             new = (f"{_TIMETABLES}.{name}", _TIMETABLES)

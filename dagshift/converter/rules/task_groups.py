@@ -13,8 +13,8 @@ Arguments: the id (first, or ``group_id=``), ``prefix_group_id`` -> ``prefix``,
 ``add_suffix_on_collision`` -> ``suffix_on_collision``; ``ui_color`` / ``ui_fgcolor`` only
 colour Airflow's UI and go; ``dag=`` must name the DAG around it. Not converted (the DAG stays):
 a TaskGroup made other than as a ``with`` item (``task_group=`` on operators), ``parent_group``,
-an operator kept as written inside a group (the compat shim gives it its own id), and
-``.expand`` / ``.partial`` of a ``@task_group`` (mapped groups).
+and an operator kept as written inside a group (the compat shim gives it its own id). Mapped
+groups (``.expand`` / ``.partial`` of a ``@task_group``): rule ``mapped_groups``.
 """
 
 from __future__ import annotations
@@ -131,15 +131,13 @@ def group_functions(job: Any) -> set[str]:
 
 
 def _on_group_function(job: Any, original: cst.Call, updated: cst.Call) -> Any:
-    """``fn.override(...)`` of a ``@task_group`` function: its arguments as ``@group``'s;
-    ``fn.expand(...)`` / ``fn.partial(...)`` (a mapped group): Unsupported."""
+    """``fn.override(...)`` of a ``@task_group`` function: its arguments as ``@group``'s
+    (``.expand`` / ``.partial`` / ``.expand_kwargs``: rule ``mapped_groups``)."""
     func = original.func
     if not (type(func) is cst.Attribute and type(func.value) is cst.Name):
         return None
     if func.value.value not in group_functions(job):
         return None
-    if func.attr.value in ("expand", "partial", "expand_kwargs"):
-        raise Unsupported(original, "DS105", "a mapped @task_group (.expand / .partial)")
     if func.attr.value != "override":
         return None
     return updated.with_changes(args=_group_args(job, original, "@task_group", first=False))
@@ -208,25 +206,44 @@ def is_group_function(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
     return any(qualified(_decorator_target(d), names) in GROUP_DECORATORS for d in fn.decorators)
 
 
-def rewrite_group_function(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
-    """``fn`` (its body rewritten already) with ``@group`` for ``@task_group``."""
+def rewrite_group_function(
+    fn: cst.FunctionDef, job: Any, original: cst.FunctionDef | None = None
+) -> cst.FunctionDef:
+    """``fn`` (its body rewritten already; ``original``: as written, when not ``fn``) with
+    ``@group`` for ``@task_group`` (``@dagshift.group`` in a file that binds ``group`` itself,
+    as a function named so). A TaskFlow task kept as written inside (``@task.bash`` ...) keeps
+    the DAG (DS104): the compat shim would give it its bare id, outside the group."""
     names = job.file.names
+    _no_kept_taskflow(original or fn, names)
     decorators = []
+    qualify = "group" in job.file.bound and "dagshift" not in job.file.bound
+    name: cst.BaseExpression = (
+        cst.Attribute(cst.Name("dagshift"), cst.Name("group")) if qualify else cst.Name("group")
+    )
     for dec in fn.decorators:
         if qualified(_decorator_target(dec), names) not in GROUP_DECORATORS:
             decorators.append(dec)
             continue
         if not isinstance(dec.decorator, cst.Call):
-            decorators.append(dec.with_changes(decorator=cst.Name("group")))
+            decorators.append(dec.with_changes(decorator=name))
             continue
         args = _group_args(job, dec.decorator, "@task_group", first=False)
         decorators.append(
-            dec.with_changes(
-                decorator=dec.decorator.with_changes(func=cst.Name("group"), args=args)
-            )
+            dec.with_changes(decorator=dec.decorator.with_changes(func=name, args=args))
         )
-    job.needs.add("group")
+    if qualify:
+        job.modules.add("dagshift")
+    else:
+        job.needs.add("group")
     return fn.with_changes(decorators=decorators)
+
+
+def _no_kept_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> None:
+    from dagshift.converter.rules.taskflow import kept_taskflow
+
+    for n in nodes(fn.body):
+        if type(n) is cst.FunctionDef and kept_taskflow(n, names) is not None:
+            raise Unsupported(n, "DS104", "a TaskFlow task kept as written inside a @task_group")
 
 
 def rewrite_outside(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
@@ -234,15 +251,20 @@ def rewrite_outside(fn: cst.FunctionDef, job: Any) -> cst.FunctionDef:
     in it rewritten (anything else of Airflow's left in it keeps the DAGs using it)."""
     from dagshift.converter.rules.taskflow import is_taskflow, rewrite_taskflow
 
+    _no_kept_taskflow(fn, job.file.names)  # before the copy _Nested makes: the finding's node
+
     class _Nested(cst.CSTTransformer):
         def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
             if original is not fn and is_taskflow(original, job.file.names):
-                new, needs = rewrite_taskflow(updated, job.file)
+                try:
+                    new, needs = rewrite_taskflow(updated, job.file)
+                except Unsupported as exc:  # its node is the copy's: mark the original
+                    raise Unsupported(original, exc.code, exc.message) from exc
                 job.needs |= needs
                 return new
             return updated
 
-    return rewrite_group_function(fn.visit(_Nested()), job)
+    return rewrite_group_function(fn.visit(_Nested()), job, fn)
 
 
 def group_prefixes(stmt: cst.BaseStatement, names: dict[str, str]) -> list[tuple[Any, str | None]]:

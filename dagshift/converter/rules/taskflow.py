@@ -21,6 +21,7 @@ non-literal ``on_failure_fail_dagrun`` stays a TODO (DS093).
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from typing import Any
 
 import libcst as cst
@@ -30,6 +31,7 @@ from dagshift.converter.model import Unsupported, kwarg
 from dagshift.converter.names import TASK_DECORATORS, qualified
 from dagshift.converter.rules.callables import push_import, rewrite_callable
 from dagshift.converter.rules.callbacks import CALLBACKS, callback_arg
+from dagshift.converter.rules.context import OBJECTS, OTHER_CONTEXT, context_values
 from dagshift.converter.rules.operators import KEPT_AS_IS, ignorable
 from dagshift.converter.rules.scheduling import check_task_argument
 from dagshift.converter.walk import nodes
@@ -41,6 +43,7 @@ __all__ = [
     "rendered_params",
     "is_taskflow",
     "kept_taskflow",
+    "plain_result",
     "rewrite_taskflow",
 ]
 
@@ -250,14 +253,73 @@ def rewrite_taskflow(
         is_task = _kind(target, names) is not None
         if role_args is None or is_task:
             decorators.append(_decorator(dec, file) if is_task else dec)
-    done = rewrite_callable(fn, file.module, airflow3=file.airflow3, rendered=rendered)
+    positional, keywords = _fed_by_calls(fn, file.module, file.airflow3)
+    done = rewrite_callable(
+        fn,
+        file.module,
+        fed_positional=positional,
+        fed_keywords=frozenset(keywords),
+        airflow3=file.airflow3,
+        rendered=rendered,
+        constants=file.constants,
+        test_mode_unpassed=not _may_pass_test_mode(fn, file.module),
+    )
     if done.pulls:
         raise Unsupported(fn, "DS082", "a TaskFlow function that pulls XCom through ti")
-    needs = {"task"} | ({"get_run_context"} if done.uses_context else set())
+    needs = {"task"} | done.context_needs()
     needs |= {"render"} if rendered else set()
     needs |= {push_import(done.push_name)} if done.pushes else set()
     new = done.function.with_changes(decorators=decorators)
     return (new if role_args is None else _with_role(new, role_args)), needs
+
+
+def _fed_by_calls(fn: cst.FunctionDef, module: cst.Module, airflow3: bool) -> tuple[int, set[str]]:
+    """What every call of the TaskFlow function (``fn(...)``, ``fn.override(...)(...)``) gives
+    it: the positional count and the parameters given by keyword. A parameter named after a
+    context value that some calls give and others do not keeps the DAG: Airflow hands the
+    others the context's value."""
+    name = fn.name.value
+    direct = m.Call(func=m.Name(name))
+    overridden = m.Call(func=m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("override"))))
+    calls = [n for n in nodes(module) if m.matches(n, direct | overridden)]
+    if not calls or any(a.star for c in calls for a in c.args):
+        return 0, set()
+    params = {p.name.value for p in [*fn.params.params, *fn.params.kwonly_params]}
+    given = [{a.keyword.value for a in c.args if a.keyword is not None} & params for c in calls]
+    always = set.intersection(*given)
+    context = set(context_values(legacy=not airflow3)) | set(OBJECTS) | OTHER_CONTEXT
+    counts = [len([a for a in c.args if a.keyword is None]) for c in calls]
+    varying = {p.name.value for p in fn.params.params[min(counts) : max(counts)]}
+    sometimes = (set.union(*given) - always | varying) & (context | {"test_mode"})
+    if sometimes:
+        raise Unsupported(
+            fn,
+            "DS060",
+            f"{name} is given {', '.join(sorted(sometimes))} by some calls only (the others get "
+            "the context's value in Airflow)",
+        )
+    return min(counts), always
+
+
+def _may_pass_test_mode(fn: cst.FunctionDef, module: cst.Module) -> bool:
+    """Whether a call may give the TaskFlow function ``test_mode``: a ``test_mode=`` anywhere
+    in the file, or a positional argument reaching it."""
+    names = [p.name.value for p in fn.params.params]
+    position = names.index("test_mode") if "test_mode" in names else None
+    for node in nodes(module):
+        if isinstance(node, cst.Arg) and node.keyword is not None:
+            if node.keyword.value == "test_mode":
+                return True
+        elif isinstance(node, cst.Arg) and node.star:
+            return True
+    if position is None:
+        return False
+    return any(
+        isinstance(node, cst.Call)
+        and len([a for a in node.args if a.keyword is None]) > position
+        and fn.name.value in {n.value for n in nodes(node.func) if type(n) is cst.Name}
+        for node in nodes(module)
+    )
 
 
 DERIVED_METHODS = ("map", "zip", "concat")
@@ -270,7 +332,9 @@ class _Results:
     ``.zip`` / ``.concat`` of them (not a key of one: Airflow's ``xcom_arg["k"]`` pulls the XCom
     key ``k``, not the result's)."""
 
-    def __init__(self, region: list[cst.BaseStatement], file: Any) -> None:
+    def __init__(
+        self, region: list[cst.BaseStatement], file: Any, operators: Collection[str] = ()
+    ) -> None:
         self.names = file.names
         every = [n for root in region for n in nodes(root)]
         defined = [n for n in every if isinstance(n, cst.FunctionDef)]
@@ -281,6 +345,11 @@ class _Results:
             fn.name.value
             for fn in defined
             if counts[fn.name.value] == 1 and _converted_taskflow(fn, self.names)
+        }
+        self.functions |= {  # TaskFlow functions of the module, defined once in the file
+            name
+            for name, fn in file.functions.items()
+            if fn is not None and name not in counts and _converted_taskflow(fn, self.names)
         }
         self.plain = {  # functions a .map() may apply: defined once, undecorated
             fn.name.value for fn in defined if counts[fn.name.value] == 1 and not fn.decorators
@@ -297,23 +366,36 @@ class _Results:
                 bound[target] = bound.get(target, 0) + 1
         self.functions -= set(bound)
         self.bound = set(bound)
+        self.operators = {name for name in operators if bound.get(name) == 1}
         self.vars: set[str] = set()
+        self.calls: set[str] = set()  # bound to a plain call (not mapped, not derived)
         for stmt in region:
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
                 continue
             assign = stmt.body[0]
-            if (
-                isinstance(assign, cst.Assign)
-                and len(assign.targets) == 1
-                and isinstance(assign.targets[0].target, cst.Name)
-                and bound.get(assign.targets[0].target.value) == 1
-                and self.result(assign.value)
-            ):
-                self.vars.add(assign.targets[0].target.value)
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                for target, value in _pairs(assign.targets[0].target, assign.value):
+                    if bound.get(target.value) == 1 and self.result(value):
+                        self.vars.add(target.value)
+                        if self.call(value):
+                            self.calls.add(target.value)
+
+    def call(self, expr: cst.BaseExpression) -> bool:
+        """A call of a TaskFlow function (``f(...)``, ``f.override(...)(...)``), or a name bound
+        once to one: one task, not mapped."""
+        if isinstance(expr, cst.Name):
+            return expr.value in self.calls
+        return (
+            isinstance(expr, cst.Call)
+            and self._task(expr.func)
+            and not m.matches(expr.func, m.Call(func=m.Attribute(attr=m.Name("partial"))))
+        )
 
     def result(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
             return expr.value in self.vars
+        if m.matches(expr, m.Attribute(value=m.Name(), attr=m.Name("output"))):
+            return expr.value.value in self.operators  # an operator's result
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -321,7 +403,18 @@ class _Results:
             return func.value in self.functions
         if m.matches(func, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("override")))):
             return func.func.value.value in self.functions
+        if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs"):
+            return self._task(func.value)  # a mapped task: the list of its results
         return self.derived(expr)
+
+    def _task(self, expr: cst.BaseExpression) -> bool:
+        """``fn``, ``fn.override(...)``, ``fn.partial(...)`` (and both) of a TaskFlow function
+        of the body: what ``.expand`` maps."""
+        while m.matches(
+            expr, m.Call(func=m.Attribute(attr=m.Name("partial") | m.Name("override")))
+        ):
+            expr = expr.func.value
+        return isinstance(expr, cst.Name) and expr.value in self.functions
 
     def _plain_function(self, name: str) -> bool:
         if name in self.functions or name in self.bound:
@@ -349,6 +442,24 @@ class _Results:
             )
         allowed = ["fillvalue"] if func.attr.value == "zip" else []
         return all(k in allowed for k in keywords) and all(self.result(a.value) for a in positional)
+
+
+def _pairs(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[cst.Name, cst.BaseExpression]]:
+    """The names an assignment binds with the value each gets: ``a = x``, and ``a, b = x, y``
+    element by element (no starred element)."""
+    if isinstance(target, cst.Name):
+        return [(target, value)]
+    if (
+        isinstance(target, cst.Tuple | cst.List)
+        and isinstance(value, cst.Tuple | cst.List)
+        and len(target.elements) == len(value.elements)
+        and all(type(e) is cst.Element for e in (*target.elements, *value.elements))
+    ):
+        pairs = zip(target.elements, value.elements, strict=True)
+        return [(t.value, v.value) for t, v in pairs if isinstance(t.value, cst.Name)]
+    return []
 
 
 def _converted_taskflow(fn: cst.FunctionDef, names: dict[str, str]) -> bool:
@@ -379,11 +490,21 @@ def _bound_names(node: cst.CSTNode) -> list[str]:
     return [n.value for t in targets for n in nodes(t) if isinstance(n, cst.Name)]
 
 
-def derived_value(call: cst.Call, region: list[cst.BaseStatement], file: Any) -> bool:
+def plain_result(expr: cst.BaseExpression, region: list[cst.BaseStatement], file: Any) -> bool:
+    """Whether ``expr`` is one TaskFlow task's result in a DAG's body (a call of a TaskFlow
+    function of the body, or a name bound once to one), neither mapped nor derived."""
+    return _Results(region, file).call(expr)
+
+
+def derived_value(
+    call: cst.Call, region: list[cst.BaseStatement], file: Any, operators: Collection[str] = ()
+) -> bool:
     """Whether ``call`` (``x.map(...)``, ``x.zip(...)`` or ``x.concat(...)`` in a DAG's body)
-    derives a value from TaskFlow results only, which the converted flow computes as Airflow
-    does (the methods of dagshift's task results)."""
-    return _Results(region, file).derived(call)
+    derives a value from TaskFlow results (a mapped task's too) and operators' ``.output``
+    (``operators``: names bound once to an operator the DAG converts or keeps) only, which the
+    converted flow computes as Airflow does (the methods of dagshift's task results, or of the
+    shim's XComArg for a kept operator)."""
+    return _Results(region, file, operators).derived(call)
 
 
 def _taskflow_names(file: Any) -> set[str]:
