@@ -25,7 +25,12 @@ from typing import Any
 import libcst as cst
 
 from dagshift.converter.model import Unsupported
-from dagshift.converter.rules.scheduling import CONTEXT_3, CONTEXT_LEGACY
+from dagshift.converter.rules.scheduling import (
+    CONTEXT_3,
+    CONTEXT_LEGACY,
+    TEMPLATE_UNDEFINED,
+    template_event_reads,
+)
 
 __all__ = [
     "ATTRIBUTES",
@@ -247,7 +252,9 @@ def check_template(
     except jinja2.TemplateSyntaxError as exc:
         raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
     known = (_LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES) | set(TEMPLATE_OBJECTS)
-    missing = sorted((used - known - set(extra)) | set(_object_reads(tree)))
+    known |= TEMPLATE_UNDEFINED | {"inlet_events"}  # see scheduling.py
+    bad = set(_object_reads(tree)) | set(template_event_reads(tree, legacy))
+    missing = sorted((used - known - set(extra)) | bad)
     if missing:
         raise Unsupported(
             node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"
