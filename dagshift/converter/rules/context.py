@@ -253,9 +253,15 @@ def check_template(
         raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
     known = (_LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES) | set(TEMPLATE_OBJECTS)
     known |= TEMPLATE_UNDEFINED | {"inlet_events"}  # see scheduling.py
-    bad = set(_object_reads(tree)) | set(template_event_reads(tree, legacy))
-    missing = sorted((used - known - set(extra)) | bad)
+    missing = sorted((used - known - set(extra)) | set(_object_reads(tree)))
     if missing:
         raise Unsupported(
             node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"
+        )
+    if template_event_reads(tree, legacy):
+        raise Unsupported(
+            node,
+            "DS063",
+            "a template reads inlet_events other than one event's extra or their count "
+            "(dagshift would render it otherwise than Airflow)",
         )

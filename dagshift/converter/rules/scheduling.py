@@ -189,9 +189,9 @@ def _read_of_events(events: Any, parents: dict[int, Any]) -> bool:
     return isinstance(attr, jinja2.nodes.Getattr) and attr.node is up and attr.attr == "extra"
 
 
-def template_event_reads(tree: Any, legacy: bool) -> list[str]:
-    """The template's reads of ``inlet_events`` that dagshift does not render as Airflow does
-    (empty when every read is one of the forms in this module's docstring)."""
+def template_event_reads(tree: Any, legacy: bool) -> bool:
+    """Whether the template reads ``inlet_events`` in a way dagshift does not render as Airflow
+    does (False when every read is one of the forms in this module's docstring)."""
     import jinja2.nodes
 
     parents: dict[int, Any] = {}
@@ -204,15 +204,14 @@ def template_event_reads(tree: Any, legacy: bool) -> list[str]:
             pending.append(child)
         if isinstance(node, jinja2.nodes.Name) and node.name == "inlet_events":
             names.append(node)
-    bad = []
     for name in names:
         up = parents.get(id(name))
         if isinstance(up, jinja2.nodes.Getitem) and _undefined_call(up.arg):
             continue  # inlet_events[Dataset(...)]: the key fails to render first, as in Airflow
         events = _accessor(name, parents, legacy)
         if events is None or not _read_of_events(events, parents):
-            bad.append("inlet_events other than an event's extra or count")
-    return bad[:1]
+            return True
+    return False
 
 
 def _undefined_call(node: Any) -> bool:
