@@ -279,3 +279,63 @@ def test_dag_callbacks_are_called_once_the_run_ended_as_airflow_calls_them(gener
         "finished run_ok success 2024-01-15",
     ]
     assert lines["dagshift"] == lines["airflow"]
+
+
+_INLET_TEMPLATE_2 = """
+import pendulum
+from airflow import DAG
+from airflow.datasets import Dataset
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+raw = Dataset("s3://bucket/raw.csv")
+
+
+def produce(outlet_events=None):
+    outlet_events[raw].extra = {"rows": 3, "note": "<a>&'b'"}
+
+
+with DAG("reads_events", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+    p = PythonOperator(task_id="produce", python_callable=produce, outlets=[raw])
+    r = BashOperator(
+        task_id="read",
+        inlets=[raw],
+        bash_command="echo {{ inlet_events['s3://someone@bucket/raw.csv'] | length }} "
+        "{{ inlet_events[0][-1].extra.rows }} '{{ inlet_events[0][-1].extra | tojson }}'",
+    )
+    p >> r
+"""
+# dag.test() records a dataset event only for a dataset in Airflow's database (which a
+# deployment's DAG processor writes): the oracle's copy adds it first, in a task of its own
+_DATASET_MODEL = """
+
+def model():
+    from airflow.models.dataset import DatasetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.add(DatasetModel(uri=raw.uri))
+
+
+with DAG("""
+
+
+def test_airflow_2_template_reading_a_recorded_event_renders_as_in_airflow_2(tmp_path):
+    oracle_file = tmp_path / "oracle" / "reads_events.py"
+    oracle_file.parent.mkdir()
+    source = _INLET_TEMPLATE_2.replace("\n\nwith DAG(", _DATASET_MODEL).replace(
+        "    p >> r", '    PythonOperator(task_id="model", python_callable=model) >> p >> r'
+    )
+    oracle_file.write_text(source)
+    airflow = airflow_run(oracle_file, "2024-01-15", generation="2")["reads_events"]
+    assert airflow["tasks"]["read"] == {
+        "state": "success",
+        "result": '1 3 {"note": "\\u003ca\\u003e\\u0026\\u0027b\\u0027", "rows": 3}',
+    }
+    result = convert_source(_INLET_TEMPLATE_2)
+    assert result.status == "converted", result.findings
+    out = tmp_path / "reads_events.py"
+    out.write_text(result.code)
+    run, stderr = dagshift_run(out, ENV, tmp_path)
+    assert run is not None, stderr
+    assert run["reads_events"]["tasks"]["read"] == airflow["tasks"]["read"]
