@@ -929,7 +929,11 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
                     '"rows": 3}',
                 ),
             },
-        )
+        ),
+        "af3_inlet_event_templates_alias": (
+            S,
+            {"partition": (S, None), "by_alias": (S, '1 {"day": 1}')},
+        ),
     },
     "af2_inlet_event_templates": {
         "af2_inlet_event_templates": (S, {"count": (S, "0 0")}),
