@@ -595,8 +595,9 @@ class InletEventsAccessors(Mapping):
 
     def __getitem__(self, key: Any) -> list[AssetEvent]:
         obj = self._inlets[key] if isinstance(key, int) else key
-        if isinstance(obj, str):  # Airflow 2: a URI
-            obj = next((i for i in self._inlets if isinstance(i, Asset) and i.uri == obj), None)
+        if isinstance(obj, str):  # Airflow 2: a URI, normalized as a Dataset's
+            uri = sanitize_uri(obj, "Dataset")
+            obj = next((i for i in self._inlets if isinstance(i, Asset) and i.uri == uri), None)
         if isinstance(obj, AssetAlias) and obj in self._inlets:
             return self.for_asset_alias(name=obj.name)
         if isinstance(obj, Asset) and obj in self._inlets:

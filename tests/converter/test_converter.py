@@ -119,6 +119,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("dag_definition/dag_reentered_by_with_kept", [("DS052", 6)]),
         ("setup_teardown/with_inside_a_task_group_kept", [("DS093", 18)]),
         ("python_operator/templates_dict_pull_kept", [("DS063", 15)]),
+        ("scheduling/inlet_events_template_timestamp_kept", [("DS002", 5), ("DS063", 9)]),
+        ("scheduling/inlet_events_template_uri_key_airflow3_kept", [("DS002", 5), ("DS063", 9)]),
         ("kept_names/class_the_shim_cannot_serve_kept", [("DS002", 9)]),
         ("kept_names/xcom_model_kept", [("DS002", 9)]),
         ("dependencies/cross_downstream_of_tasks_from_a_function_kept", [("DS056", 15)]),

@@ -945,6 +945,27 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             },
         )
     },
+    "af3_inlet_event_templates": {
+        "af3_inlet_event_templates": (
+            S,
+            {
+                "produce": (S, None),
+                "read": (
+                    S,
+                    '1 1 3 {"by": ["x", 1], "note": "\\u003ca\\u003e\\u0026\\u0027b\\u0027", '
+                    '"rows": 3}',
+                ),
+            },
+        ),
+        "af3_inlet_event_templates_alias": (
+            S,
+            {"partition": (S, None), "by_alias": (S, '1 {"day": 1}')},
+        ),
+    },
+    "af2_inlet_event_templates": {
+        "af2_inlet_event_templates": (S, {"count": (S, "0 0")}),
+        "af2_inlet_event_templates_undefined": (F, {"last_extra": (F, None)}),
+    },
     "af3_xcom_styles": {
         "af3_xcom_styles": (
             S,

@@ -216,3 +216,25 @@ def test_inlet_events_read_the_recorded_events_of_the_task_s_inlets_only(tmp_pat
         True,
         "KeyError",
     ]
+
+
+def test_inlet_events_by_a_uri_string_normalize_it_as_airflow_2_does(tmp_path):
+    """Airflow 2.11 sanitizes a string key as a Dataset URI (user info dropped, scheme lower)."""
+    from dagshift import get_run_context
+
+    @task(inlets=[RAW])
+    def read():
+        inlets = get_run_context()["inlet_events"]
+        with pytest.warns(UserWarning, match="auth info"):
+            by_user = [e.extra for e in inlets["S3://someone@lake/raw.parquet"]]
+        return [by_user, [e.extra for e in inlets["s3://lake/raw.parquet/"]]]
+
+    store = Store(tmp_path / "h.db")
+    results = ResultStore.beside(store.path)
+    with Flow("produce") as produce:
+        extract()
+    with Flow("consume") as consume:
+        read()
+    run_recorded(store, results, produce)
+    run = run_recorded(store, results, consume)
+    assert run.tasks["read"].result == [[{"rows": 7}], [{"rows": 7}]]

@@ -25,7 +25,12 @@ from typing import Any
 import libcst as cst
 
 from dagshift.converter.model import Unsupported
-from dagshift.converter.rules.scheduling import CONTEXT_3, CONTEXT_LEGACY
+from dagshift.converter.rules.scheduling import (
+    CONTEXT_3,
+    CONTEXT_LEGACY,
+    TEMPLATE_UNDEFINED,
+    template_event_reads,
+)
 
 __all__ = [
     "ATTRIBUTES",
@@ -247,8 +252,16 @@ def check_template(
     except jinja2.TemplateSyntaxError as exc:
         raise Unsupported(node, "DS063", f"a template Jinja cannot parse: {exc.message}") from None
     known = (_LEGACY_TEMPLATE_NAMES if legacy else TEMPLATE_NAMES) | set(TEMPLATE_OBJECTS)
+    known |= TEMPLATE_UNDEFINED | {"inlet_events"}  # see scheduling.py
     missing = sorted((used - known - set(extra)) | set(_object_reads(tree)))
     if missing:
         raise Unsupported(
             node, "DS063", f"a template reads {', '.join(missing)}, not in dagshift's run context"
+        )
+    if template_event_reads(tree, legacy):
+        raise Unsupported(
+            node,
+            "DS063",
+            "a template reads inlet_events other than one event's extra or their count "
+            "(dagshift would render it otherwise than Airflow)",
         )

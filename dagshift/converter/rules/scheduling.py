@@ -31,13 +31,24 @@ code uses them (``schedule=``, a task's ``outlets=``, module-level asset definit
   (2.10+ and 3: the recorded events of the task's inlets, keyed by them only),
   ``triggering_asset_events`` (3) and ``triggering_dataset_events`` (2.x) -> the run context's
   values of those names.
+- a template reading a task's inlet events: ``inlet_events[<index>]`` (and 2.x's
+  ``inlet_events['<uri>']``; 3's ``inlet_events.for_asset(uri=...)`` or ``(name=...)`` and
+  ``.for_asset_alias(name=...)``), then one event by index and its ``.extra``, or the count
+  (``| length``): the run context's ``inlet_events`` renders those as Airflow does (pinned
+  against Airflow 3.3 in tests/oracle). Airflow's scheduling classes (``Dataset(...)``,
+  ``Asset(...)`` ...) are not in Airflow's template context: a template calling one fails to
+  render in Airflow and in dagshift alike ("'Dataset' is undefined"), so it converts as written.
 
 Not converted (the DAG keeps its TODO): the context's ``inlets`` / ``outlets`` (a callable
-reading them stays), other triggers, ``@asset``,
-partitioned assets, a user's ``Timetable`` subclass imported from an Airflow plugin path.
+reading them stays), other reads of asset events in a template (an event's timestamp, the
+triggering events, ``outlet_events``, 2.x's string key in an Airflow 3 file), other triggers,
+``@asset``, partitioned assets, a user's ``Timetable`` subclass imported from an Airflow
+plugin path.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import libcst as cst
 
@@ -48,8 +59,10 @@ __all__ = [
     "CONTEXT_LEGACY",
     "NAMES",
     "TASK_ARGUMENTS",
+    "TEMPLATE_UNDEFINED",
     "check_task_argument",
     "replacement",
+    "template_event_reads",
 ]
 
 DESCRIPTION = (
@@ -124,6 +137,92 @@ CONTEXT_LEGACY = {
     "inlet_events": "inlet_events",
     "triggering_dataset_events": "triggering_dataset_events",
 }
+
+
+# Airflow's scheduling classes by their plain name: undefined in a template in Airflow (its
+# template context has only the context's keys and Jinja's globals) and in dagshift.
+TEMPLATE_UNDEFINED = frozenset(full.rsplit(".", 1)[1] for full in NAMES)
+
+# inlet_events' methods in an Airflow 3 template: method -> the one keyword it may take
+_INLET_METHODS = {"for_asset": ("uri", "name"), "for_asset_alias": ("name",)}
+
+
+def _const(node: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a Jinja node is a literal of one of ``kinds`` (``-1`` too)."""
+    import jinja2.nodes
+
+    if isinstance(node, jinja2.nodes.Neg):
+        node = node.node
+    return isinstance(node, jinja2.nodes.Const) and type(node.value) in kinds
+
+
+def _accessor(name: Any, parents: dict[int, Any], legacy: bool) -> Any:
+    """The node selecting one inlet's events from ``inlet_events`` (``name``), else None."""
+    import jinja2.nodes
+
+    up = parents.get(id(name))
+    keys = (int, str) if legacy else (int,)  # Airflow 3 takes no URI string as a key
+    if isinstance(up, jinja2.nodes.Getitem) and up.node is name:
+        return up if _const(up.arg, keys) else None
+    if legacy or not (isinstance(up, jinja2.nodes.Getattr) and up.attr in _INLET_METHODS):
+        return None
+    call = parents.get(id(up))
+    if not isinstance(call, jinja2.nodes.Call) or call.node is not up:
+        return None
+    if call.args or call.dyn_args or call.dyn_kwargs or len(call.kwargs) != 1:
+        return None  # for_asset(name=, uri=) matches both in Airflow, either in dagshift
+    (kw,) = call.kwargs
+    return call if kw.key in _INLET_METHODS[up.attr] and _const(kw.value, (str,)) else None
+
+
+def _read_of_events(events: Any, parents: dict[int, Any]) -> bool:
+    """Whether a list of events is read as the runtime gives it like Airflow: its count, or one
+    event's ``extra`` (a dict, the same)."""
+    import jinja2.nodes
+
+    up = parents.get(id(events))
+    if isinstance(up, jinja2.nodes.Filter) and up.node is events:
+        return up.name == "length" and not (up.args or up.kwargs)
+    if not (isinstance(up, jinja2.nodes.Getitem) and up.node is events and _const(up.arg, (int,))):
+        return False
+    attr = parents.get(id(up))
+    return isinstance(attr, jinja2.nodes.Getattr) and attr.node is up and attr.attr == "extra"
+
+
+def template_event_reads(tree: Any, legacy: bool) -> bool:
+    """Whether the template reads ``inlet_events`` in a way dagshift does not render as Airflow
+    does (False when every read is one of the forms in this module's docstring)."""
+    import jinja2.nodes
+
+    parents: dict[int, Any] = {}
+    names: list[Any] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        for child in node.iter_child_nodes():
+            parents[id(child)] = node
+            pending.append(child)
+        if isinstance(node, jinja2.nodes.Name) and node.name == "inlet_events":
+            names.append(node)
+    for name in names:
+        up = parents.get(id(name))
+        if isinstance(up, jinja2.nodes.Getitem) and _undefined_call(up.arg):
+            continue  # inlet_events[Dataset(...)]: the key fails to render first, as in Airflow
+        events = _accessor(name, parents, legacy)
+        if events is None or not _read_of_events(events, parents):
+            return True
+    return False
+
+
+def _undefined_call(node: Any) -> bool:
+    """``Dataset(...)``, ``Asset(...)`` ...: a call of a name a template does not have."""
+    import jinja2.nodes
+
+    return (
+        isinstance(node, jinja2.nodes.Call)
+        and isinstance(node.node, jinja2.nodes.Name)
+        and node.node.name in TEMPLATE_UNDEFINED
+    )
 
 
 def replacement(full: str | None) -> tuple[str, str] | None:
