@@ -162,3 +162,19 @@ def test_every_name_kept_as_the_shims_is_one_the_shim_serves() -> None:
 
     served = {name for names in PATHS.values() for name in names}
     assert _SHIM_NAMES <= served, sorted(_SHIM_NAMES - served)
+
+
+def test_airflows_example_helper_is_kept_and_the_example_converts(tmp_path: Path) -> None:
+    """Airflow's Kubernetes-executor examples call `print_stuff` from Airflow's own example
+    libs, which the shim runs from the installed Airflow: the name stays, and the converted
+    task prints what Airflow's does."""
+    source = _CALLABLE.format(
+        import_line="from airflow.example_dags.libs.helper import print_stuff", use="print_stuff()"
+    )
+    result = convert_source(source)
+    assert result.status == "converted", result.findings
+    assert [k["name"] for k in result.kept] == ["print_stuff"]
+    other = _CALLABLE.format(
+        import_line="from airflow.example_dags.libs.helper import other", use="other()"
+    )
+    assert convert_source(other).status == "partial"  # no other name of that module
