@@ -284,6 +284,22 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {"native": (S, [[1, 2], "15/01/2024"]), "native_env": F},
         ),
     },
+    # a @dag parameter in a custom operator's templated field: the run's conf, else the default
+    "af2_dag_decorator_params": {
+        "af2_dag_decorator_params": (
+            S,
+            {
+                "prepare_email": (
+                    S,
+                    {
+                        "subject": "Server connected from 192.0.2.7",
+                        "body": "http://example.invalid/get",
+                    },
+                ),
+                "send_email": (S, "example@example.com: Server connected from 192.0.2.7"),
+            },
+        )
+    },
     "af2_custom_operator_variable": {
         "af2_custom_operator_variable": (
             S,
@@ -968,6 +984,16 @@ PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
                     "templated": (S, "2024-01-15 2024-01-22 run@ap"),
                     "describe": (S, "2024-01-15 run ap 1"),
                 },
+            )
+        },
+    ),
+    "af2_dag_decorator_params+email": (
+        "af2_dag_decorator_params",
+        {"email": "ops@example.com"},
+        {
+            "af2_dag_decorator_params": (
+                S,
+                {"send_email": (S, "ops@example.com: Server connected from 192.0.2.7")},
             )
         },
     ),
