@@ -123,6 +123,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("kept_names/xcom_model_kept", [("DS002", 9)]),
         ("dependencies/cross_downstream_of_tasks_from_a_function_kept", [("DS056", 15)]),
         ("shadowing/task_from_airflow_and_bound_kept", [("DS003", 6)]),
+        # Airflow 3 pulls the XCom key "greet", which only multiple_outputs=True pushes
+        ("bash_operator/command_from_a_key_without_multiple_outputs_kept", [("DS035", 14)]),
         # Airflow resolves a @dag parameter only in a templated field: elsewhere the DagParam
         (
             "dag_function_params/parameter_in_a_field_not_templated_kept",
@@ -170,6 +172,15 @@ def test_a_function_binding_an_airflow_name_itself_converts_and_runs(tmp_path: P
     kept = convert_source(_case("shadowing/import_read_by_a_function_kept"))
     assert [(f.code, f.line) for f in kept.findings] == [("DS002", 7), ("DS002", 11), ("DS002", 12)]
     assert "from airflow.decorators import dag" in kept.code
+
+
+def test_a_bash_command_from_a_taskflow_result_runs_as_it_is_not_rendered(
+    tmp_path: Path,
+) -> None:
+    # as Airflow resolves an XComArg in bash_command and renders it no further
+    _, run = _run("bash_operator/command_from_a_taskflow_result", tmp_path)
+    assert run.tasks["greet"].result == "{{ ds }} stays as written"
+    assert run.tasks["whole"].result == "whole"
 
 
 def test_names_the_file_binds_stay_its_own_beside_dagshifts_qualified(tmp_path: Path) -> None:

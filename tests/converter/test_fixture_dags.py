@@ -119,7 +119,7 @@ def test_converted_fixture_dag_runs_like_the_original(path: Path, tmp_path: Path
 
 # The @dag function parameters that become run parameters of the converted flow (the
 # dag_function_params rule): their runs with params give what Airflow gives with that conf.
-PARAMETER_CASES = ["af2_dag_decorator_params+email"]
+PARAMETER_CASES = ["af2_dag_decorator_params+email", "af3_dag_decorator_bash+url"]
 
 
 @pytest.mark.parametrize("case", PARAMETER_CASES)

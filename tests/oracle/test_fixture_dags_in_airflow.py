@@ -284,6 +284,17 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {"native": (S, [[1, 2], "15/01/2024"]), "native_env": F},
         ),
     },
+    # a @dag parameter in a templated field, resolved and not rendered; a bash_command from an
+    # XCom key of a multiple_outputs task: run as it is, not rendered
+    "af3_dag_decorator_bash": {
+        "af3_dag_decorator_bash": (
+            S,
+            {
+                "get_ip": (S, {"origin": "192.0.2.7", "url": "https://example.invalid/{{ ds }}"}),
+                "echo_ip_info": (S, "from 192.0.2.7 {{ ds }}"),
+            },
+        )
+    },
     # a @dag parameter in a custom operator's templated field: the run's conf, else the default
     "af2_dag_decorator_params": {
         "af2_dag_decorator_params": (
@@ -983,6 +994,21 @@ PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
                     "shout": (S, "RUN AP"),
                     "templated": (S, "2024-01-15 2024-01-22 run@ap"),
                     "describe": (S, "2024-01-15 run ap 1"),
+                },
+            )
+        },
+    ),
+    "af3_dag_decorator_bash+url": (
+        "af3_dag_decorator_bash",
+        {"url": "https://other.invalid/{{ ds_nodash }}"},
+        {
+            "af3_dag_decorator_bash": (
+                S,
+                {
+                    "get_ip": (
+                        S,
+                        {"origin": "192.0.2.7", "url": "https://other.invalid/{{ ds_nodash }}"},
+                    )
                 },
             )
         },
