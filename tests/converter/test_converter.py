@@ -125,6 +125,8 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("shadowing/task_from_airflow_and_bound_kept", [("DS003", 6)]),
         # Airflow 3 pulls the XCom key "greet", which only multiple_outputs=True pushes
         ("bash_operator/command_from_a_key_without_multiple_outputs_kept", [("DS035", 14)]),
+        # Airflow 2.11 fails a BashOperator whose bash_command is an XComArg (checked)
+        ("bash_operator/command_from_a_taskflow_result_airflow2_kept", [("DS035", 17)]),
         # Airflow resolves a @dag parameter only in a templated field: elsewhere the DagParam
         (
             "dag_function_params/parameter_in_a_field_not_templated_kept",

@@ -89,8 +89,13 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         job.helpers.add(helper)
         return BashPlan(args, env, [], mapped)
     command = args.rest.get("bash_command")
-    if command is not None and output_value(command.value, job.region(), job.file):
-        # Airflow resolves an XComArg in a templated field and renders it no further
+    if (
+        command is not None
+        and job.file.airflow3
+        and output_value(command.value, job.region(), job.file)
+    ):
+        # Airflow 3 resolves an XComArg in a templated field and renders it no further; 2.11
+        # fails the task (it takes a command it could not check when built for a script file)
         if set(args.rest) != {"bash_command"} or python_operator.native_dag(job):
             raise Unsupported(call, "DS035", "a bash_command from XCom with env or append_env")
         job.helpers.add("_dagshift_bash_from_xcom")
