@@ -95,7 +95,7 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         and output_value(command.value, job.region(), job.file)
     ):
         # Airflow 3 resolves an XComArg in a templated field and renders it no further; 2.11
-        # fails the task (it takes a command it could not check when built for a script file)
+        # fails the task (execute() checks the unrendered bash_command, the XComArg, for .sh)
         if set(args.rest) != {"bash_command"} or python_operator.native_dag(job):
             raise Unsupported(call, "DS035", "a bash_command from XCom with env or append_env")
         job.helpers.add("_dagshift_bash_from_xcom")
