@@ -58,6 +58,7 @@ from dagshift.runtime.task import (
     PAST_OPTIONS,
     ROLE_OPTIONS,
     MapSpec,
+    ParameterRef,
     Task,
     TaskRef,
     normalize_options,
@@ -908,7 +909,9 @@ class _OperatorCall:
         context = build_context(op, current)
         token = set_current_context(context)
         try:
-            resolve = functools.partial(_resolve, op=self.op, inputs=inputs, context=context)
+            resolve = functools.partial(
+                _resolve, op=self.op, inputs=inputs, context=context, params=current.run.params
+            )
             op.prepare_template()
             op.render_template_fields(context, resolve=resolve)
             op.pre_execute(context)
@@ -953,7 +956,9 @@ def _class_source(cls: type) -> str:
         return cls.__qualname__
 
 
-def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict) -> Any:
+def _resolve(
+    value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict, params: dict
+) -> Any:
     if isinstance(value, _Resolved):
         return value.value
     if isinstance(value, DerivedXComArg | MappedArgument):
@@ -966,6 +971,8 @@ def _resolve(value: Any, op: BaseOperator, inputs: dict[str, Any], context: dict
         return inputs[op._bindings[("ref", value.task_id, value.selector)]]
     if isinstance(value, DagParam):
         return value.resolve(context)
+    if isinstance(value, ParameterRef):  # a converted @dag function's parameter (a DagParam):
+        return params[value.name]  # the run's value, given or the default, as dag_run.conf
     return value
 
 

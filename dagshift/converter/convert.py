@@ -24,6 +24,7 @@ from dagshift.converter.imports import USES, Bindings, finish_imports
 from dagshift.converter.locate import statement_lines
 from dagshift.converter.model import Finding, Result, Unsupported, all_names, first_name
 from dagshift.converter.names import DAG_DECORATORS, DAGS, TASK_DECORATORS, imports, qualified
+from dagshift.converter.own_names import mark, qualify, restore
 from dagshift.converter.rules.airflow_values import AirflowValues
 from dagshift.converter.rules.dag_definition import dag_ids, find_sites
 from dagshift.converter.rules.kept_names import kept_locals
@@ -414,10 +415,13 @@ def _leftovers_in(
     return [node for node in found if id(node) not in local]
 
 
-def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
+def convert_source(
+    source: str, syntax: ast.Module | None = None, _own: frozenset[str] = frozenset()
+) -> Result:
     """Convert one file's source; raises ``libcst.ParserSyntaxError`` if it does not parse.
 
-    ``syntax``: the source's ``ast`` tree when the caller has it already (findings' lines)."""
+    ``syntax``: the source's ``ast`` tree when the caller has it already (findings' lines);
+    ``_own``: dagshift names the file binds itself, spelled as markers here (own_names.py)."""
     module = cst.parse_module(source)
     try:
         names = imports(module)
@@ -465,15 +469,22 @@ def convert_source(source: str, syntax: ast.Module | None = None) -> Result:
         outside = {}
     ok = [j for j in jobs if id(j) not in failed]
     needs = set().union(*(j.needs for j in ok)) if ok else set()
-    clash = sorted(needs & bindings.found)
-    if clash:
-        _fail(jobs, failed, "DS003", f"the file binds {', '.join(clash)}, a dagshift name it needs")
-        ok, needs = [], set()
+    clash = needs & bindings.found
+    # the file's own name is also airflow's (its import): which one a reference means is unclear
+    refused = sorted(clash & set(info.names)) or sorted(clash if bindings.dagshift or _own else ())
+    if refused:
+        _fail(
+            jobs, failed, "DS003", f"the file binds {', '.join(refused)}, a dagshift name it needs"
+        )
+        ok = []
+    elif clash:  # dagshift's comes in as dagshift.NAME, the file's stays
+        marked, markers = mark(module, source, clash)
+        return restore(convert_source(marked, syntax, frozenset(clash)), markers, source)
     failures = [failed[id(j)] for j in jobs if id(j) in failed]
-    return _assemble(info, source, jobs, ok, failures, outside, bindings.found, syntax)
+    return _assemble(info, source, jobs, ok, failures, outside, bindings.found, syntax, _own)
 
 
-def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result:
+def _assemble(info, source, jobs, ok, failures, outside, have, syntax, own) -> Result:
     replacements: dict[int, Any] = dict(outside)
     for job in ok:
         replacements.update(job.replacements)
@@ -498,6 +509,7 @@ def _assemble(info, source, jobs, ok, failures, outside, have, syntax) -> Result
         have,
         syntax,
         info.kept,
+        own,
     )
     result.bridged = [b for j in ok for b in j.bridged]
     return result
@@ -514,6 +526,7 @@ def _marked(
     have=frozenset(),
     syntax=None,
     kept=frozenset(),
+    own=frozenset(),
 ) -> Result:
     failures = [
         exc if exc.node is not None else Unsupported(module.body[0], exc.code, exc.message)
@@ -533,6 +546,8 @@ def _marked(
     if ok:
         needs = set().union(*(j.needs for j in ok))
         modules = set().union(*(j.modules for j in ok))
+        if own:
+            new, needs, modules = qualify(new, set(own)), needs - own, modules | {"dagshift"}
         new = finish_imports(
             new, names or {}, needs, modules, taskflow or _any_taskflow(ok), set(have)
         )

@@ -28,33 +28,41 @@ def _referenced(module: cst.Module, airflow: set[str]) -> set[str]:
 
 
 class Bindings:
-    """Names the file binds itself (definitions, assignments, loop targets, other imports)."""
+    """Names the file binds itself (definitions, assignments, loop targets, other imports);
+    ``dagshift``: whether it binds ``dagshift`` other than by ``import dagshift``."""
 
     def __init__(self) -> None:
         self.found: set[str] = set()
+        self.dagshift = False
         self._import = 0
 
+    def _add(self, names: set[str]) -> None:
+        self.found |= names
+        self.dagshift = self.dagshift or "dagshift" in names
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.found.add(node.name.value)
+        self._add({node.name.value})
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.found.add(node.name.value)
+        self._add({node.name.value})
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.found.update(_names(node.target))
+        self._add(_names(node.target))
 
     def visit_For(self, node: cst.For) -> None:
-        self.found.update(_names(node.target))
+        self._add(_names(node.target))
 
     def visit_AsName(self, node: cst.AsName) -> None:
         if not self._import:
-            self.found.update(_names(node.name))
+            self._add(_names(node.name))
 
     def visit_Import(self, node: cst.Import) -> None:
         self._import += 1
         if not is_airflow_import(node):
             for alias in node.names:
-                self.found.add((alias.evaluated_alias or alias.evaluated_name).split(".")[0])
+                local = (alias.evaluated_alias or alias.evaluated_name).split(".")[0]
+                self.found.add(local)
+                self.dagshift = self.dagshift or (local == "dagshift" and alias.asname is not None)
 
     def leave_Import(self, original_node: cst.Import) -> None:
         self._import -= 1
@@ -65,7 +73,7 @@ class Bindings:
             return  # dagshift's own names (a file converted before): not the file's
         if not is_airflow_import(node) and not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
-                self.found.add(alias.evaluated_alias or alias.evaluated_name)
+                self._add({alias.evaluated_alias or alias.evaluated_name})
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
         self._import -= 1

@@ -26,11 +26,13 @@ def _scopes(module: cst.Module) -> dict:
 
 def shadowed(module: cst.Module, names: list[cst.Name]) -> set[int]:
     """The ids of those of ``names`` (references to module-level names, found in ``module``)
-    that resolve to a binding of an enclosing function, lambda or comprehension only."""
+    that resolve to a binding of an enclosing function, lambda or comprehension only, or that
+    are the whole target of a module-level ``NAME = ...``: a store, which reads no import
+    (``dag = example_dag_decorator()`` after ``from airflow.decorators import dag``)."""
     if not names:
         return set()
     scopes = _scopes(module)
-    out: set[int] = set()
+    out = _stores(module) & {id(name) for name in names}
     for name in names:
         scope = scopes.get(name)
         if scope is None or isinstance(scope, meta.GlobalScope):
@@ -39,3 +41,15 @@ def shadowed(module: cst.Module, names: list[cst.Name]) -> set[int]:
         if bindings and all(not isinstance(b.scope, meta.GlobalScope) for b in bindings):
             out.add(id(name))
     return out
+
+
+def _stores(module: cst.Module) -> set[int]:
+    return {
+        id(target.target)
+        for stmt in module.body
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+        if isinstance(small, cst.Assign)
+        for target in small.targets
+        if isinstance(target.target, cst.Name)
+    }

@@ -124,6 +124,16 @@ def test_golden_case_converts_to_expected_output_and_is_stable(path: Path) -> No
         ("kept_names/class_the_shim_cannot_serve_kept", [("DS002", 9)]),
         ("kept_names/xcom_model_kept", [("DS002", 9)]),
         ("dependencies/cross_downstream_of_tasks_from_a_function_kept", [("DS056", 15)]),
+        ("shadowing/task_from_airflow_and_bound_kept", [("DS003", 6)]),
+        # Airflow 3 pulls the XCom key "greet", which only multiple_outputs=True pushes
+        ("bash_operator/command_from_a_key_without_multiple_outputs_kept", [("DS035", 14)]),
+        # Airflow 2.11 fails a BashOperator whose bash_command is an XComArg (checked)
+        ("bash_operator/command_from_a_taskflow_result_airflow2_kept", [("DS035", 17)]),
+        # Airflow resolves a @dag parameter only in a templated field: elsewhere the DagParam
+        (
+            "dag_function_params/parameter_in_a_field_not_templated_kept",
+            [("DS002", 7), ("DS025", 21)],
+        ),
     ],
 )
 def test_what_is_not_converted_stays_as_written_with_a_todo_at_its_line(
@@ -166,6 +176,25 @@ def test_a_function_binding_an_airflow_name_itself_converts_and_runs(tmp_path: P
     kept = convert_source(_case("shadowing/import_read_by_a_function_kept"))
     assert [(f.code, f.line) for f in kept.findings] == [("DS002", 7), ("DS002", 11), ("DS002", 12)]
     assert "from airflow.decorators import dag" in kept.code
+
+
+def test_a_bash_command_from_a_taskflow_result_runs_as_it_is_not_rendered(
+    tmp_path: Path,
+) -> None:
+    # as Airflow resolves an XComArg in bash_command and renders it no further
+    _, run = _run("bash_operator/command_from_a_taskflow_result", tmp_path)
+    assert run.tasks["greet"].result == "{{ ds }} stays as written"
+    assert run.tasks["whole"].result == "whole"
+
+
+def test_names_the_file_binds_stay_its_own_beside_dagshifts_qualified(tmp_path: Path) -> None:
+    # the file's `render`, `Flow` and loop variable `task`; dagshift's as dagshift.NAME
+    flow = _flows("shadowing/dagshift_names_bound_by_the_file", tmp_path)["own_names"]
+    run = flow.run(logical_date=DAY)
+    assert run.tasks["part_1"].result == "part 1"
+    assert run.tasks["own_flow"].result == "the file's own Flow"
+    assert run.tasks["last"].result == DAY
+    assert sorted(flow.upstream_ids("last")) == ["own_flow", "part_0", "part_1"]
 
 
 def test_a_pull_from_a_taskflow_task_gets_its_result_and_one_by_key_keeps_the_dag(

@@ -31,16 +31,17 @@ DATE = "2024-01-15"
 EXCLUDED: dict[str, str] = {}
 
 try:
-    from tests.oracle.test_fixture_dags_in_airflow import ENV, ENV_FOR, EXPECTED
+    from tests.oracle.test_fixture_dags_in_airflow import ENV, ENV_FOR, EXPECTED, PARAM_RUNS
 except ImportError:  # the oracle's table is not there: compare with the original's run
-    ENV, ENV_FOR, EXPECTED = {}, {}, {}
+    ENV, ENV_FOR, EXPECTED, PARAM_RUNS = {}, {}, {}, {}
 
 
-def _run(path: Path, cwd: Path) -> tuple[int, dict[str, Any], str]:
+def _run(path: Path, cwd: Path, params: dict[str, Any] | None = None) -> tuple[int, dict, str]:
     env = dict(os.environ, **ENV_FOR.get(path.stem, ENV))
     env["DAGSHIFT_DB"] = str(cwd / "history.db")
+    given = [f"--param={k}={json.dumps(v)}" for k, v in (params or {}).items()]
     proc = subprocess.run(
-        [str(DAGSHIFT), "run", str(path), "--json", "--date", DATE],
+        [str(DAGSHIFT), "run", str(path), "--json", "--date", DATE, *given],
         capture_output=True,
         text=True,
         env=env,
@@ -114,3 +115,22 @@ def test_converted_fixture_dag_runs_like_the_original(path: Path, tmp_path: Path
         # differ, the converted file must still run exactly as the original does in dagshift.
         original_code, original, _ = _run(path, tmp_path)
         assert original_code == code and _same_runs(runs, original), differences
+
+
+# The @dag function parameters that become run parameters of the converted flow (the
+# dag_function_params rule): their runs with params give what Airflow gives with that conf.
+PARAMETER_CASES = ["af2_dag_decorator_params+email", "af3_dag_decorator_bash+url"]
+
+
+@pytest.mark.parametrize("case", PARAMETER_CASES)
+def test_converted_dag_function_parameter_takes_the_runs_value_as_in_airflow(
+    case: str, tmp_path: Path
+) -> None:
+    stem, params, expected = PARAM_RUNS[case]
+    result = convert_source((ROOT / "fixtures" / "dags" / f"{stem}.py").read_text())
+    assert result.status == "converted", result.findings
+    out = tmp_path / f"{stem}.py"
+    out.write_text(result.code)
+    code, runs, err = _run(out, tmp_path, params)
+    assert code == 0, err
+    assert not _differences(runs, expected, stem)

@@ -284,6 +284,33 @@ EXPECTED: dict[str, dict[str, tuple[str, dict]]] = {
             {"native": (S, [[1, 2], "15/01/2024"]), "native_env": F},
         ),
     },
+    # a @dag parameter in a templated field, resolved and not rendered; a bash_command from an
+    # XCom key of a multiple_outputs task: run as it is, not rendered
+    "af3_dag_decorator_bash": {
+        "af3_dag_decorator_bash": (
+            S,
+            {
+                "get_ip": (S, {"origin": "192.0.2.7", "url": "https://example.invalid/{{ ds }}"}),
+                "echo_ip_info": (S, "from 192.0.2.7 {{ ds }}"),
+            },
+        )
+    },
+    # a @dag parameter in a custom operator's templated field: the run's conf, else the default
+    "af2_dag_decorator_params": {
+        "af2_dag_decorator_params": (
+            S,
+            {
+                "prepare_email": (
+                    S,
+                    {
+                        "subject": "Server connected from 192.0.2.7",
+                        "body": "http://example.invalid/get",
+                    },
+                ),
+                "send_email": (S, "example@example.com: Server connected from 192.0.2.7"),
+            },
+        )
+    },
     "af2_custom_operator_variable": {
         "af2_custom_operator_variable": (
             S,
@@ -1016,6 +1043,31 @@ PARAM_RUNS: dict[str, tuple[str, dict, dict[str, tuple[str, dict]]]] = {
                     "templated": (S, "2024-01-15 2024-01-22 run@ap"),
                     "describe": (S, "2024-01-15 run ap 1"),
                 },
+            )
+        },
+    ),
+    "af3_dag_decorator_bash+url": (
+        "af3_dag_decorator_bash",
+        {"url": "https://other.invalid/{{ ds_nodash }}"},
+        {
+            "af3_dag_decorator_bash": (
+                S,
+                {
+                    "get_ip": (
+                        S,
+                        {"origin": "192.0.2.7", "url": "https://other.invalid/{{ ds_nodash }}"},
+                    )
+                },
+            )
+        },
+    ),
+    "af2_dag_decorator_params+email": (
+        "af2_dag_decorator_params",
+        {"email": "ops@example.com"},
+        {
+            "af2_dag_decorator_params": (
+                S,
+                {"send_email": (S, "ops@example.com: Server connected from 192.0.2.7")},
             )
         },
     ),

@@ -23,7 +23,7 @@ from dagshift.converter.names import OPERATORS
 from dagshift.converter.rules import Rule, bash_operator, python_operator
 from dagshift.converter.rules.dag_definition import site_dag_id
 from dagshift.converter.rules.operators import OperatorArgs, operator_args, task_call
-from dagshift.converter.rules.taskflow import derived_value
+from dagshift.converter.rules.taskflow import derived_value, output_value
 from dagshift.converter.rules.xcom import Pull, template_name
 
 __all__ = ["RULE", "BashPlan"]
@@ -88,6 +88,18 @@ def _plan(job: Any, call: cst.Call, kind: str, expand: cst.Arg | None) -> BashPl
         mapped = bash_operator.mapped_commands(call, value)
         job.helpers.add(helper)
         return BashPlan(args, env, [], mapped)
+    command = args.rest.get("bash_command")
+    if (
+        command is not None
+        and job.file.airflow3
+        and output_value(command.value, job.region(), job.file)
+    ):
+        # Airflow 3 resolves an XComArg in a templated field and renders it no further; 2.11
+        # fails the task (execute() checks the unrendered bash_command, the XComArg, for .sh)
+        if set(args.rest) != {"bash_command"} or python_operator.native_dag(job):
+            raise Unsupported(call, "DS035", "a bash_command from XCom with env or append_env")
+        job.helpers.add("_dagshift_bash_from_xcom")
+        return BashPlan(args, [cst.Arg(command.value)], [], helper="_dagshift_bash_from_xcom")
     job.helpers.add(helper)
     call_args, ids = bash_operator.bash_arguments(
         call,

@@ -14,6 +14,9 @@ as when Airflow parsed the original, and ``render()`` renders it as Airflow's Ji
 over TaskFlow results (``lets.map(f)``, see ``taskflow.derived_value``) it becomes
 ``_dagshift_bash_from_xcom.expand(command=...)``, which renders no command, as Airflow renders
 no mapped value that comes from XCom.
+A ``bash_command`` that is a TaskFlow result, or a key of a ``multiple_outputs=True`` one,
+becomes ``_dagshift_bash_from_xcom(value)`` in an Airflow 3 file (``bash_call.py``): Airflow 3
+resolves that XComArg and renders it no further (2.11 fails the task).
 In a DAG with ``render_template_as_native_obj=True`` the command and env render natively
 (``_dagshift_bash_native``), as Airflow renders every template field of such a DAG.
 """

@@ -11,7 +11,12 @@ run parameter with the same default, which a task given it receives the run's va
   Airflow) and is positional-or-keyword or keyword-only (no ``*args``/``**kwargs``);
 - the decorator's ``params=`` names none of them (it would win over the default);
 - in the body, each parameter is only passed, as it is, to a TaskFlow function of the body
-  (``f(x)``, ``f(key=x)``, ``f.override(...)(x)``), never read at definition time;
+  (``f(x)``, ``f(key=x)``, ``f.override(...)(x)``) or to a templated field of an operator kept
+  as written (``EmailOperator(to=x)``; a class of the file whose ``template_fields`` literal
+  names it), never read at definition time. Airflow resolves a ``DagParam`` only where it
+  renders templates (``render_template``: the run's conf, else the default), and so does the
+  compat shim with the flow's ``Parameter`` there; in any other argument the operator would
+  get the placeholder itself;
 - the module calls the function only with no arguments (an argument would change the
   default: ``bind_partial`` in Airflow's ``@dag``).
 
@@ -92,18 +97,61 @@ def _only_passed_to_tasks(fn: cst.FunctionDef, names: set[str], file: Any) -> No
     own = parameter_uses(body, names)  # a task's own parameter of that name is not it
     allowed: set[int] = set()
     for call in (n for n in nodes(body) if isinstance(n, cst.Call)):
-        if _task_call(call, tasks):
-            allowed |= {
-                id(a.value)
-                for a in call.args
-                if not a.star and isinstance(a.value, cst.Name) and a.value.value in names
-            }
+        fields = None if _task_call(call, tasks) else _template_fields(call, file)
+        if fields is None and not _task_call(call, tasks):
+            continue
+        allowed |= {
+            id(a.value)
+            for a in call.args
+            if not a.star
+            and isinstance(a.value, cst.Name)
+            and a.value.value in names
+            and (fields is None or (a.keyword is not None and a.keyword.value in fields))
+        }
     # an argument's keyword (``f(email=...)``) is no reference
     allowed |= {id(a.keyword) for a in nodes(body) if isinstance(a, cst.Arg) and a.keyword}
     for name in nodes(body):
         if type(name) is cst.Name and name.value in names:
             if id(name) not in own and id(name) not in allowed:
                 raise _refuse(name, f"{name.value!r} is used otherwise than given to a task")
+
+
+def _template_fields(call: cst.Call, file: Any) -> frozenset[str] | None:
+    """The template fields of the operator kept as written that ``call`` constructs, when
+    known statically (an operator of the table, a class the file defines once with a literal
+    ``template_fields``); None otherwise."""
+    if not isinstance(call.func, cst.Name):
+        return None
+    name = call.func.value
+    known = _TEMPLATE_FIELDS.get(file.names.get(name, ""))
+    if known is not None:
+        return known
+    defs = [s for s in file.module.body if isinstance(s, cst.ClassDef) and s.name.value == name]
+    if len(defs) != 1 or name in file.names:
+        return None
+    for stmt in getattr(defs[0].body, "body", ()):
+        for small in getattr(stmt, "body", ()) if isinstance(stmt, cst.SimpleStatementLine) else ():
+            target = small.target if isinstance(small, cst.AnnAssign) else None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+            if m.matches(target, m.Name("template_fields")) and small.value is not None:
+                return _strings(small.value)
+    return None
+
+
+def _strings(value: cst.BaseExpression) -> frozenset[str] | None:
+    if not isinstance(value, cst.Tuple | cst.List):
+        return None
+    found = [string_value(el.value) for el in value.elements]
+    return None if any(s is None for s in found) else frozenset(found)
+
+
+# Airflow's operators (kept as written) whose template fields a parameter may be given to
+_EMAIL_FIELDS = frozenset({"to", "subject", "html_content", "files"})
+_TEMPLATE_FIELDS = {
+    "airflow.operators.email.EmailOperator": _EMAIL_FIELDS,
+    "airflow.providers.smtp.operators.smtp.EmailOperator": _EMAIL_FIELDS,
+}
 
 
 def _task_call(call: cst.Call, tasks: set[str]) -> bool:

@@ -210,16 +210,13 @@ def rewrite_group_function(
     fn: cst.FunctionDef, job: Any, original: cst.FunctionDef | None = None
 ) -> cst.FunctionDef:
     """``fn`` (its body rewritten already; ``original``: as written, when not ``fn``) with
-    ``@group`` for ``@task_group`` (``@dagshift.group`` in a file that binds ``group`` itself,
-    as a function named so). A TaskFlow task kept as written inside (``@task.bash`` ...) keeps
+    ``@group`` for ``@task_group`` (``@dagshift.group`` in a file that binds ``group`` itself:
+    own_names.py). A TaskFlow task kept as written inside (``@task.bash`` ...) keeps
     the DAG (DS104): the compat shim would give it its bare id, outside the group."""
     names = job.file.names
     _no_kept_taskflow(original or fn, names)
     decorators = []
-    qualify = "group" in job.file.bound and "dagshift" not in job.file.bound
-    name: cst.BaseExpression = (
-        cst.Attribute(cst.Name("dagshift"), cst.Name("group")) if qualify else cst.Name("group")
-    )
+    name = cst.Name("group")
     for dec in fn.decorators:
         if qualified(_decorator_target(dec), names) not in GROUP_DECORATORS:
             decorators.append(dec)
@@ -231,10 +228,7 @@ def rewrite_group_function(
         decorators.append(
             dec.with_changes(decorator=dec.decorator.with_changes(func=name, args=args))
         )
-    if qualify:
-        job.modules.add("dagshift")
-    else:
-        job.needs.add("group")
+    job.needs.add("group")
     return fn.with_changes(decorators=decorators)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "rendered_params",
     "is_taskflow",
     "kept_taskflow",
+    "output_value",
     "plain_result",
     "rewrite_taskflow",
 ]
@@ -481,8 +482,10 @@ def _bound_names(node: cst.CSTNode) -> list[str]:
         targets = [node.target]
     elif isinstance(node, cst.For | cst.CompFor):
         targets = [node.target]
-    elif isinstance(node, cst.WithItem | cst.ExceptHandler) and node.asname is not None:
+    elif isinstance(node, cst.WithItem) and node.asname is not None:
         targets = [node.asname.name]
+    elif isinstance(node, cst.ExceptHandler) and node.name is not None:  # except E as name
+        targets = [node.name.name]
     elif isinstance(node, cst.Param):
         targets = [node.name]
     elif isinstance(node, cst.ImportAlias):
@@ -494,6 +497,45 @@ def plain_result(expr: cst.BaseExpression, region: list[cst.BaseStatement], file
     """Whether ``expr`` is one TaskFlow task's result in a DAG's body (a call of a TaskFlow
     function of the body, or a name bound once to one), neither mapped nor derived."""
     return _Results(region, file).call(expr)
+
+
+def output_value(expr: cst.BaseExpression, region: list[cst.BaseStatement], file: Any) -> bool:
+    """Whether ``expr`` is a value one task of a DAG's body gives through XCom, whole: a
+    TaskFlow task's plain result (``plain_result``), or a string key of one whose function says
+    ``@task(multiple_outputs=True)`` (``info["command"]``: the XCom Airflow pushes by that key,
+    the key of the result in the flow)."""
+    if plain_result(expr, region, file):
+        return True
+    key = m.Subscript(value=m.Name(), slice=[m.SubscriptElement(m.Index(m.SimpleString()))])
+    if not m.matches(expr, key) or not plain_result(expr.value, region, file):
+        return False
+    fn = _function_bound_to(expr.value.value, region, file)
+    many = m.Call(
+        args=[
+            m.ZeroOrMore(),
+            m.Arg(m.Name("True"), keyword=m.Name("multiple_outputs")),
+            m.ZeroOrMore(),
+        ]
+    )
+    return fn is not None and any(m.matches(d.decorator, many) for d in fn.decorators)
+
+
+def _function_bound_to(
+    var: str, region: list[cst.BaseStatement], file: Any
+) -> cst.FunctionDef | None:
+    """The TaskFlow function whose call the body binds ``var`` to (once: see ``_Results``)."""
+    for stmt in region:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if isinstance(small, cst.Assign) and m.matches(small.targets[0].target, m.Name(var)):
+            name = _called(small.value) if isinstance(small.value, cst.Call) else None
+            defs = [
+                n
+                for root in region
+                for n in nodes(root)
+                if isinstance(n, cst.FunctionDef) and n.name.value == name
+            ]
+            return defs[0] if len(defs) == 1 else file.functions.get(name) if not defs else None
+    return None
 
 
 def derived_value(
