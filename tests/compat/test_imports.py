@@ -22,8 +22,8 @@ def test_airflow_is_served_by_the_shim_even_where_apache_airflow_is_installed(sh
             "airflow.providers.amazon",
         ),
         (
-            "from airflow.operators.python import is_venv_installed",
-            "airflow.operators.python.is_venv_installed",
+            "from airflow.utils.helpers import render_log_filename",
+            "airflow.utils.helpers.render_log_filename",
         ),
         (
             "from airflow.contrib.operators.ssh_operator import SSHOperator",
