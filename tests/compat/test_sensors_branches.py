@@ -155,10 +155,14 @@ with DAG("sensors", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule
     FileSensor(task_id="this_file", filepath=os.path.abspath(__file__), **QUICK)
     FileSensor(task_id="this_file_deferrable", filepath=HERE + "/*.py", deferrable=True)
     FileSensor(task_id="folder_without_files", filepath=HERE + "/empty", **QUICK)
-    TimeSensor(task_id="time_passed", target_time=(NOW - datetime.timedelta(minutes=1)).time())
-    TimeSensor(
-        task_id="time_ahead", target_time=(NOW + datetime.timedelta(hours=1)).time(), **QUICK
-    )
+    # times of today: a minute ago, an hour ahead, neither across midnight (a time of day past
+    # midnight is early today, already passed: run at 23:30, "ahead" would succeed)
+    MIDNIGHT = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    PASSED = max(NOW - datetime.timedelta(minutes=1), MIDNIGHT)
+    LAST = MIDNIGHT + datetime.timedelta(days=1, seconds=-1)
+    AHEAD = min(NOW + datetime.timedelta(hours=1), LAST)
+    TimeSensor(task_id="time_passed", target_time=PASSED.time())
+    TimeSensor(task_id="time_ahead", target_time=AHEAD.time(), **QUICK)
     TimeDeltaSensor(task_id="due_deferrable", delta=datetime.timedelta(seconds=5), deferrable=True)
     TimeDeltaSensor(task_id="due", delta=datetime.timedelta(seconds=5))
     TimeDeltaSensor(task_id="due_in_minutes", delta=5)

@@ -1181,6 +1181,8 @@ ALSO_IN_AIRFLOW_3: dict[str, dict[tuple[str, str], tuple]] = {
     "af2_mapped_task_groups": {},
     "af2_mapping_inputs": {},
     "af2_xcomarg_lazy": {},
+    # airflow.decorators and airflow.models.baseoperator import on Airflow 3 too
+    "af2_dag_decorator_params": {},
     # setup/teardown run the same on both; only the falsy short-circuits' return values differ
     "af2_setup_teardown": {
         ("af2_st_short_circuit", "go"): (False, None),
