@@ -93,6 +93,30 @@ def trigger_run(
     return run_id
 
 
+def _in_dags_folder(flow: str, known: Mapping[str, Any]) -> str | None:
+    """The file defining ``flow`` in the DAGs folder of the run that asks (the folder of its
+    flow's file), as Airflow finds a TriggerDagRunOperator's target among the DAGs parsed from
+    the DAGs folder: ``dagshift run controller.py`` triggers ``target.py`` beside it. Only files
+    Airflow would parse (``.airflowignore``, the DAG heuristic) that name the flow are loaded."""
+    from dagshift.runtime.context import current_task
+    from dagshift.runtime.discovery import dag_files
+    from dagshift.runtime.loader import LoadError, load_file
+
+    current = current_task()
+    asking = known.get(current.run.flow_name, {}).get("path") if current else None
+    if not asking:
+        return None
+    for candidate in dag_files(Path(asking).parent):
+        try:
+            if flow not in candidate.read_text(encoding="utf-8", errors="replace"):
+                continue
+            if any(f.name == flow for f in load_file(candidate)):
+                return str(candidate)
+        except (OSError, LoadError):
+            continue
+    return None
+
+
 def _resolve(flow: Any, store: Store) -> tuple[Any, Path | None]:
     if not isinstance(flow, str):
         return flow, None
@@ -101,9 +125,11 @@ def _resolve(flow: Any, store: Store) -> tuple[Any, Path | None]:
     known = {f["name"]: f for f in store.flows()}
     path = known.get(flow, {}).get("path")
     if not path:
+        path = _in_dags_folder(flow, known)
+    if not path:
         raise LookupError(
-            f"no flow {flow!r} is registered in {store.path}: register its file first "
-            f"(`dagshift register FILE --db {store.path}`)"
+            f"no flow {flow!r} is registered in {store.path}, nor defined in a file beside the "
+            f"flow that asks: register its file first (`dagshift register FILE --db {store.path}`)"
         )
     found = [f for f in load_file(Path(path)) if f.name == flow]
     if not found:

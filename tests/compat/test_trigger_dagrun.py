@@ -84,6 +84,20 @@ def test_an_unknown_dag_id_says_how_to_make_it_known(tmp_path):
     assert "no flow 'target' is registered" in _error(tmp_path / "h.db", tmp_path)
 
 
+def test_a_target_beside_the_controller_is_found_as_in_airflows_dags_folder(tmp_path):
+    """Airflow triggers a DAG parsed from the DAGs folder; `dagshift run controller.py` finds
+    the target in the controller's folder (no `register` first) and records it."""
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "target.py").write_text(textwrap.dedent(TARGET))
+    (tmp_path / "dags" / "controller.py").write_text(textwrap.dedent(CONTROLLER))
+    db = tmp_path / "h.db"
+    out = _dagshift("run", tmp_path / "dags" / "controller.py", "--json", "--db", db,
+                    cwd=tmp_path)  # fmt: skip
+    assert json.loads(out.stdout)["controller"]["tasks"]["kick"]["state"] == "success", out
+    [run] = json.loads(_dagshift("runs", "target", "--json", "--db", db, cwd=tmp_path).stdout)
+    assert (run["state"], run["trigger"]) == ("success", "triggered")
+
+
 def test_trigger_run_from_a_functional_task_records_the_run_and_its_origin(tmp_path):
     from dagshift import Flow, get_run_context, task, trigger_run
     from dagshift.history.checkpoint import ResultStore, run_recorded

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -147,6 +148,12 @@ WITH_PLUGINS: dict[str, dict[str, str]] = {
 
 # Examples that give one asset URI different names (Airflow 3 then fails runs of both when they
 # share a DAGs folder): each runs in an Airflow process of its own, as it runs alone in dagshift.
+# Examples that need another example in their DAGs folder: a TriggerDagRunOperator's target
+# (Airflow finds it among the DAGs parsed from the folder; `dagshift run` beside the file).
+# Both sides get it: the oracle runs them in one process, dagshift runs a copy beside a copy.
+COMPANIONS: dict[str, tuple[str, ...]] = {
+    "provider:example_trigger_controller_dag": ("example:example_trigger_target_dag",),
+}
 ISOLATED = {"example:example_inlet_event_extra", "example:example_outlet_event_extra"}
 
 # Deferred tasks Airflow's dag.test cannot finish: it runs the trigger inline until its moment
@@ -196,7 +203,14 @@ def oracle(request, tmp_path_factory) -> dict[str, dict]:
         runs |= param_oracle()
     special = set(WITH_FILES) | set(NON_DEFERRED) | set(WITH_PLUGINS) | ISOLATED
     examples = [case for case in wanted if case in EXAMPLES and case not in special]
-    by_stem = oracle_runs([EXAMPLES[c] for c in examples], "3")
+    files = [EXAMPLES[c] for c in examples]
+    files += [
+        EXAMPLES[other]
+        for case in examples
+        for other in COMPANIONS.get(case, ())
+        if EXAMPLES[other] not in files
+    ]
+    by_stem = oracle_runs(files, "3")
     runs |= {case: by_stem[EXAMPLES[case].stem] for case in examples}
     cases = [case for case in wanted if case in special and case not in ISOLATED]
     jobs = [_oracle_job(case, tmp_path_factory.mktemp("oracle-variant")) for case in cases]
@@ -253,13 +267,17 @@ def dagshift_run(
         timeout=600,
     )
     # Task output (a BashOperator's stdout, print()) may come before the JSON object, which
-    # starts on its own line "{".
+    # starts on its own line "{"; a run it triggered without waiting may print after it.
     lines = proc.stdout.splitlines()
-    start = max((i for i, line in enumerate(lines) if line == "{"), default=None)
-    try:
-        return json.loads("\n".join(lines[start:])), proc.stderr
-    except (TypeError, ValueError):
-        return None, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    starts = [i for i, line in enumerate(lines) if line == "{"]
+    for start in reversed(starts):
+        try:
+            found, _ = json.JSONDecoder().raw_decode("\n".join(lines[start:]))
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found, proc.stderr
+    return None, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
 
 
 def _exact(value) -> str:
@@ -308,6 +326,11 @@ def test_dagshift_run_matches_airflow(case, oracle, tmp_path):
     if reason:
         pytest.skip(reason)
     path, params = CASES[case]
+    if case in COMPANIONS:  # the example and what it needs, in one folder
+        (tmp_path / "dags").mkdir()
+        for source in (path, *(EXAMPLES[other] for other in COMPANIONS[case])):
+            shutil.copy(source, tmp_path / "dags" / source.name)
+        path = tmp_path / "dags" / path.name
     for rel, text in WITH_PLUGINS.get(case, {}).items():  # {AIRFLOW_HOME}/plugins, as Airflow's
         (tmp_path / "home" / "plugins" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "home" / "plugins" / rel).write_text(text)
