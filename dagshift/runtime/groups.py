@@ -36,7 +36,8 @@ from typing import Any
 from dagshift.runtime.active import current_flow
 from dagshift.runtime.derived import Derived
 from dagshift.runtime.group_mapping import GroupMap, MappedArg
-from dagshift.runtime.task import Relatives, TaskRef, normalize_options, refs_of
+from dagshift.runtime.relatives import Relatives
+from dagshift.runtime.task import TaskRef, normalize_options, refs_of
 
 __all__ = ["Group", "GroupFunction", "GroupPartial", "current_group", "group"]
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import networkx as nx
 
+from dagshift.runtime.relatives import Relatives
 from dagshift.runtime.setup_teardown_context import BaseSetupTeardownContext
 
 __all__ = [
@@ -99,7 +100,7 @@ class FlowSetupTeardown(BaseSetupTeardownContext):
         FlowSetupTeardown.update_context_map(FlowTask(task.flow, task.task_id))
 
 
-class FlowTask:
+class FlowTask(Relatives):
     """A task of a flow as Airflow's bookkeeping sees an operator: its role, its neighbours,
     and edges made with ``>>`` / ``<<`` (which return their right side, as Airflow's)."""
 
@@ -144,22 +145,6 @@ class FlowTask:
     def set_downstream(self, other: Any) -> None:
         for task in _tasks(other):
             self.flow.add_edge(self.task_id, task.task_id)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> FlowTask:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> FlowTask:
-        self.set_downstream(other)
-        return self
 
 
 def _tasks(obj: Any) -> Iterator[FlowTask]:

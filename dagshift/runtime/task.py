@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dagshift.runtime import setup_teardown
 from dagshift.runtime.active import current_flow
 from dagshift.runtime.derived import NOTSET, Derived, concatenated, mapped, zipped
+from dagshift.runtime.relatives import Relatives
 from dagshift.runtime.state import validate_trigger_rule
 
 if TYPE_CHECKING:
@@ -322,36 +323,6 @@ class ParameterRef:
 
     def __repr__(self) -> str:
         return f"<Parameter {self.name}>"
-
-
-class Relatives:
-    """``a >> b``, ``a << b`` and their mirrored forms in terms of ``set_downstream`` /
-    ``set_upstream`` (a task's reference, a group): ``>>`` returns its right side, so chains
-    and lists read as in Airflow."""
-
-    __slots__ = ()
-
-    def set_downstream(self, other: Any) -> None:
-        raise NotImplementedError
-
-    def set_upstream(self, other: Any) -> None:
-        raise NotImplementedError
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return self
 
 
 class TaskRef(Relatives):
